@@ -1,0 +1,33 @@
+//! Database migrations for Annex, run at start-up by `annex serve` and by `annex migrate`.
+//!
+//! One file per change, each with `up` and `down`. Tenant tables carry `organization_id`,
+//! and every unique index and foreign key of tenant data leads with it. The read-only
+//! catalogs (clauses, Annex A controls, cross-standard mappings) are seeded from
+//! `data/iso-catalogs.json`, a copy of the reference file kept with its provenance.
+
+pub use sea_orm_migration::prelude::*;
+
+mod catalog_data;
+mod m20261128_000001_core;
+mod m20261128_000002_catalog;
+mod m20261128_000003_soa;
+mod m20261128_000004_risk;
+mod m20261128_000005_improvement;
+mod util;
+
+pub use catalog_data::{CatalogData, CatalogStandard, ai_specific_42001_refs, catalog};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_core::Migration),
+            Box::new(m20261128_000002_catalog::Migration),
+            Box::new(m20261128_000003_soa::Migration),
+            Box::new(m20261128_000004_risk::Migration),
+            Box::new(m20261128_000005_improvement::Migration),
+        ]
+    }
+}

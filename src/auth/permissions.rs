@@ -1,0 +1,214 @@
+//! The permission table: every operation × every organization role, in one place.
+//!
+//! Enforced by the tenancy gate (`store::tenancy`) and used for the `viewerCan*` fields,
+//! so what a front end shows and what the service allows cannot drift apart. A platform
+//! admin (token role `platform_admin`) may do everything everywhere. The README prints
+//! [`markdown_table`]; a test fails when the two differ.
+//! (ISO 27001 A.5.15 access control, A.5.18 access rights.)
+
+use std::fmt::Write as _;
+use std::str::FromStr;
+
+/// Organization roles (memberships stored in the service, keyed by token `sub`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Owner,
+    Manager,
+    Contributor,
+    Auditor,
+    Viewer,
+    Integration,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Owner,
+        Role::Manager,
+        Role::Contributor,
+        Role::Auditor,
+        Role::Viewer,
+        Role::Integration,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "OWNER",
+            Role::Manager => "MANAGER",
+            Role::Contributor => "CONTRIBUTOR",
+            Role::Auditor => "AUDITOR",
+            Role::Viewer => "VIEWER",
+            Role::Integration => "INTEGRATION",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s}"))
+    }
+}
+
+/// How the caller stands in one organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    PlatformAdmin,
+    Member(Role),
+}
+
+impl Access {
+    pub fn allows(self, op: Operation) -> bool {
+        match self {
+            Access::PlatformAdmin => true,
+            Access::Member(role) => op.roles() & role.bit() != 0,
+        }
+    }
+}
+
+const O: u8 = 1 << 0;
+const M: u8 = 1 << 1;
+const C: u8 = 1 << 2;
+const A: u8 = 1 << 3;
+const V: u8 = 1 << 4;
+const I: u8 = 1 << 5;
+const ALL: u8 = O | M | C | A | V | I;
+/// Platform admins only.
+const NONE: u8 = 0;
+
+macro_rules! operations {
+    ($($op:ident: $roles:expr, $graphql:literal;)*) => {
+        /// Every operation a caller can attempt.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation { $($op),* }
+
+        impl Operation {
+            pub const ALL: &'static [Operation] = &[$(Operation::$op),*];
+
+            fn roles(self) -> u8 {
+                match self { $(Operation::$op => $roles),* }
+            }
+
+            /// The GraphQL fields and endpoints this operation guards.
+            pub fn graphql(self) -> &'static str {
+                match self { $(Operation::$op => $graphql),* }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self { $(Operation::$op => stringify!($op)),* }
+            }
+        }
+    };
+}
+
+operations! {
+    CreateOrganization: NONE, "`createOrganization`";
+    ReadOrganization: ALL, "`organization`, `organizations`, `node`, `members`, `riskSettings`";
+    UpdateOrganization: O | M, "`updateOrganization` (name, slug, riskSettings)";
+    ManageMembers: O, "`addMember`, `changeMemberRole`, `removeMember`";
+    ReadChanges: O | M | A, "`changes`, `history`, `auditTrailIntegrity`";
+    SubscribeEvents: ALL, "`organizationEvents` (subscription)";
+    ReadDashboard: ALL, "`dashboard`, `portfolio`";
+    ReadControls: ALL, "`controls`, `Control`, `GET /organizations/{id}/soa.csv`, `soa`";
+    UpdateControl: O | M | C, "`updateControl`";
+    CreateCustomControl: O | M | C, "`createCustomControl`";
+    ReadClauseAssessments: ALL, "`clauseAssessments`, `readiness`";
+    UpdateClauseAssessment: O | M | C, "`updateClauseAssessment`";
+    ReadScopes: ALL, "`scopes`, `Scope`";
+    WriteScopes: O | M | C, "`createScope`, `updateScope`, `deleteScope`";
+    ReadAiSystems: ALL, "`aiSystems`, `AiSystem`";
+    WriteAiSystems: O | M | C, "`createAiSystem`, `updateAiSystem`, `deleteAiSystem`";
+    ReadRisks: ALL, "`risks`, `Risk`";
+    WriteRisks: O | M | C, "`createRisk`, `updateRisk`, `deleteRisk`, `linkRiskControl`, `unlinkRiskControl`";
+    ReadImpactAssessments: ALL, "`impactAssessments`, `ImpactAssessment`";
+    WriteImpactAssessments: O | M | C, "`createImpactAssessment`, `updateImpactAssessment` (content, DRAFT ⇄ IN_REVIEW)";
+    ApproveImpactAssessment: O | M, "`updateImpactAssessment` to APPROVED, and reopening an approved one";
+    ReadAudits: O | M | C | A | V, "`audits`, `Audit`, `Finding`";
+    WriteAudits: O | M | A, "`createAudit`, `updateAudit`, `transitionAudit`";
+    WriteFindings: O | M | A, "`addFinding`, `updateFinding`";
+    RaiseNonconformity: O | M | A, "`raiseNonconformity`";
+    ReadNonconformities: ALL, "`nonconformities`, `Nonconformity`, `CorrectiveAction`";
+    WriteNonconformities: O | M | C | I, "`createNonconformity`, `updateNonconformity`, `upsertNonconformityByExternalRef`";
+    TransitionNonconformity: O | M | C, "`transitionNonconformity` (every move except to CLOSED)";
+    CloseNonconformity: O | M | A, "`transitionNonconformity` to CLOSED";
+    WriteCorrectiveActions: O | M | C | I, "`addCorrectiveAction`, `updateCorrectiveAction`";
+}
+
+/// The table as Markdown, exactly as the README prints it.
+pub fn markdown_table() -> String {
+    let mut out = String::from(
+        "| operation | guards | OWNER | MANAGER | CONTRIBUTOR | AUDITOR | VIEWER | INTEGRATION |\n",
+    );
+    out.push_str("| --- | --- | :-: | :-: | :-: | :-: | :-: | :-: |\n");
+    for op in Operation::ALL {
+        let _ = write!(out, "| {} | {} |", op.name(), op.graphql());
+        for role in Role::ALL {
+            out.push_str(if Access::Member(role).allows(*op) {
+                " ✓ |"
+            } else {
+                " · |"
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_admin_may_do_everything() {
+        assert!(
+            Operation::ALL
+                .iter()
+                .all(|op| Access::PlatformAdmin.allows(*op))
+        );
+    }
+
+    #[test]
+    fn only_platform_admins_create_organizations() {
+        assert!(
+            Role::ALL
+                .iter()
+                .all(|r| !Access::Member(*r).allows(Operation::CreateOrganization))
+        );
+    }
+
+    #[test]
+    fn auditors_stay_independent() {
+        // Auditor independence: auditors cannot edit what they audit.
+        let a = Access::Member(Role::Auditor);
+        for op in [
+            Operation::WriteRisks,
+            Operation::UpdateControl,
+            Operation::TransitionNonconformity,
+        ] {
+            assert!(!a.allows(op), "{op:?}");
+        }
+        assert!(a.allows(Operation::CloseNonconformity));
+    }
+
+    #[test]
+    fn every_member_reads_the_organization() {
+        assert!(
+            Role::ALL
+                .iter()
+                .all(|r| Access::Member(*r).allows(Operation::ReadOrganization))
+        );
+    }
+
+    #[test]
+    fn roles_parse_back() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+    }
+}

@@ -1,0 +1,442 @@
+//! Bearer JWT verification with jsonwebtoken.
+//!
+//! The accepted algorithms are fixed by the configured key: a shared secret accepts only
+//! HS256; a PEM public key accepts only its own algorithm (RS256, ES256 or EdDSA); a JWKS
+//! key accepts the algorithm its JWK declares or implies. `none` and HS-with-a-public-key
+//! can never verify. `exp` and `sub` are required, `nbf` is honoured, `iss`/`aud` are
+//! required and checked when configured, with 30 s leeway. Every failure is
+//! `UNAUTHENTICATED` with a message that never echoes the token.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+
+use crate::config::{ConfigError, KeySource, Secret};
+use crate::error::AppError;
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 30;
+/// The platform role that may do everything everywhere.
+pub const PLATFORM_ADMIN: &str = "platform_admin";
+
+/// The verified caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub subject: String,
+    pub platform_admin: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// Claims written by [`mint_hs256`].
+#[derive(Debug, Serialize)]
+struct MintClaims<'a> {
+    sub: &'a str,
+    exp: u64,
+    iat: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<&'a str>,
+}
+
+enum Keys {
+    Static { key: DecodingKey, alg: Algorithm },
+    Jwks(Arc<JwksCache>),
+}
+
+pub struct TokenVerifier {
+    keys: Keys,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+fn unauthenticated(why: &str) -> AppError {
+    AppError::Unauthenticated(format!("invalid token: {why}"))
+}
+
+impl TokenVerifier {
+    /// Builds the verifier from the configured key source. `dev_secret` is the generated
+    /// development secret, used when the source is [`KeySource::GeneratedDevSecret`].
+    pub async fn new(
+        source: &KeySource,
+        dev_secret: Option<&Secret>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let keys = match source {
+            KeySource::Secret(s) => Keys::Static {
+                key: DecodingKey::from_secret(s.expose()),
+                alg: Algorithm::HS256,
+            },
+            KeySource::GeneratedDevSecret => {
+                let s = dev_secret.ok_or_else(|| ConfigError {
+                    var: "ANNEX_JWT_SECRET",
+                    message: "no development secret available".into(),
+                })?;
+                Keys::Static {
+                    key: DecodingKey::from_secret(s.expose()),
+                    alg: Algorithm::HS256,
+                }
+            }
+            KeySource::PublicKeyPem { pem, .. } => {
+                let (key, alg) = public_key_from_pem(pem).map_err(|m| ConfigError {
+                    var: "ANNEX_JWT_PUBLIC_KEY_FILE",
+                    message: m,
+                })?;
+                Keys::Static { key, alg }
+            }
+            KeySource::Jwks(src) => {
+                let cache = JwksCache::load(src.clone())
+                    .await
+                    .map_err(|m| ConfigError {
+                        var: "ANNEX_JWT_JWKS",
+                        message: m,
+                    })?;
+                Keys::Jwks(Arc::new(cache))
+            }
+        };
+        Ok(Self {
+            keys,
+            issuer,
+            audience,
+        })
+    }
+
+    /// Starts refreshing a remote JWKS in the background (keys rotate at the IdP).
+    pub fn spawn_refresh(&self) {
+        if let Keys::Jwks(cache) = &self.keys
+            && cache.is_remote()
+        {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                    if let Err(e) = cache.refresh().await {
+                        tracing::warn!(error = %e, "JWKS refresh failed; keeping the previous keys");
+                    }
+                }
+            });
+        }
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.leeway = LEEWAY_SECS;
+        v.validate_exp = true;
+        v.validate_nbf = true;
+        let mut required = vec!["exp", "sub"];
+        if let Some(iss) = &self.issuer {
+            v.set_issuer(&[iss]);
+            required.push("iss");
+        }
+        match &self.audience {
+            Some(aud) => {
+                v.set_audience(&[aud]);
+                required.push("aud");
+            }
+            None => v.validate_aud = false,
+        }
+        v.set_required_spec_claims(&required);
+        v
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Caller, AppError> {
+        let header = decode_header(token).map_err(|_| unauthenticated("malformed"))?;
+        let (key, alg) = match &self.keys {
+            Keys::Static { key, alg } => (key.clone(), *alg),
+            Keys::Jwks(cache) => cache.key_for(header.kid.as_deref()).await?,
+        };
+        if header.alg != alg {
+            return Err(unauthenticated("algorithm not accepted"));
+        }
+        let data = decode::<Claims>(token, &key, &self.validation(alg)).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind::*;
+            unauthenticated(match e.kind() {
+                ExpiredSignature => "expired",
+                ImmatureSignature => "not yet valid (nbf)",
+                InvalidIssuer => "wrong issuer",
+                InvalidAudience => "wrong audience",
+                MissingRequiredClaim(_) => "a required claim is missing",
+                InvalidSignature => "bad signature",
+                InvalidAlgorithm => "algorithm not accepted",
+                _ => "malformed",
+            })
+        })?;
+        if data.claims.sub.trim().is_empty() {
+            return Err(unauthenticated("empty subject"));
+        }
+        Ok(Caller {
+            platform_admin: data.claims.roles.iter().any(|r| r == PLATFORM_ADMIN),
+            subject: data.claims.sub,
+        })
+    }
+}
+
+/// Reads a PEM public key and the one algorithm it may verify.
+fn public_key_from_pem(pem: &[u8]) -> Result<(DecodingKey, Algorithm), String> {
+    if let Ok(k) = DecodingKey::from_rsa_pem(pem) {
+        return Ok((k, Algorithm::RS256));
+    }
+    if let Ok(k) = DecodingKey::from_ec_pem(pem) {
+        return Ok((k, Algorithm::ES256));
+    }
+    if let Ok(k) = DecodingKey::from_ed_pem(pem) {
+        return Ok((k, Algorithm::EdDSA));
+    }
+    Err("not a PEM RSA, EC (P-256) or Ed25519 public key".to_string())
+}
+
+/// Validates a PEM public key at configuration time.
+pub fn check_public_key_pem(pem: &[u8]) -> Result<(), String> {
+    public_key_from_pem(pem).map(|_| ())
+}
+
+/// Mints an HS256 token (development: `annex token`, the start-up token, tests).
+pub fn mint_hs256(
+    secret: &[u8],
+    subject: &str,
+    platform_admin: bool,
+    ttl: Duration,
+    issuer: Option<&str>,
+    audience: Option<&str>,
+) -> Result<String, AppError> {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = MintClaims {
+        sub: subject,
+        iat: now,
+        exp: now + ttl.as_secs(),
+        iss: issuer,
+        aud: audience,
+        roles: if platform_admin {
+            vec![PLATFORM_ADMIN]
+        } else {
+            vec![]
+        },
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(AppError::internal)
+}
+
+/// Parses `--ttl` values such as `30m`, `1h`, `7d`, `90s` or plain seconds.
+pub fn parse_ttl(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return None,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// A JWK set from a URL or a file, refreshed when an unknown `kid` shows up (at most once
+/// a minute) and every ten minutes for URLs.
+struct JwksCache {
+    source: String,
+    keys: RwLock<(JwkSet, Instant)>,
+}
+
+impl JwksCache {
+    async fn load(source: String) -> Result<Self, String> {
+        let set = fetch_jwks(&source).await?;
+        if set.keys.is_empty() {
+            return Err(format!("{source} holds no keys"));
+        }
+        Ok(Self {
+            source,
+            keys: RwLock::new((set, Instant::now())),
+        })
+    }
+
+    fn is_remote(&self) -> bool {
+        self.source.starts_with("http://") || self.source.starts_with("https://")
+    }
+
+    async fn refresh(&self) -> Result<(), String> {
+        let set = fetch_jwks(&self.source).await?;
+        *self.keys.write().await = (set, Instant::now());
+        Ok(())
+    }
+
+    async fn key_for(&self, kid: Option<&str>) -> Result<(DecodingKey, Algorithm), AppError> {
+        if let Some(found) = self.lookup(kid).await {
+            return found;
+        }
+        let stale = self.keys.read().await.1.elapsed() > Duration::from_secs(60);
+        if stale
+            && self.refresh().await.is_ok()
+            && let Some(found) = self.lookup(kid).await
+        {
+            return found;
+        }
+        Err(unauthenticated("unknown signing key"))
+    }
+
+    async fn lookup(
+        &self,
+        kid: Option<&str>,
+    ) -> Option<Result<(DecodingKey, Algorithm), AppError>> {
+        let guard = self.keys.read().await;
+        let set = &guard.0;
+        let jwk = match kid {
+            Some(kid) => set.find(kid)?,
+            None if set.keys.len() == 1 => &set.keys[0],
+            None => return Some(Err(unauthenticated("token has no kid"))),
+        };
+        Some(jwk_key(jwk))
+    }
+}
+
+/// The key and the one algorithm a JWK may verify: its declared `alg`, or the one its
+/// key type implies. Symmetric JWKs are refused: a JWKS publishes public keys.
+fn jwk_key(jwk: &Jwk) -> Result<(DecodingKey, Algorithm), AppError> {
+    let implied = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(p) => match p.curve {
+            EllipticCurve::P256 => Algorithm::ES256,
+            EllipticCurve::P384 => Algorithm::ES384,
+            _ => return Err(unauthenticated("unsupported key")),
+        },
+        AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
+        _ => return Err(unauthenticated("unsupported key")),
+    };
+    let alg = match jwk.common.key_algorithm {
+        None => implied,
+        Some(KeyAlgorithm::HS256 | KeyAlgorithm::HS384 | KeyAlgorithm::HS512) => {
+            return Err(unauthenticated("unsupported key"));
+        }
+        Some(a) => match a {
+            KeyAlgorithm::RS256 => Algorithm::RS256,
+            KeyAlgorithm::RS384 => Algorithm::RS384,
+            KeyAlgorithm::RS512 => Algorithm::RS512,
+            KeyAlgorithm::PS256 => Algorithm::PS256,
+            KeyAlgorithm::PS384 => Algorithm::PS384,
+            KeyAlgorithm::PS512 => Algorithm::PS512,
+            KeyAlgorithm::ES256 => Algorithm::ES256,
+            KeyAlgorithm::ES384 => Algorithm::ES384,
+            KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+            _ => return Err(unauthenticated("unsupported key")),
+        },
+    };
+    if alg.family() != implied.family() {
+        return Err(unauthenticated("unsupported key"));
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| unauthenticated("unsupported key"))?;
+    Ok((key, alg))
+}
+
+async fn fetch_jwks(source: &str) -> Result<JwkSet, String> {
+    let body = if source.starts_with("http://") || source.starts_with("https://") {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("http client: {e}"))?;
+        let resp = client
+            .get(source)
+            .send()
+            .await
+            .map_err(|e| format!("cannot fetch {source}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("cannot fetch {source}: HTTP {}", resp.status()));
+        }
+        resp.text()
+            .await
+            .map_err(|e| format!("cannot read {source}: {e}"))?
+    } else {
+        tokio::fs::read_to_string(source)
+            .await
+            .map_err(|e| format!("cannot read {source}: {e}"))?
+    };
+    serde_json::from_str(&body).map_err(|e| format!("{source} is not a JWK set: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    async fn verifier() -> TokenVerifier {
+        TokenVerifier::new(
+            &KeySource::Secret(Secret::new(SECRET.to_vec())),
+            None,
+            Some("https://idp.example".into()),
+            Some("annex".into()),
+        )
+        .await
+        .expect("verifier")
+    }
+
+    #[tokio::test]
+    async fn minted_token_verifies() {
+        let v = verifier().await;
+        let t = mint_hs256(
+            SECRET,
+            "alice",
+            true,
+            Duration::from_secs(60),
+            Some("https://idp.example"),
+            Some("annex"),
+        )
+        .expect("mint");
+        let c = v.verify(&t).await.expect("valid");
+        assert_eq!(
+            c,
+            Caller {
+                subject: "alice".into(),
+                platform_admin: true
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_never_echo_the_token() {
+        let v = verifier().await;
+        let t = mint_hs256(
+            b"another-secret-another-secret-xx",
+            "alice",
+            false,
+            Duration::from_secs(60),
+            None,
+            None,
+        )
+        .expect("mint");
+        let e = v.verify(&t).await.unwrap_err();
+        assert_eq!(e.code(), "UNAUTHENTICATED");
+        assert!(!e.message().contains(&t[..20]));
+    }
+
+    #[test]
+    fn ttl_parsing() {
+        assert_eq!(parse_ttl("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_ttl("2d"), Some(Duration::from_secs(172_800)));
+        assert_eq!(parse_ttl("1y"), None);
+        assert_eq!(parse_ttl("0s"), None);
+    }
+}

@@ -1,0 +1,346 @@
+//! Every environment variable the service reads, its default, and its validation.
+//!
+//! A bad value stops start-up with one line naming the variable ([`ConfigError`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A value that must never be printed (JWT secrets).
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+/// Where verification keys come from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `ANNEX_JWT_SECRET`: HS256.
+    Secret(Secret),
+    /// `ANNEX_JWT_PUBLIC_KEY_FILE`: a PEM public key (RSA → RS256, EC P-256 → ES256, Ed25519 → EdDSA).
+    PublicKeyPem { path: PathBuf, pem: Vec<u8> },
+    /// `ANNEX_JWT_JWKS`: a JWK set from an http(s) URL or a file.
+    Jwks(String),
+    /// Development only: a random secret generated and kept beside the database.
+    GeneratedDevSecret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub mode: Mode,
+    pub key_source: KeySource,
+    pub jwt_issuer: Option<String>,
+    /// `None` when `ANNEX_JWT_AUDIENCE` is set to the empty string.
+    pub jwt_audience: Option<String>,
+    pub limits: Limits,
+    pub rate_limit_per_minute: u32,
+    /// Where development artefacts (SQLite file, generated secret) live.
+    pub data_dir: PathBuf,
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_batch: usize,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            max_batch: 5,
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/annex.db?mode=rwc";
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 1200;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get`, so tests can pass their own environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+
+        let mode = match non_empty("ANNEX_MODE").as_deref() {
+            None | Some("development") => Mode::Development,
+            Some("production") => Mode::Production,
+            Some(other) => {
+                return Err(err(
+                    "ANNEX_MODE",
+                    format!("unknown mode {other:?} (expected development or production)"),
+                ));
+            }
+        };
+
+        let database_url =
+            non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let data_dir = validate_database_url(&database_url)?;
+
+        let listen = match non_empty("ANNEX_LISTEN") {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(v) => v.parse().map_err(|_| {
+                err(
+                    "ANNEX_LISTEN",
+                    format!("{v:?} is not an address:port such as 127.0.0.1:8080"),
+                )
+            })?,
+        };
+
+        let secret = non_empty("ANNEX_JWT_SECRET");
+        let key_file = non_empty("ANNEX_JWT_PUBLIC_KEY_FILE");
+        let jwks = non_empty("ANNEX_JWT_JWKS");
+        let configured = [secret.is_some(), key_file.is_some(), jwks.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if configured > 1 {
+            return Err(err(
+                "ANNEX_JWT_SECRET",
+                "set only one of ANNEX_JWT_SECRET, ANNEX_JWT_PUBLIC_KEY_FILE and ANNEX_JWT_JWKS",
+            ));
+        }
+        let key_source = if let Some(s) = secret {
+            if s.len() < 32 {
+                return Err(err("ANNEX_JWT_SECRET", "must be at least 32 bytes long"));
+            }
+            KeySource::Secret(Secret::new(s.into_bytes()))
+        } else if let Some(path) = key_file {
+            let path = PathBuf::from(path);
+            let pem = std::fs::read(&path).map_err(|e| {
+                err(
+                    "ANNEX_JWT_PUBLIC_KEY_FILE",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            crate::auth::token::check_public_key_pem(&pem)
+                .map_err(|m| err("ANNEX_JWT_PUBLIC_KEY_FILE", m))?;
+            KeySource::PublicKeyPem { path, pem }
+        } else if let Some(source) = jwks {
+            if !(source.starts_with("http://") || source.starts_with("https://")) {
+                std::fs::metadata(&source)
+                    .map_err(|e| err("ANNEX_JWT_JWKS", format!("cannot read {source}: {e}")))?;
+            }
+            KeySource::Jwks(source)
+        } else if mode == Mode::Production {
+            return Err(err(
+                "ANNEX_JWT_SECRET",
+                "production mode needs a key: set ANNEX_JWT_SECRET, ANNEX_JWT_PUBLIC_KEY_FILE or ANNEX_JWT_JWKS",
+            ));
+        } else {
+            KeySource::GeneratedDevSecret
+        };
+
+        let jwt_issuer = non_empty("ANNEX_JWT_ISSUER");
+        let jwt_audience = match get("ANNEX_JWT_AUDIENCE") {
+            None => Some("annex".to_string()),
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => Some(v),
+        };
+
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_depth: parse_num(&non_empty, "ANNEX_MAX_DEPTH", defaults.max_depth)?,
+            max_complexity: parse_num(&non_empty, "ANNEX_MAX_COMPLEXITY", defaults.max_complexity)?,
+            max_aliases: parse_num(&non_empty, "ANNEX_MAX_ALIASES", defaults.max_aliases)?,
+            max_batch: parse_num(&non_empty, "ANNEX_MAX_BATCH", defaults.max_batch)?,
+            max_body_bytes: parse_num(&non_empty, "ANNEX_MAX_BODY_BYTES", defaults.max_body_bytes)?,
+            request_timeout: Duration::from_secs(parse_num(
+                &non_empty,
+                "ANNEX_REQUEST_TIMEOUT_SECS",
+                30,
+            )?),
+            statement_timeout: Duration::from_secs(parse_num(
+                &non_empty,
+                "ANNEX_STATEMENT_TIMEOUT_SECS",
+                10,
+            )?),
+        };
+        let rate_limit_per_minute = parse_num(
+            &non_empty,
+            "ANNEX_RATE_LIMIT_PER_MINUTE",
+            DEFAULT_RATE_LIMIT_PER_MINUTE,
+        )?;
+        let db_max_connections = parse_num(&non_empty, "ANNEX_DB_MAX_CONNECTIONS", 10)?;
+
+        Ok(Config {
+            database_url,
+            listen,
+            mode,
+            key_source,
+            jwt_issuer,
+            jwt_audience,
+            limits,
+            rate_limit_per_minute,
+            data_dir,
+            db_max_connections,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| err(var, format!("{v:?} is not a non-negative whole number"))),
+    }
+}
+
+/// Checks `DATABASE_URL` and returns the directory for development artefacts: the SQLite
+/// file's directory, or `./data` for PostgreSQL.
+fn validate_database_url(url: &str) -> Result<PathBuf, ConfigError> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(err(
+                "DATABASE_URL",
+                "sqlite URL has no file path (use sqlite://PATH?mode=rwc)",
+            ));
+        }
+        if path == ":memory:" {
+            return Ok(PathBuf::from(DEFAULT_DATA_DIR));
+        }
+        let dir = std::path::Path::new(path)
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        })
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
+        if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
+            return Err(err("DATABASE_URL", "postgres URL has no host"));
+        }
+        Ok(PathBuf::from(DEFAULT_DATA_DIR))
+    } else {
+        Err(err(
+            "DATABASE_URL",
+            "unparseable URL: expected sqlite://PATH?mode=rwc or postgres://USER@HOST/DB",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = cfg(&[]).expect("defaults");
+        assert_eq!(c.mode, Mode::Development);
+        assert!(c.is_sqlite());
+        assert!(matches!(c.key_source, KeySource::GeneratedDevSecret));
+        assert_eq!(c.jwt_audience.as_deref(), Some("annex"));
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (vars, var) in [
+            (vec![("ANNEX_MODE", "staging")], "ANNEX_MODE"),
+            (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (vec![("ANNEX_LISTEN", "nowhere")], "ANNEX_LISTEN"),
+            (vec![("ANNEX_JWT_SECRET", "short")], "ANNEX_JWT_SECRET"),
+            (
+                vec![("ANNEX_JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem")],
+                "ANNEX_JWT_PUBLIC_KEY_FILE",
+            ),
+            (
+                vec![("ANNEX_JWT_JWKS", "/nonexistent/jwks.json")],
+                "ANNEX_JWT_JWKS",
+            ),
+            (vec![("ANNEX_MAX_DEPTH", "-1")], "ANNEX_MAX_DEPTH"),
+            (vec![("ANNEX_MODE", "production")], "ANNEX_JWT_SECRET"),
+        ] {
+            let e = cfg(&vars).expect_err("must fail");
+            assert_eq!(e.var, var, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn empty_audience_disables_the_check() {
+        let c = cfg(&[("ANNEX_JWT_AUDIENCE", "")]).expect("config");
+        assert_eq!(c.jwt_audience, None);
+    }
+
+    #[test]
+    fn secret_never_prints() {
+        let c = cfg(&[("ANNEX_JWT_SECRET", "0123456789abcdef0123456789abcdef")]).expect("config");
+        assert!(!format!("{c:?}").contains("0123456789"));
+    }
+}

@@ -1,0 +1,118 @@
+//! Domain rules in plain Rust: no GraphQL, no SQL. Each rule of the standards cites its
+//! clause. Errors are [`Invalid`]: the input field at fault and a message.
+
+pub mod org;
+pub mod trail;
+
+/// A rule broken by client input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Invalid> for crate::error::AppError {
+    fn from(i: Invalid) -> Self {
+        crate::error::AppError::BadUserInput {
+            field: Some(i.field),
+            message: i.message,
+        }
+    }
+}
+
+/// Trims `value` and requires 1..=`max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Invalid> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Invalid::new(field, format!("{field} must not be empty")));
+    }
+    if v.chars().count() > max {
+        return Err(Invalid::new(
+            field,
+            format!("{field} must be at most {max} characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+/// Trims an optional text; empty becomes `None`; more than `max` characters is refused.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, Invalid> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > max => Err(Invalid::new(
+            field,
+            format!("{field} must be at most {max} characters"),
+        )),
+        Some(v) => Ok(Some(v.to_string())),
+    }
+}
+
+/// Trims every entry of a list, drops empty ones and duplicates (first wins).
+pub fn clean_list(
+    field: &str,
+    values: &[String],
+    max_items: usize,
+    max_len: usize,
+) -> Result<Vec<String>, Invalid> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        let v = v.trim();
+        if v.is_empty() || out.iter().any(|o| o == v) {
+            continue;
+        }
+        if v.chars().count() > max_len {
+            return Err(Invalid::new(
+                field,
+                format!("each entry of {field} must be at most {max_len} characters"),
+            ));
+        }
+        out.push(v.to_string());
+    }
+    if out.len() > max_items {
+        return Err(Invalid::new(
+            field,
+            format!("{field} takes at most {max_items} entries"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Limits shared by inputs.
+pub const MAX_TITLE: usize = 300;
+pub const MAX_TEXT: usize = 20_000;
+pub const MAX_NAME: usize = 200;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_trims_and_refuses_blank() {
+        assert_eq!(required_text("title", "  a  ", 10), Ok("a".into()));
+        assert_eq!(
+            required_text("title", "   ", 10).unwrap_err().field,
+            "title"
+        );
+        assert!(required_text("title", "abcdef", 5).is_err());
+    }
+
+    #[test]
+    fn lists_are_cleaned() {
+        let v = vec![" a ".to_string(), "a".into(), "".into(), "b".into()];
+        assert_eq!(clean_list("x", &v, 5, 10), Ok(vec!["a".into(), "b".into()]));
+        assert!(clean_list("x", &v, 1, 10).is_err());
+    }
+}

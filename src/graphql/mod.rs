@@ -1,0 +1,55 @@
+//! The GraphQL API: thin types and resolvers over the domain rules and the store.
+
+pub mod connection;
+pub mod context;
+pub mod events;
+pub mod extensions;
+pub mod node;
+pub mod org;
+pub mod scalars;
+
+use std::sync::Arc;
+
+use async_graphql::{MergedObject, Schema};
+
+use crate::config::Limits;
+use crate::metrics::Metrics;
+pub use context::{RequestCtx, Services};
+
+#[derive(MergedObject, Default)]
+pub struct Query(org::OrgQuery, node::NodeQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(org::OrgMutation);
+
+pub type Subscription = events::EventSubscription;
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// The schema as served. Production turns off introspection and field suggestions.
+pub fn build(
+    services: Option<Services>,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    production: bool,
+) -> AppSchema {
+    let mut b = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        events::EventSubscription,
+    )
+    .extension(extensions::Policy { limits, metrics })
+    .limit_recursive_depth(64);
+    if let Some(s) = services {
+        b = b.data(s);
+    }
+    if production {
+        b = b.disable_introspection().disable_suggestions();
+    }
+    b.finish()
+}
+
+/// The SDL (`annex schema`, `schema.graphql`).
+pub fn sdl() -> String {
+    build(None, Limits::default(), Arc::new(Metrics::default()), false).sdl()
+}

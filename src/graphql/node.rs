@@ -1,0 +1,51 @@
+//! The `Node` interface and `node(id)`: any entity the caller may see, by global ID.
+
+use async_graphql::{Context, ID, Interface, Object, Result};
+
+use crate::auth::Operation;
+use crate::entity::membership;
+use crate::error::AppResult;
+use crate::graphql::context::{ContextExt, none_if_missing};
+use crate::graphql::org::{Membership, Organization};
+use crate::ids::{self, Kind};
+use crate::store::org as org_store;
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    Organization(Organization),
+    Membership(Membership),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by ID; `null` when it does not exist or the caller may not see it
+    /// (another tenant's object is indistinguishable from a missing one).
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let Some((kind, id)) = ids::decode(&id) else {
+            ctx.actor()?;
+            return Ok(None);
+        };
+        Ok(none_if_missing(resolve(ctx, kind, id).await)?)
+    }
+}
+
+async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Node> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    Ok(match kind {
+        Kind::Organization => {
+            let (r, m) = org_store::get(gate, actor, id).await?;
+            Node::Organization(Organization::new(m, r.access()))
+        }
+        Kind::Membership => {
+            let (r, m) = gate
+                .locate::<membership::Entity>(actor, id, Operation::ReadOrganization)
+                .await?;
+            Node::Membership(Membership::new(m, r.access()))
+        }
+        _ => return Err(crate::error::AppError::not_found(kind.name())),
+    })
+}

@@ -1,0 +1,400 @@
+//! Organizations (tenants), memberships and the viewer.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::auth::{self, Access, Operation};
+use crate::entity::{membership, organization};
+use crate::graphql::connection::wants_total;
+use crate::graphql::context::{ContextExt, none_if_missing};
+use crate::ids::{self, Kind};
+use crate::store::org as store;
+use crate::store::page::PageArgs;
+
+/// Organization roles.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::auth::Role")]
+pub enum Role {
+    Owner,
+    Manager,
+    Contributor,
+    Auditor,
+    Viewer,
+    Integration,
+}
+
+/// A tenant: everything of one organization hangs off it.
+#[derive(Clone)]
+pub struct Organization {
+    pub model: Arc<organization::Model>,
+    pub access: Access,
+}
+
+impl Organization {
+    pub fn new(model: organization::Model, access: Access) -> Self {
+        Self {
+            model: Arc::new(model),
+            access,
+        }
+    }
+    pub fn allows(&self, op: Operation) -> bool {
+        self.access.allows(op)
+    }
+}
+
+#[Object]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Organization, self.model.id))
+    }
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+    async fn slug(&self) -> &str {
+        &self.model.slug
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// The caller's role here; `null` for a platform admin who is not a member.
+    async fn viewer_role(&self) -> Option<Role> {
+        match self.access {
+            Access::Member(r) => Some(r.into()),
+            Access::PlatformAdmin => None,
+        }
+    }
+    async fn viewer_can_update(&self) -> bool {
+        self.allows(Operation::UpdateOrganization)
+    }
+    async fn viewer_can_manage_members(&self) -> bool {
+        self.allows(Operation::ManageMembers)
+    }
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let r = gate
+            .read(actor, self.model.id, Operation::ReadOrganization)
+            .await?;
+        let rows = store::members(&r).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| Membership::new(m, self.access))
+            .collect())
+    }
+}
+
+/// A subject's role in one organization.
+#[derive(Clone)]
+pub struct Membership {
+    pub model: membership::Model,
+    pub access: Access,
+}
+
+impl Membership {
+    pub fn new(model: membership::Model, access: Access) -> Self {
+        Self { model, access }
+    }
+}
+
+#[Object]
+impl Membership {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Membership, self.model.id))
+    }
+    /// The token `sub` of the member.
+    async fn subject(&self) -> &str {
+        &self.model.subject
+    }
+    async fn role(&self) -> Result<Role> {
+        Ok(self
+            .model
+            .role
+            .parse::<auth::Role>()
+            .map_err(crate::error::AppError::internal)?
+            .into())
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        Ok(
+            none_if_missing(store::get(gate, actor, self.model.organization_id).await)?
+                .map(|(r, m)| Organization::new(m, r.access())),
+        )
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    async fn viewer_can_update(&self) -> bool {
+        self.access.allows(Operation::ManageMembers)
+    }
+    async fn viewer_can_delete(&self) -> bool {
+        self.access.allows(Operation::ManageMembers)
+    }
+}
+
+/// The caller.
+pub struct Viewer;
+
+#[derive(SimpleObject)]
+pub struct ViewerMembership {
+    role: Role,
+    organization: Organization,
+}
+
+#[Object]
+impl Viewer {
+    /// The token's `sub`.
+    async fn subject(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(ctx.actor()?.caller.subject.clone())
+    }
+    async fn is_platform_admin(&self, ctx: &Context<'_>) -> Result<bool> {
+        Ok(ctx.actor()?.caller.platform_admin)
+    }
+    /// The organizations the caller is a member of, with its role in each.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<ViewerMembership>> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let roles = gate.member_roles(actor).await?;
+        let ids: Vec<_> = roles.iter().map(|(id, _)| *id).collect();
+        let orgs = store::get_many(gate, actor, &ids).await?;
+        let mut out: Vec<ViewerMembership> = orgs
+            .into_iter()
+            .filter_map(|o| {
+                let role = roles.iter().find(|(id, _)| *id == o.id)?.1;
+                Some(ViewerMembership {
+                    role: role.into(),
+                    organization: Organization::new(o, Access::Member(role)),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.organization.model.name.cmp(&b.organization.model.name));
+        Ok(out)
+    }
+}
+
+crate::connection!(OrganizationConnection, OrganizationEdge, Organization);
+
+#[derive(Default)]
+pub struct OrgQuery;
+
+#[Object]
+impl OrgQuery {
+    /// The caller (requires a token).
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        ctx.actor()?;
+        Ok(Viewer)
+    }
+
+    /// The organizations the caller may see (every one for a platform admin), by name.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<OrganizationConnection> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let args = PageArgs::new(first, after.as_deref(), "organizations:NAME")?;
+        let page = store::list(gate, actor, &args, wants_total(ctx)).await?;
+        let mut accesses = Vec::with_capacity(page.items.len());
+        for (_, o) in &page.items {
+            accesses.push(gate.access_of(actor, o.id).await?);
+        }
+        let mut accesses = accesses.into_iter();
+        Ok(OrganizationConnection::from_page(page, |m| {
+            let access = accesses.next();
+            // `from_page` visits rows in order, one access per row.
+            Organization::new(m, access.unwrap_or(Access::Member(auth::Role::Viewer)))
+        }))
+    }
+
+    /// One organization, or `null` when it does not exist or the caller is not in it.
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Organization>> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let Some((Kind::Organization, id)) = ids::decode(&id) else {
+            return Ok(None);
+        };
+        Ok(none_if_missing(store::get(gate, actor, id).await)?
+            .map(|(r, m)| Organization::new(m, r.access())))
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    pub name: String,
+    /// Lowercase letters, digits and dashes, 3-63 characters; unique.
+    pub slug: String,
+    /// Subject (token `sub`) made the first OWNER.
+    pub initial_owner: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub name: Option<String>,
+    pub slug: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(InputObject)]
+pub struct AddMemberInput {
+    pub organization_id: ID,
+    pub subject: String,
+    pub role: Role,
+}
+
+#[derive(SimpleObject)]
+pub struct AddMemberPayload {
+    pub membership: Membership,
+}
+
+#[derive(InputObject)]
+pub struct ChangeMemberRoleInput {
+    pub organization_id: ID,
+    pub subject: String,
+    pub role: Role,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct ChangeMemberRolePayload {
+    pub membership: Membership,
+}
+
+#[derive(InputObject)]
+pub struct RemoveMemberInput {
+    pub organization_id: ID,
+    pub subject: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoveMemberPayload {
+    pub deleted_id: ID,
+}
+
+#[derive(Default)]
+pub struct OrgMutation;
+
+#[Object]
+impl OrgMutation {
+    /// Platform admins only. Creates the organization with its whole Statement of
+    /// Applicability (both standards) and gap-analysis rows.
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> Result<CreateOrganizationPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = store::create(
+            gate,
+            actor,
+            store::NewOrganization {
+                name: &input.name,
+                slug: &input.slug,
+                initial_owner: input.initial_owner.as_deref(),
+            },
+        )
+        .await?;
+        actor.forget();
+        Ok(CreateOrganizationPayload {
+            organization: Organization::new(org, Access::PlatformAdmin),
+        })
+    }
+
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> Result<UpdateOrganizationPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Organization, &input.id, "id")?;
+        let org = store::update(
+            gate,
+            actor,
+            id,
+            store::OrganizationChanges {
+                expected_version: input.expected_version,
+                name: input.name.as_deref(),
+                slug: input.slug.as_deref(),
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, id).await?;
+        Ok(UpdateOrganizationPayload {
+            organization: Organization::new(org, access),
+        })
+    }
+
+    /// OWNER or platform admin.
+    async fn add_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddMemberInput,
+    ) -> Result<AddMemberPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let m = store::add_member(gate, actor, org, &input.subject, input.role.into()).await?;
+        let access = gate.access_of(actor, org).await?;
+        Ok(AddMemberPayload {
+            membership: Membership::new(m, access),
+        })
+    }
+
+    /// OWNER or platform admin. The last OWNER cannot be demoted.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMemberRoleInput,
+    ) -> Result<ChangeMemberRolePayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let m = store::change_member_role(
+            gate,
+            actor,
+            org,
+            &input.subject,
+            input.role.into(),
+            input.expected_version,
+        )
+        .await?;
+        let access = gate.access_of(actor, org).await?;
+        Ok(ChangeMemberRolePayload {
+            membership: Membership::new(m, access),
+        })
+    }
+
+    /// OWNER or platform admin. The last OWNER cannot be removed.
+    async fn remove_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveMemberInput,
+    ) -> Result<RemoveMemberPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let m = store::remove_member(gate, actor, org, &input.subject).await?;
+        Ok(RemoveMemberPayload {
+            deleted_id: ID(ids::encode(Kind::Membership, m.id)),
+        })
+    }
+}

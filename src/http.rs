@@ -1,0 +1,426 @@
+//! The HTTP surface: `/graphql` (POST, GET, WebSocket), `/healthz`, `/readyz`,
+//! `/metrics` and the SoA CSV export, with request ids, timeouts, body limits, CSRF
+//! protection for simple requests and per-subject rate limits.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, Data};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::auth::TokenVerifier;
+use crate::config::{Config, Mode};
+use crate::db::Database;
+use crate::error::AppError;
+use crate::graphql::{AppSchema, RequestCtx};
+use crate::metrics::Metrics;
+use crate::store::{Actor, Gate};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: AppSchema,
+    pub verifier: Arc<TokenVerifier>,
+    pub db: Database,
+    pub gate: Gate,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<Config>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .with_state(state)
+}
+
+fn valid_request_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+}
+
+/// Request id (taken from `x-request-id` when sane, else new), tracing span, timeout.
+async fn request_context(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let rid = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| valid_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(rid.clone()));
+    let span = tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %req.uri().path());
+    let started = Instant::now();
+    let is_ws = req.uri().path() == "/graphql/ws";
+    let fut = next.run(req).instrument(span.clone());
+    let mut resp = if is_ws {
+        fut.await
+    } else {
+        match tokio::time::timeout(st.config.limits.request_timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => {
+                let _g = span.enter();
+                tracing::warn!("request timed out");
+                error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &AppError::ServiceUnavailable("request timed out".into()),
+                    &rid,
+                )
+            }
+        }
+    };
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            status = resp.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request done"
+        )
+    });
+    resp
+}
+
+/// A GraphQL-shaped error body (`errors[].extensions.code` and `requestId`).
+pub fn error_response(status: StatusCode, e: &AppError, request_id: &str) -> Response {
+    let mut ext = json!({ "code": e.code(), "requestId": request_id });
+    if let AppError::BadUserInput { field: Some(f), .. } = e {
+        ext["field"] = json!(f);
+    }
+    let message = match e {
+        AppError::ServiceUnavailable(m) if m == "request timed out" => m.clone(),
+        other => other.public_message(),
+    };
+    let body = json!({ "errors": [{ "message": message, "extensions": ext }] });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Verifies the bearer token, if any, and applies the rate limit.
+pub async fn authenticate(
+    st: &AppState,
+    headers: &HeaderMap,
+    rid: &str,
+) -> Result<Option<Arc<Actor>>, Response> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value.to_str().ok().and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+    });
+    let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+        let e = AppError::Unauthenticated("the Authorization header must be `Bearer <JWT>`".into());
+        return Err(error_response(StatusCode::UNAUTHORIZED, &e, rid));
+    };
+    let caller = st
+        .verifier
+        .verify(token)
+        .await
+        .map_err(|e| error_response(StatusCode::UNAUTHORIZED, &e, rid))?;
+    if !st.limiter.allow(&caller.subject) {
+        let e = AppError::RateLimited(format!(
+            "rate limit of {} requests per minute exceeded; retry shortly",
+            st.config.rate_limit_per_minute
+        ));
+        return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &e, rid));
+    }
+    Ok(Some(Arc::new(Actor::new(caller, rid.to_string()))))
+}
+
+fn is_csrf_simple(headers: &HeaderMap) -> bool {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let simple = matches!(
+        essence.as_str(),
+        "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+    );
+    let has_token = headers
+        .get("x-annex-csrf")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().is_empty());
+    simple && !has_token
+}
+
+fn response_content_type(headers: &HeaderMap) -> &'static str {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if accept.contains("application/graphql-response+json") {
+        "application/graphql-response+json"
+    } else {
+        "application/json"
+    }
+}
+
+async fn graphql_post(
+    State(st): State<AppState>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if is_csrf_simple(&headers) {
+        let e = AppError::BadUserInput {
+            field: None,
+            message: "send Content-Type: application/json (or a non-empty x-annex-csrf header)"
+                .into(),
+        };
+        return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            let e = AppError::BadUserInput {
+                field: None,
+                message: format!("the body is not a GraphQL request: {e}"),
+            };
+            return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+        }
+    };
+    if batch.iter().count() > st.config.limits.max_batch {
+        let e = AppError::QueryTooComplex(format!(
+            "a batch takes at most {} operations",
+            st.config.limits.max_batch
+        ));
+        return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+    }
+    let actor = match authenticate(&st, &headers, &rid).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let batch = batch.data(RequestCtx {
+        actor,
+        request_id: rid,
+    });
+    let resp = st.schema.execute_batch(batch).await;
+    let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, response_content_type(&headers))],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+}
+
+async fn graphql_get(
+    State(st): State<AppState>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    headers: HeaderMap,
+    Query(params): Query<GetParams>,
+) -> Response {
+    let Some(query) = params.query else {
+        if st.config.mode == Mode::Development {
+            return Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql/ws")
+                    .title("Annex")
+                    .finish(),
+            )
+            .into_response();
+        }
+        let e = AppError::BadUserInput {
+            field: Some("query".into()),
+            message: "GET /graphql needs a query parameter".into(),
+        };
+        return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+    };
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        match serde_json::from_str(&vars) {
+            Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
+            Err(_) => {
+                let e = AppError::bad_input("variables", "variables is not a JSON object");
+                return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+            }
+        }
+    }
+    // Queries only over GET: a mutation would be a cross-site request forgery vector.
+    let name = request.operation_name.clone();
+    if let Ok(doc) = request.parsed_query() {
+        let op = match (&doc.operations, name) {
+            (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (ops, Some(n)) => ops
+                .iter()
+                .find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str()))
+                .map(|(_, o)| o.node.ty),
+            (ops, None) => ops.iter().next().map(|(_, o)| o.node.ty),
+        };
+        if matches!(
+            op,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
+            let e = AppError::BadUserInput {
+                field: None,
+                message: "GET /graphql runs queries only; send mutations with POST".into(),
+            };
+            return error_response(StatusCode::METHOD_NOT_ALLOWED, &e, &rid);
+        }
+    }
+    let actor = match authenticate(&st, &headers, &rid).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let resp = st
+        .schema
+        .execute(request.data(RequestCtx {
+            actor,
+            request_id: rid,
+        }))
+        .await;
+    let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, response_content_type(&headers))],
+        body,
+    )
+        .into_response()
+}
+
+/// graphql-transport-ws (and legacy graphql-ws). The token comes in the
+/// `connection_init` payload as `Authorization: Bearer …` or `token`.
+async fn graphql_ws(
+    State(st): State<AppState>,
+    Extension(RequestId(rid)): Extension<RequestId>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let schema = st.schema.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = payload
+                        .get("Authorization")
+                        .or_else(|| payload.get("authorization"))
+                        .and_then(|v| v.as_str())
+                        .and_then(|v| {
+                            v.strip_prefix("Bearer ")
+                                .or_else(|| v.strip_prefix("bearer "))
+                        })
+                        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
+                        .map(str::to_string);
+                    let Some(token) = token else {
+                        return Err(AppError::Unauthenticated(
+                            "connection_init needs a token".into(),
+                        )
+                        .into());
+                    };
+                    let caller = st.verifier.verify(&token).await?;
+                    let mut data = Data::default();
+                    data.insert(RequestCtx {
+                        actor: Some(Arc::new(Actor::new(caller, rid.clone()))),
+                        request_id: rid,
+                    });
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(st): State<AppState>) -> Response {
+    if st.db.ping(Duration::from_secs(2)).await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(&st.db),
+    )
+        .into_response()
+}
+
+/// Fixed one-minute windows per subject, per replica (documented as such).
+pub struct RateLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<String, (u64, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn allow(&self, subject: &str) -> bool {
+        if self.per_minute == 0 {
+            return true;
+        }
+        let minute = chrono::Utc::now().timestamp() as u64 / 60;
+        let Ok(mut w) = self.windows.lock() else {
+            return true;
+        };
+        if w.len() > 100_000 {
+            w.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = w.entry(subject.to_string()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.per_minute
+    }
+}

@@ -1,0 +1,145 @@
+//! `annex`: start-up only. `annex serve` (default), `annex schema`, `annex migrate`,
+//! `annex token --sub S [--platform-admin] [--ttl 1h]`, `annex permissions`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use annex::config::{Config, Mode};
+use annex::{app, auth, db, graphql, telemetry};
+
+const USAGE: &str = "usage: annex [serve | schema | migrate | permissions | token --sub SUBJECT [--platform-admin] [--ttl 1h]]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    match command {
+        "schema" => {
+            print!("{}", graphql::sdl());
+            ExitCode::SUCCESS
+        }
+        "permissions" => {
+            print!("{}", auth::permissions::markdown_table());
+            ExitCode::SUCCESS
+        }
+        "serve" | "migrate" | "token" => run(command, &args[1..]),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!("unknown command {other:?}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: &str, rest: &[String]) -> ExitCode {
+    let cfg = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("annex: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if command == "token" {
+        return token(&cfg, rest);
+    }
+    telemetry::init(cfg.mode);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("annex: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            "migrate" => {
+                let db = db::Database::connect(&cfg)
+                    .await
+                    .map_err(|e| format!("database: {e}"))?;
+                db.migrate()
+                    .await
+                    .map_err(|e| format!("migrations failed: {e}"))?;
+                db.close().await;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            _ => app::serve(cfg).await.map_err(|e| e.to_string()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("annex: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(cfg: &Config, rest: &[String]) -> ExitCode {
+    let mut sub = None;
+    let mut admin = false;
+    let mut ttl = Duration::from_secs(3600);
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--sub" => sub = it.next().cloned(),
+            "--platform-admin" => admin = true,
+            "--ttl" => match it.next().and_then(|v| auth::token::parse_ttl(v)) {
+                Some(d) => ttl = d,
+                None => {
+                    eprintln!("--ttl takes a duration such as 30m, 1h or 7d");
+                    return ExitCode::from(2);
+                }
+            },
+            other => {
+                eprintln!("unknown option {other:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(sub) = sub.filter(|s| !s.trim().is_empty()) else {
+        eprintln!("--sub is required\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    if cfg.mode == Mode::Production {
+        eprintln!(
+            "annex token is for development; mint production tokens at your identity provider"
+        );
+        return ExitCode::from(2);
+    }
+    let secret = match app::signing_secret(cfg) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            eprintln!(
+                "annex token needs an HS256 secret (ANNEX_JWT_SECRET or the development default)"
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("annex: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match auth::token::mint_hs256(
+        secret.expose(),
+        &sub,
+        admin,
+        ttl,
+        cfg.jwt_issuer.as_deref(),
+        cfg.jwt_audience.as_deref(),
+    ) {
+        Ok(t) => {
+            println!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("annex: {}", e.message());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Persistence: sea-orm queries, always through the tenancy gate ([`tenancy`]).
+
+pub mod catalog;
+pub mod org;
+pub mod page;
+pub mod soa;
+pub mod tenancy;
+pub mod trail;
+
+pub use tenancy::{Actor, Gate, Reader, Writer};

@@ -1,0 +1,188 @@
+//! Appending to and reading the audit trail (the `changes` table).
+
+use chrono::SecondsFormat;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::trail::{self, Entry, GENESIS};
+use crate::entity::change;
+use crate::error::AppResult;
+use crate::events::ChangeEvent;
+use crate::ids::{self, Kind};
+use crate::store::tenancy::{Writer, now};
+
+/// `CREATE`, `UPDATE`, `DELETE`, `TRANSITION`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Transition,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+        Action::Transition,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "CREATE",
+            Action::Update => "UPDATE",
+            Action::Delete => "DELETE",
+            Action::Transition => "TRANSITION",
+        }
+    }
+}
+
+pub fn at_string(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// The hashed view of a stored row.
+pub fn entry_of<'a>(
+    row: &'a change::Model,
+    org: &'a str,
+    at: &'a str,
+    entity_id: &'a str,
+) -> Entry<'a> {
+    Entry {
+        organization_id: org,
+        seq: row.seq,
+        at,
+        actor: &row.actor,
+        action: &row.action,
+        entity_type: &row.entity_type,
+        entity_id,
+        fields: &row.fields,
+        request_id: &row.request_id,
+        prev_hash: &row.prev_hash,
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> AppResult<Value> {
+    Ok(serde_json::to_value(v)?)
+}
+
+impl Writer {
+    /// Appends one change row to this tenant's chain and stages its event.
+    pub(in crate::store) async fn record(
+        &mut self,
+        action: Action,
+        kind: Kind,
+        entity_id: Uuid,
+        fields: Value,
+    ) -> AppResult<()> {
+        let (prev_seq, prev_hash) = match self.chain_head.take() {
+            Some(head) => head,
+            None => change::Entity::find()
+                .filter(change::Column::OrganizationId.eq(self.org()))
+                .order_by_desc(change::Column::Seq)
+                .limit(1)
+                .one(self.tx())
+                .await?
+                .map(|r| (r.seq, r.hash))
+                .unwrap_or((0, GENESIS.to_string())),
+        };
+        let seq = prev_seq + 1;
+        let at = now();
+        let at_s = at_string(&at);
+        let org_s = self.org().to_string();
+        let entity_s = entity_id.to_string();
+        let fields_s = fields.to_string();
+        let hash = trail::hash(&Entry {
+            organization_id: &org_s,
+            seq,
+            at: &at_s,
+            actor: &self.actor,
+            action: action.as_str(),
+            entity_type: kind.name(),
+            entity_id: &entity_s,
+            fields: &fields_s,
+            request_id: &self.request_id,
+            prev_hash: &prev_hash,
+        });
+        let row = change::ActiveModel {
+            id: Set(ids::new_id()),
+            organization_id: Set(self.org()),
+            seq: Set(seq),
+            at: Set(at),
+            actor: Set(self.actor.clone()),
+            action: Set(action.as_str().to_string()),
+            entity_type: Set(kind.name().to_string()),
+            entity_id: Set(entity_id),
+            fields: Set(fields_s),
+            request_id: Set(self.request_id.clone()),
+            prev_hash: Set(prev_hash),
+            hash: Set(hash.clone()),
+        };
+        change::Entity::insert(row)
+            .exec_without_returning(self.tx())
+            .await?;
+        self.chain_head = Some((seq, hash));
+        let event = ChangeEvent {
+            organization_id: self.org(),
+            action: action.as_str().to_string(),
+            entity_type: kind.name().to_string(),
+            entity_id,
+            at,
+            actor: self.actor.clone(),
+        };
+        self.stage_event(event).await
+    }
+
+    pub(in crate::store) async fn record_create<T: Serialize>(
+        &mut self,
+        kind: Kind,
+        id: Uuid,
+        after: &T,
+    ) -> AppResult<()> {
+        let fields = trail::diff(None, Some(&to_json(after)?));
+        self.record(Action::Create, kind, id, fields).await
+    }
+
+    /// Records an update; nothing is recorded when nothing changed.
+    pub(in crate::store) async fn record_update<T: Serialize>(
+        &mut self,
+        kind: Kind,
+        id: Uuid,
+        before: &T,
+        after: &T,
+    ) -> AppResult<()> {
+        let fields = trail::diff(Some(&to_json(before)?), Some(&to_json(after)?));
+        if fields.as_object().is_some_and(|m| m.is_empty()) {
+            return Ok(());
+        }
+        self.record(Action::Update, kind, id, fields).await
+    }
+
+    pub(in crate::store) async fn record_delete<T: Serialize>(
+        &mut self,
+        kind: Kind,
+        id: Uuid,
+        before: &T,
+    ) -> AppResult<()> {
+        let fields = trail::diff(Some(&to_json(before)?), None);
+        self.record(Action::Delete, kind, id, fields).await
+    }
+
+    pub(in crate::store) async fn record_transition(
+        &mut self,
+        kind: Kind,
+        id: Uuid,
+        from: &str,
+        to: &str,
+        note: Option<&str>,
+    ) -> AppResult<()> {
+        let mut fields = serde_json::json!({ "status": { "before": from, "after": to } });
+        if let Some(note) = note {
+            fields["note"] = serde_json::json!({ "before": null, "after": note });
+        }
+        self.record(Action::Transition, kind, id, fields).await
+    }
+}
