@@ -33,18 +33,14 @@ pub enum StartError {
 /// Reads or creates the development HS256 secret kept beside the database.
 pub fn dev_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
     let path = data_dir.join("jwt-secret");
-    let fail = |m: String| ConfigError {
-        var: "ANNEX_JWT_SECRET",
-        message: m,
-    };
+    let fail = |m: String| ConfigError { var: "ANNEX_JWT_SECRET", message: m };
     if let Ok(existing) = std::fs::read_to_string(&path) {
         let s = existing.trim().to_string();
         if s.len() >= 32 {
             return Ok(Secret::new(s.into_bytes()));
         }
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
+    std::fs::create_dir_all(data_dir).map_err(|e| fail(format!("cannot create {}: {e}", data_dir.display())))?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let s = hex::encode(bytes);
@@ -56,12 +52,7 @@ pub fn dev_secret(data_dir: &Path) -> Result<Secret, ConfigError> {
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     f.write_all(content.as_bytes())
 }
 
@@ -97,40 +88,23 @@ impl Running {
 
 /// Connects, migrates, and builds the application state.
 pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
-    let db = Database::connect(&cfg)
-        .await
-        .map_err(|e| StartError::Database(e.to_string()))?;
-    db.migrate()
-        .await
-        .map_err(|e| StartError::Database(format!("migrations failed: {e}")))?;
+    crate::init_crypto();
+    let db = Database::connect(&cfg).await.map_err(|e| StartError::Database(e.to_string()))?;
+    db.migrate().await.map_err(|e| StartError::Database(format!("migrations failed: {e}")))?;
     let dev = match cfg.key_source {
         KeySource::GeneratedDevSecret => Some(dev_secret(&cfg.data_dir)?),
         _ => None,
     };
-    let verifier = TokenVerifier::new(
-        &cfg.key_source,
-        dev.as_ref(),
-        cfg.jwt_issuer.clone(),
-        cfg.jwt_audience.clone(),
-    )
-    .await?;
+    let verifier =
+        TokenVerifier::new(&cfg.key_source, dev.as_ref(), cfg.jwt_issuer.clone(), cfg.jwt_audience.clone()).await?;
     verifier.spawn_refresh();
     let events = EventBus::start(&db);
     let gate = Gate::new(db.clone(), events);
-    let catalog = Catalog::load(&gate)
-        .await
-        .map_err(|e| StartError::Database(format!("loading catalogs: {}", e.message())))?;
+    let catalog =
+        Catalog::load(&gate).await.map_err(|e| StartError::Database(format!("loading catalogs: {}", e.message())))?;
     let metrics = Arc::new(Metrics::default());
-    let services = Services {
-        gate: gate.clone(),
-        catalog: Arc::new(catalog),
-    };
-    let schema = graphql::build(
-        Some(services),
-        cfg.limits.clone(),
-        metrics.clone(),
-        cfg.mode == Mode::Production,
-    );
+    let services = Services { gate: gate.clone(), catalog: Arc::new(catalog) };
+    let schema = graphql::build(Some(services), cfg.limits.clone(), metrics.clone(), cfg.mode == Mode::Production);
     Ok(AppState {
         schema,
         verifier: Arc::new(verifier),
@@ -146,12 +120,8 @@ pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
 pub async fn spawn(cfg: Config) -> Result<Running, StartError> {
     let listen = cfg.listen;
     let state = build_state(cfg).await?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| StartError::Listen(listen, e))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| StartError::Listen(listen, e))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| StartError::Listen(listen, e))?;
+    let addr = listener.local_addr().map_err(|e| StartError::Listen(listen, e))?;
     let (tx, mut rx) = watch::channel(false);
     let router = http::router(state.clone());
     let db = state.db.clone();
@@ -159,38 +129,31 @@ pub async fn spawn(cfg: Config) -> Result<Running, StartError> {
         let shutdown = async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "server error");
         }
         db.close().await;
     });
-    Ok(Running {
-        addr,
-        state,
-        shutdown: tx,
-        task,
-    })
+    Ok(Running { addr, state, shutdown: tx, task })
 }
 
 /// `annex serve`: runs until SIGTERM or SIGINT, then drains and closes the pool.
 pub async fn serve(cfg: Config) -> Result<(), StartError> {
     let mode = cfg.mode;
     let dev_token = match (&cfg.key_source, mode) {
-        (KeySource::GeneratedDevSecret, Mode::Development)
-        | (KeySource::Secret(_), Mode::Development) => signing_secret(&cfg)?.and_then(|s| {
-            mint_hs256(
-                s.expose(),
-                "dev-admin",
-                true,
-                Duration::from_secs(24 * 3600),
-                cfg.jwt_issuer.as_deref(),
-                cfg.jwt_audience.as_deref(),
-            )
-            .ok()
-        }),
+        (KeySource::GeneratedDevSecret, Mode::Development) | (KeySource::Secret(_), Mode::Development) => {
+            signing_secret(&cfg)?.and_then(|s| {
+                mint_hs256(
+                    s.expose(),
+                    "dev-admin",
+                    true,
+                    Duration::from_secs(24 * 3600),
+                    cfg.jwt_issuer.as_deref(),
+                    cfg.jwt_audience.as_deref(),
+                )
+                .ok()
+            })
+        }
         _ => None,
     };
     let running = spawn(cfg).await?;

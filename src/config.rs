@@ -93,10 +93,7 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        var,
-        message: message.into(),
-    }
+    ConfigError { var, message: message.into() }
 }
 
 pub const DEFAULT_DATA_DIR: &str = "./data";
@@ -117,34 +114,24 @@ impl Config {
             None | Some("development") => Mode::Development,
             Some("production") => Mode::Production,
             Some(other) => {
-                return Err(err(
-                    "ANNEX_MODE",
-                    format!("unknown mode {other:?} (expected development or production)"),
-                ));
+                return Err(err("ANNEX_MODE", format!("unknown mode {other:?} (expected development or production)")));
             }
         };
 
-        let database_url =
-            non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let database_url = non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         let data_dir = validate_database_url(&database_url)?;
 
         let listen = match non_empty("ANNEX_LISTEN") {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(v) => v.parse().map_err(|_| {
-                err(
-                    "ANNEX_LISTEN",
-                    format!("{v:?} is not an address:port such as 127.0.0.1:8080"),
-                )
-            })?,
+            Some(v) => v
+                .parse()
+                .map_err(|_| err("ANNEX_LISTEN", format!("{v:?} is not an address:port such as 127.0.0.1:8080")))?,
         };
 
         let secret = non_empty("ANNEX_JWT_SECRET");
         let key_file = non_empty("ANNEX_JWT_PUBLIC_KEY_FILE");
         let jwks = non_empty("ANNEX_JWT_JWKS");
-        let configured = [secret.is_some(), key_file.is_some(), jwks.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let configured = [secret.is_some(), key_file.is_some(), jwks.is_some()].iter().filter(|b| **b).count();
         if configured > 1 {
             return Err(err(
                 "ANNEX_JWT_SECRET",
@@ -158,19 +145,13 @@ impl Config {
             KeySource::Secret(Secret::new(s.into_bytes()))
         } else if let Some(path) = key_file {
             let path = PathBuf::from(path);
-            let pem = std::fs::read(&path).map_err(|e| {
-                err(
-                    "ANNEX_JWT_PUBLIC_KEY_FILE",
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?;
-            crate::auth::token::check_public_key_pem(&pem)
-                .map_err(|m| err("ANNEX_JWT_PUBLIC_KEY_FILE", m))?;
+            let pem = std::fs::read(&path)
+                .map_err(|e| err("ANNEX_JWT_PUBLIC_KEY_FILE", format!("cannot read {}: {e}", path.display())))?;
+            crate::auth::token::check_public_key_pem(&pem).map_err(|m| err("ANNEX_JWT_PUBLIC_KEY_FILE", m))?;
             KeySource::PublicKeyPem { path, pem }
         } else if let Some(source) = jwks {
             if !(source.starts_with("http://") || source.starts_with("https://")) {
-                std::fs::metadata(&source)
-                    .map_err(|e| err("ANNEX_JWT_JWKS", format!("cannot read {source}: {e}")))?;
+                std::fs::metadata(&source).map_err(|e| err("ANNEX_JWT_JWKS", format!("cannot read {source}: {e}")))?;
             }
             KeySource::Jwks(source)
         } else if mode == Mode::Production {
@@ -196,22 +177,11 @@ impl Config {
             max_aliases: parse_num(&non_empty, "ANNEX_MAX_ALIASES", defaults.max_aliases)?,
             max_batch: parse_num(&non_empty, "ANNEX_MAX_BATCH", defaults.max_batch)?,
             max_body_bytes: parse_num(&non_empty, "ANNEX_MAX_BODY_BYTES", defaults.max_body_bytes)?,
-            request_timeout: Duration::from_secs(parse_num(
-                &non_empty,
-                "ANNEX_REQUEST_TIMEOUT_SECS",
-                30,
-            )?),
-            statement_timeout: Duration::from_secs(parse_num(
-                &non_empty,
-                "ANNEX_STATEMENT_TIMEOUT_SECS",
-                10,
-            )?),
+            request_timeout: Duration::from_secs(parse_num(&non_empty, "ANNEX_REQUEST_TIMEOUT_SECS", 30)?),
+            statement_timeout: Duration::from_secs(parse_num(&non_empty, "ANNEX_STATEMENT_TIMEOUT_SECS", 10)?),
         };
-        let rate_limit_per_minute = parse_num(
-            &non_empty,
-            "ANNEX_RATE_LIMIT_PER_MINUTE",
-            DEFAULT_RATE_LIMIT_PER_MINUTE,
-        )?;
+        let rate_limit_per_minute =
+            parse_num(&non_empty, "ANNEX_RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE)?;
         let db_max_connections = parse_num(&non_empty, "ANNEX_DB_MAX_CONNECTIONS", 10)?;
 
         Ok(Config {
@@ -240,10 +210,7 @@ fn parse_num<T: std::str::FromStr>(
 ) -> Result<T, ConfigError> {
     match get(var) {
         None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| err(var, format!("{v:?} is not a non-negative whole number"))),
+        Some(v) => v.trim().parse().map_err(|_| err(var, format!("{v:?} is not a non-negative whole number"))),
     }
 }
 
@@ -254,23 +221,13 @@ fn validate_database_url(url: &str) -> Result<PathBuf, ConfigError> {
         let path = rest.trim_start_matches("//");
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() {
-            return Err(err(
-                "DATABASE_URL",
-                "sqlite URL has no file path (use sqlite://PATH?mode=rwc)",
-            ));
+            return Err(err("DATABASE_URL", "sqlite URL has no file path (use sqlite://PATH?mode=rwc)"));
         }
         if path == ":memory:" {
             return Ok(PathBuf::from(DEFAULT_DATA_DIR));
         }
-        let dir = std::path::Path::new(path)
-            .parent()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
-        Ok(if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        })
+        let dir = std::path::Path::new(path).parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        Ok(if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir })
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
         if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
@@ -278,10 +235,7 @@ fn validate_database_url(url: &str) -> Result<PathBuf, ConfigError> {
         }
         Ok(PathBuf::from(DEFAULT_DATA_DIR))
     } else {
-        Err(err(
-            "DATABASE_URL",
-            "unparseable URL: expected sqlite://PATH?mode=rwc or postgres://USER@HOST/DB",
-        ))
+        Err(err("DATABASE_URL", "unparseable URL: expected sqlite://PATH?mode=rwc or postgres://USER@HOST/DB"))
     }
 }
 
@@ -291,10 +245,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -316,14 +267,8 @@ mod tests {
             (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
             (vec![("ANNEX_LISTEN", "nowhere")], "ANNEX_LISTEN"),
             (vec![("ANNEX_JWT_SECRET", "short")], "ANNEX_JWT_SECRET"),
-            (
-                vec![("ANNEX_JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem")],
-                "ANNEX_JWT_PUBLIC_KEY_FILE",
-            ),
-            (
-                vec![("ANNEX_JWT_JWKS", "/nonexistent/jwks.json")],
-                "ANNEX_JWT_JWKS",
-            ),
+            (vec![("ANNEX_JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem")], "ANNEX_JWT_PUBLIC_KEY_FILE"),
+            (vec![("ANNEX_JWT_JWKS", "/nonexistent/jwks.json")], "ANNEX_JWT_JWKS"),
             (vec![("ANNEX_MAX_DEPTH", "-1")], "ANNEX_MAX_DEPTH"),
             (vec![("ANNEX_MODE", "production")], "ANNEX_JWT_SECRET"),
         ] {

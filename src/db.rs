@@ -25,9 +25,8 @@ pub struct Database {
 impl Database {
     pub async fn connect(cfg: &Config) -> Result<Self, sea_orm::DbErr> {
         if cfg.is_sqlite() {
-            std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
-                sea_orm::DbErr::Custom(format!("cannot create {}: {e}", cfg.data_dir.display()))
-            })?;
+            std::fs::create_dir_all(&cfg.data_dir)
+                .map_err(|e| sea_orm::DbErr::Custom(format!("cannot create {}: {e}", cfg.data_dir.display())))?;
         }
         let mut opts = ConnectOptions::new(cfg.database_url.clone());
         let statement_timeout = cfg.limits.statement_timeout;
@@ -43,10 +42,7 @@ impl Database {
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
             })
             .map_sqlx_postgres_opts(move |o| {
-                o.options([(
-                    "statement_timeout",
-                    format!("{}ms", statement_timeout.as_millis()),
-                )])
+                o.options([("statement_timeout", format!("{}ms", statement_timeout.as_millis()))])
             });
         let mut conn = sea_orm::Database::connect(opts).await?;
         let queries = Arc::new(AtomicU64::new(0));
@@ -54,13 +50,8 @@ impl Database {
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let sqlite_writer =
-            (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self {
-            conn,
-            sqlite_writer,
-            queries,
-        })
+        let sqlite_writer = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { conn, sqlite_writer, queries })
     }
 
     /// Applies pending migrations (idempotent).
@@ -88,10 +79,7 @@ impl Database {
 
     /// `SELECT 1` within `timeout` (readiness).
     pub async fn ping(&self, timeout: Duration) -> bool {
-        matches!(
-            tokio::time::timeout(timeout, self.conn.ping()).await,
-            Ok(Ok(()))
-        )
+        matches!(tokio::time::timeout(timeout, self.conn.ping()).await, Ok(Ok(())))
     }
 
     pub async fn close(&self) {

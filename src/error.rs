@@ -45,10 +45,7 @@ impl AppError {
     }
 
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        AppError::BadUserInput {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        AppError::BadUserInput { field: Some(field.into()), message: message.into() }
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -90,11 +87,7 @@ impl AppError {
     /// anything else goes through the general mapping. Use it on statements where the only
     /// unique key a client can collide with is the one the message names.
     pub fn on_unique(e: DbErr, message: &str) -> Self {
-        if is_unique_violation(&e) {
-            AppError::Conflict(message.to_string())
-        } else {
-            e.into()
-        }
+        if is_unique_violation(&e) { AppError::Conflict(message.to_string()) } else { e.into() }
     }
 
     /// The GraphQL error for this value (the only mapping to `extensions.code`).
@@ -111,10 +104,7 @@ impl AppError {
         };
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let AppError::BadUserInput {
-                field: Some(field), ..
-            } = self
-            {
+            if let AppError::BadUserInput { field: Some(field), .. } = self {
                 ext.set("field", field.as_str());
             }
             if let Some(id) = request_id {
@@ -126,18 +116,13 @@ impl AppError {
 
 /// True when `e` is a unique-key violation (SQLite or PostgreSQL).
 pub fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(
-        e.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
         match &e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                AppError::ServiceUnavailable(e.to_string())
-            }
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => AppError::ServiceUnavailable(e.to_string()),
             _ => {
                 let text = e.to_string();
                 // PostgreSQL statement_timeout or SQLite busy: the database is overloaded.

@@ -45,11 +45,7 @@ impl EventBus {
     /// Creates the bus; on PostgreSQL also starts the LISTEN task that feeds it.
     pub fn start(db: &Database) -> Self {
         let (tx, _) = broadcast::channel(1024);
-        let transport = if db.backend() == DbBackend::Postgres {
-            Transport::PgNotify
-        } else {
-            Transport::InProcess
-        };
+        let transport = if db.backend() == DbBackend::Postgres { Transport::PgNotify } else { Transport::InProcess };
         let bus = Self { tx, transport };
         if transport == Transport::PgNotify {
             let pool = db.conn.get_postgres_connection_pool().clone();
@@ -64,14 +60,9 @@ impl EventBus {
     }
 
     /// Called inside the transaction for each event.
-    pub(crate) async fn stage(
-        &self,
-        tx: &DatabaseTransaction,
-        event: &ChangeEvent,
-    ) -> Result<(), sea_orm::DbErr> {
+    pub(crate) async fn stage(&self, tx: &DatabaseTransaction, event: &ChangeEvent) -> Result<(), sea_orm::DbErr> {
         if self.transport == Transport::PgNotify {
-            let payload =
-                serde_json::to_string(event).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+            let payload = serde_json::to_string(event).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT pg_notify($1, $2)",

@@ -52,18 +52,14 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_context,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), request_context))
         .with_state(state)
 }
 
 fn valid_request_id(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 64
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 /// Request id (taken from `x-request-id` when sane, else new), tracing span, timeout.
@@ -120,36 +116,20 @@ pub fn error_response(status: StatusCode, e: &AppError, request_id: &str) -> Res
         other => other.public_message(),
     };
     let body = json!({ "errors": [{ "message": message, "extensions": ext }] });
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 /// Verifies the bearer token, if any, and applies the rate limit.
-pub async fn authenticate(
-    st: &AppState,
-    headers: &HeaderMap,
-    rid: &str,
-) -> Result<Option<Arc<Actor>>, Response> {
+pub async fn authenticate(st: &AppState, headers: &HeaderMap, rid: &str) -> Result<Option<Arc<Actor>>, Response> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let token = value.to_str().ok().and_then(|v| {
-        v.strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-    });
+    let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
         let e = AppError::Unauthenticated("the Authorization header must be `Bearer <JWT>`".into());
         return Err(error_response(StatusCode::UNAUTHORIZED, &e, rid));
     };
-    let caller = st
-        .verifier
-        .verify(token)
-        .await
-        .map_err(|e| error_response(StatusCode::UNAUTHORIZED, &e, rid))?;
+    let caller = st.verifier.verify(token).await.map_err(|e| error_response(StatusCode::UNAUTHORIZED, &e, rid))?;
     if !st.limiter.allow(&caller.subject) {
         let e = AppError::RateLimited(format!(
             "rate limit of {} requests per minute exceeded; retry shortly",
@@ -161,32 +141,16 @@ pub async fn authenticate(
 }
 
 fn is_csrf_simple(headers: &HeaderMap) -> bool {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let simple = matches!(
-        essence.as_str(),
-        "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
-    );
-    let has_token = headers
-        .get("x-annex-csrf")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !v.trim().is_empty());
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let simple =
+        matches!(essence.as_str(), "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data");
+    let has_token = headers.get("x-annex-csrf").and_then(|v| v.to_str().ok()).is_some_and(|v| !v.trim().is_empty());
     simple && !has_token
 }
 
 fn response_content_type(headers: &HeaderMap) -> &'static str {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
     if accept.contains("application/graphql-response+json") {
         "application/graphql-response+json"
     } else {
@@ -203,44 +167,29 @@ async fn graphql_post(
     if is_csrf_simple(&headers) {
         let e = AppError::BadUserInput {
             field: None,
-            message: "send Content-Type: application/json (or a non-empty x-annex-csrf header)"
-                .into(),
+            message: "send Content-Type: application/json (or a non-empty x-annex-csrf header)".into(),
         };
         return error_response(StatusCode::BAD_REQUEST, &e, &rid);
     }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
-            let e = AppError::BadUserInput {
-                field: None,
-                message: format!("the body is not a GraphQL request: {e}"),
-            };
+            let e = AppError::BadUserInput { field: None, message: format!("the body is not a GraphQL request: {e}") };
             return error_response(StatusCode::BAD_REQUEST, &e, &rid);
         }
     };
     if batch.iter().count() > st.config.limits.max_batch {
-        let e = AppError::QueryTooComplex(format!(
-            "a batch takes at most {} operations",
-            st.config.limits.max_batch
-        ));
+        let e = AppError::QueryTooComplex(format!("a batch takes at most {} operations", st.config.limits.max_batch));
         return error_response(StatusCode::BAD_REQUEST, &e, &rid);
     }
     let actor = match authenticate(&st, &headers, &rid).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let batch = batch.data(RequestCtx {
-        actor,
-        request_id: rid,
-    });
+    let batch = batch.data(RequestCtx { actor, request_id: rid });
     let resp = st.schema.execute_batch(batch).await;
     let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, response_content_type(&headers))],
-        body,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, response_content_type(&headers))], body).into_response()
 }
 
 #[derive(Deserialize)]
@@ -292,16 +241,12 @@ async fn graphql_get(
     if let Ok(doc) = request.parsed_query() {
         let op = match (&doc.operations, name) {
             (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (ops, Some(n)) => ops
-                .iter()
-                .find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str()))
-                .map(|(_, o)| o.node.ty),
+            (ops, Some(n)) => {
+                ops.iter().find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str())).map(|(_, o)| o.node.ty)
+            }
             (ops, None) => ops.iter().next().map(|(_, o)| o.node.ty),
         };
-        if matches!(
-            op,
-            Some(OperationType::Mutation | OperationType::Subscription)
-        ) {
+        if matches!(op, Some(OperationType::Mutation | OperationType::Subscription)) {
             let e = AppError::BadUserInput {
                 field: None,
                 message: "GET /graphql runs queries only; send mutations with POST".into(),
@@ -313,20 +258,9 @@ async fn graphql_get(
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let resp = st
-        .schema
-        .execute(request.data(RequestCtx {
-            actor,
-            request_id: rid,
-        }))
-        .await;
+    let resp = st.schema.execute(request.data(RequestCtx { actor, request_id: rid })).await;
     let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, response_content_type(&headers))],
-        body,
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, response_content_type(&headers))], body).into_response()
 }
 
 /// graphql-transport-ws (and legacy graphql-ws). The token comes in the
@@ -338,37 +272,26 @@ async fn graphql_ws(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let schema = st.schema.clone();
-    upgrade
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
-                        .and_then(|v| {
-                            v.strip_prefix("Bearer ")
-                                .or_else(|| v.strip_prefix("bearer "))
-                        })
-                        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
-                        .map(str::to_string);
-                    let Some(token) = token else {
-                        return Err(AppError::Unauthenticated(
-                            "connection_init needs a token".into(),
-                        )
-                        .into());
-                    };
-                    let caller = st.verifier.verify(&token).await?;
-                    let mut data = Data::default();
-                    data.insert(RequestCtx {
-                        actor: Some(Arc::new(Actor::new(caller, rid.clone()))),
-                        request_id: rid,
-                    });
-                    Ok(data)
-                })
-                .serve()
-        })
+    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
+        GraphQLWebSocket::new(stream, schema, protocol)
+            .on_connection_init(move |payload| async move {
+                let token = payload
+                    .get("Authorization")
+                    .or_else(|| payload.get("authorization"))
+                    .and_then(|v| v.as_str())
+                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                    .or_else(|| payload.get("token").and_then(|v| v.as_str()))
+                    .map(str::to_string);
+                let Some(token) = token else {
+                    return Err(AppError::Unauthenticated("connection_init needs a token".into()).into());
+                };
+                let caller = st.verifier.verify(&token).await?;
+                let mut data = Data::default();
+                data.insert(RequestCtx { actor: Some(Arc::new(Actor::new(caller, rid.clone()))), request_id: rid });
+                Ok(data)
+            })
+            .serve()
+    })
 }
 
 async fn healthz() -> &'static str {
@@ -384,11 +307,7 @@ async fn readyz(State(st): State<AppState>) -> Response {
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(&st.db),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(&st.db)).into_response()
 }
 
 /// Fixed one-minute windows per subject, per replica (documented as such).
@@ -399,10 +318,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
-        Self {
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
-        }
+        Self { per_minute, windows: Mutex::new(HashMap::new()) }
     }
 
     pub fn allow(&self, subject: &str) -> bool {

@@ -73,10 +73,7 @@ pub fn decode(s: &str) -> Option<(Kind, Uuid)> {
 /// `NOT_FOUND` like any missing object.
 pub fn expect(kind: Kind, s: &str, field: &str) -> Result<Uuid, AppError> {
     match decode(s) {
-        None => Err(AppError::bad_input(
-            field,
-            format!("{field} is not a valid ID"),
-        )),
+        None => Err(AppError::bad_input(field, format!("{field} is not a valid ID"))),
         Some((k, id)) if k == kind => Ok(id),
         Some(_) => Err(AppError::not_found(kind.name())),
     }
@@ -103,9 +100,6 @@ mod tests {
         let e = expect(Kind::Risk, "garbage", "id").unwrap_err();
         assert_eq!(e.code(), "BAD_USER_INPUT");
         let other = encode(Kind::Scope, new_id());
-        assert_eq!(
-            expect(Kind::Risk, &other, "id").unwrap_err().code(),
-            "NOT_FOUND"
-        );
+        assert_eq!(expect(Kind::Risk, &other, "id").unwrap_err().code(), "NOT_FOUND");
     }
 }

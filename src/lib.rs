@@ -33,3 +33,8 @@ pub mod ids;
 pub mod metrics;
 pub mod store;
 pub mod telemetry;
+
+/// Selects the pure-Rust `ring` back end for rustls (JWKS over https). Idempotent.
+pub fn init_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

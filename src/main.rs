@@ -7,7 +7,8 @@ use std::time::Duration;
 use annex::config::{Config, Mode};
 use annex::{app, auth, db, graphql, telemetry};
 
-const USAGE: &str = "usage: annex [serve | schema | migrate | permissions | token --sub SUBJECT [--platform-admin] [--ttl 1h]]";
+const USAGE: &str =
+    "usage: annex [serve | schema | migrate | permissions | token --sub SUBJECT [--platform-admin] [--ttl 1h]]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,10 +46,7 @@ fn run(command: &str, rest: &[String]) -> ExitCode {
         return token(&cfg, rest);
     }
     telemetry::init(cfg.mode);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("annex: cannot start the runtime: {e}");
@@ -58,12 +56,8 @@ fn run(command: &str, rest: &[String]) -> ExitCode {
     let result = runtime.block_on(async move {
         match command {
             "migrate" => {
-                let db = db::Database::connect(&cfg)
-                    .await
-                    .map_err(|e| format!("database: {e}"))?;
-                db.migrate()
-                    .await
-                    .map_err(|e| format!("migrations failed: {e}"))?;
+                let db = db::Database::connect(&cfg).await.map_err(|e| format!("database: {e}"))?;
+                db.migrate().await.map_err(|e| format!("migrations failed: {e}"))?;
                 db.close().await;
                 tracing::info!("migrations applied");
                 Ok(())
@@ -107,17 +101,13 @@ fn token(cfg: &Config, rest: &[String]) -> ExitCode {
         return ExitCode::from(2);
     };
     if cfg.mode == Mode::Production {
-        eprintln!(
-            "annex token is for development; mint production tokens at your identity provider"
-        );
+        eprintln!("annex token is for development; mint production tokens at your identity provider");
         return ExitCode::from(2);
     }
     let secret = match app::signing_secret(cfg) {
         Ok(Some(s)) => s,
         Ok(None) => {
-            eprintln!(
-                "annex token needs an HS256 secret (ANNEX_JWT_SECRET or the development default)"
-            );
+            eprintln!("annex token needs an HS256 secret (ANNEX_JWT_SECRET or the development default)");
             return ExitCode::from(2);
         }
         Err(e) => {

@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use crate::db::Database;
 
-const BUCKETS: [f64; 12] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
+const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -43,16 +41,10 @@ impl Metrics {
     pub fn render(&self, db: &Database) -> String {
         let snapshot = self.by_type.lock().map(|m| m.clone()).unwrap_or_default();
         let mut out = String::new();
-        out.push_str(
-            "# HELP annex_graphql_requests_total GraphQL operations served, by operation type.\n",
-        );
+        out.push_str("# HELP annex_graphql_requests_total GraphQL operations served, by operation type.\n");
         out.push_str("# TYPE annex_graphql_requests_total counter\n");
         for (ty, h) in &snapshot {
-            let _ = writeln!(
-                out,
-                "annex_graphql_requests_total{{operation_type=\"{ty}\"}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "annex_graphql_requests_total{{operation_type=\"{ty}\"}} {}", h.count);
         }
         out.push_str("# HELP annex_graphql_request_duration_seconds GraphQL operation latency, by operation type.\n");
         out.push_str("# TYPE annex_graphql_request_duration_seconds histogram\n");
@@ -69,16 +61,9 @@ impl Metrics {
                 "annex_graphql_request_duration_seconds_bucket{{operation_type=\"{ty}\",le=\"+Inf\"}} {}",
                 h.count
             );
-            let _ = writeln!(
-                out,
-                "annex_graphql_request_duration_seconds_sum{{operation_type=\"{ty}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "annex_graphql_request_duration_seconds_count{{operation_type=\"{ty}\"}} {}",
-                h.count
-            );
+            let _ = writeln!(out, "annex_graphql_request_duration_seconds_sum{{operation_type=\"{ty}\"}} {}", h.sum);
+            let _ =
+                writeln!(out, "annex_graphql_request_duration_seconds_count{{operation_type=\"{ty}\"}} {}", h.count);
         }
         out.push_str("# HELP annex_db_queries_total SQL statements sent to the database.\n");
         out.push_str("# TYPE annex_db_queries_total counter\n");

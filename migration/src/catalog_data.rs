@@ -79,10 +79,7 @@ pub fn ai_specific_42001_refs(data: &CatalogData) -> Vec<String> {
         .annex_a
         .iter()
         .filter(|c| {
-            let mapped = data
-                .mappings
-                .iter()
-                .any(|m| m.to == format!("ISO42001:{}", c.reference));
+            let mapped = data.mappings.iter().any(|m| m.to == format!("ISO42001:{}", c.reference));
             matches!(c.group_ref.as_str(), "A.5" | "A.7" | "A.8") || !mapped
         })
         .map(|c| c.reference.clone())
@@ -96,11 +93,7 @@ mod tests {
     #[test]
     fn reference_file_parses_with_expected_counts() {
         let d = catalog();
-        let counts: Vec<_> = d
-            .standards
-            .iter()
-            .map(|s| (s.code.as_str(), s.clauses.len(), s.annex_a.len()))
-            .collect();
+        let counts: Vec<_> = d.standards.iter().map(|s| (s.code.as_str(), s.clauses.len(), s.annex_a.len())).collect();
         assert_eq!(counts, vec![("ISO27001", 41, 93), ("ISO42001", 43, 38)]);
         assert_eq!(d.mappings.len(), 103);
     }
@@ -109,10 +102,7 @@ mod tests {
     fn ai_specific_set() {
         let refs = ai_specific_42001_refs(&catalog());
         assert!(refs.contains(&"A.5.2".to_string()));
-        assert!(
-            refs.contains(&"A.7.5".to_string()),
-            "A.7 is AI-specific even where SCF maps it"
-        );
+        assert!(refs.contains(&"A.7.5".to_string()), "A.7 is AI-specific even where SCF maps it");
         assert!(refs.contains(&"A.4.3".to_string()), "unmapped control");
         assert!(!refs.contains(&"A.2.2".to_string()));
         assert_eq!(refs.len(), 17);

@@ -37,12 +37,7 @@ impl MigrationTrait for Migration {
                     .foreign_key(&mut org_fk("memberships")),
             ),
             vec![
-                index(
-                    "memberships",
-                    "org_subject",
-                    &["organization_id", "subject"],
-                    true,
-                ),
+                index("memberships", "org_subject", &["organization_id", "subject"], true),
                 index("memberships", "subject", &["subject"], false),
             ],
         )
@@ -68,12 +63,7 @@ impl MigrationTrait for Migration {
                 .foreign_key(&mut org_fk("changes")),
             vec![
                 index("changes", "org_seq", &["organization_id", "seq"], true),
-                index(
-                    "changes",
-                    "org_entity",
-                    &["organization_id", "entity_id", "seq"],
-                    false,
-                ),
+                index("changes", "org_entity", &["organization_id", "entity_id", "seq"], false),
             ],
         )
         .await

@@ -32,11 +32,7 @@ impl MigrationTrait for Migration {
                 .col(string_len_null("parent_ref", 16))
                 .col(integer("position"))
                 .primary_key(Index::create().col("standard").col("ref"))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from("clauses", "standard")
-                        .to("standards", "code"),
-                ),
+                .foreign_key(ForeignKey::create().from("clauses", "standard").to("standards", "code")),
             vec![],
         )
         .await?;
@@ -54,11 +50,7 @@ impl MigrationTrait for Migration {
                 .col(boolean("ai_specific"))
                 .col(integer("position"))
                 .primary_key(Index::create().col("standard").col("ref"))
-                .foreign_key(
-                    ForeignKey::create()
-                        .from("catalog_controls", "standard")
-                        .to("standards", "code"),
-                ),
+                .foreign_key(ForeignKey::create().from("catalog_controls", "standard").to("standards", "code")),
             vec![],
         )
         .await?;
@@ -87,12 +79,7 @@ impl MigrationTrait for Migration {
                         .to("catalog_controls", ("standard", "ref")),
                 ),
             vec![
-                index(
-                    "control_mappings",
-                    "from",
-                    &["from_standard", "from_ref"],
-                    false,
-                ),
+                index("control_mappings", "from", &["from_standard", "from_ref"], false),
                 index("control_mappings", "to", &["to_standard", "to_ref"], false),
             ],
         )
@@ -101,16 +88,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        drop(
-            m,
-            &[
-                "control_mappings",
-                "catalog_controls",
-                "clauses",
-                "standards",
-            ],
-        )
-        .await
+        drop(m, &["control_mappings", "catalog_controls", "clauses", "standards"]).await
     }
 }
 
@@ -119,18 +97,15 @@ async fn seed(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     let ai_specific = ai_specific_42001_refs(&data);
     for s in &data.standards {
         let mut q = Query::insert();
-        q.into_table("standards")
-            .columns(["code", "edition", "title"])
-            .values_panic([
-                s.code.clone().into(),
-                s.edition.clone().into(),
-                s.title.clone().into(),
-            ]);
+        q.into_table("standards").columns(["code", "edition", "title"]).values_panic([
+            s.code.clone().into(),
+            s.edition.clone().into(),
+            s.title.clone().into(),
+        ]);
         m.exec_stmt(q).await?;
 
         let mut q = Query::insert();
-        q.into_table("clauses")
-            .columns(["standard", "ref", "title", "parent_ref", "position"]);
+        q.into_table("clauses").columns(["standard", "ref", "title", "parent_ref", "position"]);
         for (i, c) in s.clauses.iter().enumerate() {
             q.values_panic([
                 s.code.clone().into(),

@@ -38,18 +38,8 @@ impl MigrationTrait for Migration {
             ),
             vec![
                 tenant_key("controls"),
-                index(
-                    "controls",
-                    "org_std_ref",
-                    &["organization_id", "standard", "ref"],
-                    true,
-                ),
-                index(
-                    "controls",
-                    "org_std_pos",
-                    &["organization_id", "standard", "position", "id"],
-                    false,
-                ),
+                index("controls", "org_std_ref", &["organization_id", "standard", "ref"], true),
+                index("controls", "org_std_pos", &["organization_id", "standard", "position", "id"], false),
             ],
         )
         .await?;
@@ -73,12 +63,7 @@ impl MigrationTrait for Migration {
             ),
             vec![
                 tenant_key("clause_assessments"),
-                index(
-                    "clause_assessments",
-                    "org_std_ref",
-                    &["organization_id", "standard", "ref"],
-                    true,
-                ),
+                index("clause_assessments", "org_std_ref", &["organization_id", "standard", "ref"], true),
             ],
         )
         .await

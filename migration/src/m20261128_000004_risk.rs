@@ -27,10 +27,7 @@ impl MigrationTrait for Migration {
                     .col(json_binary("standards"))
                     .foreign_key(&mut org_fk("scopes")),
             ),
-            vec![
-                tenant_key("scopes"),
-                index("scopes", "org_name", &["organization_id", "name"], true),
-            ],
+            vec![tenant_key("scopes"), index("scopes", "org_name", &["organization_id", "name"], true)],
         )
         .await?;
         create(
@@ -55,12 +52,7 @@ impl MigrationTrait for Migration {
             vec![
                 tenant_key("ai_systems"),
                 index("ai_systems", "org_name", &["organization_id", "name"], true),
-                index(
-                    "ai_systems",
-                    "org_scope",
-                    &["organization_id", "scope_id"],
-                    false,
-                ),
+                index("ai_systems", "org_scope", &["organization_id", "scope_id"], false),
             ],
         )
         .await?;
@@ -96,42 +88,12 @@ impl MigrationTrait for Migration {
             ),
             vec![
                 tenant_key("risks"),
-                index(
-                    "risks",
-                    "org_score",
-                    &["organization_id", "effective_score", "id"],
-                    false,
-                ),
-                index(
-                    "risks",
-                    "org_created",
-                    &["organization_id", "created_at", "id"],
-                    false,
-                ),
-                index(
-                    "risks",
-                    "org_title",
-                    &["organization_id", "title", "id"],
-                    false,
-                ),
-                index(
-                    "risks",
-                    "org_review",
-                    &["organization_id", "review_date", "id"],
-                    false,
-                ),
-                index(
-                    "risks",
-                    "org_scope",
-                    &["organization_id", "scope_id"],
-                    false,
-                ),
-                index(
-                    "risks",
-                    "org_ai_system",
-                    &["organization_id", "ai_system_id"],
-                    false,
-                ),
+                index("risks", "org_score", &["organization_id", "effective_score", "id"], false),
+                index("risks", "org_created", &["organization_id", "created_at", "id"], false),
+                index("risks", "org_title", &["organization_id", "title", "id"], false),
+                index("risks", "org_review", &["organization_id", "review_date", "id"], false),
+                index("risks", "org_scope", &["organization_id", "scope_id"], false),
+                index("risks", "org_ai_system", &["organization_id", "ai_system_id"], false),
             ],
         )
         .await?;
@@ -143,25 +105,13 @@ impl MigrationTrait for Migration {
                 .col(uuid("risk_id"))
                 .col(uuid("control_id"))
                 .col(ts("created_at"))
-                .primary_key(
-                    Index::create()
-                        .col("organization_id")
-                        .col("risk_id")
-                        .col("control_id"),
-                )
+                .primary_key(Index::create().col("organization_id").col("risk_id").col("control_id"))
                 .foreign_key(&mut org_fk("risk_controls"))
                 .foreign_key(
-                    &mut tenant_fk("risk_controls", "risk_id", "risks")
-                        .on_delete(ForeignKeyAction::Cascade)
-                        .take(),
+                    &mut tenant_fk("risk_controls", "risk_id", "risks").on_delete(ForeignKeyAction::Cascade).take(),
                 )
                 .foreign_key(&mut tenant_fk("risk_controls", "control_id", "controls")),
-            vec![index(
-                "risk_controls",
-                "org_control",
-                &["organization_id", "control_id"],
-                false,
-            )],
+            vec![index("risk_controls", "org_control", &["organization_id", "control_id"], false)],
         )
         .await?;
         create(
@@ -181,20 +131,11 @@ impl MigrationTrait for Migration {
                     .col(text_null("approved_by"))
                     .col(ts_null("approved_at"))
                     .foreign_key(&mut org_fk("impact_assessments"))
-                    .foreign_key(&mut tenant_fk(
-                        "impact_assessments",
-                        "ai_system_id",
-                        "ai_systems",
-                    )),
+                    .foreign_key(&mut tenant_fk("impact_assessments", "ai_system_id", "ai_systems")),
             ),
             vec![
                 tenant_key("impact_assessments"),
-                index(
-                    "impact_assessments",
-                    "org_ai_system",
-                    &["organization_id", "ai_system_id"],
-                    false,
-                ),
+                index("impact_assessments", "org_ai_system", &["organization_id", "ai_system_id"], false),
             ],
         )
         .await?;
@@ -205,49 +146,25 @@ impl MigrationTrait for Migration {
                 .col(org())
                 .col(uuid("impact_assessment_id"))
                 .col(uuid("risk_id"))
-                .primary_key(
-                    Index::create()
-                        .col("organization_id")
-                        .col("impact_assessment_id")
-                        .col("risk_id"),
-                )
+                .primary_key(Index::create().col("organization_id").col("impact_assessment_id").col("risk_id"))
                 .foreign_key(&mut org_fk("impact_assessment_risks"))
                 .foreign_key(
-                    &mut tenant_fk(
-                        "impact_assessment_risks",
-                        "impact_assessment_id",
-                        "impact_assessments",
-                    )
-                    .on_delete(ForeignKeyAction::Cascade)
-                    .take(),
+                    &mut tenant_fk("impact_assessment_risks", "impact_assessment_id", "impact_assessments")
+                        .on_delete(ForeignKeyAction::Cascade)
+                        .take(),
                 )
                 .foreign_key(
                     &mut tenant_fk("impact_assessment_risks", "risk_id", "risks")
                         .on_delete(ForeignKeyAction::Cascade)
                         .take(),
                 ),
-            vec![index(
-                "impact_assessment_risks",
-                "org_risk",
-                &["organization_id", "risk_id"],
-                false,
-            )],
+            vec![index("impact_assessment_risks", "org_risk", &["organization_id", "risk_id"], false)],
         )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        drop(
-            m,
-            &[
-                "impact_assessment_risks",
-                "impact_assessments",
-                "risk_controls",
-                "risks",
-                "ai_systems",
-                "scopes",
-            ],
-        )
-        .await
+        drop(m, &["impact_assessment_risks", "impact_assessments", "risk_controls", "risks", "ai_systems", "scopes"])
+            .await
     }
 }

@@ -41,18 +41,8 @@ impl MigrationTrait for Migration {
             ),
             vec![
                 tenant_key("audits"),
-                index(
-                    "audits",
-                    "org_start",
-                    &["organization_id", "planned_start", "id"],
-                    false,
-                ),
-                index(
-                    "audits",
-                    "org_scope",
-                    &["organization_id", "scope_id"],
-                    false,
-                ),
+                index("audits", "org_start", &["organization_id", "planned_start", "id"], false),
+                index("audits", "org_scope", &["organization_id", "scope_id"], false),
             ],
         )
         .await?;
@@ -72,15 +62,7 @@ impl MigrationTrait for Migration {
                     .foreign_key(&mut org_fk("findings"))
                     .foreign_key(&mut tenant_fk("findings", "audit_id", "audits")),
             ),
-            vec![
-                tenant_key("findings"),
-                index(
-                    "findings",
-                    "org_audit",
-                    &["organization_id", "audit_id", "id"],
-                    false,
-                ),
-            ],
+            vec![tenant_key("findings"), index("findings", "org_audit", &["organization_id", "audit_id", "id"], false)],
         )
         .await?;
         create(
@@ -113,25 +95,10 @@ impl MigrationTrait for Migration {
             vec![
                 tenant_key("nonconformities"),
                 // ISO 27001/42001 10.2: one NCR per finding; raising twice returns the same one.
-                index(
-                    "nonconformities",
-                    "org_finding",
-                    &["organization_id", "finding_id"],
-                    true,
-                ),
+                index("nonconformities", "org_finding", &["organization_id", "finding_id"], true),
                 // Ticketing sync: one NCR per ticket.
-                index(
-                    "nonconformities",
-                    "org_external",
-                    &["organization_id", "external_system", "external_key"],
-                    true,
-                ),
-                index(
-                    "nonconformities",
-                    "org_status",
-                    &["organization_id", "status", "created_at"],
-                    false,
-                ),
+                index("nonconformities", "org_external", &["organization_id", "external_system", "external_key"], true),
+                index("nonconformities", "org_status", &["organization_id", "status", "created_at"], false),
             ],
         )
         .await?;
@@ -150,26 +117,12 @@ impl MigrationTrait for Migration {
                     .col(text_null("completion_note"))
                     .col(ts_null("completed_at"))
                     .foreign_key(&mut org_fk("corrective_actions"))
-                    .foreign_key(&mut tenant_fk(
-                        "corrective_actions",
-                        "nonconformity_id",
-                        "nonconformities",
-                    )),
+                    .foreign_key(&mut tenant_fk("corrective_actions", "nonconformity_id", "nonconformities")),
             ),
             vec![
                 tenant_key("corrective_actions"),
-                index(
-                    "corrective_actions",
-                    "org_ncr",
-                    &["organization_id", "nonconformity_id", "id"],
-                    false,
-                ),
-                index(
-                    "corrective_actions",
-                    "org_due",
-                    &["organization_id", "status", "due_date"],
-                    false,
-                ),
+                index("corrective_actions", "org_ncr", &["organization_id", "nonconformity_id", "id"], false),
+                index("corrective_actions", "org_due", &["organization_id", "status", "due_date"], false),
             ],
         )
         .await?;
@@ -187,27 +140,12 @@ impl MigrationTrait for Migration {
                 .col(text_null("note"))
                 .col(ts("at"))
                 .foreign_key(&mut org_fk("workflow_transitions")),
-            vec![index(
-                "workflow_transitions",
-                "org_entity",
-                &["organization_id", "entity_id", "at"],
-                false,
-            )],
+            vec![index("workflow_transitions", "org_entity", &["organization_id", "entity_id", "at"], false)],
         )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        drop(
-            m,
-            &[
-                "workflow_transitions",
-                "corrective_actions",
-                "nonconformities",
-                "findings",
-                "audits",
-            ],
-        )
-        .await
+        drop(m, &["workflow_transitions", "corrective_actions", "nonconformities", "findings", "audits"]).await
     }
 }

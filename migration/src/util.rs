@@ -23,18 +23,12 @@ pub fn ts_null(name: &'static str) -> ColumnDef {
 
 /// Adds `version`, `created_at` and `updated_at`.
 pub fn versioned(t: &mut TableCreateStatement) -> &mut TableCreateStatement {
-    t.col(integer("version").default(1))
-        .col(ts("created_at"))
-        .col(ts("updated_at"))
+    t.col(integer("version").default(1)).col(ts("created_at")).col(ts("updated_at"))
 }
 
 /// A foreign key from `(organization_id, <col>)` to `<table>(organization_id, id)`, so a
 /// row can only ever point at a row of the same tenant.
-pub fn tenant_fk(
-    from_table: &'static str,
-    col: &'static str,
-    to_table: &'static str,
-) -> ForeignKeyCreateStatement {
+pub fn tenant_fk(from_table: &'static str, col: &'static str, to_table: &'static str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from_table}_{col}"))
         .from(from_table, ("organization_id", col))
@@ -56,27 +50,12 @@ pub fn org_fk(from_table: &'static str) -> ForeignKeyCreateStatement {
 
 /// `unique (organization_id, id)`: the target of tenant foreign keys.
 pub fn tenant_key(table: &'static str) -> IndexCreateStatement {
-    Index::create()
-        .name(format!("ux_{table}_org_id"))
-        .table(table)
-        .col("organization_id")
-        .col("id")
-        .unique()
-        .take()
+    Index::create().name(format!("ux_{table}_org_id")).table(table).col("organization_id").col("id").unique().take()
 }
 
-pub fn index(
-    table: &'static str,
-    name: &str,
-    cols: &[&'static str],
-    unique: bool,
-) -> IndexCreateStatement {
+pub fn index(table: &'static str, name: &str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
     let mut i = Index::create();
-    i.name(format!(
-        "{}_{table}_{name}",
-        if unique { "ux" } else { "ix" }
-    ))
-    .table(table);
+    i.name(format!("{}_{table}_{name}", if unique { "ux" } else { "ix" })).table(table);
     for c in cols {
         i.col(*c);
     }
@@ -100,8 +79,7 @@ pub async fn create(
 
 pub async fn drop(m: &SchemaManager<'_>, tables: &[&'static str]) -> Result<(), DbErr> {
     for t in tables {
-        m.drop_table(Table::drop().table(*t).if_exists().take())
-            .await?;
+        m.drop_table(Table::drop().table(*t).if_exists().take()).await?;
     }
     Ok(())
 }

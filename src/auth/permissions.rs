@@ -21,14 +21,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Owner,
-        Role::Manager,
-        Role::Contributor,
-        Role::Auditor,
-        Role::Viewer,
-        Role::Integration,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Owner, Role::Manager, Role::Contributor, Role::Auditor, Role::Viewer, Role::Integration];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,10 +43,7 @@ impl Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s}"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown role {s}"))
     }
 }
 
@@ -142,18 +133,13 @@ operations! {
 
 /// The table as Markdown, exactly as the README prints it.
 pub fn markdown_table() -> String {
-    let mut out = String::from(
-        "| operation | guards | OWNER | MANAGER | CONTRIBUTOR | AUDITOR | VIEWER | INTEGRATION |\n",
-    );
+    let mut out =
+        String::from("| operation | guards | OWNER | MANAGER | CONTRIBUTOR | AUDITOR | VIEWER | INTEGRATION |\n");
     out.push_str("| --- | --- | :-: | :-: | :-: | :-: | :-: | :-: |\n");
     for op in Operation::ALL {
         let _ = write!(out, "| {} | {} |", op.name(), op.graphql());
         for role in Role::ALL {
-            out.push_str(if Access::Member(role).allows(*op) {
-                " ✓ |"
-            } else {
-                " · |"
-            });
+            out.push_str(if Access::Member(role).allows(*op) { " ✓ |" } else { " · |" });
         }
         out.push('\n');
     }
@@ -166,31 +152,19 @@ mod tests {
 
     #[test]
     fn platform_admin_may_do_everything() {
-        assert!(
-            Operation::ALL
-                .iter()
-                .all(|op| Access::PlatformAdmin.allows(*op))
-        );
+        assert!(Operation::ALL.iter().all(|op| Access::PlatformAdmin.allows(*op)));
     }
 
     #[test]
     fn only_platform_admins_create_organizations() {
-        assert!(
-            Role::ALL
-                .iter()
-                .all(|r| !Access::Member(*r).allows(Operation::CreateOrganization))
-        );
+        assert!(Role::ALL.iter().all(|r| !Access::Member(*r).allows(Operation::CreateOrganization)));
     }
 
     #[test]
     fn auditors_stay_independent() {
         // Auditor independence: auditors cannot edit what they audit.
         let a = Access::Member(Role::Auditor);
-        for op in [
-            Operation::WriteRisks,
-            Operation::UpdateControl,
-            Operation::TransitionNonconformity,
-        ] {
+        for op in [Operation::WriteRisks, Operation::UpdateControl, Operation::TransitionNonconformity] {
             assert!(!a.allows(op), "{op:?}");
         }
         assert!(a.allows(Operation::CloseNonconformity));
@@ -198,11 +172,7 @@ mod tests {
 
     #[test]
     fn every_member_reads_the_organization() {
-        assert!(
-            Role::ALL
-                .iter()
-                .all(|r| Access::Member(*r).allows(Operation::ReadOrganization))
-        );
+        assert!(Role::ALL.iter().all(|r| Access::Member(*r).allows(Operation::ReadOrganization)));
     }
 
     #[test]

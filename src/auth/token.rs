@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
-use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
-};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header};
 use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 
@@ -78,42 +76,27 @@ impl TokenVerifier {
         audience: Option<String>,
     ) -> Result<Self, ConfigError> {
         let keys = match source {
-            KeySource::Secret(s) => Keys::Static {
-                key: DecodingKey::from_secret(s.expose()),
-                alg: Algorithm::HS256,
-            },
+            KeySource::Secret(s) => Keys::Static { key: DecodingKey::from_secret(s.expose()), alg: Algorithm::HS256 },
             KeySource::GeneratedDevSecret => {
                 let s = dev_secret.ok_or_else(|| ConfigError {
                     var: "ANNEX_JWT_SECRET",
                     message: "no development secret available".into(),
                 })?;
-                Keys::Static {
-                    key: DecodingKey::from_secret(s.expose()),
-                    alg: Algorithm::HS256,
-                }
+                Keys::Static { key: DecodingKey::from_secret(s.expose()), alg: Algorithm::HS256 }
             }
             KeySource::PublicKeyPem { pem, .. } => {
-                let (key, alg) = public_key_from_pem(pem).map_err(|m| ConfigError {
-                    var: "ANNEX_JWT_PUBLIC_KEY_FILE",
-                    message: m,
-                })?;
+                let (key, alg) = public_key_from_pem(pem)
+                    .map_err(|m| ConfigError { var: "ANNEX_JWT_PUBLIC_KEY_FILE", message: m })?;
                 Keys::Static { key, alg }
             }
             KeySource::Jwks(src) => {
                 let cache = JwksCache::load(src.clone())
                     .await
-                    .map_err(|m| ConfigError {
-                        var: "ANNEX_JWT_JWKS",
-                        message: m,
-                    })?;
+                    .map_err(|m| ConfigError { var: "ANNEX_JWT_JWKS", message: m })?;
                 Keys::Jwks(Arc::new(cache))
             }
         };
-        Ok(Self {
-            keys,
-            issuer,
-            audience,
-        })
+        Ok(Self { keys, issuer, audience })
     }
 
     /// Starts refreshing a remote JWKS in the background (keys rotate at the IdP).
@@ -179,10 +162,7 @@ impl TokenVerifier {
         if data.claims.sub.trim().is_empty() {
             return Err(unauthenticated("empty subject"));
         }
-        Ok(Caller {
-            platform_admin: data.claims.roles.iter().any(|r| r == PLATFORM_ADMIN),
-            subject: data.claims.sub,
-        })
+        Ok(Caller { platform_admin: data.claims.roles.iter().any(|r| r == PLATFORM_ADMIN), subject: data.claims.sub })
     }
 }
 
@@ -221,18 +201,10 @@ pub fn mint_hs256(
         exp: now + ttl.as_secs(),
         iss: issuer,
         aud: audience,
-        roles: if platform_admin {
-            vec![PLATFORM_ADMIN]
-        } else {
-            vec![]
-        },
+        roles: if platform_admin { vec![PLATFORM_ADMIN] } else { vec![] },
     };
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .map_err(AppError::internal)
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret))
+        .map_err(AppError::internal)
 }
 
 /// Parses `--ttl` values such as `30m`, `1h`, `7d`, `90s` or plain seconds.
@@ -266,10 +238,7 @@ impl JwksCache {
         if set.keys.is_empty() {
             return Err(format!("{source} holds no keys"));
         }
-        Ok(Self {
-            source,
-            keys: RwLock::new((set, Instant::now())),
-        })
+        Ok(Self { source, keys: RwLock::new((set, Instant::now())) })
     }
 
     fn is_remote(&self) -> bool {
@@ -296,10 +265,7 @@ impl JwksCache {
         Err(unauthenticated("unknown signing key"))
     }
 
-    async fn lookup(
-        &self,
-        kid: Option<&str>,
-    ) -> Option<Result<(DecodingKey, Algorithm), AppError>> {
+    async fn lookup(&self, kid: Option<&str>) -> Option<Result<(DecodingKey, Algorithm), AppError>> {
         let guard = self.keys.read().await;
         let set = &guard.0;
         let jwk = match kid {
@@ -355,21 +321,13 @@ async fn fetch_jwks(source: &str) -> Result<JwkSet, String> {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("http client: {e}"))?;
-        let resp = client
-            .get(source)
-            .send()
-            .await
-            .map_err(|e| format!("cannot fetch {source}: {e}"))?;
+        let resp = client.get(source).send().await.map_err(|e| format!("cannot fetch {source}: {e}"))?;
         if !resp.status().is_success() {
             return Err(format!("cannot fetch {source}: HTTP {}", resp.status()));
         }
-        resp.text()
-            .await
-            .map_err(|e| format!("cannot read {source}: {e}"))?
+        resp.text().await.map_err(|e| format!("cannot read {source}: {e}"))?
     } else {
-        tokio::fs::read_to_string(source)
-            .await
-            .map_err(|e| format!("cannot read {source}: {e}"))?
+        tokio::fs::read_to_string(source).await.map_err(|e| format!("cannot read {source}: {e}"))?
     };
     serde_json::from_str(&body).map_err(|e| format!("{source} is not a JWK set: {e}"))
 }
@@ -394,37 +352,17 @@ mod tests {
     #[tokio::test]
     async fn minted_token_verifies() {
         let v = verifier().await;
-        let t = mint_hs256(
-            SECRET,
-            "alice",
-            true,
-            Duration::from_secs(60),
-            Some("https://idp.example"),
-            Some("annex"),
-        )
-        .expect("mint");
+        let t = mint_hs256(SECRET, "alice", true, Duration::from_secs(60), Some("https://idp.example"), Some("annex"))
+            .expect("mint");
         let c = v.verify(&t).await.expect("valid");
-        assert_eq!(
-            c,
-            Caller {
-                subject: "alice".into(),
-                platform_admin: true
-            }
-        );
+        assert_eq!(c, Caller { subject: "alice".into(), platform_admin: true });
     }
 
     #[tokio::test]
     async fn failures_never_echo_the_token() {
         let v = verifier().await;
-        let t = mint_hs256(
-            b"another-secret-another-secret-xx",
-            "alice",
-            false,
-            Duration::from_secs(60),
-            None,
-            None,
-        )
-        .expect("mint");
+        let t = mint_hs256(b"another-secret-another-secret-xx", "alice", false, Duration::from_secs(60), None, None)
+            .expect("mint");
         let e = v.verify(&t).await.unwrap_err();
         assert_eq!(e.code(), "UNAUTHENTICATED");
         assert!(!e.message().contains(&t[..20]));

@@ -13,19 +13,13 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
 impl From<Invalid> for crate::error::AppError {
     fn from(i: Invalid) -> Self {
-        crate::error::AppError::BadUserInput {
-            field: Some(i.field),
-            message: i.message,
-        }
+        crate::error::AppError::BadUserInput { field: Some(i.field), message: i.message }
     }
 }
 
@@ -36,37 +30,24 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Inv
         return Err(Invalid::new(field, format!("{field} must not be empty")));
     }
     if v.chars().count() > max {
-        return Err(Invalid::new(
-            field,
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(Invalid::new(field, format!("{field} must be at most {max} characters")));
     }
     Ok(v.to_string())
 }
 
 /// Trims an optional text; empty becomes `None`; more than `max` characters is refused.
-pub fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, Invalid> {
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, Invalid> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > max => Err(Invalid::new(
-            field,
-            format!("{field} must be at most {max} characters"),
-        )),
+        Some(v) if v.chars().count() > max => {
+            Err(Invalid::new(field, format!("{field} must be at most {max} characters")))
+        }
         Some(v) => Ok(Some(v.to_string())),
     }
 }
 
 /// Trims every entry of a list, drops empty ones and duplicates (first wins).
-pub fn clean_list(
-    field: &str,
-    values: &[String],
-    max_items: usize,
-    max_len: usize,
-) -> Result<Vec<String>, Invalid> {
+pub fn clean_list(field: &str, values: &[String], max_items: usize, max_len: usize) -> Result<Vec<String>, Invalid> {
     let mut out: Vec<String> = Vec::new();
     for v in values {
         let v = v.trim();
@@ -74,18 +55,12 @@ pub fn clean_list(
             continue;
         }
         if v.chars().count() > max_len {
-            return Err(Invalid::new(
-                field,
-                format!("each entry of {field} must be at most {max_len} characters"),
-            ));
+            return Err(Invalid::new(field, format!("each entry of {field} must be at most {max_len} characters")));
         }
         out.push(v.to_string());
     }
     if out.len() > max_items {
-        return Err(Invalid::new(
-            field,
-            format!("{field} takes at most {max_items} entries"),
-        ));
+        return Err(Invalid::new(field, format!("{field} takes at most {max_items} entries")));
     }
     Ok(out)
 }
@@ -102,10 +77,7 @@ mod tests {
     #[test]
     fn required_text_trims_and_refuses_blank() {
         assert_eq!(required_text("title", "  a  ", 10), Ok("a".into()));
-        assert_eq!(
-            required_text("title", "   ", 10).unwrap_err().field,
-            "title"
-        );
+        assert_eq!(required_text("title", "   ", 10).unwrap_err().field, "title");
         assert!(required_text("title", "abcdef", 5).is_err());
     }
 

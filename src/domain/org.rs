@@ -10,9 +10,7 @@ pub struct Slug(String);
 impl Slug {
     pub fn parse(s: &str) -> Result<Slug, Invalid> {
         let ok_len = (3..=63).contains(&s.len());
-        let ok_chars = s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         let ok_ends = !s.starts_with('-') && !s.ends_with('-');
         if ok_len && ok_chars && ok_ends {
             Ok(Slug(s.to_string()))
@@ -33,15 +31,9 @@ impl Slug {
 pub struct OwnerCount(pub u64);
 
 /// An organization always keeps at least one OWNER, so someone can manage its members.
-pub fn check_owner_remains(
-    owners_before: OwnerCount,
-    removing_an_owner: bool,
-) -> Result<(), Invalid> {
+pub fn check_owner_remains(owners_before: OwnerCount, removing_an_owner: bool) -> Result<(), Invalid> {
     if removing_an_owner && owners_before.0 <= 1 {
-        return Err(Invalid::new(
-            "role",
-            "the last OWNER cannot be removed or demoted; add another OWNER first",
-        ));
+        return Err(Invalid::new("role", "the last OWNER cannot be removed or demoted; add another OWNER first"));
     }
     Ok(())
 }
@@ -56,16 +48,7 @@ mod tests {
         for ok in ["acme", "acme-gmbh", "a1b", &"a".repeat(63)] {
             assert!(Slug::parse(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "ab",
-            "Acme",
-            "acme_gmbh",
-            "-acme",
-            "acme-",
-            "ac me",
-            &"a".repeat(64),
-            "äbc",
-        ] {
+        for bad in ["ab", "Acme", "acme_gmbh", "-acme", "acme-", "ac me", &"a".repeat(64), "äbc"] {
             assert_eq!(Slug::parse(bad).unwrap_err().field, "slug", "{bad}");
         }
     }

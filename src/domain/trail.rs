@@ -72,12 +72,7 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self {
-            expected_seq: 1,
-            prev_hash: GENESIS.to_string(),
-            rows: 0,
-            first_broken_at: None,
-        }
+        Self { expected_seq: 1, prev_hash: GENESIS.to_string(), rows: 0, first_broken_at: None }
     }
 }
 
@@ -85,9 +80,7 @@ impl Verifier {
     pub fn push(&mut self, e: &Entry<'_>, stored_hash: &str) {
         self.rows += 1;
         if self.first_broken_at.is_none()
-            && (e.seq != self.expected_seq
-                || e.prev_hash != self.prev_hash
-                || hash(e) != stored_hash)
+            && (e.seq != self.expected_seq || e.prev_hash != self.prev_hash || hash(e) != stored_hash)
         {
             self.first_broken_at = Some(e.seq);
         }
@@ -173,14 +166,7 @@ mod tests {
 
     #[test]
     fn intact_chain_verifies() {
-        assert_eq!(
-            verify(&chain(5)),
-            Verification {
-                verified: true,
-                rows: 5,
-                first_broken_at: None
-            }
-        );
+        assert_eq!(verify(&chain(5)), Verification { verified: true, rows: 5, first_broken_at: None });
     }
 
     #[test]
@@ -200,16 +186,8 @@ mod tests {
 
     #[test]
     fn length_prefixing_separates_fields() {
-        let a = Entry {
-            actor: "ab",
-            action: "c",
-            ..entry(1, "{}", GENESIS)
-        };
-        let b = Entry {
-            actor: "a",
-            action: "bc",
-            ..entry(1, "{}", GENESIS)
-        };
+        let a = Entry { actor: "ab", action: "c", ..entry(1, "{}", GENESIS) };
+        let b = Entry { actor: "a", action: "bc", ..entry(1, "{}", GENESIS) };
         assert_ne!(hash(&a), hash(&b));
     }
 
@@ -217,13 +195,7 @@ mod tests {
     fn diff_reports_only_changes() {
         let before = json!({"title": "a", "likelihood": 2, "version": 1});
         let after = json!({"title": "b", "likelihood": 2, "version": 2});
-        assert_eq!(
-            diff(Some(&before), Some(&after)),
-            json!({"title": {"before": "a", "after": "b"}})
-        );
-        assert_eq!(
-            diff(None, Some(&json!({"title": "x"}))),
-            json!({"title": {"before": null, "after": "x"}})
-        );
+        assert_eq!(diff(Some(&before), Some(&after)), json!({"title": {"before": "a", "after": "b"}}));
+        assert_eq!(diff(None, Some(&json!({"title": "x"}))), json!({"title": {"before": null, "after": "x"}}));
     }
 }

@@ -61,22 +61,11 @@ macro_rules! connection {
         }
 
         impl $conn {
-            pub fn from_page<T>(
-                page: $crate::store::page::Page<T>,
-                mut f: impl FnMut(T) -> $node,
-            ) -> Self {
+            pub fn from_page<T>(page: $crate::store::page::Page<T>, mut f: impl FnMut(T) -> $node) -> Self {
                 let info = $crate::graphql::connection::page_info(&page);
                 let total = page.total;
-                let edges = page
-                    .items
-                    .into_iter()
-                    .map(|(cursor, t)| $edge { cursor, node: f(t) })
-                    .collect();
-                Self {
-                    edges,
-                    page_info: info,
-                    total,
-                }
+                let edges = page.items.into_iter().map(|(cursor, t)| $edge { cursor, node: f(t) }).collect();
+                Self { edges, page_info: info, total }
             }
         }
     };

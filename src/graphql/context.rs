@@ -37,24 +37,17 @@ pub trait ContextExt {
 
 impl ContextExt for Context<'_> {
     fn services(&self) -> AppResult<&Services> {
-        self.data::<Services>()
-            .map_err(|_| AppError::internal("services missing from schema data"))
+        self.data::<Services>().map_err(|_| AppError::internal("services missing from schema data"))
     }
 
     fn actor(&self) -> AppResult<&Actor> {
-        self.data_opt::<RequestCtx>()
-            .and_then(|r| r.actor.as_deref())
-            .ok_or_else(|| {
-                AppError::Unauthenticated(
-                    "authentication required: send Authorization: Bearer <JWT>".into(),
-                )
-            })
+        self.data_opt::<RequestCtx>().and_then(|r| r.actor.as_deref()).ok_or_else(|| {
+            AppError::Unauthenticated("authentication required: send Authorization: Bearer <JWT>".into())
+        })
     }
 
     fn request_id(&self) -> &str {
-        self.data_opt::<RequestCtx>()
-            .map(|r| r.request_id.as_str())
-            .unwrap_or("-")
+        self.data_opt::<RequestCtx>().map(|r| r.request_id.as_str()).unwrap_or("-")
     }
 }
 

@@ -6,12 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{
-    Name, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
-};
+use async_graphql::{Name, Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 
 use crate::config::Limits;
 use crate::graphql::context::RequestCtx;
@@ -34,6 +32,7 @@ impl ExtensionFactory for Policy {
 
 #[derive(Default)]
 struct State {
+    request_id: Option<String>,
     complexity: Option<usize>,
     operation: Option<&'static str>,
 }
@@ -46,9 +45,7 @@ struct PolicyExtension {
 
 fn too_complex(message: String) -> ServerError {
     let mut e = ServerError::new(message, None);
-    e.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", "QUERY_TOO_COMPLEX");
+    e.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
     e
 }
 
@@ -60,12 +57,9 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
         .iter()
         .map(|s| match &s.node {
             Selection::Field(f) => {
-                usize::from(f.node.alias.is_some())
-                    + count_aliases(&f.node.selection_set.node, doc, depth + 1)
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, doc, depth + 1)
             }
-            Selection::InlineFragment(i) => {
-                count_aliases(&i.node.selection_set.node, doc, depth + 1)
-            }
+            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, doc, depth + 1),
             Selection::FragmentSpread(_) => 0,
         })
         .sum()
@@ -85,19 +79,14 @@ impl Extension for PolicyExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let mut resp = next.run(ctx).await;
-        let request_id = ctx
-            .data_opt::<RequestCtx>()
-            .map(|r| r.request_id.clone())
-            .unwrap_or_default();
-        let (complexity, operation) = match self.state.lock() {
-            Ok(s) => (s.complexity, s.operation),
-            Err(_) => (None, None),
+        let (request_id, complexity, operation) = match self.state.lock() {
+            Ok(s) => (s.request_id.clone().unwrap_or_default(), s.complexity, s.operation),
+            Err(_) => (String::new(), None, None),
         };
         if let Some(c) = complexity {
             let mut cost = async_graphql::indexmap::IndexMap::new();
             cost.insert(Name::new("requested"), Value::from(c as u64));
-            resp.extensions
-                .insert("cost".to_string(), Value::Object(cost));
+            resp.extensions.insert("cost".to_string(), Value::Object(cost));
         }
         for e in &mut resp.errors {
             let ext = e.extensions.get_or_insert_with(Default::default);
@@ -107,9 +96,22 @@ impl Extension for PolicyExtension {
             }
             ext.set("requestId", request_id.as_str());
         }
-        self.metrics
-            .observe_graphql(operation.unwrap_or("invalid"), started.elapsed());
+        self.metrics.observe_graphql(operation.unwrap_or("invalid"), started.elapsed());
         resp
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Some(r) = request.data.get(&std::any::TypeId::of::<RequestCtx>()).and_then(|d| d.downcast_ref::<RequestCtx>())
+            && let Ok(mut s) = self.state.lock()
+        {
+            s.request_id = Some(r.request_id.clone());
+        }
+        next.run(ctx, request).await
     }
 
     async fn parse_query(
@@ -120,16 +122,9 @@ impl Extension for PolicyExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let aliases: usize = doc
-            .operations
-            .iter()
-            .map(|(_, op)| count_aliases(&op.node.selection_set.node, &doc, 0))
-            .sum::<usize>()
-            + doc
-                .fragments
-                .values()
-                .map(|f| count_aliases(&f.node.selection_set.node, &doc, 0))
-                .sum::<usize>();
+        let aliases: usize =
+            doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, &doc, 0)).sum::<usize>()
+                + doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, &doc, 0)).sum::<usize>();
         if let Ok(mut s) = self.state.lock() {
             s.operation = Some(operation_type(&doc));
         }

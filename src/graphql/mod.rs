@@ -27,19 +27,10 @@ pub type Subscription = events::EventSubscription;
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema as served. Production turns off introspection and field suggestions.
-pub fn build(
-    services: Option<Services>,
-    limits: Limits,
-    metrics: Arc<Metrics>,
-    production: bool,
-) -> AppSchema {
-    let mut b = Schema::build(
-        Query::default(),
-        Mutation::default(),
-        events::EventSubscription,
-    )
-    .extension(extensions::Policy { limits, metrics })
-    .limit_recursive_depth(64);
+pub fn build(services: Option<Services>, limits: Limits, metrics: Arc<Metrics>, production: bool) -> AppSchema {
+    let mut b = Schema::build(Query::default(), Mutation::default(), events::EventSubscription)
+        .extension(extensions::Policy { limits, metrics })
+        .limit_recursive_depth(64);
     if let Some(s) = services {
         b = b.data(s);
     }

@@ -41,9 +41,7 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Nod
             Node::Organization(Organization::new(m, r.access()))
         }
         Kind::Membership => {
-            let (r, m) = gate
-                .locate::<membership::Entity>(actor, id, Operation::ReadOrganization)
-                .await?;
+            let (r, m) = gate.locate::<membership::Entity>(actor, id, Operation::ReadOrganization).await?;
             Node::Membership(Membership::new(m, r.access()))
         }
         _ => return Err(crate::error::AppError::not_found(kind.name())),

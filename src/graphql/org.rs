@@ -34,10 +34,7 @@ pub struct Organization {
 
 impl Organization {
     pub fn new(model: organization::Model, access: Access) -> Self {
-        Self {
-            model: Arc::new(model),
-            access,
-        }
+        Self { model: Arc::new(model), access }
     }
     pub fn allows(&self, op: Operation) -> bool {
         self.access.allows(op)
@@ -79,14 +76,9 @@ impl Organization {
     }
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
-        let r = gate
-            .read(actor, self.model.id, Operation::ReadOrganization)
-            .await?;
+        let r = gate.read(actor, self.model.id, Operation::ReadOrganization).await?;
         let rows = store::members(&r).await?;
-        Ok(rows
-            .into_iter()
-            .map(|m| Membership::new(m, self.access))
-            .collect())
+        Ok(rows.into_iter().map(|m| Membership::new(m, self.access)).collect())
     }
 }
 
@@ -113,19 +105,12 @@ impl Membership {
         &self.model.subject
     }
     async fn role(&self) -> Result<Role> {
-        Ok(self
-            .model
-            .role
-            .parse::<auth::Role>()
-            .map_err(crate::error::AppError::internal)?
-            .into())
+        Ok(self.model.role.parse::<auth::Role>().map_err(crate::error::AppError::internal)?.into())
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
-        Ok(
-            none_if_missing(store::get(gate, actor, self.model.organization_id).await)?
-                .map(|(r, m)| Organization::new(m, r.access())),
-        )
+        Ok(none_if_missing(store::get(gate, actor, self.model.organization_id).await)?
+            .map(|(r, m)| Organization::new(m, r.access())))
     }
     async fn version(&self) -> i32 {
         self.model.version
@@ -172,10 +157,7 @@ impl Viewer {
             .into_iter()
             .filter_map(|o| {
                 let role = roles.iter().find(|(id, _)| *id == o.id)?.1;
-                Some(ViewerMembership {
-                    role: role.into(),
-                    organization: Organization::new(o, Access::Member(role)),
-                })
+                Some(ViewerMembership { role: role.into(), organization: Organization::new(o, Access::Member(role)) })
             })
             .collect();
         out.sort_by(|a, b| a.organization.model.name.cmp(&b.organization.model.name));
@@ -225,8 +207,7 @@ impl OrgQuery {
         let Some((Kind::Organization, id)) = ids::decode(&id) else {
             return Ok(None);
         };
-        Ok(none_if_missing(store::get(gate, actor, id).await)?
-            .map(|(r, m)| Organization::new(m, r.access())))
+        Ok(none_if_missing(store::get(gate, actor, id).await)?.map(|(r, m)| Organization::new(m, r.access())))
     }
 }
 
@@ -317,9 +298,7 @@ impl OrgMutation {
         )
         .await?;
         actor.forget();
-        Ok(CreateOrganizationPayload {
-            organization: Organization::new(org, Access::PlatformAdmin),
-        })
+        Ok(CreateOrganizationPayload { organization: Organization::new(org, Access::PlatformAdmin) })
     }
 
     async fn update_organization(
@@ -341,24 +320,16 @@ impl OrgMutation {
         )
         .await?;
         let access = gate.access_of(actor, id).await?;
-        Ok(UpdateOrganizationPayload {
-            organization: Organization::new(org, access),
-        })
+        Ok(UpdateOrganizationPayload { organization: Organization::new(org, access) })
     }
 
     /// OWNER or platform admin.
-    async fn add_member(
-        &self,
-        ctx: &Context<'_>,
-        input: AddMemberInput,
-    ) -> Result<AddMemberPayload> {
+    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<AddMemberPayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let m = store::add_member(gate, actor, org, &input.subject, input.role.into()).await?;
         let access = gate.access_of(actor, org).await?;
-        Ok(AddMemberPayload {
-            membership: Membership::new(m, access),
-        })
+        Ok(AddMemberPayload { membership: Membership::new(m, access) })
     }
 
     /// OWNER or platform admin. The last OWNER cannot be demoted.
@@ -369,32 +340,17 @@ impl OrgMutation {
     ) -> Result<ChangeMemberRolePayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let m = store::change_member_role(
-            gate,
-            actor,
-            org,
-            &input.subject,
-            input.role.into(),
-            input.expected_version,
-        )
-        .await?;
+        let m = store::change_member_role(gate, actor, org, &input.subject, input.role.into(), input.expected_version)
+            .await?;
         let access = gate.access_of(actor, org).await?;
-        Ok(ChangeMemberRolePayload {
-            membership: Membership::new(m, access),
-        })
+        Ok(ChangeMemberRolePayload { membership: Membership::new(m, access) })
     }
 
     /// OWNER or platform admin. The last OWNER cannot be removed.
-    async fn remove_member(
-        &self,
-        ctx: &Context<'_>,
-        input: RemoveMemberInput,
-    ) -> Result<RemoveMemberPayload> {
+    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<RemoveMemberPayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let m = store::remove_member(gate, actor, org, &input.subject).await?;
-        Ok(RemoveMemberPayload {
-            deleted_id: ID(ids::encode(Kind::Membership, m.id)),
-        })
+        Ok(RemoveMemberPayload { deleted_id: ID(ids::encode(Kind::Membership, m.id)) })
     }
 }

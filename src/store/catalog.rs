@@ -22,10 +22,7 @@ pub struct Catalog {
 impl Catalog {
     pub async fn load(gate: &Gate) -> AppResult<Self> {
         let conn = gate.catalog_conn();
-        let standards = standard::Entity::find()
-            .order_by_asc(standard::Column::Code)
-            .all(conn)
-            .await?;
+        let standards = standard::Entity::find().order_by_asc(standard::Column::Code).all(conn).await?;
         let clauses = clause::Entity::find()
             .order_by_asc(clause::Column::Standard)
             .order_by_asc(clause::Column::Position)
@@ -36,53 +33,27 @@ impl Catalog {
             .order_by_asc(catalog_control::Column::Position)
             .all(conn)
             .await?;
-        let mappings = control_mapping::Entity::find()
-            .order_by_asc(control_mapping::Column::Id)
-            .all(conn)
-            .await?;
-        let control_index = controls
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ((c.standard.clone(), c.reference.clone()), i))
-            .collect();
-        let clause_index = clauses
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ((c.standard.clone(), c.reference.clone()), i))
-            .collect();
-        Ok(Self {
-            standards,
-            clauses,
-            controls,
-            mappings,
-            control_index,
-            clause_index,
-        })
+        let mappings = control_mapping::Entity::find().order_by_asc(control_mapping::Column::Id).all(conn).await?;
+        let control_index =
+            controls.iter().enumerate().map(|(i, c)| ((c.standard.clone(), c.reference.clone()), i)).collect();
+        let clause_index =
+            clauses.iter().enumerate().map(|(i, c)| ((c.standard.clone(), c.reference.clone()), i)).collect();
+        Ok(Self { standards, clauses, controls, mappings, control_index, clause_index })
     }
 
     pub fn control(&self, standard: &str, reference: &str) -> Option<&catalog_control::Model> {
-        self.control_index
-            .get(&(standard.to_string(), reference.to_string()))
-            .map(|i| &self.controls[*i])
+        self.control_index.get(&(standard.to_string(), reference.to_string())).map(|i| &self.controls[*i])
     }
 
     pub fn clause(&self, standard: &str, reference: &str) -> Option<&clause::Model> {
-        self.clause_index
-            .get(&(standard.to_string(), reference.to_string()))
-            .map(|i| &self.clauses[*i])
+        self.clause_index.get(&(standard.to_string(), reference.to_string())).map(|i| &self.clauses[*i])
     }
 
-    pub fn clauses_of<'a>(
-        &'a self,
-        standard: &'a str,
-    ) -> impl Iterator<Item = &'a clause::Model> + 'a {
+    pub fn clauses_of<'a>(&'a self, standard: &'a str) -> impl Iterator<Item = &'a clause::Model> + 'a {
         self.clauses.iter().filter(move |c| c.standard == standard)
     }
 
-    pub fn controls_of<'a>(
-        &'a self,
-        standard: &'a str,
-    ) -> impl Iterator<Item = &'a catalog_control::Model> + 'a {
+    pub fn controls_of<'a>(&'a self, standard: &'a str) -> impl Iterator<Item = &'a catalog_control::Model> + 'a {
         self.controls.iter().filter(move |c| c.standard == standard)
     }
 
@@ -100,8 +71,6 @@ impl Catalog {
 
     /// True when a clause has sub-clauses.
     pub fn has_children(&self, standard: &str, reference: &str) -> bool {
-        self.clauses
-            .iter()
-            .any(|c| c.standard == standard && c.parent_ref.as_deref() == Some(reference))
+        self.clauses.iter().any(|c| c.standard == standard && c.parent_ref.as_deref() == Some(reference))
     }
 }

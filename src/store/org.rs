@@ -23,11 +23,7 @@ pub struct NewOrganization<'a> {
 
 /// Creates an organization with its whole Statement of Applicability and gap-analysis
 /// rows, in one transaction (platform admins only).
-pub async fn create(
-    gate: &Gate,
-    actor: &Actor,
-    input: NewOrganization<'_>,
-) -> AppResult<organization::Model> {
+pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> AppResult<organization::Model> {
     let name = domain::required_text("name", input.name, MAX_NAME)?;
     let slug = Slug::parse(input.slug)?;
     let owner = domain::optional_text("initialOwner", input.initial_owner, MAX_NAME)?;
@@ -63,36 +59,22 @@ async fn ensure_slug_free(w: &Writer, slug: &str, except: Option<Uuid>) -> AppRe
         q = q.filter(organization::Column::Id.ne(id));
     }
     if q.count(w.tx()).await? > 0 {
-        return Err(AppError::Conflict(format!(
-            "slug {slug:?} is already taken"
-        )));
+        return Err(AppError::Conflict(format!("slug {slug:?} is already taken")));
     }
     Ok(())
 }
 
 /// Reads one organization the caller may see.
-pub async fn get<'g>(
-    gate: &'g Gate,
-    actor: &Actor,
-    id: Uuid,
-) -> AppResult<(Reader<'g>, organization::Model)> {
+pub async fn get<'g>(gate: &'g Gate, actor: &Actor, id: Uuid) -> AppResult<(Reader<'g>, organization::Model)> {
     let r = gate.read(actor, id, Operation::ReadOrganization).await?;
-    let org = organization::Entity::find_by_id(id)
-        .one(r.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("organization"))?;
+    let org =
+        organization::Entity::find_by_id(id).one(r.conn()).await?.ok_or_else(|| AppError::not_found("organization"))?;
     Ok((r, org))
 }
 
 /// Loads organizations by id (the caller's access is checked by the gate).
-pub async fn get_many(
-    gate: &Gate,
-    actor: &Actor,
-    ids: &[Uuid],
-) -> AppResult<Vec<organization::Model>> {
-    let r = gate
-        .read_many(actor, ids, Operation::ReadOrganization)
-        .await?;
+pub async fn get_many(gate: &Gate, actor: &Actor, ids: &[Uuid]) -> AppResult<Vec<organization::Model>> {
+    let r = gate.read_many(actor, ids, Operation::ReadOrganization).await?;
     if r.orgs().is_empty() {
         return Ok(Vec::new());
     }
@@ -114,23 +96,8 @@ pub async fn list(
     if let Some(v) = &visible {
         q = q.filter(organization::Column::Id.is_in(v.iter().map(|(id, _)| *id)));
     }
-    let sort = Sort::by(
-        "organizations:NAME",
-        organization::Column::Name,
-        false,
-        organization::Column::Id,
-        false,
-    );
-    let page = gate
-        .page_global(
-            q,
-            &sort,
-            args,
-            want_total,
-            |m| SortValue::Text(m.name.clone()),
-            |m| m.id,
-        )
-        .await?;
+    let sort = Sort::by("organizations:NAME", organization::Column::Name, false, organization::Column::Id, false);
+    let page = gate.page_global(q, &sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await?;
     gate.note_admin_access(actor, page.items.iter().map(|(_, o)| o.id));
     Ok(page)
 }
@@ -147,16 +114,11 @@ pub async fn update(
     id: Uuid,
     ch: OrganizationChanges<'_>,
 ) -> AppResult<organization::Model> {
-    let name = ch
-        .name
-        .map(|n| domain::required_text("name", n, MAX_NAME))
-        .transpose()?;
+    let name = ch.name.map(|n| domain::required_text("name", n, MAX_NAME)).transpose()?;
     let slug = ch.slug.map(Slug::parse).transpose()?;
     let mut w = gate.write(actor, id, Operation::UpdateOrganization).await?;
-    let before = organization::Entity::find_by_id(id)
-        .one(w.tx())
-        .await?
-        .ok_or_else(|| AppError::not_found("organization"))?;
+    let before =
+        organization::Entity::find_by_id(id).one(w.tx()).await?.ok_or_else(|| AppError::not_found("organization"))?;
     check_version(ch.expected_version, before.version)?;
     if let Some(s) = &slug {
         ensure_slug_free(&w, s.as_str(), Some(id)).await?;
@@ -178,16 +140,11 @@ pub async fn update(
         .await
         .map_err(|e| AppError::on_unique(e, "slug is already taken"))?;
     if res.rows_affected == 0 {
-        return Err(AppError::Conflict(
-            "the organization was changed by someone else; reload and retry".into(),
-        ));
+        return Err(AppError::Conflict("the organization was changed by someone else; reload and retry".into()));
     }
-    let after = organization::Entity::find_by_id(id)
-        .one(w.tx())
-        .await?
-        .ok_or_else(|| AppError::not_found("organization"))?;
-    w.record_update(Kind::Organization, id, &before, &after)
-        .await?;
+    let after =
+        organization::Entity::find_by_id(id).one(w.tx()).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    w.record_update(Kind::Organization, id, &before, &after).await?;
     w.commit().await?;
     Ok(after)
 }
@@ -203,23 +160,14 @@ pub fn check_version(expected: Option<i32>, actual: i32) -> AppResult<()> {
 }
 
 pub async fn members(r: &Reader<'_>) -> AppResult<Vec<membership::Model>> {
-    Ok(r.find::<membership::Entity>()
-        .order_by_asc(membership::Column::Subject)
-        .all(r.conn())
-        .await?)
+    Ok(r.find::<membership::Entity>().order_by_asc(membership::Column::Subject).all(r.conn()).await?)
 }
 
 async fn insert_member(w: &mut Writer, subject: &str, role: Role) -> AppResult<membership::Model> {
-    let exists = w
-        .find::<membership::Entity>()
-        .filter(membership::Column::Subject.eq(subject))
-        .count(w.tx())
-        .await?
-        > 0;
+    let exists =
+        w.find::<membership::Entity>().filter(membership::Column::Subject.eq(subject)).count(w.tx()).await? > 0;
     if exists {
-        return Err(AppError::Conflict(format!(
-            "{subject:?} is already a member"
-        )));
+        return Err(AppError::Conflict(format!("{subject:?} is already a member")));
     }
     let at = now();
     let m = membership::ActiveModel {
@@ -231,10 +179,7 @@ async fn insert_member(w: &mut Writer, subject: &str, role: Role) -> AppResult<m
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w
-        .insert(m)
-        .await
-        .map_err(|e| AppError::on_unique(e, "already a member"))?;
+    let m = w.insert(m).await.map_err(|e| AppError::on_unique(e, "already a member"))?;
     w.record_create(Kind::Membership, m.id, &m).await?;
     Ok(m)
 }
@@ -264,10 +209,7 @@ async fn member_by_subject(w: &Writer, subject: &str) -> AppResult<membership::M
 
 async fn owner_count(w: &Writer) -> AppResult<OwnerCount> {
     Ok(OwnerCount(
-        w.find::<membership::Entity>()
-            .filter(membership::Column::Role.eq(Role::Owner.as_str()))
-            .count(w.tx())
-            .await?,
+        w.find::<membership::Entity>().filter(membership::Column::Role.eq(Role::Owner.as_str())).count(w.tx()).await?,
     ))
 }
 
@@ -287,25 +229,18 @@ pub async fn change_member_role(
     let mut am: membership::ActiveModel = before.clone().into();
     am.role = Set(role.as_str().to_string());
     let after = w.update(am).await?;
-    w.record_update(Kind::Membership, after.id, &before, &after)
-        .await?;
+    w.record_update(Kind::Membership, after.id, &before, &after).await?;
     w.commit().await?;
     actor.forget();
     Ok(after)
 }
 
-pub async fn remove_member(
-    gate: &Gate,
-    actor: &Actor,
-    org: Uuid,
-    subject: &str,
-) -> AppResult<membership::Model> {
+pub async fn remove_member(gate: &Gate, actor: &Actor, org: Uuid, subject: &str) -> AppResult<membership::Model> {
     let mut w = gate.write(actor, org, Operation::ManageMembers).await?;
     let before = member_by_subject(&w, subject).await?;
     check_owner_remains(owner_count(&w).await?, before.role == Role::Owner.as_str())?;
     w.delete::<membership::Entity>(before.id).await?;
-    w.record_delete(Kind::Membership, before.id, &before)
-        .await?;
+    w.record_delete(Kind::Membership, before.id, &before).await?;
     w.commit().await?;
     actor.forget();
     Ok(before)
@@ -326,15 +261,6 @@ impl Gate {
         E: EntityTrait,
         E::Model: Sync,
     {
-        page::fetch(
-            self.catalog_conn(),
-            q,
-            sort,
-            args,
-            want_total,
-            key_of,
-            id_of,
-        )
-        .await
+        page::fetch(self.catalog_conn(), q, sort, args, want_total, key_of, id_of).await
     }
 }

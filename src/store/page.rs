@@ -8,8 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -71,17 +71,13 @@ impl PageArgs {
             None => DEFAULT_PAGE,
             Some(n) if n >= 1 && (n as u64) <= MAX_PAGE => n as u64,
             Some(_) => {
-                return Err(AppError::bad_input(
-                    "first",
-                    format!("first must be between 1 and {MAX_PAGE}"),
-                ));
+                return Err(AppError::bad_input("first", format!("first must be between 1 and {MAX_PAGE}")));
             }
         };
         let after = match after {
             None => None,
             Some(c) => {
-                let bad =
-                    || AppError::bad_input("after", "after is not a cursor of this list and order");
+                let bad = || AppError::bad_input("after", "after is not a cursor of this list and order");
                 let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
                 let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| bad())?;
                 if data.s != sort_name {
@@ -108,44 +104,26 @@ pub struct Sort<C> {
 
 impl<C: ColumnTrait> Sort<C> {
     pub fn by_id(name: &str, id: C) -> Self {
-        Sort {
-            name: name.to_string(),
-            key: None,
-            id,
-            desc: false,
-        }
+        Sort { name: name.to_string(), key: None, id, desc: false }
     }
 
     /// `nullable`: rows with no key sort last (in both directions).
     pub fn by(name: &str, key: C, nullable: bool, id: C, desc: bool) -> Self {
-        Sort {
-            name: name.to_string(),
-            key: Some((key, nullable)),
-            id,
-            desc,
-        }
+        Sort { name: name.to_string(), key: Some((key, nullable)), id, desc }
     }
 
     fn after_condition(&self, c: &CursorData) -> Condition {
-        let id_after: SimpleExpr = if self.desc {
-            self.id.lt(c.id)
-        } else {
-            self.id.gt(c.id)
-        };
+        let id_after: SimpleExpr = if self.desc { self.id.lt(c.id) } else { self.id.gt(c.id) };
         match &self.key {
             None => Condition::all().add(id_after),
             Some((key, nullable)) => match (&c.k, nullable) {
                 (SortValue::Null, _) => Condition::all().add(key.is_null()).add(id_after),
                 (v, nullable) => {
                     let val = v.to_value();
-                    let beyond: SimpleExpr = if self.desc {
-                        Expr::col(*key).lt(val.clone())
-                    } else {
-                        Expr::col(*key).gt(val.clone())
-                    };
-                    let mut any = Condition::any()
-                        .add(beyond)
-                        .add(Condition::all().add(Expr::col(*key).eq(val)).add(id_after));
+                    let beyond: SimpleExpr =
+                        if self.desc { Expr::col(*key).lt(val.clone()) } else { Expr::col(*key).gt(val.clone()) };
+                    let mut any =
+                        Condition::any().add(beyond).add(Condition::all().add(Expr::col(*key).eq(val)).add(id_after));
                     if *nullable {
                         any = any.add(key.is_null());
                     }
@@ -201,11 +179,7 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    let total = if want_total {
-        Some(select.clone().count(conn).await?)
-    } else {
-        None
-    };
+    let total = if want_total { Some(select.clone().count(conn).await?) } else { None };
     let mut q = select;
     if let Some(c) = &args.after {
         q = q.filter(sort.after_condition(c));
@@ -220,20 +194,11 @@ where
             (cursor, m)
         })
         .collect();
-    Ok(Page {
-        items,
-        has_next,
-        has_previous: args.is_after(),
-        total,
-    })
+    Ok(Page { items, has_next, has_previous: args.is_after(), total })
 }
 
 fn encode(sort: &str, key: SortValue, id: Uuid) -> String {
-    let data = CursorData {
-        s: sort.to_string(),
-        k: key,
-        id,
-    };
+    let data = CursorData { s: sort.to_string(), k: key, id };
     // Serializing this plain struct cannot fail.
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
 }
@@ -248,25 +213,9 @@ mod tests {
         let c = encode("risks:SCORE:DESC", SortValue::Int(12), id);
         let args = PageArgs::new(Some(5), Some(&c), "risks:SCORE:DESC").expect("valid");
         assert!(args.is_after());
-        assert_eq!(
-            PageArgs::new(Some(5), Some(&c), "risks:TITLE:ASC")
-                .unwrap_err()
-                .code(),
-            "BAD_USER_INPUT"
-        );
-        assert_eq!(
-            PageArgs::new(Some(5), Some("garbage!"), "x")
-                .unwrap_err()
-                .code(),
-            "BAD_USER_INPUT"
-        );
-        assert_eq!(
-            PageArgs::new(Some(0), None, "x").unwrap_err().code(),
-            "BAD_USER_INPUT"
-        );
-        assert_eq!(
-            PageArgs::new(Some(101), None, "x").unwrap_err().code(),
-            "BAD_USER_INPUT"
-        );
+        assert_eq!(PageArgs::new(Some(5), Some(&c), "risks:TITLE:ASC").unwrap_err().code(), "BAD_USER_INPUT");
+        assert_eq!(PageArgs::new(Some(5), Some("garbage!"), "x").unwrap_err().code(), "BAD_USER_INPUT");
+        assert_eq!(PageArgs::new(Some(0), None, "x").unwrap_err().code(), "BAD_USER_INPUT");
+        assert_eq!(PageArgs::new(Some(101), None, "x").unwrap_err().code(), "BAD_USER_INPUT");
     }
 }

@@ -40,9 +40,7 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             updated_at: Set(at),
         })
         .collect();
-    control::Entity::insert_many(rows)
-        .exec_without_returning(w.tx())
-        .await?;
+    control::Entity::insert_many(rows).exec_without_returning(w.tx()).await?;
 
     let clauses = clause::Entity::find().all(w.tx()).await?;
     let rows: Vec<clause_assessment::ActiveModel> = clauses
@@ -66,8 +64,6 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             updated_at: Set(at),
         })
         .collect();
-    clause_assessment::Entity::insert_many(rows)
-        .exec_without_returning(w.tx())
-        .await?;
+    clause_assessment::Entity::insert_many(rows).exec_without_returning(w.tx()).await?;
     Ok(())
 }

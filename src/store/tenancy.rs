@@ -16,9 +16,8 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Select, Statement,
-    TransactionTrait, Value,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Select, Statement, TransactionTrait, Value,
 };
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
@@ -91,11 +90,7 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(caller: Caller, request_id: String) -> Self {
-        Self {
-            caller,
-            request_id,
-            access: Mutex::new(HashMap::new()),
-        }
+        Self { caller, request_id, access: Mutex::new(HashMap::new()) }
     }
 
     fn cached(&self, org: Uuid) -> Option<Option<Access>> {
@@ -145,22 +140,14 @@ impl Gate {
             return Ok(hit);
         }
         let access = if actor.caller.platform_admin {
-            organization::Entity::find_by_id(org)
-                .one(&self.db.conn)
-                .await?
-                .map(|_| Access::PlatformAdmin)
+            organization::Entity::find_by_id(org).one(&self.db.conn).await?.map(|_| Access::PlatformAdmin)
         } else {
             membership::Entity::find()
                 .filter(membership::Column::OrganizationId.eq(org))
                 .filter(membership::Column::Subject.eq(actor.caller.subject.as_str()))
                 .one(&self.db.conn)
                 .await?
-                .map(|m| {
-                    m.role
-                        .parse::<Role>()
-                        .map(Access::Member)
-                        .map_err(AppError::internal)
-                })
+                .map(|m| m.role.parse::<Role>().map(Access::Member).map_err(AppError::internal))
                 .transpose()?
         };
         actor.remember(org, access);
@@ -169,9 +156,7 @@ impl Gate {
 
     /// Like [`Gate::access`], but a missing membership is `NOT_FOUND`.
     pub async fn access_of(&self, actor: &Actor, org: Uuid) -> AppResult<Access> {
-        self.access(actor, org)
-            .await?
-            .ok_or_else(|| AppError::not_found("organization"))
+        self.access(actor, org).await?.ok_or_else(|| AppError::not_found("organization"))
     }
 
     /// The caller's own memberships (also for platform admins), cached for the request.
@@ -202,23 +187,14 @@ impl Gate {
 
     /// Loads the caller's memberships into the request cache in one statement and returns
     /// the organizations it may see (platform admins: `None`, meaning all).
-    pub async fn visible_organizations(
-        &self,
-        actor: &Actor,
-    ) -> AppResult<Option<Vec<(Uuid, Role)>>> {
+    pub async fn visible_organizations(&self, actor: &Actor) -> AppResult<Option<Vec<(Uuid, Role)>>> {
         if actor.caller.platform_admin {
             return Ok(None);
         }
         Ok(Some(self.member_roles(actor).await?))
     }
 
-    async fn authorize(
-        &self,
-        actor: &Actor,
-        org: Uuid,
-        op: Operation,
-        what: &str,
-    ) -> AppResult<Access> {
+    async fn authorize(&self, actor: &Actor, org: Uuid, op: Operation, what: &str) -> AppResult<Access> {
         match self.access(actor, org).await? {
             None => Err(AppError::not_found(what)),
             Some(a) if a.allows(op) => Ok(a),
@@ -229,31 +205,19 @@ impl Gate {
     /// Read access to one organization for `op`.
     pub async fn read(&self, actor: &Actor, org: Uuid, op: Operation) -> AppResult<Reader<'_>> {
         let access = self.authorize(actor, org, op, "organization").await?;
-        Ok(Reader {
-            conn: &self.db.conn,
-            org,
-            access,
-        })
+        Ok(Reader { conn: &self.db.conn, org, access })
     }
 
     /// Read access to several organizations at once (batch loading for portfolios). Those
     /// the caller may not read for `op` are silently left out.
-    pub async fn read_many(
-        &self,
-        actor: &Actor,
-        orgs: &[Uuid],
-        op: Operation,
-    ) -> AppResult<MultiReader<'_>> {
+    pub async fn read_many(&self, actor: &Actor, orgs: &[Uuid], op: Operation) -> AppResult<MultiReader<'_>> {
         let mut allowed = Vec::with_capacity(orgs.len());
         for org in orgs {
             if matches!(self.access(actor, *org).await?, Some(a) if a.allows(op)) {
                 allowed.push(*org);
             }
         }
-        Ok(MultiReader {
-            conn: &self.db.conn,
-            orgs: allowed,
-        })
+        Ok(MultiReader { conn: &self.db.conn, orgs: allowed })
     }
 
     /// Finds a tenant row by id wherever it lives and checks the caller may `op` in its
@@ -267,32 +231,18 @@ impl Gate {
     where
         E::Model: Sync,
     {
-        let row = E::find()
-            .filter(E::id_column().eq(id))
-            .one(&self.db.conn)
-            .await?;
+        let row = E::find().filter(E::id_column().eq(id)).one(&self.db.conn).await?;
         let Some(row) = row else {
             return Err(AppError::not_found(E::KIND.name()));
         };
         let org = E::org_of(&row);
         let access = self.authorize(actor, org, op, E::KIND.name()).await?;
-        Ok((
-            Reader {
-                conn: &self.db.conn,
-                org,
-                access,
-            },
-            row,
-        ))
+        Ok((Reader { conn: &self.db.conn, org, access }, row))
     }
 
     /// The organization a tenant row belongs to, if the row exists.
     pub async fn organization_of<E: TenantOwned>(&self, id: Uuid) -> AppResult<Option<Uuid>> {
-        Ok(E::find()
-            .filter(E::id_column().eq(id))
-            .one(&self.db.conn)
-            .await?
-            .map(|m| E::org_of(&m)))
+        Ok(E::find().filter(E::id_column().eq(id)).one(&self.db.conn).await?.map(|m| E::org_of(&m)))
     }
 
     /// Opens the write transaction for one mutation in `org`.
@@ -317,19 +267,14 @@ impl Gate {
         };
         let access = self.authorize(actor, org, op, E::KIND.name()).await?;
         let w = self.begin(actor, org, access).await?;
-        let row = w
-            .get::<E>(id)
-            .await?
-            .ok_or_else(|| AppError::not_found(E::KIND.name()))?;
+        let row = w.get::<E>(id).await?.ok_or_else(|| AppError::not_found(E::KIND.name()))?;
         Ok((w, row))
     }
 
     /// A write transaction for a brand-new organization (platform admins only).
     pub async fn write_new_organization(&self, actor: &Actor, org: Uuid) -> AppResult<Writer> {
         if !actor.caller.platform_admin {
-            return Err(AppError::Forbidden(
-                "only platform admins create organizations".into(),
-            ));
+            return Err(AppError::Forbidden("only platform admins create organizations".into()));
         }
         self.begin(actor, org, Access::PlatformAdmin).await
     }
@@ -393,15 +338,8 @@ impl Reader<'_> {
     pub(in crate::store) fn find<E: TenantOwned>(&self) -> Select<E> {
         E::find().filter(E::org_column().eq(self.org))
     }
-    pub(in crate::store) async fn get<E: TenantOwned>(
-        &self,
-        id: Uuid,
-    ) -> AppResult<Option<E::Model>> {
-        Ok(self
-            .find::<E>()
-            .filter(E::id_column().eq(id))
-            .one(self.conn)
-            .await?)
+    pub(in crate::store) async fn get<E: TenantOwned>(&self, id: Uuid) -> AppResult<Option<E::Model>> {
+        Ok(self.find::<E>().filter(E::id_column().eq(id)).one(self.conn).await?)
     }
 }
 
@@ -454,15 +392,8 @@ impl Writer {
     pub(in crate::store) fn find<E: TenantOwned>(&self) -> Select<E> {
         E::find().filter(E::org_column().eq(self.org))
     }
-    pub(in crate::store) async fn get<E: TenantOwned>(
-        &self,
-        id: Uuid,
-    ) -> AppResult<Option<E::Model>> {
-        Ok(self
-            .find::<E>()
-            .filter(E::id_column().eq(id))
-            .one(&self.tx)
-            .await?)
+    pub(in crate::store) async fn get<E: TenantOwned>(&self, id: Uuid) -> AppResult<Option<E::Model>> {
+        Ok(self.find::<E>().filter(E::id_column().eq(id)).one(&self.tx).await?)
     }
 
     /// Inserts a row of this tenant (the tenant column is set here, whatever `am` holds).
@@ -484,10 +415,7 @@ impl Writer {
         A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
         E::Model: IntoActiveModel<A>,
     {
-        let id = am
-            .get(E::id_column())
-            .into_value()
-            .ok_or_else(|| AppError::internal("update without id"))?;
+        let id = am.get(E::id_column()).into_value().ok_or_else(|| AppError::internal("update without id"))?;
         let mut q = E::update_many();
         if let (Some(vcol), Some(ucol)) = (E::version_column(), E::updated_at_column()) {
             let version = match am.get(vcol).into_value() {
@@ -504,13 +432,9 @@ impl Writer {
             .filter(E::org_column().eq(self.org))
             .exec(&self.tx)
             .await
-            .map_err(|e| {
-                AppError::on_unique(e, "that name or key is already taken in this organization")
-            })?;
+            .map_err(|e| AppError::on_unique(e, "that name or key is already taken in this organization"))?;
         if res.rows_affected == 0 {
-            return Err(AppError::Conflict(
-                "the object was changed by someone else; reload and retry".into(),
-            ));
+            return Err(AppError::Conflict("the object was changed by someone else; reload and retry".into()));
         }
         self.find::<E>()
             .filter(E::id_column().eq(id))
@@ -521,11 +445,8 @@ impl Writer {
 
     /// Deletes one row of this tenant.
     pub(in crate::store) async fn delete<E: TenantOwned>(&self, id: Uuid) -> AppResult<()> {
-        let res = E::delete_many()
-            .filter(E::id_column().eq(id))
-            .filter(E::org_column().eq(self.org))
-            .exec(&self.tx)
-            .await?;
+        let res =
+            E::delete_many().filter(E::id_column().eq(id)).filter(E::org_column().eq(self.org)).exec(&self.tx).await?;
         if res.rows_affected == 0 {
             return Err(AppError::not_found(E::KIND.name()));
         }
@@ -540,13 +461,7 @@ impl Writer {
     }
 
     pub async fn commit(self) -> AppResult<()> {
-        let Writer {
-            tx,
-            bus,
-            events,
-            _sqlite_guard,
-            ..
-        } = self;
+        let Writer { tx, bus, events, _sqlite_guard, .. } = self;
         tx.commit().await?;
         drop(_sqlite_guard);
         bus.committed(events);

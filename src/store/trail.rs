@@ -23,12 +23,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
-        Action::Create,
-        Action::Update,
-        Action::Delete,
-        Action::Transition,
-    ];
+    pub const ALL: [Action; 4] = [Action::Create, Action::Update, Action::Delete, Action::Transition];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,12 +40,7 @@ pub fn at_string(at: &chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// The hashed view of a stored row.
-pub fn entry_of<'a>(
-    row: &'a change::Model,
-    org: &'a str,
-    at: &'a str,
-    entity_id: &'a str,
-) -> Entry<'a> {
+pub fn entry_of<'a>(row: &'a change::Model, org: &'a str, at: &'a str, entity_id: &'a str) -> Entry<'a> {
     Entry {
         organization_id: org,
         seq: row.seq,
@@ -121,9 +111,7 @@ impl Writer {
             prev_hash: Set(prev_hash),
             hash: Set(hash.clone()),
         };
-        change::Entity::insert(row)
-            .exec_without_returning(self.tx())
-            .await?;
+        change::Entity::insert(row).exec_without_returning(self.tx()).await?;
         self.chain_head = Some((seq, hash));
         let event = ChangeEvent {
             organization_id: self.org(),

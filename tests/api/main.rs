@@ -1,1 +1,6 @@
+//! The one integration-test binary: the real HTTP API on a fresh database per test, on
+//! SQLite and (with `ANNEX_TEST_POSTGRES_URL`) PostgreSQL.
 
+mod support;
+
+mod spine;
