@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             print!("{}", auth::permissions::markdown_table());
             ExitCode::SUCCESS
         }
-        "serve" | "migrate" | "token" => run(command, &args[1..]),
+        "serve" | "migrate" | "token" => run(command, args.get(1..).unwrap_or_default()),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS

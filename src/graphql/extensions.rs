@@ -49,7 +49,7 @@ fn too_complex(message: String) -> ServerError {
     e
 }
 
-fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> usize {
+fn count_aliases(set: &SelectionSet, depth: usize) -> usize {
     if depth > 64 {
         return 0;
     }
@@ -57,9 +57,9 @@ fn count_aliases(set: &SelectionSet, doc: &ExecutableDocument, depth: usize) -> 
         .iter()
         .map(|s| match &s.node {
             Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, doc, depth + 1)
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, depth + 1)
             }
-            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, doc, depth + 1),
+            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, depth + 1),
             Selection::FragmentSpread(_) => 0,
         })
         .sum()
@@ -106,7 +106,8 @@ impl Extension for PolicyExtension {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        if let Some(r) = request.data.get(&std::any::TypeId::of::<RequestCtx>()).and_then(|d| d.downcast_ref::<RequestCtx>())
+        if let Some(r) =
+            request.data.get(&std::any::TypeId::of::<RequestCtx>()).and_then(|d| d.downcast_ref::<RequestCtx>())
             && let Ok(mut s) = self.state.lock()
         {
             s.request_id = Some(r.request_id.clone());
@@ -123,8 +124,8 @@ impl Extension for PolicyExtension {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         let aliases: usize =
-            doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, &doc, 0)).sum::<usize>()
-                + doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, &doc, 0)).sum::<usize>();
+            doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, 0)).sum::<usize>()
+                + doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, 0)).sum::<usize>();
         if let Ok(mut s) = self.state.lock() {
             s.operation = Some(operation_type(&doc));
         }

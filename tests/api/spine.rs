@@ -90,7 +90,12 @@ async fn public_keys_fix_the_algorithm(app: &TestApp) {
         ("ed25519.pub", "ed25519.key", Algorithm::EdDSA),
     ] {
         let pub_path = format!("{dir}/{public}");
-        let other = TestApp::start_on(app.backend, &app.database_url, &[("ANNEX_JWT_SECRET", ""), ("ANNEX_JWT_PUBLIC_KEY_FILE", &pub_path)]).await;
+        let other = TestApp::start_on(
+            app.backend,
+            &app.database_url,
+            &[("ANNEX_JWT_SECRET", ""), ("ANNEX_JWT_PUBLIC_KEY_FILE", &pub_path)],
+        )
+        .await;
         let pem = std::fs::read(format!("{dir}/{private}")).expect("key");
         let key = match alg {
             Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),
@@ -105,8 +110,9 @@ async fn public_keys_fix_the_algorithm(app: &TestApp) {
 
         // Algorithm confusion: an HS256 token keyed with the public key's bytes is refused.
         let public_bytes = std::fs::read(&pub_path).expect("pub");
-        let forged = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&public_bytes))
-            .expect("forge");
+        let forged =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&public_bytes))
+                .expect("forge");
         assert_error(&other.gql(&forged, VIEWER, json!({})).await, "UNAUTHENTICATED", None);
         // And the shared test secret is not accepted either.
         assert_error(&other.gql(&app.token("carol"), VIEWER, json!({})).await, "UNAUTHENTICATED", None);
@@ -142,7 +148,8 @@ async fn jwks_file_keys_verify(app: &TestApp) {
     other.stop().await;
 }
 
-const CREATE_ORG: &str = "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id slug } } }";
+const CREATE_ORG: &str =
+    "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id slug } } }";
 
 async fn only_platform_admins_create_organizations(app: &TestApp) {
     let org = app.org("acme", &[("olivia", "OWNER")]).await;
@@ -175,23 +182,43 @@ const UPDATE_ORG: &str =
     "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { name slug version } } }";
 
 async fn update_organization_roles_and_versions(app: &TestApp) {
-    let org = app.org("acme", &[("o", "OWNER"), ("m", "MANAGER"), ("c", "CONTRIBUTOR"), ("a", "AUDITOR"), ("v", "VIEWER"), ("i", "INTEGRATION")]).await;
+    let org = app
+        .org(
+            "acme",
+            &[
+                ("o", "OWNER"),
+                ("m", "MANAGER"),
+                ("c", "CONTRIBUTOR"),
+                ("a", "AUDITOR"),
+                ("v", "VIEWER"),
+                ("i", "INTEGRATION"),
+            ],
+        )
+        .await;
     app.org("taken", &[]).await;
     for (sub, allowed) in [("o", true), ("m", true), ("c", false), ("a", false), ("v", false), ("i", false)] {
-        let body = app.gql(&app.token(sub), UPDATE_ORG, json!({ "i": { "id": org, "name": format!("Acme by {sub}") } })).await;
+        let body =
+            app.gql(&app.token(sub), UPDATE_ORG, json!({ "i": { "id": org, "name": format!("Acme by {sub}") } })).await;
         if allowed {
             assert!(body.get("errors").is_none(), "{sub}: {body}");
         } else {
             assert_error(&body, "FORBIDDEN", None);
         }
     }
-    let stale = app.gql(&app.token("o"), UPDATE_ORG, json!({ "i": { "id": org, "name": "X", "expectedVersion": 1 } })).await;
+    let stale =
+        app.gql(&app.token("o"), UPDATE_ORG, json!({ "i": { "id": org, "name": "X", "expectedVersion": 1 } })).await;
     assert_error(&stale, "CONFLICT", None);
     let taken = app.gql(&app.token("o"), UPDATE_ORG, json!({ "i": { "id": org, "slug": "taken" } })).await;
     assert_error(&taken, "CONFLICT", None);
     let stranger = app.gql(&app.token("stranger"), UPDATE_ORG, json!({ "i": { "id": org, "name": "X" } })).await;
     assert_error(&stranger, "NOT_FOUND", None);
-    let data = app.ok(&app.token("v"), "query($id: ID!) { organization(id: $id) { name version viewerCanUpdate viewerRole } }", json!({ "id": org })).await;
+    let data = app
+        .ok(
+            &app.token("v"),
+            "query($id: ID!) { organization(id: $id) { name version viewerCanUpdate viewerRole } }",
+            json!({ "id": org }),
+        )
+        .await;
     assert_eq!(data["organization"]["name"], "Acme by m");
     assert_eq!(data["organization"]["version"], 3);
     assert_eq!(data["organization"]["viewerCanUpdate"], false);
@@ -199,28 +226,55 @@ async fn update_organization_roles_and_versions(app: &TestApp) {
 }
 
 const ADD: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { membership { id subject role } } }";
-const CHANGE: &str = "mutation($i: ChangeMemberRoleInput!) { changeMemberRole(input: $i) { membership { role version } } }";
+const CHANGE: &str =
+    "mutation($i: ChangeMemberRoleInput!) { changeMemberRole(input: $i) { membership { role version } } }";
 const REMOVE: &str = "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { deletedId } }";
 
 async fn memberships_per_role(app: &TestApp) {
-    let org = app.org("acme", &[("o", "OWNER"), ("m", "MANAGER"), ("c", "CONTRIBUTOR"), ("a", "AUDITOR"), ("v", "VIEWER"), ("i", "INTEGRATION")]).await;
+    let org = app
+        .org(
+            "acme",
+            &[
+                ("o", "OWNER"),
+                ("m", "MANAGER"),
+                ("c", "CONTRIBUTOR"),
+                ("a", "AUDITOR"),
+                ("v", "VIEWER"),
+                ("i", "INTEGRATION"),
+            ],
+        )
+        .await;
     for (sub, allowed) in [("o", true), ("m", false), ("c", false), ("a", false), ("v", false), ("i", false)] {
-        let body = app.gql(&app.token(sub), ADD, json!({ "i": { "organizationId": org, "subject": format!("new-{sub}"), "role": "VIEWER" } })).await;
+        let body = app
+            .gql(
+                &app.token(sub),
+                ADD,
+                json!({ "i": { "organizationId": org, "subject": format!("new-{sub}"), "role": "VIEWER" } }),
+            )
+            .await;
         if allowed {
             assert_eq!(body["data"]["addMember"]["membership"]["role"], "VIEWER", "{body}");
         } else {
             assert_error(&body, "FORBIDDEN", None);
         }
     }
-    let stranger = app.gql(&app.token("zed"), ADD, json!({ "i": { "organizationId": org, "subject": "x", "role": "OWNER" } })).await;
+    let stranger = app
+        .gql(&app.token("zed"), ADD, json!({ "i": { "organizationId": org, "subject": "x", "role": "OWNER" } }))
+        .await;
     assert_error(&stranger, "NOT_FOUND", None);
-    let dup = app.gql(&app.token("o"), ADD, json!({ "i": { "organizationId": org, "subject": "m", "role": "VIEWER" } })).await;
+    let dup = app
+        .gql(&app.token("o"), ADD, json!({ "i": { "organizationId": org, "subject": "m", "role": "VIEWER" } }))
+        .await;
     assert_error(&dup, "CONFLICT", None);
-    let blank = app.gql(&app.token("o"), ADD, json!({ "i": { "organizationId": org, "subject": " ", "role": "VIEWER" } })).await;
+    let blank = app
+        .gql(&app.token("o"), ADD, json!({ "i": { "organizationId": org, "subject": " ", "role": "VIEWER" } }))
+        .await;
     assert_error(&blank, "BAD_USER_INPUT", Some("subject"));
 
     // The new role takes effect at once (memberships live in the service).
-    let data = app.ok(&app.token("o"), CHANGE, json!({ "i": { "organizationId": org, "subject": "v", "role": "MANAGER" } })).await;
+    let data = app
+        .ok(&app.token("o"), CHANGE, json!({ "i": { "organizationId": org, "subject": "v", "role": "MANAGER" } }))
+        .await;
     assert_eq!(data["changeMemberRole"]["membership"]["role"], "MANAGER");
     let body = app.gql(&app.token("v"), UPDATE_ORG, json!({ "i": { "id": org, "name": "By v" } })).await;
     assert!(body.get("errors").is_none(), "{body}");
@@ -228,7 +282,8 @@ async fn memberships_per_role(app: &TestApp) {
     app.ok(&app.token("o"), REMOVE, json!({ "i": { "organizationId": org, "subject": "v" } })).await;
     let gone = app.ok(&app.token("v"), "query($id: ID!) { organization(id: $id) { id } }", json!({ "id": org })).await;
     assert_eq!(gone["organization"], Value::Null);
-    let missing = app.gql(&app.token("o"), REMOVE, json!({ "i": { "organizationId": org, "subject": "nobody" } })).await;
+    let missing =
+        app.gql(&app.token("o"), REMOVE, json!({ "i": { "organizationId": org, "subject": "nobody" } })).await;
     assert_error(&missing, "NOT_FOUND", None);
 
     // The viewer sees its memberships.
@@ -239,7 +294,9 @@ async fn memberships_per_role(app: &TestApp) {
 
 async fn last_owner_stays(app: &TestApp) {
     let org = app.org("acme", &[("o", "OWNER"), ("m", "MANAGER")]).await;
-    let demote = app.gql(&app.token("o"), CHANGE, json!({ "i": { "organizationId": org, "subject": "o", "role": "MANAGER" } })).await;
+    let demote = app
+        .gql(&app.token("o"), CHANGE, json!({ "i": { "organizationId": org, "subject": "o", "role": "MANAGER" } }))
+        .await;
     assert_error(&demote, "BAD_USER_INPUT", Some("role"));
     let remove = app.gql(&app.token("o"), REMOVE, json!({ "i": { "organizationId": org, "subject": "o" } })).await;
     assert_error(&remove, "BAD_USER_INPUT", Some("role"));
@@ -253,7 +310,9 @@ async fn last_owner_stays(app: &TestApp) {
 async fn other_tenants_are_invisible(app: &TestApp) {
     let a = app.org("alpha", &[("alice", "OWNER")]).await;
     let b = app.org("beta", &[("bob", "OWNER")]).await;
-    let members = app.ok(&app.token("bob"), "query($id: ID!) { organization(id: $id) { members { id } } }", json!({ "id": b })).await;
+    let members = app
+        .ok(&app.token("bob"), "query($id: ID!) { organization(id: $id) { members { id } } }", json!({ "id": b }))
+        .await;
     let bob_membership = members["organization"]["members"][0]["id"].as_str().expect("id").to_string();
 
     let alice = app.token("alice");
@@ -264,7 +323,9 @@ async fn other_tenants_are_invisible(app: &TestApp) {
     assert_eq!(data["nm"], Value::Null);
     // A missing object looks exactly the same.
     let ghost = "org_0190000000007000800000000000dead";
-    let data = app.ok(&alice, "query($g: ID!) { organization(id: $g) { name } node(id: $g) { id } }", json!({ "g": ghost })).await;
+    let data = app
+        .ok(&alice, "query($g: ID!) { organization(id: $g) { name } node(id: $g) { id } }", json!({ "g": ghost }))
+        .await;
     assert_eq!(data, json!({ "organization": null, "node": null }));
     let list = app.ok(&alice, "{ organizations { totalCount nodes { id } } }", json!({})).await;
     assert_eq!(list["organizations"]["totalCount"], 1);
@@ -296,7 +357,9 @@ async fn organizations_paginate(app: &TestApp) {
             .await;
         let c = &data["organizations"];
         assert_eq!(c["totalCount"], 7);
-        seen.extend(c["nodes"].as_array().expect("nodes").iter().map(|n| n["slug"].as_str().expect("slug").to_string()));
+        seen.extend(
+            c["nodes"].as_array().expect("nodes").iter().map(|n| n["slug"].as_str().expect("slug").to_string()),
+        );
         if c["pageInfo"]["hasNextPage"] == false {
             break;
         }
@@ -314,7 +377,14 @@ async fn transport_rules(app: &TestApp) {
     let token = app.token("alice");
     let url = format!("{}/graphql", app.base);
     // GET runs queries; a mutation over GET is refused.
-    let resp = app.client.get(&url).bearer_auth(&token).query(&[("query", "{ viewer { subject } }")]).send().await.expect("get");
+    let resp = app
+        .client
+        .get(&url)
+        .bearer_auth(&token)
+        .query(&[("query", "{ viewer { subject } }")])
+        .send()
+        .await
+        .expect("get");
     let (status, body) = status_and_body(resp).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["viewer"]["subject"], "alice");
@@ -332,10 +402,25 @@ async fn transport_rules(app: &TestApp) {
     assert!(resp.text().await.expect("html").contains("graphiql"));
     // CSRF: simple content types need x-annex-csrf.
     for ct in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
-        let resp = app.client.post(&url).header("content-type", ct).bearer_auth(&token).body(json!({ "query": "{ viewer { subject } }" }).to_string()).send().await.expect("post");
+        let resp = app
+            .client
+            .post(&url)
+            .header("content-type", ct)
+            .bearer_auth(&token)
+            .body(json!({ "query": "{ viewer { subject } }" }).to_string())
+            .send()
+            .await
+            .expect("post");
         assert_eq!(resp.status().as_u16(), 400, "{ct}");
     }
-    let resp = app.client.post(&url).bearer_auth(&token).body(json!({ "query": "{ viewer { subject } }" }).to_string()).send().await.expect("post");
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .body(json!({ "query": "{ viewer { subject } }" }).to_string())
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.status().as_u16(), 400, "no content type");
     let resp = app
         .client
@@ -375,7 +460,14 @@ async fn transport_rules(app: &TestApp) {
     let body = app.gql(&token, "{ viewer { subject } }", json!({})).await;
     assert!(body["extensions"]["cost"]["requested"].as_u64().is_some(), "{body}");
     // The request id of an error is the one the log and the response header carry.
-    let resp = app.client.post(&url).header("x-request-id", "req-12345").json(&json!({ "query": VIEWER })).send().await.expect("post");
+    let resp = app
+        .client
+        .post(&url)
+        .header("x-request-id", "req-12345")
+        .json(&json!({ "query": VIEWER }))
+        .send()
+        .await
+        .expect("post");
     assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("req-12345"));
     let (_, body) = status_and_body(resp).await;
     assert_eq!(body["errors"][0]["extensions"]["requestId"], "req-12345");

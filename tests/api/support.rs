@@ -79,16 +79,22 @@ pub async fn fresh_postgres_database(base: &str) -> String {
     let mut admin = sqlx::PgConnection::connect(base).await.expect("connect to ANNEX_TEST_POSTGRES_URL");
     if template.is_none() {
         // Leftovers of earlier runs.
-        let old: Vec<(String,)> =
-            sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'annex\\_t\\_%' OR datname LIKE 'annex\\_tpl\\_%'")
-                .fetch_all(&mut admin)
-                .await
-                .expect("list databases");
+        let old: Vec<(String,)> = sqlx::query_as(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'annex\\_t\\_%' OR datname LIKE 'annex\\_tpl\\_%'",
+        )
+        .fetch_all(&mut admin)
+        .await
+        .expect("list databases");
         for (name,) in old {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&mut admin).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
+                .execute(&mut admin)
+                .await;
         }
         let name = format!("annex_tpl_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await.expect("create template");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut admin)
+            .await
+            .expect("create template");
         let cfg = config(&with_database(base, &name), &[]);
         let db = annex::db::Database::connect(&cfg).await.expect("connect template");
         db.migrate().await.expect("migrate template");
