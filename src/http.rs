@@ -186,7 +186,7 @@ async fn graphql_post(
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let batch = batch.data(RequestCtx { actor, request_id: rid });
+    let batch = batch.data(RequestCtx::new(actor, rid));
     let resp = st.schema.execute_batch(batch).await;
     let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
     (StatusCode::OK, [(header::CONTENT_TYPE, response_content_type(&headers))], body).into_response()
@@ -258,7 +258,7 @@ async fn graphql_get(
         Ok(a) => a,
         Err(resp) => return resp,
     };
-    let resp = st.schema.execute(request.data(RequestCtx { actor, request_id: rid })).await;
+    let resp = st.schema.execute(request.data(RequestCtx::new(actor, rid))).await;
     let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
     (StatusCode::OK, [(header::CONTENT_TYPE, response_content_type(&headers))], body).into_response()
 }
@@ -287,7 +287,7 @@ async fn graphql_ws(
                 };
                 let caller = st.verifier.verify(&token).await?;
                 let mut data = Data::default();
-                data.insert(RequestCtx { actor: Some(Arc::new(Actor::new(caller, rid.clone()))), request_id: rid });
+                data.insert(RequestCtx::new(Some(Arc::new(Actor::new(caller, rid.clone()))), rid));
                 Ok(data)
             })
             .serve()

@@ -15,11 +15,18 @@ pub struct Services {
     pub catalog: Arc<Catalog>,
 }
 
-/// Per-request data: who is calling (if anyone) and the request id.
+/// Per-request data: who is calling (if anyone), the request id, the request's loaders.
 #[derive(Clone)]
 pub struct RequestCtx {
     pub actor: Option<Arc<Actor>>,
     pub request_id: String,
+    pub loaders: Arc<crate::graphql::loaders::Loaders>,
+}
+
+impl RequestCtx {
+    pub fn new(actor: Option<Arc<Actor>>, request_id: String) -> Self {
+        Self { actor, request_id, loaders: Arc::default() }
+    }
 }
 
 pub trait ContextExt {

@@ -4,6 +4,7 @@ pub mod connection;
 pub mod context;
 pub mod events;
 pub mod extensions;
+pub mod loaders;
 pub mod node;
 pub mod org;
 pub mod scalars;
