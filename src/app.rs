@@ -103,12 +103,14 @@ pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
     let catalog =
         Catalog::load(&gate).await.map_err(|e| StartError::Database(format!("loading catalogs: {}", e.message())))?;
     let metrics = Arc::new(Metrics::default());
-    let services = Services { gate: gate.clone(), catalog: Arc::new(catalog) };
+    let catalog = Arc::new(catalog);
+    let services = Services { gate: gate.clone(), catalog: catalog.clone() };
     let schema = graphql::build(Some(services), cfg.limits.clone(), metrics.clone(), cfg.mode == Mode::Production);
     Ok(AppState {
         schema,
         verifier: Arc::new(verifier),
         limiter: Arc::new(RateLimiter::new(cfg.rate_limit_per_minute)),
+        catalog,
         db,
         gate,
         metrics,

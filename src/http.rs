@@ -38,6 +38,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
+    pub catalog: Arc<crate::store::catalog::Catalog>,
 }
 
 #[derive(Clone)]
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/organizations/{id}/soa.csv", get(crate::export::soa_csv))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_context))
         .with_state(state)

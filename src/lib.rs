@@ -15,6 +15,7 @@
 //! | [`store`] | sea-orm queries, always through the gate; the audit trail |
 //! | [`graphql`] | thin types and resolvers over domain + store |
 //! | [`entity`] | sea-orm entities (never exposed directly) |
+//! | [`export`] | the SoA as CSV |
 //! | [`events`] | live change events (in-process or PostgreSQL LISTEN/NOTIFY) |
 //! | [`ids`] | opaque global IDs |
 //! | [`metrics`] | Prometheus text |
@@ -27,6 +28,7 @@ pub mod domain;
 pub mod entity;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod graphql;
 pub mod http;
 pub mod ids;

@@ -105,6 +105,6 @@ mod tests {
         assert!(refs.contains(&"A.7.5".to_string()), "A.7 is AI-specific even where SCF maps it");
         assert!(refs.contains(&"A.4.3".to_string()), "unmapped control");
         assert!(!refs.contains(&"A.2.2".to_string()));
-        assert_eq!(refs.len(), 17);
+        assert_eq!(refs.len(), 18);
     }
 }

@@ -100,6 +100,7 @@ macro_rules! operations {
 
 operations! {
     CreateOrganization: NONE, "`createOrganization`";
+    ReadCatalog: ALL, "`standards`, `standard` (global catalogs: any authenticated caller, member or not)";
     ReadOrganization: ALL, "`organization`, `organizations`, `node`, `members`, `riskSettings`";
     UpdateOrganization: O | M, "`updateOrganization` (name, slug, riskSettings)";
     ManageMembers: O, "`addMember`, `changeMemberRole`, `removeMember`";

@@ -2,6 +2,7 @@
 //! clause. Errors are [`Invalid`]: the input field at fault and a message.
 
 pub mod org;
+pub mod soa;
 pub mod trail;
 
 /// A rule broken by client input.

@@ -1,5 +1,6 @@
 //! The GraphQL API: thin types and resolvers over the domain rules and the store.
 
+pub mod catalog;
 pub mod connection;
 pub mod context;
 pub mod events;
@@ -8,6 +9,7 @@ pub mod loaders;
 pub mod node;
 pub mod org;
 pub mod scalars;
+pub mod soa;
 
 use std::sync::Arc;
 
@@ -18,10 +20,10 @@ use crate::metrics::Metrics;
 pub use context::{RequestCtx, Services};
 
 #[derive(MergedObject, Default)]
-pub struct Query(org::OrgQuery, node::NodeQuery);
+pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(org::OrgMutation);
+pub struct Mutation(org::OrgMutation, soa::SoaMutation);
 
 pub type Subscription = events::EventSubscription;
 

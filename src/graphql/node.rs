@@ -3,10 +3,11 @@
 use async_graphql::{Context, ID, Interface, Object, Result};
 
 use crate::auth::Operation;
-use crate::entity::membership;
+use crate::entity::{clause_assessment, control, membership};
 use crate::error::AppResult;
 use crate::graphql::context::{ContextExt, none_if_missing};
 use crate::graphql::org::{Membership, Organization};
+use crate::graphql::soa::{ClauseAssessment, Control};
 use crate::ids::{self, Kind};
 use crate::store::org as org_store;
 
@@ -15,6 +16,8 @@ use crate::store::org as org_store;
 pub enum Node {
     Organization(Organization),
     Membership(Membership),
+    Control(Control),
+    ClauseAssessment(ClauseAssessment),
 }
 
 #[derive(Default)]
@@ -43,6 +46,14 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Nod
         Kind::Membership => {
             let (r, m) = gate.locate::<membership::Entity>(actor, id, Operation::ReadOrganization).await?;
             Node::Membership(Membership::new(m, r.access()))
+        }
+        Kind::Control => {
+            let (r, m) = gate.locate::<control::Entity>(actor, id, Operation::ReadControls).await?;
+            Node::Control(Control::new(m, r.access()))
+        }
+        Kind::ClauseAssessment => {
+            let (r, m) = gate.locate::<clause_assessment::Entity>(actor, id, Operation::ReadClauseAssessments).await?;
+            Node::ClauseAssessment(ClauseAssessment { model: m, access: r.access() })
         }
         _ => return Err(crate::error::AppError::not_found(kind.name())),
     })

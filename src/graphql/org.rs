@@ -9,6 +9,7 @@ use crate::auth::{self, Access, Operation};
 use crate::entity::{membership, organization};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::{ContextExt, none_if_missing};
+use crate::graphql::soa;
 use crate::ids::{self, Kind};
 use crate::store::org as store;
 use crate::store::page::PageArgs;
@@ -73,6 +74,39 @@ impl Organization {
     }
     async fn viewer_can_manage_members(&self) -> bool {
         self.allows(Operation::ManageMembers)
+    }
+    /// The integrated Statement of Applicability: one row per Annex A control of both
+    /// standards, plus organization-defined controls.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn controls(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<soa::ControlFilter>,
+        order_by: Option<soa::ControlOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<soa::ControlConnection> {
+        soa::organization_controls(ctx, self, filter, order_by, first, after).await
+    }
+    /// The SoA in export form (all rows; the JSON twin of `/organizations/{id}/soa.csv`).
+    #[graphql(complexity = "200 * child_complexity")]
+    async fn soa(&self, ctx: &Context<'_>) -> Result<Vec<soa::SoaRow>> {
+        soa::organization_soa(ctx, self).await
+    }
+    /// Clause-level gap analysis of both standards (clauses 4-10).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn clause_assessments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<soa::ClauseAssessmentFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<soa::ClauseAssessmentConnection> {
+        soa::organization_clause_assessments(ctx, self, filter, first, after).await
+    }
+    /// Certification readiness per standard (formula in the README).
+    async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
+        soa::organization_readiness(ctx, self.model.id).await
     }
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);

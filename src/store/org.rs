@@ -264,3 +264,12 @@ impl Gate {
         page::fetch(self.catalog_conn(), q, sort, args, want_total, key_of, id_of).await
     }
 }
+
+/// The slug of the reader's organization.
+pub async fn slug_of(r: &Reader<'_>) -> AppResult<String> {
+    organization::Entity::find_by_id(r.org())
+        .one(r.conn())
+        .await?
+        .map(|o| o.slug)
+        .ok_or_else(|| AppError::not_found("organization"))
+}

@@ -1,12 +1,29 @@
 //! The integrated Statement of Applicability and the clause-level gap analysis.
 
-use sea_orm::ActiveValue::Set;
-use sea_orm::EntityTrait;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::entity::{StringList, catalog_control, clause, clause_assessment, control};
-use crate::error::AppResult;
-use crate::ids;
-use crate::store::tenancy::{Writer, now};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::auth::Operation;
+use crate::domain::soa::{
+    Applicability, ClauseStatus, ImplementationStatus, InclusionReason, ReadinessCounts, check_applicability,
+    check_evidence,
+};
+use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
+use crate::entity::{EvidenceLink, StringList, catalog_control, clause, clause_assessment, control};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+
+/// SoA order: ISO 27001 Annex A, then ISO 42001 Annex A, then organization-defined controls.
+fn catalog_position(standard: &str, position: i32) -> i32 {
+    if standard == "ISO42001" { 1_000 + position } else { position }
+}
+
+const CUSTOM_POSITION_BASE: i32 = 1_000_000;
 
 /// Creates one SoA row per catalog control of both standards and one gap-analysis row per
 /// clause, each applicable / NOT_STARTED / NOT_ADDRESSED until someone decides otherwise.
@@ -17,6 +34,7 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
     let rows: Vec<control::ActiveModel> = catalog
         .into_iter()
         .map(|c| control::ActiveModel {
+            position: Set(catalog_position(&c.standard, c.position)),
             id: Set(ids::new_id()),
             organization_id: Set(org),
             standard: Set(c.standard),
@@ -27,7 +45,6 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             subgroup_ref: Set(c.subgroup_ref),
             is_custom: Set(false),
             ai_specific: Set(c.ai_specific),
-            position: Set(c.position),
             applicable: Set(true),
             justification: Set(None),
             inclusion_reasons: Set(StringList::default()),
@@ -55,7 +72,7 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             is_leaf: Set(!clauses
                 .iter()
                 .any(|o| o.standard == c.standard && o.parent_ref.as_ref() == Some(&c.reference))),
-            position: Set(c.position),
+            position: Set(catalog_position(&c.standard, c.position)),
             status: Set("NOT_ADDRESSED".to_string()),
             notes: Set(None),
             owner: Set(None),
@@ -66,4 +83,400 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
         .collect();
     clause_assessment::Entity::insert_many(rows).exec_without_returning(w.tx()).await?;
     Ok(())
+}
+
+/// Filters of `controls(filter: …)`.
+#[derive(Debug, Default, Clone)]
+pub struct ControlFilter {
+    pub standard: Option<String>,
+    pub applicable: Option<bool>,
+    pub status: Option<String>,
+    pub group_ref: Option<String>,
+    pub ai_specific: Option<bool>,
+    pub is_custom: Option<bool>,
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlOrder {
+    /// Catalog order: ISO 27001 Annex A, ISO 42001 Annex A, custom controls.
+    Ref,
+    Title,
+    UpdatedAt,
+}
+
+/// `%`/`_`-escaped, lower-cased `LIKE` pattern for a search term.
+pub(crate) fn like_pattern(term: &str) -> String {
+    let escaped = term.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// `LOWER(col) LIKE pattern ESCAPE '\'` (case-insensitive on both backends).
+pub(crate) fn ilike(col: impl sea_orm::ColumnTrait, pattern: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+fn control_filter<Q: QueryFilter>(mut q: Q, f: &ControlFilter) -> Q {
+    if let Some(s) = &f.standard {
+        q = q.filter(control::Column::Standard.eq(s.as_str()));
+    }
+    if let Some(a) = f.applicable {
+        q = q.filter(control::Column::Applicable.eq(a));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(control::Column::Status.eq(s.as_str()));
+    }
+    if let Some(g) = &f.group_ref {
+        q = q.filter(control::Column::GroupRef.eq(g.as_str()));
+    }
+    if let Some(a) = f.ai_specific {
+        q = q.filter(control::Column::AiSpecific.eq(a));
+    }
+    if let Some(c) = f.is_custom {
+        q = q.filter(control::Column::IsCustom.eq(c));
+    }
+    if let Some(term) = f.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        let p = like_pattern(term);
+        q = q
+            .filter(Condition::any().add(ilike(control::Column::Reference, &p)).add(ilike(control::Column::Title, &p)));
+    }
+    q
+}
+
+pub fn control_sort(order: ControlOrder, desc: bool) -> Sort<control::Column> {
+    use control::Column as C;
+    let name = format!("controls:{order:?}:{desc}");
+    match order {
+        ControlOrder::Ref => Sort::by(&name, C::Position, false, C::Id, desc),
+        ControlOrder::Title => Sort::by(&name, C::Title, false, C::Id, desc),
+        ControlOrder::UpdatedAt => Sort::by(&name, C::UpdatedAt, false, C::Id, desc),
+    }
+}
+
+pub fn control_sort_key(order: ControlOrder, m: &control::Model) -> SortValue {
+    match order {
+        ControlOrder::Ref => SortValue::Int(m.position.into()),
+        ControlOrder::Title => SortValue::Text(m.title.clone()),
+        ControlOrder::UpdatedAt => SortValue::Time(m.updated_at),
+    }
+}
+
+pub async fn list_controls(
+    r: &Reader<'_>,
+    filter: &ControlFilter,
+    order: ControlOrder,
+    desc: bool,
+    args: &PageArgs,
+    want_total: bool,
+) -> AppResult<Page<control::Model>> {
+    let q = control_filter(r.find::<control::Entity>(), filter);
+    let sort = control_sort(order, desc);
+    page::fetch(r.conn(), q, &sort, args, want_total, |m| control_sort_key(order, m), |m| m.id).await
+}
+
+/// Every SoA row of the organization in catalog order (exports).
+pub async fn all_controls(r: &Reader<'_>) -> AppResult<Vec<control::Model>> {
+    Ok(r.find::<control::Entity>()
+        .order_by_asc(control::Column::Position)
+        .order_by_asc(control::Column::Id)
+        .all(r.conn())
+        .await?)
+}
+
+/// SoA rows with the given `(standard, ref)` keys in several organizations (one statement).
+pub async fn controls_by_refs(r: &MultiReader<'_>, refs: &[(String, String)]) -> AppResult<Vec<control::Model>> {
+    if refs.is_empty() || r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: std::collections::BTreeSet<&str> = refs.iter().map(|(_, r)| r.as_str()).collect();
+    let rows = r.find::<control::Entity>().filter(control::Column::Reference.is_in(names)).all(r.conn()).await?;
+    Ok(rows.into_iter().filter(|c| refs.iter().any(|(s, rf)| *s == c.standard && *rf == c.reference)).collect())
+}
+
+pub struct ControlChanges {
+    pub expected_version: Option<i32>,
+    pub applicable: Option<bool>,
+    /// `Some(None)` clears.
+    pub justification: Option<Option<String>>,
+    pub inclusion_reasons: Option<Vec<InclusionReason>>,
+    pub status: Option<ImplementationStatus>,
+    pub owner: Option<Option<String>>,
+    pub implementation_notes: Option<Option<String>>,
+    pub evidence: Option<Vec<(String, String)>>,
+    pub title: Option<String>,
+}
+
+pub async fn update_control(gate: &Gate, actor: &Actor, id: Uuid, ch: ControlChanges) -> AppResult<control::Model> {
+    let justification = match &ch.justification {
+        Some(j) => Some(domain::optional_text("justification", j.as_deref(), MAX_TEXT)?),
+        None => None,
+    };
+    let owner = match &ch.owner {
+        Some(o) => Some(domain::optional_text("owner", o.as_deref(), MAX_NAME)?),
+        None => None,
+    };
+    let notes = match &ch.implementation_notes {
+        Some(n) => Some(domain::optional_text("implementationNotes", n.as_deref(), MAX_TEXT)?),
+        None => None,
+    };
+    let evidence = match &ch.evidence {
+        Some(list) => {
+            if list.len() > 50 {
+                return Err(AppError::bad_input("evidence", "at most 50 evidence links"));
+            }
+            let mut out = Vec::with_capacity(list.len());
+            for (title, url) in list {
+                check_evidence(title, url)?;
+                out.push(EvidenceLink { title: title.trim().to_string(), url: url.trim().to_string() });
+            }
+            Some(out)
+        }
+        None => None,
+    };
+    let title = ch.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+
+    let (mut w, before) = gate.write_on::<control::Entity>(actor, id, Operation::UpdateControl).await?;
+    crate::store::org::check_version(ch.expected_version, before.version)?;
+    if title.is_some() && !before.is_custom {
+        return Err(AppError::bad_input(
+            "title",
+            "catalog controls keep the standard's title; only custom controls can be renamed",
+        ));
+    }
+    let applicable = ch.applicable.unwrap_or(before.applicable);
+    let final_justification = justification.clone().unwrap_or(before.justification.clone());
+    let status = match ch.status {
+        Some(s) => s,
+        None => {
+            ImplementationStatus::parse(&before.status).ok_or_else(|| AppError::internal("bad status in database"))?
+        }
+    };
+    check_applicability(&Applicability { applicable, justification: final_justification.as_deref(), status })?;
+
+    let mut am: control::ActiveModel = before.clone().into();
+    am.applicable = Set(applicable);
+    am.justification = Set(final_justification);
+    am.status = Set(status.as_str().to_string());
+    if let Some(r) = &ch.inclusion_reasons {
+        let mut names: Vec<String> = Vec::new();
+        for reason in r {
+            if !names.iter().any(|n| n == reason.as_str()) {
+                names.push(reason.as_str().to_string());
+            }
+        }
+        am.inclusion_reasons = Set(StringList(names));
+    }
+    if let Some(o) = owner {
+        am.owner = Set(o);
+    }
+    if let Some(n) = notes {
+        am.implementation_notes = Set(n);
+    }
+    if let Some(e) = evidence {
+        am.evidence = Set(e);
+    }
+    if let Some(t) = title {
+        am.title = Set(t);
+    }
+    let after = w.update(am).await?;
+    w.record_update(Kind::Control, id, &before, &after).await?;
+    w.commit().await?;
+    Ok(after)
+}
+
+pub struct NewCustomControl<'a> {
+    pub standard: &'a str,
+    pub reference: &'a str,
+    pub title: &'a str,
+    pub justification: Option<&'a str>,
+    pub owner: Option<&'a str>,
+}
+
+/// ISO 27001 6.1.3 c: controls from other sources may be added; each needs its own ref,
+/// unique within the organization.
+pub async fn create_custom_control(
+    gate: &Gate,
+    actor: &Actor,
+    org: Uuid,
+    n: NewCustomControl<'_>,
+) -> AppResult<control::Model> {
+    let reference = domain::required_text("ref", n.reference, 32)?;
+    if reference.chars().any(char::is_whitespace) {
+        return Err(AppError::bad_input("ref", "ref must not contain spaces"));
+    }
+    let title = domain::required_text("title", n.title, MAX_TITLE)?;
+    let justification = domain::optional_text("justification", n.justification, MAX_TEXT)?;
+    let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
+    let mut w = gate.write(actor, org, Operation::CreateCustomControl).await?;
+    let taken =
+        w.find::<control::Entity>().filter(control::Column::Reference.eq(reference.as_str())).count(w.tx()).await? > 0;
+    if taken {
+        return Err(AppError::Conflict(format!("ref {reference:?} is already used in this organization's SoA")));
+    }
+    let customs = w.find::<control::Entity>().filter(control::Column::IsCustom.eq(true)).count(w.tx()).await?;
+    let at = now();
+    let am = control::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(org),
+        standard: Set(n.standard.to_string()),
+        reference: Set(reference),
+        title: Set(title),
+        group_ref: Set("CUSTOM".to_string()),
+        group_title: Set("Organization-defined controls".to_string()),
+        subgroup_ref: Set(None),
+        is_custom: Set(true),
+        ai_specific: Set(false),
+        position: Set(CUSTOM_POSITION_BASE + customs as i32),
+        applicable: Set(true),
+        justification: Set(justification),
+        inclusion_reasons: Set(StringList::default()),
+        status: Set(ImplementationStatus::NotStarted.as_str().to_string()),
+        owner: Set(owner),
+        implementation_notes: Set(None),
+        evidence: Set(Vec::new()),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let m = w
+        .insert(am)
+        .await
+        .map_err(|e| AppError::on_unique(e, "that ref is already used in this organization's SoA"))?;
+    w.record_create(Kind::Control, m.id, &m).await?;
+    w.commit().await?;
+    Ok(m)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ClauseFilter {
+    pub standard: Option<String>,
+    pub status: Option<String>,
+    pub leaves_only: bool,
+}
+
+pub async fn list_clause_assessments(
+    r: &Reader<'_>,
+    f: &ClauseFilter,
+    args: &PageArgs,
+    want_total: bool,
+) -> AppResult<Page<clause_assessment::Model>> {
+    use clause_assessment::Column as C;
+    let mut q = r.find::<clause_assessment::Entity>();
+    if let Some(s) = &f.standard {
+        q = q.filter(C::Standard.eq(s.as_str()));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(C::Status.eq(s.as_str()));
+    }
+    if f.leaves_only {
+        q = q.filter(C::IsLeaf.eq(true));
+    }
+    // Standard then clause order, as one integer key.
+    let sort = Sort::by("clauses:POSITION", C::Position, false, C::Id, false);
+    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Int(m.position.into()), |m| m.id).await
+}
+
+pub struct ClauseChanges {
+    pub expected_version: Option<i32>,
+    pub status: Option<ClauseStatus>,
+    pub notes: Option<Option<String>>,
+    pub owner: Option<Option<String>>,
+}
+
+pub async fn update_clause_assessment(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    ch: ClauseChanges,
+) -> AppResult<clause_assessment::Model> {
+    let notes = match &ch.notes {
+        Some(n) => Some(domain::optional_text("notes", n.as_deref(), MAX_TEXT)?),
+        None => None,
+    };
+    let owner = match &ch.owner {
+        Some(o) => Some(domain::optional_text("owner", o.as_deref(), MAX_NAME)?),
+        None => None,
+    };
+    let (mut w, before) =
+        gate.write_on::<clause_assessment::Entity>(actor, id, Operation::UpdateClauseAssessment).await?;
+    crate::store::org::check_version(ch.expected_version, before.version)?;
+    let mut am: clause_assessment::ActiveModel = before.clone().into();
+    if let Some(s) = ch.status {
+        am.status = Set(s.as_str().to_string());
+    }
+    if let Some(n) = notes {
+        am.notes = Set(n);
+    }
+    if let Some(o) = owner {
+        am.owner = Set(o);
+    }
+    let after = w.update(am).await?;
+    w.record_update(Kind::ClauseAssessment, id, &before, &after).await?;
+    w.commit().await?;
+    Ok(after)
+}
+
+/// Readiness counts per organization and standard, from two grouped statements.
+pub async fn readiness_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, BTreeMap<String, ReadinessCounts>>> {
+    let mut out: HashMap<Uuid, BTreeMap<String, ReadinessCounts>> = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    for org in r.orgs() {
+        let e = out.entry(*org).or_default();
+        e.insert("ISO27001".into(), ReadinessCounts::default());
+        e.insert("ISO42001".into(), ReadinessCounts::default());
+    }
+    use clause_assessment::Column as A;
+    let clauses: Vec<(Uuid, String, String, i64)> = r
+        .find::<clause_assessment::Entity>()
+        .filter(A::IsLeaf.eq(true))
+        .select_only()
+        .column(A::OrganizationId)
+        .column(A::Standard)
+        .column(A::Status)
+        .column_as(A::Id.count(), "n")
+        .group_by(A::OrganizationId)
+        .group_by(A::Standard)
+        .group_by(A::Status)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, standard, status, n) in clauses {
+        let c = out.entry(org).or_default().entry(standard).or_default();
+        let n = n as u64;
+        c.clauses_total += n;
+        match ClauseStatus::parse(&status) {
+            Some(ClauseStatus::Addressed) => c.clauses_addressed += n,
+            Some(ClauseStatus::Partial) => c.clauses_partial += n,
+            _ => {}
+        }
+    }
+    use control::Column as C;
+    let controls: Vec<(Uuid, String, String, i64)> = r
+        .find::<control::Entity>()
+        .filter(C::Applicable.eq(true))
+        .select_only()
+        .column(C::OrganizationId)
+        .column(C::Standard)
+        .column(C::Status)
+        .column_as(C::Id.count(), "n")
+        .group_by(C::OrganizationId)
+        .group_by(C::Standard)
+        .group_by(C::Status)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, standard, status, n) in controls {
+        let c = out.entry(org).or_default().entry(standard).or_default();
+        let n = n as u64;
+        c.controls_applicable += n;
+        match ImplementationStatus::parse(&status) {
+            Some(ImplementationStatus::Implemented) => c.controls_implemented += n,
+            Some(ImplementationStatus::Partial) => c.controls_partial += n,
+            _ => {}
+        }
+    }
+    Ok(out)
 }

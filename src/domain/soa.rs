@@ -1,0 +1,291 @@
+//! Statement of Applicability rules and readiness arithmetic.
+
+use super::Invalid;
+
+/// Implementation status of an SoA row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ImplementationStatus {
+    NotStarted,
+    Planned,
+    Partial,
+    Implemented,
+}
+
+impl ImplementationStatus {
+    pub const ALL: [Self; 4] = [Self::NotStarted, Self::Planned, Self::Partial, Self::Implemented];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotStarted => "NOT_STARTED",
+            Self::Planned => "PLANNED",
+            Self::Partial => "PARTIAL",
+            Self::Implemented => "IMPLEMENTED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Why a control is in the SoA (what auditors ask for, ISO 27001 6.1.3 d).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InclusionReason {
+    RiskTreatment,
+    LegalRegulatory,
+    Contractual,
+    BusinessRequirement,
+    BestPractice,
+}
+
+impl InclusionReason {
+    pub const ALL: [Self; 5] =
+        [Self::RiskTreatment, Self::LegalRegulatory, Self::Contractual, Self::BusinessRequirement, Self::BestPractice];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RiskTreatment => "RISK_TREATMENT",
+            Self::LegalRegulatory => "LEGAL_REGULATORY",
+            Self::Contractual => "CONTRACTUAL",
+            Self::BusinessRequirement => "BUSINESS_REQUIREMENT",
+            Self::BestPractice => "BEST_PRACTICE",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// Gap-analysis status of a clause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClauseStatus {
+    NotAddressed,
+    Partial,
+    Addressed,
+}
+
+impl ClauseStatus {
+    pub const ALL: [Self; 3] = [Self::NotAddressed, Self::Partial, Self::Addressed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotAddressed => "NOT_ADDRESSED",
+            Self::Partial => "PARTIAL",
+            Self::Addressed => "ADDRESSED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// The applicability decision of an SoA row after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applicability<'a> {
+    pub applicable: bool,
+    pub justification: Option<&'a str>,
+    pub status: ImplementationStatus,
+}
+
+/// ISO 27001 6.1.3 d; ISO 42001 6.1.3: an exclusion needs a justification. An excluded
+/// control cannot be reported as implemented.
+pub fn check_applicability(a: &Applicability<'_>) -> Result<(), Invalid> {
+    if !a.applicable && a.justification.is_none_or(|j| j.trim().is_empty()) {
+        return Err(Invalid::new(
+            "justification",
+            "excluding a control needs a justification (ISO 27001 6.1.3 d, ISO 42001 6.1.3)",
+        ));
+    }
+    if !a.applicable && a.status == ImplementationStatus::Implemented {
+        return Err(Invalid::new("status", "an excluded control cannot be IMPLEMENTED"));
+    }
+    Ok(())
+}
+
+/// An evidence link must be an absolute http(s) URL with a title.
+pub fn check_evidence(title: &str, url: &str) -> Result<(), Invalid> {
+    if title.trim().is_empty() {
+        return Err(Invalid::new("evidence", "each evidence link needs a title"));
+    }
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !url.chars().any(char::is_whitespace) => Ok(()),
+        _ => Err(Invalid::new("evidence", format!("{url:?} is not an http(s) URL"))),
+    }
+}
+
+/// Counts behind a readiness figure for one standard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadinessCounts {
+    /// Leaf clauses (clauses without sub-clauses) of the standard.
+    pub clauses_total: u64,
+    pub clauses_addressed: u64,
+    pub clauses_partial: u64,
+    pub controls_applicable: u64,
+    pub controls_implemented: u64,
+    pub controls_partial: u64,
+}
+
+/// Readiness in percent, one decimal:
+///
+/// `clause score  = (addressed + ½ · partial) / leaf clauses`
+/// `control score = (implemented + ½ · partial) / applicable controls`
+/// `percent       = 100 · (clause score + control score) / 2`
+///
+/// The management-system clauses (4-10) and the applicable Annex A controls weigh the
+/// same: certification needs both. With no applicable controls, the clause score alone
+/// counts; with no clauses (custom use), the control score alone.
+pub fn readiness_percent(c: &ReadinessCounts) -> f64 {
+    let clause = (c.clauses_total > 0)
+        .then(|| (c.clauses_addressed as f64 + 0.5 * c.clauses_partial as f64) / c.clauses_total as f64);
+    let control = (c.controls_applicable > 0)
+        .then(|| (c.controls_implemented as f64 + 0.5 * c.controls_partial as f64) / c.controls_applicable as f64);
+    let score = match (clause, control) {
+        (Some(a), Some(b)) => (a + b) / 2.0,
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => 0.0,
+    };
+    (score * 1000.0).round() / 10.0
+}
+
+/// How far an ISMS already covers a 42001 control through its mapped 27001 controls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub mapped: u64,
+    pub applicable: u64,
+    pub implemented: u64,
+    pub partial: u64,
+}
+
+/// NONE (nothing mapped, or nothing of it started), PARTIAL, FULL (every applicable mapped
+/// 27001 control implemented).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverageLevel {
+    None,
+    Partial,
+    Full,
+}
+
+impl Coverage {
+    /// Percent of the mapped, applicable 27001 controls implemented (partial counts half).
+    pub fn percent(&self) -> f64 {
+        if self.applicable == 0 {
+            return 0.0;
+        }
+        let v = (self.implemented as f64 + 0.5 * self.partial as f64) / self.applicable as f64;
+        (v * 1000.0).round() / 10.0
+    }
+
+    pub fn level(&self) -> CoverageLevel {
+        if self.applicable == 0 || self.implemented + self.partial == 0 {
+            CoverageLevel::None
+        } else if self.implemented == self.applicable {
+            CoverageLevel::Full
+        } else {
+            CoverageLevel::Partial
+        }
+    }
+}
+
+/// CSV cell for a spreadsheet: values starting with `=`, `+`, `-`, `@` (or tab / carriage
+/// return) are prefixed with `'` so no spreadsheet evaluates them (CSV injection), then
+/// quoted per RFC 4180 when needed.
+pub fn csv_cell(value: &str) -> String {
+    let guarded =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
+    if guarded.contains([',', '"', '\n', '\r']) { format!("\"{}\"", guarded.replace('"', "\"\"")) } else { guarded }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn a(applicable: bool, justification: Option<&str>, status: ImplementationStatus) -> Result<(), Invalid> {
+        check_applicability(&Applicability { applicable, justification, status })
+    }
+
+    #[test]
+    fn exclusion_needs_justification() {
+        assert_eq!(a(false, None, ImplementationStatus::NotStarted).unwrap_err().field, "justification");
+        assert_eq!(a(false, Some("  "), ImplementationStatus::NotStarted).unwrap_err().field, "justification");
+        assert!(a(false, Some("no physical sites"), ImplementationStatus::NotStarted).is_ok());
+        assert!(a(true, None, ImplementationStatus::Implemented).is_ok());
+    }
+
+    #[test]
+    fn excluded_cannot_be_implemented() {
+        assert_eq!(a(false, Some("n/a"), ImplementationStatus::Implemented).unwrap_err().field, "status");
+        assert!(a(false, Some("n/a"), ImplementationStatus::Partial).is_ok());
+    }
+
+    #[test]
+    fn evidence_urls() {
+        assert!(check_evidence("Policy", "https://wiki.example/isms/policy").is_ok());
+        assert!(check_evidence("Policy", "http://intranet/x").is_ok());
+        for bad in ["javascript:alert(1)", "ftp://x", "https://", "https:///x", "https://a b"] {
+            assert_eq!(check_evidence("t", bad).unwrap_err().field, "evidence", "{bad}");
+        }
+        assert!(check_evidence(" ", "https://x").is_err());
+    }
+
+    #[test]
+    fn readiness_formula() {
+        let c = ReadinessCounts {
+            clauses_total: 4,
+            clauses_addressed: 1,
+            clauses_partial: 2,
+            controls_applicable: 10,
+            controls_implemented: 3,
+            controls_partial: 2,
+        };
+        // clauses (1 + 1) / 4 = 0.5; controls (3 + 1) / 10 = 0.4; mean 0.45
+        assert_eq!(readiness_percent(&c), 45.0);
+        assert_eq!(readiness_percent(&ReadinessCounts::default()), 0.0);
+        let only_clauses = ReadinessCounts { clauses_total: 2, clauses_addressed: 1, ..Default::default() };
+        assert_eq!(readiness_percent(&only_clauses), 50.0);
+    }
+
+    proptest! {
+        #[test]
+        fn readiness_is_a_percentage(total in 1u64..60, add in 0u64..60, part in 0u64..60, app in 0u64..140, imp in 0u64..140, cp in 0u64..140) {
+            let add = add.min(total);
+            let part = part.min(total - add);
+            let imp = imp.min(app);
+            let cp = cp.min(app - imp);
+            let c = ReadinessCounts { clauses_total: total, clauses_addressed: add, clauses_partial: part, controls_applicable: app, controls_implemented: imp, controls_partial: cp };
+            let p = readiness_percent(&c);
+            prop_assert!((0.0..=100.0).contains(&p));
+            if add == total && imp == app { prop_assert_eq!(p, 100.0); }
+        }
+
+        #[test]
+        fn csv_cells_never_start_a_formula(s in ".{0,40}") {
+            let cell = csv_cell(&s);
+            let inner = cell.strip_prefix('"').unwrap_or(&cell);
+            prop_assert!(!inner.starts_with(['=', '+', '-', '@', '\t', '\r']));
+        }
+    }
+
+    #[test]
+    fn csv_escaping() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+
+    #[test]
+    fn coverage_levels() {
+        let none = Coverage { mapped: 0, ..Default::default() };
+        assert_eq!(none.level(), CoverageLevel::None);
+        let partial = Coverage { mapped: 3, applicable: 3, implemented: 1, partial: 1 };
+        assert_eq!(partial.level(), CoverageLevel::Partial);
+        assert_eq!(partial.percent(), 50.0);
+        let full = Coverage { mapped: 2, applicable: 2, implemented: 2, partial: 0 };
+        assert_eq!(full.level(), CoverageLevel::Full);
+    }
+}

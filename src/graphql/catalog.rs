@@ -1,0 +1,269 @@
+//! The read-only catalogs of both standards and the cross-standard mapping.
+
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+
+use crate::entity::{catalog_control, clause, control_mapping};
+use crate::error::AppError;
+use crate::graphql::context::ContextExt;
+use crate::store::catalog::Catalog;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum StandardCode {
+    #[graphql(name = "ISO27001")]
+    Iso27001,
+    #[graphql(name = "ISO42001")]
+    Iso42001,
+}
+
+impl StandardCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StandardCode::Iso27001 => "ISO27001",
+            StandardCode::Iso42001 => "ISO42001",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, AppError> {
+        match s {
+            "ISO27001" => Ok(StandardCode::Iso27001),
+            "ISO42001" => Ok(StandardCode::Iso42001),
+            other => Err(AppError::internal(format!("unknown standard {other} in database"))),
+        }
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            StandardCode::Iso27001 => StandardCode::Iso42001,
+            StandardCode::Iso42001 => StandardCode::Iso27001,
+        }
+    }
+}
+
+/// How strong a cross-standard pairing is.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum MappingStrength {
+    /// Both controls map to two or more shared Secure Controls Framework controls.
+    Strong,
+    /// One shared SCF control: related, possibly loosely.
+    Loose,
+    /// A title-level judgement with no published source; review before relying on it.
+    Curated,
+}
+
+pub fn strength(m: &control_mapping::Model) -> MappingStrength {
+    match m.shared_scf_controls {
+        Some(n) if n >= 2 => MappingStrength::Strong,
+        Some(_) => MappingStrength::Loose,
+        None => MappingStrength::Curated,
+    }
+}
+
+/// An SCF control both sides of a derived mapping share.
+#[derive(SimpleObject, Clone, serde::Deserialize)]
+pub struct ScfControl {
+    /// SCF control id, e.g. `GOV-02`.
+    #[serde(rename = "scf")]
+    pub id: String,
+    pub name: String,
+}
+
+/// One mapping row seen from one control: the counterpart in the other standard.
+#[derive(Clone)]
+pub struct ControlMapping {
+    pub row: control_mapping::Model,
+    /// true when the control this is read from is the row's `to` side.
+    pub reversed: bool,
+}
+
+impl ControlMapping {
+    pub fn counterpart(&self) -> (&str, &str) {
+        if self.reversed {
+            (&self.row.from_standard, &self.row.from_ref)
+        } else {
+            (&self.row.to_standard, &self.row.to_ref)
+        }
+    }
+
+    pub fn of(catalog: &Catalog, standard: &str, reference: &str) -> Vec<ControlMapping> {
+        catalog
+            .mappings_of(standard, reference)
+            .map(|m| ControlMapping { reversed: m.to_standard == standard && m.to_ref == reference, row: m.clone() })
+            .collect()
+    }
+}
+
+#[Object]
+impl ControlMapping {
+    /// The counterpart's standard.
+    async fn standard(&self) -> Result<StandardCode> {
+        Ok(StandardCode::parse(self.counterpart().0)?)
+    }
+    /// The counterpart's ref.
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        self.counterpart().1
+    }
+    async fn title(&self, ctx: &Context<'_>) -> Result<String> {
+        let (s, r) = self.counterpart();
+        Ok(ctx.catalog()?.control(s, r).map(|c| c.title.clone()).unwrap_or_default())
+    }
+    /// Always `related` in the reference data (never `equivalent`).
+    async fn relation(&self) -> &str {
+        &self.row.relation
+    }
+    async fn strength(&self) -> MappingStrength {
+        strength(&self.row)
+    }
+    /// Provenance of the row, e.g. `SCF-2025.2.2-transitive`.
+    async fn source(&self) -> &str {
+        &self.row.source
+    }
+    async fn shared_scf_controls(&self) -> Option<i32> {
+        self.row.shared_scf_controls
+    }
+    /// The SCF controls both sides share (SCF-derived rows).
+    async fn via(&self) -> Vec<ScfControl> {
+        serde_json::from_str(&self.row.via).unwrap_or_default()
+    }
+    /// Why a curated row pairs the two.
+    async fn rationale(&self) -> Option<&str> {
+        self.row.rationale.as_deref()
+    }
+}
+
+#[derive(Clone)]
+pub struct Clause(pub clause::Model);
+
+#[Object]
+impl Clause {
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn parent_ref(&self) -> Option<&str> {
+        self.0.parent_ref.as_deref()
+    }
+}
+
+#[derive(Clone)]
+pub struct CatalogControl(pub catalog_control::Model);
+
+#[Object]
+impl CatalogControl {
+    async fn standard(&self) -> Result<StandardCode> {
+        Ok(StandardCode::parse(&self.0.standard)?)
+    }
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The theme or objective, e.g. `Organizational controls`.
+    async fn group(&self) -> &str {
+        &self.0.group_title
+    }
+    async fn group_ref(&self) -> &str {
+        &self.0.group_ref
+    }
+    /// ISO 42001 A.6 only: `A.6.1` or `A.6.2`.
+    async fn subgroup_ref(&self) -> Option<&str> {
+        self.0.subgroup_ref.as_deref()
+    }
+    async fn subgroup(&self) -> Option<&str> {
+        self.0.subgroup_title.as_deref()
+    }
+    /// ISO 42001 controls with nothing to build on in an ISMS: objectives A.5 (impact
+    /// assessment), A.7 (data), A.8 (information for interested parties), and every
+    /// control no mapping row connects to ISO 27001. Always false for ISO 27001.
+    async fn ai_specific(&self) -> bool {
+        self.0.ai_specific
+    }
+    async fn mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
+        Ok(ControlMapping::of(ctx.catalog()?, &self.0.standard, &self.0.reference))
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct ControlGroup {
+    #[graphql(name = "ref")]
+    pub reference: String,
+    pub title: String,
+    pub count: i32,
+}
+
+pub struct Standard {
+    pub code: StandardCode,
+}
+
+#[Object]
+impl Standard {
+    async fn code(&self) -> StandardCode {
+        self.code
+    }
+    async fn edition(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.model(ctx)?.edition.clone())
+    }
+    async fn title(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(self.model(ctx)?.title.clone())
+    }
+    /// Clauses 4-10 with every sub-clause, in the standard's order.
+    async fn clauses(&self, ctx: &Context<'_>) -> Result<Vec<Clause>> {
+        Ok(ctx.catalog()?.clauses_of(self.code.as_str()).cloned().map(Clause).collect())
+    }
+    /// Annex A, optionally one group (`A.5`, …).
+    async fn controls(&self, ctx: &Context<'_>, group_ref: Option<String>) -> Result<Vec<CatalogControl>> {
+        Ok(ctx
+            .catalog()?
+            .controls_of(self.code.as_str())
+            .filter(|c| group_ref.as_deref().is_none_or(|g| c.group_ref == g))
+            .cloned()
+            .map(CatalogControl)
+            .collect())
+    }
+    /// Annex A themes (27001) or objectives (42001) with their control counts.
+    async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<ControlGroup>> {
+        let mut out: Vec<ControlGroup> = Vec::new();
+        for c in ctx.catalog()?.controls_of(self.code.as_str()) {
+            match out.iter_mut().find(|g| g.reference == c.group_ref) {
+                Some(g) => g.count += 1,
+                None => {
+                    out.push(ControlGroup { reference: c.group_ref.clone(), title: c.group_title.clone(), count: 1 })
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Standard {
+    fn model<'a>(&self, ctx: &'a Context<'_>) -> Result<&'a crate::entity::standard::Model> {
+        Ok(ctx
+            .catalog()?
+            .standards
+            .iter()
+            .find(|s| s.code == self.code.as_str())
+            .ok_or_else(|| AppError::internal("standard missing from catalog"))?)
+    }
+}
+
+#[derive(Default)]
+pub struct CatalogQuery;
+
+#[Object]
+impl CatalogQuery {
+    /// ISO/IEC 27001:2022 and ISO/IEC 42001:2023 (names only, never the standards' text).
+    async fn standards(&self, ctx: &Context<'_>) -> Result<Vec<Standard>> {
+        ctx.actor()?;
+        Ok(vec![Standard { code: StandardCode::Iso27001 }, Standard { code: StandardCode::Iso42001 }])
+    }
+
+    async fn standard(&self, ctx: &Context<'_>, code: StandardCode) -> Result<Option<Standard>> {
+        ctx.actor()?;
+        Ok(Some(Standard { code }))
+    }
+}

@@ -1,0 +1,692 @@
+//! The integrated Statement of Applicability, the gap analysis and readiness.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::soa::{self as rules, ClauseStatus as DClauseStatus, Coverage as DCoverage};
+use crate::entity::{clause_assessment, control};
+use crate::error::AppError;
+use crate::graphql::catalog::{ControlMapping, MappingStrength, StandardCode, strength};
+use crate::graphql::connection::wants_total;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::LoaderExt;
+use crate::graphql::org::Organization;
+use crate::ids::{self, Kind};
+use crate::store::catalog::Catalog;
+use crate::store::page::PageArgs;
+use crate::store::soa as store;
+use crate::store::{Actor, Gate};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::soa::ImplementationStatus")]
+pub enum ImplementationStatus {
+    NotStarted,
+    Planned,
+    Partial,
+    Implemented,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::soa::InclusionReason")]
+pub enum InclusionReason {
+    RiskTreatment,
+    LegalRegulatory,
+    Contractual,
+    BusinessRequirement,
+    BestPractice,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::soa::ClauseStatus")]
+pub enum ClauseStatus {
+    NotAddressed,
+    Partial,
+    Addressed,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::soa::CoverageLevel")]
+pub enum CoverageLevel {
+    None,
+    Partial,
+    Full,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct EvidenceLink {
+    pub title: String,
+    pub url: String,
+}
+
+#[derive(InputObject)]
+pub struct EvidenceLinkInput {
+    pub title: String,
+    pub url: String,
+}
+
+fn parse_status(s: &str) -> Result<ImplementationStatus, AppError> {
+    rules::ImplementationStatus::parse(s).map(Into::into).ok_or_else(|| AppError::internal("bad status in database"))
+}
+
+/// One row of the Statement of Applicability (either standard, or organization-defined).
+#[derive(Clone)]
+pub struct Control {
+    pub model: Arc<control::Model>,
+    pub access: Access,
+}
+
+impl Control {
+    pub fn new(model: control::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+}
+
+/// An SoA row of the other standard that this one maps to, with the mapping's provenance.
+#[derive(SimpleObject, Clone)]
+pub struct MappedControl {
+    pub control: Control,
+    pub relation: String,
+    pub strength: MappingStrength,
+    pub source: String,
+}
+
+/// How far the organization's ISO 27001 implementation already covers a 42001 control.
+#[derive(SimpleObject, Clone)]
+pub struct Iso27001Coverage {
+    /// Mapped 27001 controls.
+    pub mapped: i32,
+    /// Of those, applicable in this SoA.
+    pub applicable: i32,
+    pub implemented: i32,
+    pub partial: i32,
+    /// (implemented + ½ partial) / applicable, in percent.
+    pub percent: f64,
+    pub level: CoverageLevel,
+    /// `true` when nothing in ISO 27001 maps to it: an AI-specific control to build new.
+    pub nothing_to_build_on: bool,
+    pub controls: Vec<Control>,
+}
+
+#[Object]
+impl Control {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Control, self.model.id))
+    }
+    async fn standard(&self) -> Result<StandardCode> {
+        Ok(StandardCode::parse(&self.model.standard)?)
+    }
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        &self.model.reference
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    /// Theme or objective title (`CUSTOM` group for organization-defined controls).
+    async fn group(&self) -> &str {
+        &self.model.group_title
+    }
+    async fn group_ref(&self) -> &str {
+        &self.model.group_ref
+    }
+    async fn subgroup_ref(&self) -> Option<&str> {
+        self.model.subgroup_ref.as_deref()
+    }
+    async fn is_custom(&self) -> bool {
+        self.model.is_custom
+    }
+    async fn ai_specific(&self) -> bool {
+        self.model.ai_specific
+    }
+    async fn applicable(&self) -> bool {
+        self.model.applicable
+    }
+    async fn justification(&self) -> Option<&str> {
+        self.model.justification.as_deref()
+    }
+    async fn inclusion_reasons(&self) -> Vec<InclusionReason> {
+        self.model.inclusion_reasons.0.iter().filter_map(|r| rules::InclusionReason::parse(r)).map(Into::into).collect()
+    }
+    async fn status(&self) -> Result<ImplementationStatus> {
+        Ok(parse_status(&self.model.status)?)
+    }
+    async fn owner(&self) -> Option<&str> {
+        self.model.owner.as_deref()
+    }
+    async fn implementation_notes(&self) -> Option<&str> {
+        self.model.implementation_notes.as_deref()
+    }
+    async fn evidence(&self) -> Vec<EvidenceLink> {
+        self.model.evidence.iter().map(|e| EvidenceLink { title: e.title.clone(), url: e.url.clone() }).collect()
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    async fn viewer_can_update(&self) -> bool {
+        self.access.allows(Operation::UpdateControl)
+    }
+    /// SoA rows are never deleted: exclude a control instead (with its justification).
+    async fn viewer_can_delete(&self) -> bool {
+        false
+    }
+    /// The catalog's mapping rows for this control (provenance included).
+    async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
+        Ok(ControlMapping::of(ctx.catalog()?, &self.model.standard, &self.model.reference))
+    }
+    /// This organization's SoA rows of the other standard that this control maps to.
+    async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
+        mapped_controls(ctx, &self.model, self.access).await
+    }
+    /// ISO 42001 rows only: what the organization's ISO 27001 implementation already
+    /// covers ("extend your ISMS"). `null` on ISO 27001 and custom rows.
+    async fn coverage_from_iso27001(&self, ctx: &Context<'_>) -> Result<Option<Iso27001Coverage>> {
+        if self.model.standard != "ISO42001" || self.model.is_custom {
+            return Ok(None);
+        }
+        let mapped = mapped_controls(ctx, &self.model, self.access).await?;
+        let mut c = DCoverage { mapped: mapped.len() as u64, ..Default::default() };
+        for m in &mapped {
+            if m.control.model.applicable {
+                c.applicable += 1;
+                match m.control.model.status.as_str() {
+                    "IMPLEMENTED" => c.implemented += 1,
+                    "PARTIAL" => c.partial += 1,
+                    _ => {}
+                }
+            }
+        }
+        Ok(Some(Iso27001Coverage {
+            mapped: c.mapped as i32,
+            applicable: c.applicable as i32,
+            implemented: c.implemented as i32,
+            partial: c.partial as i32,
+            percent: c.percent(),
+            level: c.level().into(),
+            nothing_to_build_on: c.mapped == 0,
+            controls: mapped.into_iter().map(|m| m.control).collect(),
+        }))
+    }
+}
+
+async fn mapped_controls(ctx: &Context<'_>, model: &control::Model, access: Access) -> Result<Vec<MappedControl>> {
+    let catalog = ctx.services()?.catalog.clone();
+    let loader = ctx.loader(|gate, actor| MappedControlsLoader { gate, actor, catalog })?;
+    let rows = loader
+        .load_one((model.organization_id, model.standard.clone(), model.reference.clone()))
+        .await?
+        .unwrap_or_default();
+    let mappings = ControlMapping::of(ctx.catalog()?, &model.standard, &model.reference);
+    Ok(rows
+        .into_iter()
+        .filter_map(|c| {
+            let m = mappings.iter().find(|m| m.counterpart() == (c.standard.as_str(), c.reference.as_str()))?;
+            Some(MappedControl {
+                relation: m.row.relation.clone(),
+                strength: strength(&m.row),
+                source: m.row.source.clone(),
+                control: Control::new(c, access),
+            })
+        })
+        .collect())
+}
+
+/// `(organization, standard, ref)` → the organization's SoA rows mapped to it.
+pub struct MappedControlsLoader {
+    gate: Gate,
+    actor: Arc<Actor>,
+    catalog: Arc<Catalog>,
+}
+
+impl Loader<(Uuid, String, String)> for MappedControlsLoader {
+    type Value = Vec<control::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, String, String)],
+    ) -> Result<HashMap<(Uuid, String, String), Self::Value>, Self::Error> {
+        let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        orgs.sort();
+        orgs.dedup();
+        let reader = self.gate.read_many(&self.actor, &orgs, Operation::ReadControls).await?;
+        let mut wanted: Vec<(String, String)> = Vec::new();
+        for (_, s, r) in keys {
+            for m in ControlMapping::of(&self.catalog, s, r) {
+                let (cs, cr) = m.counterpart();
+                wanted.push((cs.to_string(), cr.to_string()));
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        let rows = store::controls_by_refs(&reader, &wanted).await?;
+        let mut out = HashMap::new();
+        for key in keys {
+            let counterparts: Vec<(String, String)> = ControlMapping::of(&self.catalog, &key.1, &key.2)
+                .iter()
+                .map(|m| (m.counterpart().0.to_string(), m.counterpart().1.to_string()))
+                .collect();
+            let mut matched: Vec<control::Model> = rows
+                .iter()
+                .filter(|c| {
+                    c.organization_id == key.0 && counterparts.contains(&(c.standard.clone(), c.reference.clone()))
+                })
+                .cloned()
+                .collect();
+            matched.sort_by_key(|c| c.position);
+            out.insert(key.clone(), matched);
+        }
+        Ok(out)
+    }
+}
+
+crate::connection!(ControlConnection, ControlEdge, Control);
+
+#[derive(InputObject, Default)]
+pub struct ControlFilter {
+    pub standard: Option<StandardCode>,
+    pub applicable: Option<bool>,
+    pub status: Option<ImplementationStatus>,
+    /// Annex A group, e.g. `A.5`, or `CUSTOM`.
+    pub group: Option<String>,
+    pub ai_specific: Option<bool>,
+    pub is_custom: Option<bool>,
+    /// Case-insensitive match on ref or title.
+    pub search: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum ControlOrderField {
+    /// Catalog order: ISO 27001 Annex A, ISO 42001 Annex A, custom controls.
+    #[default]
+    Ref,
+    Title,
+    UpdatedAt,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+#[derive(InputObject, Default)]
+pub struct ControlOrder {
+    #[graphql(default)]
+    pub field: ControlOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// The organization's SoA rows (connection).
+pub async fn organization_controls(
+    ctx: &Context<'_>,
+    org: &Organization,
+    filter: Option<ControlFilter>,
+    order_by: Option<ControlOrder>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<ControlConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org.model.id, Operation::ReadControls).await?;
+    let f = filter.unwrap_or_default();
+    let order = order_by.unwrap_or_default();
+    let (field, desc) = (
+        match order.field {
+            ControlOrderField::Ref => store::ControlOrder::Ref,
+            ControlOrderField::Title => store::ControlOrder::Title,
+            ControlOrderField::UpdatedAt => store::ControlOrder::UpdatedAt,
+        },
+        order.direction == OrderDirection::Desc,
+    );
+    let sort_name = store::control_sort(field, desc).name;
+    let args = PageArgs::new(first, after.as_deref(), &sort_name)?;
+    let filter = store::ControlFilter {
+        standard: f.standard.map(|s| s.as_str().to_string()),
+        applicable: f.applicable,
+        status: f.status.map(|s| rules::ImplementationStatus::from(s).as_str().to_string()),
+        group_ref: f.group,
+        ai_specific: f.ai_specific,
+        is_custom: f.is_custom,
+        search: f.search,
+    };
+    let page = store::list_controls(&r, &filter, field, desc, &args, wants_total(ctx)).await?;
+    let access = r.access();
+    Ok(ControlConnection::from_page(page, |m| Control::new(m, access)))
+}
+
+/// A row of the SoA export (the JSON twin of `GET /organizations/{id}/soa.csv`).
+#[derive(SimpleObject, Clone)]
+pub struct SoaRow {
+    pub standard: StandardCode,
+    #[graphql(name = "ref")]
+    pub reference: String,
+    pub title: String,
+    pub group: String,
+    pub applicable: bool,
+    pub justification: Option<String>,
+    pub status: ImplementationStatus,
+    pub owner: Option<String>,
+    /// Mapped refs of the other standard, as `STANDARD:ref`.
+    pub mapped_refs: Vec<String>,
+}
+
+/// Every SoA row in export form (both standards, catalog order).
+pub async fn soa_rows(catalog: &Catalog, rows: Vec<control::Model>) -> Result<Vec<SoaRow>, AppError> {
+    rows.into_iter()
+        .map(|c| {
+            let mapped_refs = ControlMapping::of(catalog, &c.standard, &c.reference)
+                .iter()
+                .map(|m| format!("{}:{}", m.counterpart().0, m.counterpart().1))
+                .collect();
+            Ok(SoaRow {
+                standard: StandardCode::parse(&c.standard)?,
+                status: parse_status(&c.status)?,
+                reference: c.reference,
+                title: c.title,
+                group: c.group_title,
+                applicable: c.applicable,
+                justification: c.justification,
+                owner: c.owner,
+                mapped_refs,
+            })
+        })
+        .collect()
+}
+
+pub async fn organization_soa(ctx: &Context<'_>, org: &Organization) -> Result<Vec<SoaRow>> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org.model.id, Operation::ReadControls).await?;
+    let rows = store::all_controls(&r).await?;
+    Ok(soa_rows(ctx.catalog()?, rows).await?)
+}
+
+/// Gap-analysis status of one clause of one standard.
+#[derive(Clone)]
+pub struct ClauseAssessment {
+    pub model: clause_assessment::Model,
+    pub access: Access,
+}
+
+#[Object]
+impl ClauseAssessment {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::ClauseAssessment, self.model.id))
+    }
+    async fn standard(&self) -> Result<StandardCode> {
+        Ok(StandardCode::parse(&self.model.standard)?)
+    }
+    #[graphql(name = "ref")]
+    async fn reference(&self) -> &str {
+        &self.model.reference
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    async fn parent_ref(&self) -> Option<&str> {
+        self.model.parent_ref.as_deref()
+    }
+    /// Leaf clauses (no sub-clauses) are the ones readiness counts.
+    async fn is_leaf(&self) -> bool {
+        self.model.is_leaf
+    }
+    async fn status(&self) -> Result<ClauseStatus> {
+        Ok(DClauseStatus::parse(&self.model.status)
+            .map(Into::into)
+            .ok_or_else(|| AppError::internal("bad clause status in database"))?)
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.model.notes.as_deref()
+    }
+    async fn owner(&self) -> Option<&str> {
+        self.model.owner.as_deref()
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    async fn viewer_can_update(&self) -> bool {
+        self.access.allows(Operation::UpdateClauseAssessment)
+    }
+}
+
+crate::connection!(ClauseAssessmentConnection, ClauseAssessmentEdge, ClauseAssessment);
+
+#[derive(InputObject, Default)]
+pub struct ClauseAssessmentFilter {
+    pub standard: Option<StandardCode>,
+    pub status: Option<ClauseStatus>,
+    /// Only clauses without sub-clauses.
+    #[graphql(default)]
+    pub leaves_only: bool,
+}
+
+pub async fn organization_clause_assessments(
+    ctx: &Context<'_>,
+    org: &Organization,
+    filter: Option<ClauseAssessmentFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<ClauseAssessmentConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org.model.id, Operation::ReadClauseAssessments).await?;
+    let f = filter.unwrap_or_default();
+    let args = PageArgs::new(first, after.as_deref(), "clauses:POSITION")?;
+    let filter = store::ClauseFilter {
+        standard: f.standard.map(|s| s.as_str().to_string()),
+        status: f.status.map(|s| DClauseStatus::from(s).as_str().to_string()),
+        leaves_only: f.leaves_only,
+    };
+    let page = store::list_clause_assessments(&r, &filter, &args, wants_total(ctx)).await?;
+    let access = r.access();
+    Ok(ClauseAssessmentConnection::from_page(page, |model| ClauseAssessment { model, access }))
+}
+
+/// Certification readiness of one standard (formula in the README).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Readiness {
+    pub standard: StandardCode,
+    /// 0-100, one decimal.
+    pub percent: f64,
+    /// Leaf clauses of the standard.
+    pub clauses_total: i32,
+    pub clauses_addressed: i32,
+    pub clauses_partial: i32,
+    pub controls_applicable: i32,
+    pub controls_implemented: i32,
+    pub controls_partial: i32,
+}
+
+/// Readiness per organization, batched (one pair of grouped statements for all keys).
+pub struct ReadinessLoader {
+    pub gate: Gate,
+    pub actor: Arc<Actor>,
+}
+
+impl Loader<Uuid> for ReadinessLoader {
+    type Value = Vec<Readiness>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let reader = self.gate.read_many(&self.actor, keys, Operation::ReadClauseAssessments).await?;
+        let counts = store::readiness_counts(&reader).await?;
+        let mut out = HashMap::new();
+        for (org, by_standard) in counts {
+            let mut list = Vec::new();
+            for (standard, c) in by_standard {
+                list.push(Readiness {
+                    standard: StandardCode::parse(&standard)?,
+                    percent: rules::readiness_percent(&c),
+                    clauses_total: c.clauses_total as i32,
+                    clauses_addressed: c.clauses_addressed as i32,
+                    clauses_partial: c.clauses_partial as i32,
+                    controls_applicable: c.controls_applicable as i32,
+                    controls_implemented: c.controls_implemented as i32,
+                    controls_partial: c.controls_partial as i32,
+                });
+            }
+            out.insert(org, list);
+        }
+        Ok(out)
+    }
+}
+
+pub async fn organization_readiness(ctx: &Context<'_>, org_id: Uuid) -> Result<Vec<Readiness>> {
+    let loader = ctx.loader(|gate, actor| ReadinessLoader { gate, actor })?;
+    Ok(loader.load_one(org_id).await?.unwrap_or_default())
+}
+
+#[derive(InputObject)]
+pub struct UpdateControlInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub applicable: Option<bool>,
+    /// Required (non-empty) when the control is excluded (ISO 27001 6.1.3 d).
+    pub justification: Option<String>,
+    pub inclusion_reasons: Option<Vec<InclusionReason>>,
+    pub status: Option<ImplementationStatus>,
+    pub owner: Option<String>,
+    pub implementation_notes: Option<String>,
+    /// Replaces the evidence links.
+    pub evidence: Option<Vec<EvidenceLinkInput>>,
+    /// Organization-defined controls only.
+    pub title: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateControlPayload {
+    pub control: Control,
+}
+
+#[derive(InputObject)]
+pub struct CreateCustomControlInput {
+    pub organization_id: ID,
+    /// Which standard's SoA the control belongs to.
+    pub standard: StandardCode,
+    /// The organization's own ref, unique within its SoA (e.g. `ORG-1`).
+    #[graphql(name = "ref")]
+    pub reference: String,
+    pub title: String,
+    pub justification: Option<String>,
+    pub owner: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateCustomControlPayload {
+    pub control: Control,
+}
+
+#[derive(InputObject)]
+pub struct UpdateClauseAssessmentInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub status: Option<ClauseStatus>,
+    pub notes: Option<String>,
+    pub owner: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateClauseAssessmentPayload {
+    pub clause_assessment: ClauseAssessment,
+}
+
+/// Distinguishes "not given" from "given as null" for clearable text fields.
+fn clearable(v: Option<String>) -> Option<Option<String>> {
+    v.map(|s| if s.trim().is_empty() { None } else { Some(s) })
+}
+
+#[derive(Default)]
+pub struct SoaMutation;
+
+#[Object]
+impl SoaMutation {
+    /// Decide applicability and record implementation of an SoA row.
+    async fn update_control(&self, ctx: &Context<'_>, input: UpdateControlInput) -> Result<UpdateControlPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Control, &input.id, "id")?;
+        let m = store::update_control(
+            gate,
+            actor,
+            id,
+            store::ControlChanges {
+                expected_version: input.expected_version,
+                applicable: input.applicable,
+                justification: clearable(input.justification),
+                inclusion_reasons: input.inclusion_reasons.map(|v| v.into_iter().map(Into::into).collect()),
+                status: input.status.map(Into::into),
+                owner: clearable(input.owner),
+                implementation_notes: clearable(input.implementation_notes),
+                evidence: input.evidence.map(|v| v.into_iter().map(|e| (e.title, e.url)).collect()),
+                title: input.title,
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, m.organization_id).await?;
+        Ok(UpdateControlPayload { control: Control::new(m, access) })
+    }
+
+    /// Adds an organization-defined control to the SoA (ISO 27001 6.1.3 c).
+    async fn create_custom_control(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCustomControlInput,
+    ) -> Result<CreateCustomControlPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let m = store::create_custom_control(
+            gate,
+            actor,
+            org,
+            store::NewCustomControl {
+                standard: input.standard.as_str(),
+                reference: &input.reference,
+                title: &input.title,
+                justification: input.justification.as_deref(),
+                owner: input.owner.as_deref(),
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, org).await?;
+        Ok(CreateCustomControlPayload { control: Control::new(m, access) })
+    }
+
+    async fn update_clause_assessment(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateClauseAssessmentInput,
+    ) -> Result<UpdateClauseAssessmentPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::ClauseAssessment, &input.id, "id")?;
+        let m = store::update_clause_assessment(
+            gate,
+            actor,
+            id,
+            store::ClauseChanges {
+                expected_version: input.expected_version,
+                status: input.status.map(Into::into),
+                notes: clearable(input.notes),
+                owner: clearable(input.owner),
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, m.organization_id).await?;
+        Ok(UpdateClauseAssessmentPayload { clause_assessment: ClauseAssessment { model: m, access } })
+    }
+}
