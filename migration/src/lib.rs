@@ -13,6 +13,7 @@ mod m20261128_000002_catalog;
 mod m20261128_000003_soa;
 mod m20261128_000004_risk;
 mod m20261128_000005_improvement;
+mod m20261128_000006_append_only_trail;
 mod util;
 
 pub use catalog_data::{CatalogData, CatalogStandard, ai_specific_42001_refs, catalog};
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_soa::Migration),
             Box::new(m20261128_000004_risk::Migration),
             Box::new(m20261128_000005_improvement::Migration),
+            Box::new(m20261128_000006_append_only_trail::Migration),
         ]
     }
 }

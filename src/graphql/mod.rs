@@ -10,6 +10,7 @@ pub mod node;
 pub mod org;
 pub mod scalars;
 pub mod soa;
+pub mod trail;
 
 use std::sync::Arc;
 

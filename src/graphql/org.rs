@@ -104,6 +104,31 @@ impl Organization {
     ) -> Result<soa::ClauseAssessmentConnection> {
         soa::organization_clause_assessments(ctx, self, filter, first, after).await
     }
+    /// The organization's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::trail::ChangeFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::organization_changes(ctx, self.model.id, filter, first, after).await
+    }
+    /// Recomputes the audit trail's hash chain (OWNER, MANAGER, AUDITOR).
+    async fn audit_trail_integrity(&self, ctx: &Context<'_>) -> Result<crate::graphql::trail::AuditTrailIntegrity> {
+        crate::graphql::trail::integrity(ctx, self.model.id).await
+    }
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.id, self.model.id, first, after).await
+    }
     /// Certification readiness per standard (formula in the README).
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
         soa::organization_readiness(ctx, self.model.id).await
@@ -160,6 +185,16 @@ impl Membership {
     }
     async fn viewer_can_delete(&self) -> bool {
         self.access.allows(Operation::ManageMembers)
+    }
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
 }
 

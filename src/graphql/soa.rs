@@ -181,6 +181,16 @@ impl Control {
     async fn viewer_can_delete(&self) -> bool {
         false
     }
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+    }
     /// The catalog's mapping rows for this control (provenance included).
     async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
         Ok(ControlMapping::of(ctx.catalog()?, &self.model.standard, &self.model.reference))
@@ -464,6 +474,16 @@ impl ClauseAssessment {
     }
     async fn viewer_can_update(&self) -> bool {
         self.access.allows(Operation::UpdateClauseAssessment)
+    }
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
 }
 

@@ -1,5 +1,7 @@
 //! Appending to and reading the audit trail (the `changes` table).
 
+use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::tenancy::Reader;
 use chrono::SecondsFormat;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
@@ -24,6 +26,10 @@ pub enum Action {
 
 impl Action {
     pub const ALL: [Action; 4] = [Action::Create, Action::Update, Action::Delete, Action::Transition];
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -173,4 +179,73 @@ impl Writer {
         }
         self.record(Action::Transition, kind, id, fields).await
     }
+}
+
+/// Filters of `changes(filter: …)` and `history`.
+#[derive(Debug, Default, Clone)]
+pub struct ChangeFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<Uuid>,
+    pub actor: Option<String>,
+    pub action: Option<Action>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Newest first.
+pub async fn list_changes(
+    r: &Reader<'_>,
+    f: &ChangeFilter,
+    args: &PageArgs,
+    want_total: bool,
+) -> AppResult<Page<change::Model>> {
+    use change::Column as C;
+    let mut q = r.find::<change::Entity>();
+    if let Some(t) = &f.entity_type {
+        q = q.filter(C::EntityType.eq(t.as_str()));
+    }
+    if let Some(id) = f.entity_id {
+        q = q.filter(C::EntityId.eq(id));
+    }
+    if let Some(a) = &f.actor {
+        q = q.filter(C::Actor.eq(a.as_str()));
+    }
+    if let Some(a) = f.action {
+        q = q.filter(C::Action.eq(a.as_str()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(C::At.gte(from));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(C::At.lt(to));
+    }
+    let sort = Sort::by("changes:SEQ:DESC", C::Seq, false, C::Id, true);
+    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Int(m.seq), |m| m.id).await
+}
+
+/// Recomputes the tenant's hash chain, a batch of rows at a time.
+pub async fn verify_chain(r: &Reader<'_>) -> AppResult<trail::Verification> {
+    use change::Column as C;
+    let mut v = trail::Verifier::default();
+    let mut last_seq = 0i64;
+    let org = r.org().to_string();
+    loop {
+        let rows = r
+            .find::<change::Entity>()
+            .filter(C::Seq.gt(last_seq))
+            .order_by_asc(C::Seq)
+            .limit(500)
+            .all(r.conn())
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let at = at_string(&row.at);
+            let entity = row.entity_id.to_string();
+            v.push(&entry_of(row, &org, &at, &entity), &row.hash);
+            last_seq = row.seq;
+        }
+    }
+    Ok(v.finish())
 }

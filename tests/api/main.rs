@@ -4,5 +4,7 @@
 mod support;
 
 mod cli;
+mod events;
 mod soa;
 mod spine;
+mod trail;
