@@ -1,6 +1,7 @@
 //! Domain rules in plain Rust: no GraphQL, no SQL. Each rule of the standards cites its
 //! clause. Errors are [`Invalid`]: the input field at fault and a message.
 
+pub mod dashboard;
 pub mod org;
 pub mod soa;
 pub mod trail;

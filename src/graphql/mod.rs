@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod connection;
 pub mod context;
+pub mod dashboard;
 pub mod events;
 pub mod extensions;
 pub mod loaders;
@@ -21,7 +22,7 @@ use crate::metrics::Metrics;
 pub use context::{RequestCtx, Services};
 
 #[derive(MergedObject, Default)]
-pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery);
+pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery, dashboard::DashboardQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(org::OrgMutation, soa::SoaMutation);

@@ -31,11 +31,13 @@ pub enum Role {
 pub struct Organization {
     pub model: Arc<organization::Model>,
     pub access: Access,
+    /// Dashboard figures shared with the other organizations of the same page.
+    pub batch: Option<Arc<crate::graphql::dashboard::DashboardBatch>>,
 }
 
 impl Organization {
     pub fn new(model: organization::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
+        Self { model: Arc::new(model), access, batch: None }
     }
     pub fn allows(&self, op: Operation) -> bool {
         self.access.allows(op)
@@ -104,6 +106,10 @@ impl Organization {
     ) -> Result<soa::ClauseAssessmentConnection> {
         soa::organization_clause_assessments(ctx, self, filter, first, after).await
     }
+    /// Aggregates for dashboards (every member role).
+    async fn dashboard(&self, ctx: &Context<'_>) -> Result<crate::graphql::dashboard::Dashboard> {
+        crate::graphql::dashboard::organization_dashboard(ctx, self).await
+    }
     /// The organization's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn changes(
@@ -131,7 +137,7 @@ impl Organization {
     }
     /// Certification readiness per standard (formula in the README).
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
-        soa::organization_readiness(ctx, self.model.id).await
+        crate::graphql::dashboard::organization_dashboard(ctx, self).await?.readiness_of(ctx).await
     }
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
@@ -263,10 +269,13 @@ impl OrgQuery {
             accesses.push(gate.access_of(actor, o.id).await?);
         }
         let mut accesses = accesses.into_iter();
+        let batch = crate::graphql::dashboard::DashboardBatch::new(page.items.iter().map(|(_, o)| o.id).collect());
         Ok(OrganizationConnection::from_page(page, |m| {
             let access = accesses.next();
             // `from_page` visits rows in order, one access per row.
-            Organization::new(m, access.unwrap_or(Access::Member(auth::Role::Viewer)))
+            let mut org = Organization::new(m, access.unwrap_or(Access::Member(auth::Role::Viewer)));
+            org.batch = Some(batch.clone());
+            org
         }))
     }
 

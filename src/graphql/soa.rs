@@ -534,43 +534,29 @@ pub struct Readiness {
     pub controls_partial: i32,
 }
 
-/// Readiness per organization, batched (one pair of grouped statements for all keys).
-pub struct ReadinessLoader {
-    pub gate: Gate,
-    pub actor: Arc<Actor>,
-}
-
-impl Loader<Uuid> for ReadinessLoader {
-    type Value = Vec<Readiness>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let reader = self.gate.read_many(&self.actor, keys, Operation::ReadClauseAssessments).await?;
-        let counts = store::readiness_counts(&reader).await?;
-        let mut out = HashMap::new();
-        for (org, by_standard) in counts {
-            let mut list = Vec::new();
-            for (standard, c) in by_standard {
-                list.push(Readiness {
-                    standard: StandardCode::parse(&standard)?,
-                    percent: rules::readiness_percent(&c),
-                    clauses_total: c.clauses_total as i32,
-                    clauses_addressed: c.clauses_addressed as i32,
-                    clauses_partial: c.clauses_partial as i32,
-                    controls_applicable: c.controls_applicable as i32,
-                    controls_implemented: c.controls_implemented as i32,
-                    controls_partial: c.controls_partial as i32,
-                });
-            }
-            out.insert(org, list);
+/// Readiness of every organization `reader` covers (two grouped statements).
+pub async fn readiness_by_org(
+    reader: &crate::store::tenancy::MultiReader<'_>,
+) -> Result<HashMap<Uuid, Vec<Readiness>>, AppError> {
+    let counts = store::readiness_counts(reader).await?;
+    let mut out = HashMap::new();
+    for (org, by_standard) in counts {
+        let mut list = Vec::new();
+        for (standard, c) in by_standard {
+            list.push(Readiness {
+                standard: StandardCode::parse(&standard)?,
+                percent: rules::readiness_percent(&c),
+                clauses_total: c.clauses_total as i32,
+                clauses_addressed: c.clauses_addressed as i32,
+                clauses_partial: c.clauses_partial as i32,
+                controls_applicable: c.controls_applicable as i32,
+                controls_implemented: c.controls_implemented as i32,
+                controls_partial: c.controls_partial as i32,
+            });
         }
-        Ok(out)
+        out.insert(org, list);
     }
-}
-
-pub async fn organization_readiness(ctx: &Context<'_>, org_id: Uuid) -> Result<Vec<Readiness>> {
-    let loader = ctx.loader(|gate, actor| ReadinessLoader { gate, actor })?;
-    Ok(loader.load_one(org_id).await?.unwrap_or_default())
+    Ok(out)
 }
 
 #[derive(InputObject)]

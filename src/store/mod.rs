@@ -1,6 +1,7 @@
 //! Persistence: sea-orm queries, always through the tenancy gate ([`tenancy`]).
 
 pub mod catalog;
+pub mod dashboard;
 pub mod org;
 pub mod page;
 pub mod soa;

@@ -273,3 +273,24 @@ pub async fn slug_of(r: &Reader<'_>) -> AppResult<String> {
         .map(|o| o.slug)
         .ok_or_else(|| AppError::not_found("organization"))
 }
+
+/// Every organization the caller may see (portfolio figures), by name.
+pub async fn all_visible(gate: &Gate, actor: &Actor) -> AppResult<Vec<organization::Model>> {
+    let visible = gate.visible_organizations(actor).await?;
+    let mut q = organization::Entity::find().order_by_asc(organization::Column::Name);
+    if let Some(v) = &visible {
+        if v.is_empty() {
+            return Ok(Vec::new());
+        }
+        q = q.filter(organization::Column::Id.is_in(v.iter().map(|(id, _)| *id)));
+    }
+    let orgs = gate.all_global(q).await?;
+    gate.note_admin_access(actor, orgs.iter().map(|o| o.id));
+    Ok(orgs)
+}
+
+impl Gate {
+    pub(in crate::store) async fn all_global<E: EntityTrait>(&self, q: sea_orm::Select<E>) -> AppResult<Vec<E::Model>> {
+        Ok(q.all(self.catalog_conn()).await?)
+    }
+}

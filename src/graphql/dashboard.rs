@@ -1,0 +1,324 @@
+//! `organization { dashboard }` and `portfolio`: aggregates for dashboards and consultancy
+//! portals. Every figure is a grouped SQL aggregate, loaded through a DataLoader keyed by
+//! organization, so a page of 50 organizations costs one statement per figure.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use uuid::Uuid;
+
+use crate::auth::Operation;
+use crate::domain::dashboard::{AgingBucket as DAgingBucket, percent};
+use crate::graphql::catalog::StandardCode;
+use crate::graphql::context::ContextExt;
+use crate::graphql::org::Organization;
+use crate::graphql::soa::{Readiness, readiness_by_org};
+use crate::store::dashboard::{self as store, SoaCount};
+use crate::store::tenancy::{MultiReader, now};
+use tokio::sync::OnceCell;
+
+/// The dashboard figures of a set of organizations (a page of `organizations`, a
+/// portfolio, or a single organization), each computed once for all of them with one
+/// grouped statement, on first use.
+pub struct DashboardBatch {
+    orgs: Vec<Uuid>,
+    soa: OnceCell<HashMap<Uuid, Vec<SoaCount>>>,
+    ncr_status: OnceCell<HashMap<Uuid, Vec<(String, u64)>>>,
+    ncr_aging: OnceCell<HashMap<Uuid, [u64; 4]>>,
+    overdue: OnceCell<HashMap<Uuid, u64>>,
+    readiness: OnceCell<HashMap<Uuid, Vec<Readiness>>>,
+}
+
+impl DashboardBatch {
+    pub fn new(orgs: Vec<Uuid>) -> Arc<Self> {
+        Arc::new(Self {
+            orgs,
+            soa: OnceCell::new(),
+            ncr_status: OnceCell::new(),
+            ncr_aging: OnceCell::new(),
+            overdue: OnceCell::new(),
+            readiness: OnceCell::new(),
+        })
+    }
+
+    pub fn contains(&self, org: Uuid) -> bool {
+        self.orgs.contains(&org)
+    }
+
+    async fn reader<'g>(&self, ctx: &'g Context<'_>) -> Result<MultiReader<'g>> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        Ok(gate.read_many(actor, &self.orgs, Operation::ReadDashboard).await?)
+    }
+
+    async fn soa(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<SoaCount>>> {
+        self.soa.get_or_try_init(|| async { Ok(store::soa_counts(&self.reader(ctx).await?).await?) }).await
+    }
+
+    async fn ncr_status(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<(String, u64)>>> {
+        self.ncr_status
+            .get_or_try_init(|| async { Ok(store::nonconformities_by_status(&self.reader(ctx).await?).await?) })
+            .await
+    }
+
+    async fn ncr_aging(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, [u64; 4]>> {
+        self.ncr_aging
+            .get_or_try_init(|| async { Ok(store::nonconformity_aging(&self.reader(ctx).await?, now()).await?) })
+            .await
+    }
+
+    async fn overdue(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, u64>> {
+        self.overdue
+            .get_or_try_init(|| async {
+                Ok(store::overdue_corrective_actions(&self.reader(ctx).await?, now().date_naive()).await?)
+            })
+            .await
+    }
+
+    async fn readiness(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<Readiness>>> {
+        self.readiness.get_or_try_init(|| async { Ok(readiness_by_org(&self.reader(ctx).await?).await?) }).await
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::dashboard::AgingBucket")]
+pub enum AgingBucket {
+    Days0To30,
+    Days31To90,
+    Days91To180,
+    Over180,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct AgingCount {
+    pub bucket: AgingBucket,
+    /// `0-30`, `31-90`, `91-180`, `180+` (days open).
+    pub label: String,
+    pub count: i32,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: i32,
+}
+
+/// SoA implementation figures of one standard or one Annex A group.
+#[derive(SimpleObject, Clone, Default)]
+pub struct CoverageFigures {
+    pub applicable: i32,
+    pub excluded: i32,
+    pub implemented: i32,
+    pub partial: i32,
+    pub planned: i32,
+    pub not_started: i32,
+    /// implemented / applicable, in percent.
+    pub percent_implemented: f64,
+}
+
+impl CoverageFigures {
+    fn add(&mut self, c: &SoaCount) {
+        let n = c.count as i32;
+        if !c.applicable {
+            self.excluded += n;
+            return;
+        }
+        self.applicable += n;
+        match c.status.as_str() {
+            "IMPLEMENTED" => self.implemented += n,
+            "PARTIAL" => self.partial += n,
+            "PLANNED" => self.planned += n,
+            _ => self.not_started += n,
+        }
+    }
+
+    fn finish(&mut self) {
+        self.percent_implemented = percent(self.implemented as u64, self.applicable as u64);
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct GroupCoverage {
+    pub group_ref: String,
+    pub group: String,
+    #[graphql(flatten)]
+    pub figures: CoverageFigures,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct SoaCoverage {
+    pub standard: StandardCode,
+    #[graphql(flatten)]
+    pub figures: CoverageFigures,
+    pub groups: Vec<GroupCoverage>,
+}
+
+fn soa_coverage(counts: &[SoaCount]) -> Result<Vec<SoaCoverage>> {
+    let mut out: Vec<SoaCoverage> = Vec::new();
+    for code in [StandardCode::Iso27001, StandardCode::Iso42001] {
+        let mut cov = SoaCoverage { standard: code, figures: CoverageFigures::default(), groups: Vec::new() };
+        let mut rows: Vec<&SoaCount> = counts.iter().filter(|c| c.standard == code.as_str()).collect();
+        rows.sort_by(|a, b| group_order(&a.group_ref).cmp(&group_order(&b.group_ref)));
+        for c in rows {
+            cov.figures.add(c);
+            match cov.groups.iter_mut().find(|g| g.group_ref == c.group_ref) {
+                Some(g) => g.figures.add(c),
+                None => {
+                    let mut figures = CoverageFigures::default();
+                    figures.add(c);
+                    cov.groups.push(GroupCoverage {
+                        group_ref: c.group_ref.clone(),
+                        group: c.group_title.clone(),
+                        figures,
+                    });
+                }
+            }
+        }
+        cov.figures.finish();
+        for g in &mut cov.groups {
+            g.figures.finish();
+        }
+        out.push(cov);
+    }
+    Ok(out)
+}
+
+/// `A.5` < `A.10` < `CUSTOM`.
+fn group_order(group_ref: &str) -> (u32, String) {
+    match group_ref.strip_prefix("A.").and_then(|n| n.parse::<u32>().ok()) {
+        Some(n) => (n, String::new()),
+        None => (u32::MAX, group_ref.to_string()),
+    }
+}
+
+/// One organization's dashboard.
+pub struct Dashboard {
+    pub org: Uuid,
+    pub batch: Arc<DashboardBatch>,
+}
+
+#[Object]
+impl Dashboard {
+    /// SoA implementation per standard, with a breakdown per Annex A group.
+    async fn soa_coverage(&self, ctx: &Context<'_>) -> Result<Vec<SoaCoverage>> {
+        soa_coverage(self.batch.soa(ctx).await?.get(&self.org).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// Nonconformities not CLOSED.
+    async fn open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {
+        let rows = self.batch.ncr_status(ctx).await?.get(&self.org);
+        Ok(rows.into_iter().flatten().filter(|(s, _)| s != "CLOSED").map(|(_, n)| *n as i32).sum())
+    }
+
+    async fn nonconformities_by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
+        let rows = self.batch.ncr_status(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        let order = ["OPEN", "ANALYSIS", "ACTION_PLANNED", "IN_PROGRESS", "VERIFICATION", "CLOSED"];
+        Ok(order
+            .iter()
+            .map(|s| StatusCount {
+                status: s.to_string(),
+                count: rows.iter().find(|(r, _)| r == s).map(|(_, n)| *n as i32).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// Open nonconformities by whole days open: 0-30, 31-90, 91-180, 180+.
+    async fn nonconformity_aging(&self, ctx: &Context<'_>) -> Result<Vec<AgingCount>> {
+        let counts = self.batch.ncr_aging(ctx).await?.get(&self.org).copied().unwrap_or_default();
+        Ok(DAgingBucket::ALL
+            .iter()
+            .zip(counts)
+            .map(|(b, n)| AgingCount { bucket: (*b).into(), label: b.label().to_string(), count: n as i32 })
+            .collect())
+    }
+
+    /// Corrective actions past their due date and not DONE or CANCELLED.
+    async fn overdue_corrective_actions(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.overdue(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
+    }
+
+    /// Certification readiness per standard.
+    async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<Readiness>> {
+        self.readiness_of(ctx).await
+    }
+}
+
+impl Dashboard {
+    pub async fn readiness_of(&self, ctx: &Context<'_>) -> Result<Vec<Readiness>> {
+        Ok(self.batch.readiness(ctx).await?.get(&self.org).cloned().unwrap_or_default())
+    }
+}
+
+pub async fn organization_dashboard(ctx: &Context<'_>, org: &Organization) -> Result<Dashboard> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    gate.read(actor, org.model.id, Operation::ReadDashboard).await?;
+    let batch = match &org.batch {
+        Some(b) if b.contains(org.model.id) => b.clone(),
+        _ => DashboardBatch::new(vec![org.model.id]),
+    };
+    Ok(Dashboard { org: org.model.id, batch })
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct LowestReadiness {
+    pub organization: Organization,
+    pub standard: StandardCode,
+    pub percent: f64,
+}
+
+/// Figures across every organization the caller may see.
+pub struct Portfolio {
+    orgs: Vec<Organization>,
+    batch: Arc<DashboardBatch>,
+}
+
+#[Object]
+impl Portfolio {
+    /// How many organizations the caller may see.
+    async fn organizations(&self) -> i32 {
+        self.orgs.len() as i32
+    }
+
+    async fn total_open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {
+        let all = self.batch.ncr_status(ctx).await?;
+        Ok(all.values().flatten().filter(|(s, _)| s != "CLOSED").map(|(_, n)| *n as i32).sum())
+    }
+
+    /// The organization and standard furthest from certification.
+    async fn lowest_readiness(&self, ctx: &Context<'_>) -> Result<Option<LowestReadiness>> {
+        let all = self.batch.readiness(ctx).await?;
+        let mut lowest: Option<LowestReadiness> = None;
+        for org in &self.orgs {
+            for r in all.get(&org.model.id).into_iter().flatten() {
+                if lowest.as_ref().is_none_or(|l| r.percent < l.percent) {
+                    lowest =
+                        Some(LowestReadiness { organization: org.clone(), standard: r.standard, percent: r.percent });
+                }
+            }
+        }
+        Ok(lowest)
+    }
+}
+
+pub async fn portfolio(ctx: &Context<'_>) -> Result<Portfolio> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let orgs = crate::store::org::all_visible(gate, actor).await?;
+    let mut out = Vec::with_capacity(orgs.len());
+    for m in orgs {
+        let access = gate.access_of(actor, m.id).await?;
+        out.push(Organization::new(m, access));
+    }
+    let batch = DashboardBatch::new(out.iter().map(|o| o.model.id).collect());
+    Ok(Portfolio { orgs: out, batch })
+}
+
+#[derive(Default)]
+pub struct DashboardQuery;
+
+#[Object]
+impl DashboardQuery {
+    /// Figures across every organization the caller may see (consultancy portals).
+    async fn portfolio(&self, ctx: &Context<'_>) -> Result<Portfolio> {
+        portfolio(ctx).await
+    }
+}

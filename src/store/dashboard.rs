@@ -1,0 +1,142 @@
+//! Dashboard figures: grouped SQL aggregates over one or many organizations at once
+//! (portfolios batch every organization of a page into one statement per figure).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use crate::domain::dashboard::aging_cutoffs;
+use crate::entity::{control, corrective_action, nonconformity};
+use crate::error::AppResult;
+use crate::store::tenancy::MultiReader;
+
+/// One aggregate row of the SoA: how many controls of a group have an applicability and
+/// a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoaCount {
+    pub standard: String,
+    pub group_ref: String,
+    pub group_title: String,
+    pub applicable: bool,
+    pub status: String,
+    pub count: u64,
+}
+
+pub async fn soa_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, Vec<SoaCount>>> {
+    use control::Column as C;
+    let mut out: HashMap<Uuid, Vec<SoaCount>> = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Uuid, String, String, String, bool, String, i64)> = r
+        .find::<control::Entity>()
+        .select_only()
+        .column(C::OrganizationId)
+        .column(C::Standard)
+        .column(C::GroupRef)
+        .column(C::GroupTitle)
+        .column(C::Applicable)
+        .column(C::Status)
+        .column_as(C::Id.count(), "n")
+        .group_by(C::OrganizationId)
+        .group_by(C::Standard)
+        .group_by(C::GroupRef)
+        .group_by(C::GroupTitle)
+        .group_by(C::Applicable)
+        .group_by(C::Status)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, standard, group_ref, group_title, applicable, status, n) in rows {
+        out.entry(org).or_default().push(SoaCount {
+            standard,
+            group_ref,
+            group_title,
+            applicable,
+            status,
+            count: n as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Nonconformities per status.
+pub async fn nonconformities_by_status(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, Vec<(String, u64)>>> {
+    use nonconformity::Column as C;
+    let mut out: HashMap<Uuid, Vec<(String, u64)>> = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Uuid, String, i64)> = r
+        .find::<nonconformity::Entity>()
+        .select_only()
+        .column(C::OrganizationId)
+        .column(C::Status)
+        .column_as(C::Id.count(), "n")
+        .group_by(C::OrganizationId)
+        .group_by(C::Status)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, status, n) in rows {
+        out.entry(org).or_default().push((status, n as u64));
+    }
+    Ok(out)
+}
+
+/// Open (not CLOSED) nonconformities per aging bucket (0-30, 31-90, 91-180, 180+ days).
+pub async fn nonconformity_aging(r: &MultiReader<'_>, now: DateTime<Utc>) -> AppResult<HashMap<Uuid, [u64; 4]>> {
+    use nonconformity::Column as C;
+    let mut out: HashMap<Uuid, [u64; 4]> = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let [c0, c1, c2] = aging_cutoffs(now);
+    let opened = || Expr::col(C::CreatedAt);
+    let one_if = |cond: sea_orm::sea_query::SimpleExpr| Expr::case(cond, 1).finally(0).sum();
+    let rows: Vec<(Uuid, i64, i64, i64, i64)> = r
+        .find::<nonconformity::Entity>()
+        .filter(C::Status.ne("CLOSED"))
+        .select_only()
+        .column(C::OrganizationId)
+        .expr_as(one_if(opened().gt(c0)), "b0")
+        .expr_as(one_if(opened().lte(c0).and(opened().gt(c1))), "b1")
+        .expr_as(one_if(opened().lte(c1).and(opened().gt(c2))), "b2")
+        .expr_as(one_if(opened().lte(c2)), "b3")
+        .group_by(C::OrganizationId)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, b0, b1, b2, b3) in rows {
+        out.insert(org, [b0 as u64, b1 as u64, b2 as u64, b3 as u64]);
+    }
+    Ok(out)
+}
+
+/// Corrective actions past their due date (strictly before `today`) and not DONE or
+/// CANCELLED.
+pub async fn overdue_corrective_actions(r: &MultiReader<'_>, today: NaiveDate) -> AppResult<HashMap<Uuid, u64>> {
+    use corrective_action::Column as C;
+    let mut out = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Uuid, i64)> = r
+        .find::<corrective_action::Entity>()
+        .filter(C::DueDate.lt(today))
+        .filter(C::Status.is_not_in(["DONE", "CANCELLED"]))
+        .select_only()
+        .column(C::OrganizationId)
+        .column_as(C::Id.count(), "n")
+        .group_by(C::OrganizationId)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, n) in rows {
+        out.insert(org, n as u64);
+    }
+    Ok(out)
+}

@@ -1,0 +1,138 @@
+//! Dashboards and the consultancy portfolio: figures against known fixtures, recounted
+//! through the list queries, and a statement count independent of the number of
+//! organizations.
+
+use serde_json::{Value, json};
+
+use crate::soa::{control_id, metric};
+use crate::support::{TestApp, assert_error};
+
+const UPDATE: &str = "mutation($i: UpdateControlInput!) { updateControl(input: $i) { control { id } } }";
+
+const DASHBOARD: &str = "query($o: ID!) { organization(id: $o) { dashboard { soaCoverage { standard applicable excluded implemented partial planned notStarted percentImplemented groups { groupRef group applicable excluded implemented partial planned notStarted percentImplemented } } openNonconformities nonconformitiesByStatus { status count } nonconformityAging { bucket label count } overdueCorrectiveActions readiness { standard percent } } } }";
+
+async fn soa_coverage_matches_the_lists(app: &TestApp) {
+    let org = app.org("acme", &[("m", "MANAGER"), ("v", "VIEWER")]).await;
+    let m = app.token("m");
+    for (reference, change) in [
+        ("A.7.1", json!({ "applicable": false, "justification": "remote" })),
+        ("A.7.2", json!({ "applicable": false, "justification": "remote" })),
+        ("A.5.1", json!({ "status": "IMPLEMENTED" })),
+        ("A.5.2", json!({ "status": "IMPLEMENTED" })),
+        ("A.8.1", json!({ "status": "PARTIAL" })),
+        ("A.6.1", json!({ "status": "PLANNED" })),
+    ] {
+        let id = control_id(app, &m, &org, "ISO27001", reference).await;
+        let mut i = change;
+        i["id"] = json!(id);
+        app.ok(&m, UPDATE, json!({ "i": i })).await;
+    }
+    let data = app.ok(&app.token("v"), DASHBOARD, json!({ "o": org })).await;
+    let d = &data["organization"]["dashboard"];
+    let iso = &d["soaCoverage"][0];
+    assert_eq!(iso["standard"], "ISO27001");
+    assert_eq!(
+        (
+            iso["applicable"].clone(),
+            iso["excluded"].clone(),
+            iso["implemented"].clone(),
+            iso["partial"].clone(),
+            iso["planned"].clone(),
+            iso["notStarted"].clone()
+        ),
+        (json!(91), json!(2), json!(2), json!(1), json!(1), json!(87))
+    );
+    assert_eq!(iso["percentImplemented"], json!(2.2));
+    let groups: Vec<&str> =
+        iso["groups"].as_array().expect("groups").iter().map(|g| g["groupRef"].as_str().expect("ref")).collect();
+    assert_eq!(groups, vec!["A.5", "A.6", "A.7", "A.8"]);
+    assert_eq!(iso["groups"][2]["excluded"], 2);
+    assert_eq!(iso["groups"][2]["applicable"], 12);
+    assert_eq!(d["soaCoverage"][1]["notStarted"], 38);
+    // Every figure agrees with the list queries.
+    for (filter, figure) in [
+        (json!({ "standard": "ISO27001", "applicable": true }), &iso["applicable"]),
+        (json!({ "standard": "ISO27001", "applicable": false }), &iso["excluded"]),
+        (json!({ "standard": "ISO27001", "status": "IMPLEMENTED", "applicable": true }), &iso["implemented"]),
+        (json!({ "standard": "ISO27001", "status": "NOT_STARTED", "applicable": true }), &iso["notStarted"]),
+        (json!({ "standard": "ISO27001", "group": "A.7", "applicable": true }), &iso["groups"][2]["applicable"]),
+    ] {
+        let list = app
+            .ok(
+                &m,
+                "query($o: ID!, $f: ControlFilter) { organization(id: $o) { controls(filter: $f) { totalCount } } }",
+                json!({ "o": org, "f": filter }),
+            )
+            .await;
+        assert_eq!(&list["organization"]["controls"]["totalCount"], figure, "{filter}");
+    }
+    // Empty figures are zeros, every bucket present.
+    assert_eq!(d["openNonconformities"], 0);
+    assert_eq!(d["nonconformityAging"].as_array().map(Vec::len), Some(4));
+    assert_eq!(d["nonconformitiesByStatus"].as_array().map(Vec::len), Some(6));
+    assert_eq!(d["readiness"][0]["standard"], "ISO27001");
+}
+
+const PORTFOLIO: &str = "{ organizations(first: 50) { nodes { name dashboard { soaCoverage { standard percentImplemented groups { groupRef implemented } } openNonconformities nonconformitiesByStatus { status count } nonconformityAging { count } overdueCorrectiveActions readiness { standard percent } } } } portfolio { organizations totalOpenNonconformities lowestReadiness { organization { name } standard percent } } }";
+
+async fn portfolio_statements_do_not_grow_with_organizations(app: &TestApp) {
+    let mut counts = Vec::new();
+    let mut created = 0;
+    for target in [2, 7] {
+        while created < target {
+            app.org(&format!("client-{created:02}"), &[("consultant", "VIEWER")]).await;
+            created += 1;
+        }
+        let token = app.token("consultant");
+        // Warm-up (first-use lookups), then measure.
+        app.ok(&token, PORTFOLIO, json!({})).await;
+        let before = metric(app, "annex_db_queries_total").await;
+        let data = app.ok(&token, PORTFOLIO, json!({})).await;
+        let used = metric(app, "annex_db_queries_total").await - before;
+        assert_eq!(data["organizations"]["nodes"].as_array().map(Vec::len), Some(target));
+        assert_eq!(data["portfolio"]["organizations"], json!(target));
+        counts.push(used);
+    }
+    assert_eq!(counts[0], counts[1], "statements for 2 and 7 organizations: {counts:?}");
+    assert!(counts[0] <= 16, "{counts:?}");
+}
+
+async fn portfolio_figures(app: &TestApp) {
+    let a = app.org("alpha", &[("consultant", "MANAGER")]).await;
+    app.org("beta", &[("consultant", "VIEWER")]).await;
+    app.org("gamma", &[]).await;
+    let token = app.token("consultant");
+    // alpha makes progress on both standards; beta on none.
+    for standard in ["ISO27001", "ISO42001"] {
+        let clause = app
+            .ok(&token, "query($o: ID!, $s: StandardCode) { organization(id: $o) { clauseAssessments(first: 1, filter: {leavesOnly: true, standard: $s}) { nodes { id } } } }", json!({ "o": a, "s": standard }))
+            .await["organization"]["clauseAssessments"]["nodes"][0]["id"]
+            .clone();
+        app.ok(&token, "mutation($i: UpdateClauseAssessmentInput!) { updateClauseAssessment(input: $i) { clauseAssessment { id } } }", json!({ "i": { "id": clause, "status": "ADDRESSED" } })).await;
+    }
+    let data = app.ok(&token, "{ portfolio { organizations totalOpenNonconformities lowestReadiness { organization { name } standard percent } } }", json!({})).await;
+    let p = &data["portfolio"];
+    assert_eq!(p["organizations"], 2, "only the caller's organizations");
+    assert_eq!(p["lowestReadiness"]["organization"]["name"], "Org beta");
+    assert_eq!(p["lowestReadiness"]["percent"], 0.0);
+    let admin = app.ok(&app.admin_token(), "{ portfolio { organizations } }", json!({})).await;
+    assert_eq!(admin["portfolio"]["organizations"], 3);
+    let nobody =
+        app.ok(&app.token("nobody"), "{ portfolio { organizations lowestReadiness { percent } } }", json!({})).await;
+    assert_eq!(nobody["portfolio"], json!({ "organizations": 0, "lowestReadiness": null }));
+}
+
+async fn dashboards_of_other_tenants_are_invisible(app: &TestApp) {
+    let b = app.org("beta", &[("bob", "OWNER")]).await;
+    app.org("alpha", &[("alice", "OWNER")]).await;
+    let data = app.ok(&app.token("alice"), DASHBOARD, json!({ "o": b })).await;
+    assert_eq!(data["organization"], Value::Null);
+    assert_error(&app.gql("", DASHBOARD, json!({ "o": b })).await, "UNAUTHENTICATED", None);
+}
+
+crate::api_tests!(
+    soa_coverage_matches_the_lists,
+    portfolio_statements_do_not_grow_with_organizations,
+    portfolio_figures,
+    dashboards_of_other_tenants_are_invisible,
+);
