@@ -148,6 +148,67 @@ async fn jwks_file_keys_verify(app: &TestApp) {
     other.stop().await;
 }
 
+async fn jwks_url_keys_verify(app: &TestApp) {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let pem = std::fs::read(format!("{dir}/ed25519.key")).expect("key");
+    let key = EncodingKey::from_ed_pem(&pem).expect("ed");
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::EdDSA).expect("jwk");
+    jwk.common.key_id = Some("ed-1".into());
+    let set = json!({ "keys": [jwk] }).to_string();
+    // A tiny identity provider serving its JWK set over HTTP.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let idp = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
+    let router = axum::Router::new().route("/.well-known/jwks.json", axum::routing::get(move || async move { set }));
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let other =
+        TestApp::start_on(app.backend, &app.database_url, &[("ANNEX_JWT_SECRET", ""), ("ANNEX_JWT_JWKS", &idp)]).await;
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some("ed-1".into());
+    let token = jsonwebtoken::encode(&header, &json!({ "sub": "erin", "aud": "annex", "exp": now() + 600 }), &key)
+        .expect("sign");
+    assert_eq!(other.ok(&token, VIEWER, json!({})).await["viewer"]["subject"], "erin");
+    assert_error(&other.gql(&app.token("erin"), VIEWER, json!({})).await, "UNAUTHENTICATED", None);
+    other.stop().await;
+    server.abort();
+}
+
+async fn production_mode_hides_introspection(app: &TestApp) {
+    let prod = TestApp::start_on(app.backend, &app.database_url, &[("ANNEX_MODE", "production")]).await;
+    let token = prod.token("alice");
+    let resp = prod.client.get(format!("{}/graphql", prod.base)).send().await.expect("get");
+    assert_eq!(resp.status().as_u16(), 400, "no GraphiQL in production");
+    let body = prod.gql(&token, "{ __schema { types { name } } }", json!({})).await;
+    assert!(body["data"]["__schema"].is_null(), "introspection is off: {body}");
+    // No "did you mean" suggestions either.
+    let body = prod.gql(&token, "{ viewr { subject } }", json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(!message.contains("viewer"), "{message}");
+    assert_eq!(prod.ok(&token, VIEWER, json!({})).await["viewer"]["subject"], "alice");
+    prod.stop().await;
+}
+
+async fn database_outage_is_service_unavailable(app: &TestApp) {
+    if app.backend != crate::support::Backend::Postgres {
+        return;
+    }
+    let token = app.token("alice");
+    app.ok(&token, VIEWER, json!({})).await;
+    let readyz = app.client.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
+    assert_eq!(readyz.status().as_u16(), 200);
+    // Take the database away under the running service.
+    let name = app.database_url.rsplit('/').next().expect("db name").split('?').next().expect("name").to_string();
+    let base = crate::support::postgres_base_url().expect("postgres");
+    crate::support::raw_sql(&base, &format!("DROP DATABASE \"{name}\" WITH (FORCE)")).await;
+    let readyz = app.client.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
+    assert_eq!(readyz.status().as_u16(), 503);
+    let body = app.gql(&token, "{ organizations { totalCount } }", json!({})).await;
+    assert_error(&body, "SERVICE_UNAVAILABLE", None);
+    let text = body.to_string();
+    assert!(!text.contains("SELECT") && !text.contains("database \\\""), "no SQL or driver text: {text}");
+    assert!(body["errors"][0]["extensions"]["requestId"].is_string());
+}
+
 const CREATE_ORG: &str =
     "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id slug } } }";
 
@@ -509,6 +570,9 @@ crate::api_tests!(
     issuer_is_checked_when_configured,
     public_keys_fix_the_algorithm,
     jwks_file_keys_verify,
+    jwks_url_keys_verify,
+    production_mode_hides_introspection,
+    database_outage_is_service_unavailable,
     only_platform_admins_create_organizations,
     slug_rules,
     update_organization_roles_and_versions,
