@@ -148,6 +148,29 @@ pub fn check_root_cause_kept(status: NcrStatus, root_cause: Option<&str>) -> Res
     Ok(())
 }
 
+/// A ticket in an external system (ticketing sync); unique per organization on
+/// (system, key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalRef {
+    pub system: String,
+    pub key: String,
+    pub url: Option<String>,
+}
+
+impl ExternalRef {
+    pub fn parse(system: &str, key: &str, url: Option<&str>) -> Result<ExternalRef, Invalid> {
+        let system = super::required_text("externalRef.system", system, 64)?;
+        let key = super::required_text("externalRef.key", key, 255)?;
+        let url = super::optional_text("externalRef.url", url, 2000)?;
+        if let Some(u) = &url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(Invalid::new("externalRef.url", "externalRef.url must be an http(s) URL"));
+        }
+        Ok(ExternalRef { system, key, url })
+    }
+}
+
 /// A corrective action is overdue when its due date is strictly before `today` (UTC) and
 /// it is neither DONE nor CANCELLED. Due today is not overdue.
 pub fn overdue(due: Option<NaiveDate>, status: ActionStatus, today: NaiveDate) -> bool {
@@ -261,6 +284,16 @@ mod tests {
         assert_eq!(advance_towards_verification(Open, &no_cause), vec![Analysis]);
         let open_action = Facts { actions: vec![A::Open], ..ready() };
         assert_eq!(advance_towards_verification(ActionPlanned, &open_action), vec![InProgress]);
+    }
+
+    #[test]
+    fn external_refs() {
+        let r = ExternalRef::parse(" jira ", " SEC-12 ", Some("https://jira.example/browse/SEC-12")).expect("valid");
+        assert_eq!((r.system.as_str(), r.key.as_str()), ("jira", "SEC-12"));
+        assert_eq!(ExternalRef::parse("", "K", None).unwrap_err().field, "externalRef.system");
+        assert_eq!(ExternalRef::parse("jira", " ", None).unwrap_err().field, "externalRef.key");
+        assert_eq!(ExternalRef::parse("jira", "K", Some("javascript:alert(1)")).unwrap_err().field, "externalRef.url");
+        assert_eq!(ExternalRef::parse("jira", "K", Some("")).expect("blank url is none").url, None);
     }
 
     fn d(s: &str) -> NaiveDate {

@@ -1,10 +1,12 @@
 //! The GraphQL API: thin types and resolvers over the domain rules and the store.
 
+pub mod audit;
 pub mod connection;
 pub mod context;
 pub mod events;
 pub mod extensions;
 pub mod loaders;
+pub mod ncr;
 pub mod node;
 pub mod org;
 pub mod scalars;
@@ -21,7 +23,11 @@ pub use context::{RequestCtx, Services};
 pub struct Query(org::OrgQuery, node::NodeQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(org::OrgMutation);
+pub struct Mutation(
+    org::OrgMutation,
+    audit::AuditMutation,
+    ncr::NcrMutation,
+);
 
 pub type Subscription = events::EventSubscription;
 

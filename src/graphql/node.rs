@@ -15,6 +15,10 @@ use crate::store::org as org_store;
 pub enum Node {
     Organization(Organization),
     Membership(Membership),
+    Audit(crate::graphql::audit::Audit),
+    Finding(crate::graphql::audit::Finding),
+    Nonconformity(crate::graphql::ncr::Nonconformity),
+    CorrectiveAction(crate::graphql::ncr::CorrectiveAction),
 }
 
 #[derive(Default)]
@@ -44,6 +48,8 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Nod
             let (r, m) = gate.locate::<membership::Entity>(actor, id, Operation::ReadOrganization).await?;
             Node::Membership(Membership::new(m, r.access()))
         }
+        Kind::Audit | Kind::Finding => crate::graphql::audit::resolve_node(ctx, kind, id).await?,
+        Kind::Nonconformity | Kind::CorrectiveAction => crate::graphql::ncr::resolve_node(ctx, kind, id).await?,
         _ => return Err(crate::error::AppError::not_found(kind.name())),
     })
 }

@@ -1,6 +1,8 @@
 //! Persistence: sea-orm queries, always through the tenancy gate ([`tenancy`]).
 
+pub mod audit;
 pub mod catalog;
+pub mod ncr;
 pub mod org;
 pub mod page;
 pub mod soa;
