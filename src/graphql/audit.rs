@@ -360,8 +360,9 @@ impl Finding {
         &self.model.refs.0
     }
     async fn audit(&self, ctx: &Context<'_>) -> Result<Option<Audit>> {
-        let m = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
-            .await?;
+        let m =
+            load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
+                .await?;
         Ok(m.map(|m| Audit::new(m, self.access)))
     }
     /// The nonconformity raised from this finding, if any.
@@ -384,8 +385,9 @@ impl Finding {
         if !self.access.allows(Operation::WriteFindings) {
             return Ok(false);
         }
-        let audit = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
-            .await?;
+        let audit =
+            load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
+                .await?;
         Ok(match audit {
             Some(a) => stored::<rules::AuditStatus>(&a.status)?.accepts_findings(),
             None => false,

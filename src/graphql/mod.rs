@@ -23,11 +23,7 @@ pub use context::{RequestCtx, Services};
 pub struct Query(org::OrgQuery, node::NodeQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(
-    org::OrgMutation,
-    audit::AuditMutation,
-    ncr::NcrMutation,
-);
+pub struct Mutation(org::OrgMutation, audit::AuditMutation, ncr::NcrMutation);
 
 pub type Subscription = events::EventSubscription;
 

@@ -466,7 +466,8 @@ pub async fn update_finding(
     let evidence = ch.evidence.map(|e| domain::optional_text("evidence", Some(e), MAX_TEXT)).transpose()?;
     let (mut w, before) = gate.write_on::<finding::Entity>(actor, id, Operation::WriteFindings).await?;
     check_version(ch.expected_version, before.version)?;
-    let audit = w.get::<audit::Entity>(before.audit_id).await?.ok_or_else(|| AppError::internal("finding without audit"))?;
+    let audit =
+        w.get::<audit::Entity>(before.audit_id).await?.ok_or_else(|| AppError::internal("finding without audit"))?;
     rules::ensure_accepts_findings(stored(&audit.status)?, "id")?;
     let mut am: finding::ActiveModel = before.clone().into();
     if let Some(t) = ch.finding_type

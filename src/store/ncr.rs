@@ -293,11 +293,8 @@ pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<(n
         ));
     };
     let access = w.access();
-    let existing = w
-        .find::<nonconformity::Entity>()
-        .filter(nonconformity::Column::FindingId.eq(finding_id))
-        .one(w.tx())
-        .await?;
+    let existing =
+        w.find::<nonconformity::Entity>().filter(nonconformity::Column::FindingId.eq(finding_id)).one(w.tx()).await?;
     if let Some(ncr) = existing {
         return Ok((ncr, access, false));
     }
