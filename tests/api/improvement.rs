@@ -548,7 +548,7 @@ async fn insert_scope(app: &TestApp, slug: &str, name: &str) -> String {
 
 async fn audit_input_rules_and_listing(app: &TestApp) {
     let org = acme(app).await;
-    let other = app.org("other", &[("bob", "OWNER")]).await;
+    app.org("other", &[("bob", "OWNER")]).await;
     let o = app.token("o");
     let cases = [
         (json!({ "standards": [] , "mode": "SEPARATE" }), "standards"),
@@ -658,7 +658,6 @@ async fn audit_input_rules_and_listing(app: &TestApp) {
         let got = titles_for(&data);
         assert_eq!(got, expected, "{f}");
     }
-    let _ = other;
 }
 
 async fn raising_is_idempotent(app: &TestApp) {
@@ -816,7 +815,7 @@ async fn ticket_done_stops_at_verification(app: &TestApp) {
     let id = data["upsertNonconformityByExternalRef"]["nonconformity"]["id"].as_str().expect("id").to_string();
     // INTEGRATION drives the content and the actions, not the workflow.
     app.ok(&i, UPDATE_NCR, json!({ "i": { "id": id, "rootCause": "restore never rehearsed" } })).await;
-    let open = add_action(app, &id, Some(day(-3))).await;
+    add_action(app, &id, Some(day(-3))).await;
     let started = add_action(app, &id, None).await;
     let dropped = add_action(app, &id, None).await;
     set_action(app, &started, "IN_PROGRESS").await;
@@ -857,7 +856,6 @@ async fn ticket_done_stops_at_verification(app: &TestApp) {
         json!({ "from": "ACTION_PLANNED", "to": "IN_PROGRESS", "actor": "i", "note": "ticket jira:SEC-7 reported done" })
     );
     assert_eq!(t[3]["to"], "VERIFICATION");
-    let _ = open;
     // Repeating it changes nothing; closing stays a person's decision.
     let version = ncr_state(app, &id).await.1;
     app.ok(
@@ -1106,7 +1104,6 @@ async fn nested_lists_are_batched(app: &TestApp) {
 async fn nonconformities_page_newest_first(app: &TestApp) {
     let org = acme(app).await;
     let o = app.token("o");
-    let mut created = Vec::new();
     for (n, (source, severity)) in [
         ("INCIDENT", "MINOR"),
         ("COMPLAINT", "MAJOR"),
@@ -1117,23 +1114,21 @@ async fn nonconformities_page_newest_first(app: &TestApp) {
     .into_iter()
     .enumerate()
     {
-        let data = app
-            .ok(&o, CREATE_NCR, json!({ "i": { "organizationId": org, "title": format!("ncr {n}"), "source": source, "severity": severity } }))
-            .await;
-        created.push(data["createNonconformity"]["nonconformity"]["id"].as_str().expect("id").to_string());
+        let i = json!({ "organizationId": org, "title": format!("ncr {n}"), "source": source, "severity": severity });
+        app.ok(&o, CREATE_NCR, json!({ "i": i })).await;
     }
     app.ok(&app.token("i"), UPSERT, json!({ "i": upsert_input(&org, "P-1", json!({ "severity": "MINOR" })) })).await;
-    let closed = ncr_at(app, &org, "CLOSED").await;
+    ncr_at(app, &org, "CLOSED").await;
     let q = "query($o: ID!, $f: NonconformityFilter, $after: String) { organization(id: $o) { nonconformities(filter: $f, first: 2, after: $after) { totalCount edges { cursor node { id title } } pageInfo { hasNextPage hasPreviousPage endCursor } } } }";
     let all = |f: Value| {
         let o = o.clone();
         let org = org.clone();
         async move {
-            let (mut titles, mut after, mut total) = (Vec::new(), Value::Null, 0);
+            let (mut titles, mut after) = (Vec::new(), Value::Null);
             loop {
                 let data = app.ok(&o, q, json!({ "o": org, "f": f, "after": after })).await;
                 let c = &data["organization"]["nonconformities"];
-                total = c["totalCount"].as_i64().unwrap_or(-1);
+                let total = c["totalCount"].as_i64().unwrap_or(-1);
                 assert_eq!(c["pageInfo"]["hasPreviousPage"], !after.is_null());
                 titles.extend(
                     c["edges"]
@@ -1143,11 +1138,10 @@ async fn nonconformities_page_newest_first(app: &TestApp) {
                         .map(|e| e["node"]["title"].as_str().unwrap_or("").to_string()),
                 );
                 if c["pageInfo"]["hasNextPage"] == false {
-                    break;
+                    return (titles, total);
                 }
                 after = c["pageInfo"]["endCursor"].clone();
             }
-            (titles, total)
         }
     };
     let (titles, total) = all(json!({})).await;
@@ -1162,7 +1156,6 @@ async fn nonconformities_page_newest_first(app: &TestApp) {
     assert_eq!(all(json!({ "status": ["CLOSED", "ANALYSIS"] })).await.1, 1);
     assert_eq!(all(json!({ "externalSystem": "jira" })).await, (vec!["Backups untested".into()], 1));
     assert_eq!(all(json!({ "open": false })).await.0.len(), 1);
-    let _ = (created, closed);
     // A cursor of another list (audits) is refused.
     let body = app.gql(&o, q, json!({ "o": org, "after": "eyJzIjoiYXVkaXRzOlBMQU5ORURfU1RBUlQiLCJrIjp7InQiOiJOdWxsIn0sImlkIjoiMDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAwIn0" })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("after"));
