@@ -380,8 +380,8 @@ pub async fn upsert_by_external_ref(
     let status: NcrStatus = stored(&before.status)?;
     let mut am: nonconformity::ActiveModel = before.clone().into();
     am.title.set_ne(title);
-    if let Some(d) = input.description {
-        am.description.set_ne(domain::optional_text("description", Some(d), MAX_TEXT)?);
+    if input.description.is_some() {
+        am.description.set_ne(description);
     }
     if let Some(s) = input.source {
         am.source.set_ne(s.as_str().to_string());
