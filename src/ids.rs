@@ -48,6 +48,7 @@ kinds! {
     Nonconformity => "ncr",
     CorrectiveAction => "cap",
     Change => "chg",
+    WorkflowTransition => "wft",
 }
 
 pub fn new_id() -> Uuid {

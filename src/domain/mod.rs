@@ -1,8 +1,11 @@
 //! Domain rules in plain Rust: no GraphQL, no SQL. Each rule of the standards cites its
 //! clause. Errors are [`Invalid`]: the input field at fault and a message.
 
+pub mod audit;
 pub mod dashboard;
+pub mod ncr;
 pub mod org;
+pub mod refs;
 pub mod soa;
 pub mod trail;
 

@@ -8,6 +8,7 @@ use crate::graphql::context::ContextExt;
 use crate::store::catalog::Catalog;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::refs::Standard")]
 pub enum StandardCode {
     #[graphql(name = "ISO27001")]
     Iso27001,

@@ -1,5 +1,6 @@
 //! The GraphQL API: thin types and resolvers over the domain rules and the store.
 
+pub mod audit;
 pub mod catalog;
 pub mod connection;
 pub mod context;
@@ -7,6 +8,7 @@ pub mod dashboard;
 pub mod events;
 pub mod extensions;
 pub mod loaders;
+pub mod ncr;
 pub mod node;
 pub mod org;
 pub mod scalars;
@@ -25,7 +27,7 @@ pub use context::{RequestCtx, Services};
 pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery, dashboard::DashboardQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(org::OrgMutation, soa::SoaMutation);
+pub struct Mutation(org::OrgMutation, soa::SoaMutation, audit::AuditMutation, ncr::NcrMutation);
 
 pub type Subscription = events::EventSubscription;
 

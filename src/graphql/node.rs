@@ -18,6 +18,10 @@ pub enum Node {
     Membership(Membership),
     Control(Control),
     ClauseAssessment(ClauseAssessment),
+    Audit(crate::graphql::audit::Audit),
+    Finding(crate::graphql::audit::Finding),
+    Nonconformity(crate::graphql::ncr::Nonconformity),
+    CorrectiveAction(crate::graphql::ncr::CorrectiveAction),
 }
 
 #[derive(Default)]
@@ -55,6 +59,8 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Nod
             let (r, m) = gate.locate::<clause_assessment::Entity>(actor, id, Operation::ReadClauseAssessments).await?;
             Node::ClauseAssessment(ClauseAssessment { model: m, access: r.access() })
         }
+        Kind::Audit | Kind::Finding => crate::graphql::audit::resolve_node(ctx, kind, id).await?,
+        Kind::Nonconformity | Kind::CorrectiveAction => crate::graphql::ncr::resolve_node(ctx, kind, id).await?,
         _ => return Err(crate::error::AppError::not_found(kind.name())),
     })
 }

@@ -145,6 +145,28 @@ impl Organization {
         let rows = store::members(&r).await?;
         Ok(rows.into_iter().map(|m| Membership::new(m, self.access)).collect())
     }
+    /// The audit programme (ISO 27001 / 42001 9.2), by planned start (unplanned last).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn audits(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::audit::AuditFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::audit::AuditConnection> {
+        crate::graphql::audit::audits_of(ctx, self.model.id, self.access, filter, first, after).await
+    }
+    /// Nonconformities of both standards (10.2), newest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn nonconformities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::ncr::NonconformityFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::ncr::NonconformityConnection> {
+        crate::graphql::ncr::nonconformities_of(ctx, self.model.id, self.access, filter, first, after).await
+    }
 }
 
 /// A subject's role in one organization.

@@ -1,7 +1,9 @@
 //! Persistence: sea-orm queries, always through the tenancy gate ([`tenancy`]).
 
+pub mod audit;
 pub mod catalog;
 pub mod dashboard;
+pub mod ncr;
 pub mod org;
 pub mod page;
 pub mod soa;

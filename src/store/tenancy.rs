@@ -80,6 +80,7 @@ tenant_owned!(finding, Finding, versioned);
 tenant_owned!(nonconformity, Nonconformity, versioned);
 tenant_owned!(corrective_action, CorrectiveAction, versioned);
 tenant_owned!(change, Change);
+tenant_owned!(workflow_transition, WorkflowTransition);
 
 /// The verified caller of one request, with its organization roles cached for the request.
 pub struct Actor {

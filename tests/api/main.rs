@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod dashboard;
 mod events;
+mod improvement;
 mod soa;
 mod spine;
 mod trail;

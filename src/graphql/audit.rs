@@ -1,0 +1,691 @@
+//! The audit programme (ISO 27001 / 42001 clause 9.2): audits, findings, their workflow,
+//! and the batch loaders behind their nested lists.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::{audit as rules, refs};
+use crate::entity::{audit, finding, workflow_transition};
+use crate::error::{AppError, AppResult};
+pub use crate::graphql::catalog::StandardCode;
+use crate::graphql::connection::wants_total;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::LoaderExt;
+use crate::graphql::ncr::{Nonconformity, RaisedFrom};
+use crate::graphql::node::Node;
+use crate::graphql::scalars::Date;
+use crate::ids::{self, Kind};
+use crate::store::audit::{self as store, stored};
+use crate::store::page::PageArgs;
+use crate::store::tenancy::TenantOwned;
+use crate::store::{Actor, Gate};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::audit::AuditType")]
+pub enum AuditType {
+    Internal,
+    Certification,
+    Surveillance,
+    Recertification,
+}
+
+/// INTEGRATED: one audit over both standards; SEQUENTIAL: same team and visit, one
+/// standard after the other; SEPARATE: an audit on its own.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::audit::AuditMode")]
+pub enum AuditMode {
+    Integrated,
+    Sequential,
+    Separate,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::audit::AuditFocus")]
+pub enum AuditFocus {
+    Full,
+    Rotating,
+    RiskBased,
+}
+
+/// PLANNED → IN_PROGRESS → REPORTING → COMPLETED; any open status → CANCELLED.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::audit::AuditStatus")]
+pub enum AuditStatus {
+    Planned,
+    InProgress,
+    Reporting,
+    Completed,
+    Cancelled,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::audit::FindingType")]
+pub enum FindingType {
+    MajorNonconformity,
+    MinorNonconformity,
+    Observation,
+    OpportunityForImprovement,
+}
+
+/// `Undefined` → leave alone, `null` → clear, value → set.
+pub(crate) fn clearable<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(t) => Some(Some(f(t))),
+    }
+}
+
+fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
+    Ok(stored::<D>(s)?.into())
+}
+
+/// Batch-loads rows of `E` by `(organization, id)` for the caller, for `op`.
+pub struct ById<E> {
+    gate: Gate,
+    actor: Arc<Actor>,
+    op: Operation,
+    _e: PhantomData<fn() -> E>,
+}
+
+impl<E> ById<E> {
+    pub fn new(gate: Gate, actor: Arc<Actor>, op: Operation) -> Self {
+        Self { gate, actor, op, _e: PhantomData }
+    }
+}
+
+impl<E> Loader<(Uuid, Uuid)> for ById<E>
+where
+    E: TenantOwned + 'static,
+    E::Model: Sync + Send + Clone + 'static,
+{
+    type Value = E::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), E::Model>> {
+        let rows = store::by_ids::<E>(&self.gate, &self.actor, keys, self.op).await?;
+        Ok(rows.into_iter().map(|m| ((E::org_of(&m), id_of::<E>(&m)), m)).collect())
+    }
+}
+
+fn id_of<E: TenantOwned>(m: &E::Model) -> Uuid {
+    use sea_orm::ModelTrait;
+    match m.get(E::id_column()) {
+        sea_orm::Value::Uuid(Some(u)) => u,
+        _ => Uuid::nil(),
+    }
+}
+
+/// Loads one row of `E` in the caller's batch; `None` when missing or not visible.
+pub(crate) async fn load_by_id<E>(ctx: &Context<'_>, org: Uuid, id: Uuid, op: Operation) -> Result<Option<E::Model>>
+where
+    E: TenantOwned + 'static,
+    E::Model: Sync + Send + Clone + 'static,
+{
+    let loader = ctx.loader(|gate, actor| ById::<E>::new(gate, actor, op))?;
+    loader.load_one((org, id)).await
+}
+
+pub struct FindingsByAudit {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for FindingsByAudit {
+    type Value = Vec<finding::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<finding::Model>>> {
+        let mut out: HashMap<(Uuid, Uuid), Vec<finding::Model>> = HashMap::new();
+        for f in store::findings_of(&self.gate, &self.actor, keys).await? {
+            out.entry((f.organization_id, f.audit_id)).or_default().push(f);
+        }
+        Ok(out)
+    }
+}
+
+/// Workflow history by `(organization, entity)`, read for `op` (audits or NCRs).
+pub struct TransitionsOf<const AUDITS: bool> {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl<const AUDITS: bool> TransitionsOf<AUDITS> {
+    pub fn new(gate: Gate, actor: Arc<Actor>) -> Self {
+        Self { gate, actor }
+    }
+}
+
+impl<const AUDITS: bool> Loader<(Uuid, Uuid)> for TransitionsOf<AUDITS> {
+    type Value = Vec<workflow_transition::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<workflow_transition::Model>>> {
+        let op = if AUDITS { Operation::ReadAudits } else { Operation::ReadNonconformities };
+        let mut out: HashMap<(Uuid, Uuid), Vec<workflow_transition::Model>> = HashMap::new();
+        for t in store::transitions_of(&self.gate, &self.actor, keys, op).await? {
+            out.entry((t.organization_id, t.entity_id)).or_default().push(t);
+        }
+        Ok(out)
+    }
+}
+
+/// One audit of the programme.
+#[derive(Clone)]
+pub struct Audit {
+    pub model: Arc<audit::Model>,
+    pub access: Access,
+}
+
+impl Audit {
+    pub fn new(model: audit::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+    fn current(&self) -> AppResult<rules::AuditStatus> {
+        stored(&self.model.status)
+    }
+}
+
+#[Object]
+impl Audit {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Audit, self.model.id))
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    #[graphql(name = "type")]
+    async fn audit_type(&self) -> Result<AuditType> {
+        Ok(stored_into::<rules::AuditType, _>(&self.model.audit_type)?)
+    }
+    async fn mode(&self) -> Result<AuditMode> {
+        Ok(stored_into::<rules::AuditMode, _>(&self.model.mode)?)
+    }
+    async fn focus(&self) -> Result<AuditFocus> {
+        Ok(stored_into::<rules::AuditFocus, _>(&self.model.focus)?)
+    }
+    async fn status(&self) -> Result<AuditStatus> {
+        Ok(self.current()?.into())
+    }
+    async fn standards(&self) -> Vec<StandardCode> {
+        store::standards_of(&self.model).into_iter().map(Into::into).collect()
+    }
+    /// The scope audited (ISO 27001 / 42001 9.2.2 b).
+    async fn scope_id(&self) -> Option<ID> {
+        self.model.scope_id.map(|s| ID(ids::encode(Kind::Scope, s)))
+    }
+    async fn planned_start(&self) -> Option<Date> {
+        self.model.planned_start.map(Date)
+    }
+    async fn planned_end(&self) -> Option<Date> {
+        self.model.planned_end.map(Date)
+    }
+    /// Set to the day the audit moved to IN_PROGRESS unless given.
+    async fn actual_start(&self) -> Option<Date> {
+        self.model.actual_start.map(Date)
+    }
+    /// Set to the day the audit was COMPLETED unless given.
+    async fn actual_end(&self) -> Option<Date> {
+        self.model.actual_end.map(Date)
+    }
+    /// Subject of the lead auditor.
+    async fn lead_auditor(&self) -> Option<&str> {
+        self.model.lead_auditor.as_deref()
+    }
+    /// Subjects of the audit team.
+    async fn team(&self) -> &[String] {
+        &self.model.team.0
+    }
+    /// Clauses and controls in focus, as `STANDARD:ref` (9.2.2 b: audit criteria).
+    async fn criteria(&self) -> &[String] {
+        &self.model.criteria.0
+    }
+    async fn objectives(&self) -> Option<&str> {
+        self.model.objectives.as_deref()
+    }
+    async fn cancel_reason(&self) -> Option<&str> {
+        self.model.cancel_reason.as_deref()
+    }
+    async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
+        let loader = ctx.loader(|gate, actor| FindingsByAudit { gate, actor })?;
+        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|f| Finding::new(f, self.access)).collect())
+    }
+    /// Every status change: who, when, and the reason given.
+    async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<AuditTransition>> {
+        let loader = ctx.loader(TransitionsOf::<true>::new)?;
+        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        rows.iter().map(|t| Ok(AuditTransition::try_from(t)?)).collect()
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// False once COMPLETED or CANCELLED: closed audits are read-only.
+    async fn viewer_can_update(&self) -> Result<bool> {
+        Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
+    }
+    /// Always false: audit records are kept as evidence of the programme (9.2.2 g).
+    async fn viewer_can_delete(&self) -> bool {
+        false
+    }
+    async fn viewer_can_transition(&self) -> Result<bool> {
+        Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
+    }
+    async fn viewer_can_add_finding(&self) -> Result<bool> {
+        Ok(self.access.allows(Operation::WriteFindings) && self.current()?.accepts_findings())
+    }
+}
+
+/// One status change of an audit.
+#[derive(SimpleObject, Clone)]
+pub struct AuditTransition {
+    pub from: AuditStatus,
+    pub to: AuditStatus,
+    /// Subject that made the change.
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+impl TryFrom<&workflow_transition::Model> for AuditTransition {
+    type Error = AppError;
+    fn try_from(t: &workflow_transition::Model) -> AppResult<Self> {
+        Ok(AuditTransition {
+            from: stored_into::<rules::AuditStatus, _>(&t.from_status)?,
+            to: stored_into::<rules::AuditStatus, _>(&t.to_status)?,
+            actor: t.actor.clone(),
+            at: t.at,
+            note: t.note.clone(),
+        })
+    }
+}
+
+/// A finding of an audit, with references to the clauses and controls it concerns.
+#[derive(Clone)]
+pub struct Finding {
+    pub model: Arc<finding::Model>,
+    pub access: Access,
+}
+
+impl Finding {
+    pub fn new(model: finding::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+    fn finding_type(&self) -> AppResult<rules::FindingType> {
+        stored(&self.model.finding_type)
+    }
+}
+
+#[Object]
+impl Finding {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Finding, self.model.id))
+    }
+    #[graphql(name = "type")]
+    async fn finding_type_(&self) -> Result<FindingType> {
+        Ok(self.finding_type()?.into())
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+    async fn evidence(&self) -> Option<&str> {
+        self.model.evidence.as_deref()
+    }
+    /// `STANDARD:ref`, e.g. `ISO27001:A.5.15`, `ISO42001:6.1.4`.
+    async fn references(&self) -> &[String] {
+        &self.model.refs.0
+    }
+    async fn audit(&self, ctx: &Context<'_>) -> Result<Option<Audit>> {
+        let m =
+            load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
+                .await?;
+        Ok(m.map(|m| Audit::new(m, self.access)))
+    }
+    /// The nonconformity raised from this finding, if any.
+    async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
+        let loader = ctx.loader(|gate, actor| RaisedFrom { gate, actor })?;
+        let m = loader.load_one((self.model.organization_id, self.model.id)).await?;
+        Ok(m.map(|m| Nonconformity::new(m, self.access)))
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// While the audit accepts findings (PLANNED, IN_PROGRESS, REPORTING).
+    async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
+        if !self.access.allows(Operation::WriteFindings) {
+            return Ok(false);
+        }
+        let audit =
+            load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
+                .await?;
+        Ok(match audit {
+            Some(a) => stored::<rules::AuditStatus>(&a.status)?.accepts_findings(),
+            None => false,
+        })
+    }
+    async fn viewer_can_delete(&self) -> bool {
+        false
+    }
+    /// Nonconformity findings only.
+    async fn viewer_can_raise_nonconformity(&self) -> Result<bool> {
+        Ok(self.access.allows(Operation::RaiseNonconformity) && self.finding_type()?.severity().is_some())
+    }
+}
+
+crate::connection!(AuditConnection, AuditEdge, Audit);
+
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    /// Any of these statuses.
+    pub status: Option<Vec<AuditStatus>>,
+    #[graphql(name = "type")]
+    pub audit_type: Option<AuditType>,
+    /// Audits covering this standard.
+    pub standard: Option<StandardCode>,
+    /// Planned to start on or after this day.
+    pub from: Option<Date>,
+    /// Planned to start on or before this day.
+    pub to: Option<Date>,
+}
+
+/// `Organization.audits`: the audit programme, by planned start (unplanned last).
+pub async fn audits_of(
+    ctx: &Context<'_>,
+    org: Uuid,
+    access: Access,
+    filter: Option<AuditFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<AuditConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let args = PageArgs::new(first, after.as_deref(), store::AUDIT_ORDER)?;
+    let f = filter.unwrap_or_default();
+    let filter = store::AuditFilter {
+        statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+        audit_type: f.audit_type.map(Into::into),
+        standard: f.standard.map(Into::into),
+        from: f.from.map(|d| d.0),
+        to: f.to.map(|d| d.0),
+    };
+    let page = store::list(gate, actor, org, &filter, &args, wants_total(ctx)).await?;
+    Ok(AuditConnection::from_page(page, |m| Audit::new(m, access)))
+}
+
+/// `node(id)` for audits and findings.
+pub async fn resolve_node(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    match kind {
+        Kind::Audit => {
+            let (m, access) = store::get::<audit::Entity>(gate, actor, id, Operation::ReadAudits).await?;
+            Ok(Node::Audit(Audit::new(m, access)))
+        }
+        _ => {
+            let (m, access) = store::get::<finding::Entity>(gate, actor, id, Operation::ReadAudits).await?;
+            Ok(Node::Finding(Finding::new(m, access)))
+        }
+    }
+}
+
+/// A scope of this organization; anything else is refused as input.
+fn scope_id(id: &ID) -> AppResult<Uuid> {
+    match ids::decode(id) {
+        Some((Kind::Scope, u)) => Ok(u),
+        _ => Err(AppError::bad_input("scopeId", "no such scope in this organization")),
+    }
+}
+
+fn standards(v: &[StandardCode]) -> Vec<refs::Standard> {
+    v.iter().map(|s| (*s).into()).collect()
+}
+
+#[derive(InputObject)]
+pub struct CreateAuditInput {
+    pub organization_id: ID,
+    pub title: String,
+    #[graphql(name = "type")]
+    pub audit_type: AuditType,
+    pub mode: AuditMode,
+    /// Default FULL.
+    pub focus: Option<AuditFocus>,
+    /// At least one; INTEGRATED and SEQUENTIAL audits cover both.
+    pub standards: Vec<StandardCode>,
+    pub planned_start: Option<Date>,
+    /// Not before `plannedStart`.
+    pub planned_end: Option<Date>,
+    pub lead_auditor: Option<String>,
+    pub team: Option<Vec<String>>,
+    /// Clauses and controls in focus, `STANDARD:ref`, within the audit's standards.
+    pub criteria: Option<Vec<String>>,
+    pub objectives: Option<String>,
+    pub scope_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateAuditPayload {
+    pub audit: Audit,
+}
+
+/// Omitted fields stay; `null` clears dates and the scope; an empty text clears a text.
+#[derive(InputObject)]
+pub struct UpdateAuditInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    #[graphql(name = "type")]
+    pub audit_type: Option<AuditType>,
+    pub mode: Option<AuditMode>,
+    pub focus: Option<AuditFocus>,
+    pub standards: Option<Vec<StandardCode>>,
+    pub planned_start: MaybeUndefined<Date>,
+    pub planned_end: MaybeUndefined<Date>,
+    pub actual_start: MaybeUndefined<Date>,
+    pub actual_end: MaybeUndefined<Date>,
+    pub lead_auditor: Option<String>,
+    pub team: Option<Vec<String>>,
+    pub criteria: Option<Vec<String>>,
+    pub objectives: Option<String>,
+    pub scope_id: MaybeUndefined<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateAuditPayload {
+    pub audit: Audit,
+}
+
+#[derive(InputObject)]
+pub struct TransitionAuditInput {
+    pub id: ID,
+    pub to: AuditStatus,
+    /// Required to cancel.
+    pub reason: Option<String>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct TransitionAuditPayload {
+    pub audit: Audit,
+}
+
+#[derive(InputObject)]
+pub struct AddFindingInput {
+    pub audit_id: ID,
+    #[graphql(name = "type")]
+    pub finding_type: FindingType,
+    pub title: String,
+    pub description: Option<String>,
+    pub evidence: Option<String>,
+    /// `STANDARD:ref` within the audit's standards: `ISO27001:A.5.15`, `ISO42001:6.1.4`.
+    pub references: Option<Vec<String>>,
+}
+
+#[derive(SimpleObject)]
+pub struct AddFindingPayload {
+    pub finding: Finding,
+}
+
+#[derive(InputObject)]
+pub struct UpdateFindingInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    /// Fixed once the finding has raised a nonconformity.
+    #[graphql(name = "type")]
+    pub finding_type: Option<FindingType>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub evidence: Option<String>,
+    pub references: Option<Vec<String>>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateFindingPayload {
+    pub finding: Finding,
+}
+
+#[derive(Default)]
+pub struct AuditMutation;
+
+#[Object]
+impl AuditMutation {
+    /// OWNER, MANAGER, AUDITOR. Plans an audit (status PLANNED).
+    async fn create_audit(&self, ctx: &Context<'_>, input: CreateAuditInput) -> Result<CreateAuditPayload> {
+        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let scope = input.scope_id.as_ref().map(scope_id).transpose()?;
+        let (m, access) = store::create(
+            gate,
+            actor,
+            catalog,
+            org,
+            store::NewAudit {
+                title: &input.title,
+                audit_type: input.audit_type.into(),
+                mode: input.mode.into(),
+                focus: input.focus.map(Into::into),
+                standards: &standards(&input.standards),
+                planned_start: input.planned_start.map(|d| d.0),
+                planned_end: input.planned_end.map(|d| d.0),
+                lead_auditor: input.lead_auditor.as_deref(),
+                team: input.team.as_deref().unwrap_or_default(),
+                criteria: input.criteria.as_deref().unwrap_or_default(),
+                objectives: input.objectives.as_deref(),
+                scope_id: scope,
+            },
+        )
+        .await?;
+        Ok(CreateAuditPayload { audit: Audit::new(m, access) })
+    }
+
+    /// OWNER, MANAGER, AUDITOR. Completed and cancelled audits are read-only.
+    async fn update_audit(&self, ctx: &Context<'_>, input: UpdateAuditInput) -> Result<UpdateAuditPayload> {
+        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+        let id = ids::expect(Kind::Audit, &input.id, "id")?;
+        let scope = match input.scope_id {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(s) => Some(Some(scope_id(&s)?)),
+        };
+        let std = input.standards.as_deref().map(standards);
+        let (m, access) = store::update(
+            gate,
+            actor,
+            catalog,
+            id,
+            store::AuditChanges {
+                expected_version: input.expected_version,
+                title: input.title.as_deref(),
+                audit_type: input.audit_type.map(Into::into),
+                mode: input.mode.map(Into::into),
+                focus: input.focus.map(Into::into),
+                standards: std.as_deref(),
+                planned_start: clearable(input.planned_start, |d| d.0),
+                planned_end: clearable(input.planned_end, |d| d.0),
+                actual_start: clearable(input.actual_start, |d| d.0),
+                actual_end: clearable(input.actual_end, |d| d.0),
+                lead_auditor: input.lead_auditor.as_deref(),
+                team: input.team.as_deref(),
+                criteria: input.criteria.as_deref(),
+                objectives: input.objectives.as_deref(),
+                scope_id: scope,
+            },
+        )
+        .await?;
+        Ok(UpdateAuditPayload { audit: Audit::new(m, access) })
+    }
+
+    /// OWNER, MANAGER, AUDITOR. One step along PLANNED → IN_PROGRESS → REPORTING →
+    /// COMPLETED, or to CANCELLED with a reason.
+    async fn transition_audit(&self, ctx: &Context<'_>, input: TransitionAuditInput) -> Result<TransitionAuditPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Audit, &input.id, "id")?;
+        let (m, access) =
+            store::transition(gate, actor, id, input.to.into(), input.reason.as_deref(), input.expected_version)
+                .await?;
+        Ok(TransitionAuditPayload { audit: Audit::new(m, access) })
+    }
+
+    /// OWNER, MANAGER, AUDITOR. On audits that are PLANNED (document review),
+    /// IN_PROGRESS or REPORTING.
+    async fn add_finding(&self, ctx: &Context<'_>, input: AddFindingInput) -> Result<AddFindingPayload> {
+        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+        let audit_id = ids::expect(Kind::Audit, &input.audit_id, "auditId")?;
+        let (m, access) = store::add_finding(
+            gate,
+            actor,
+            catalog,
+            audit_id,
+            store::NewFinding {
+                finding_type: input.finding_type.into(),
+                title: &input.title,
+                description: input.description.as_deref(),
+                evidence: input.evidence.as_deref(),
+                references: input.references.as_deref().unwrap_or_default(),
+            },
+        )
+        .await?;
+        Ok(AddFindingPayload { finding: Finding::new(m, access) })
+    }
+
+    /// OWNER, MANAGER, AUDITOR, while the audit accepts findings.
+    async fn update_finding(&self, ctx: &Context<'_>, input: UpdateFindingInput) -> Result<UpdateFindingPayload> {
+        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+        let id = ids::expect(Kind::Finding, &input.id, "id")?;
+        let (m, access) = store::update_finding(
+            gate,
+            actor,
+            catalog,
+            id,
+            store::FindingChanges {
+                expected_version: input.expected_version,
+                finding_type: input.finding_type.map(Into::into),
+                title: input.title.as_deref(),
+                description: input.description.as_deref(),
+                evidence: input.evidence.as_deref(),
+                references: input.references.as_deref(),
+            },
+        )
+        .await?;
+        Ok(UpdateFindingPayload { finding: Finding::new(m, access) })
+    }
+}

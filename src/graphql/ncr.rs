@@ -1,0 +1,735 @@
+//! Nonconformities and corrective actions (ISO 27001 / 42001 clause 10.2), raising NCRs
+//! from findings, and the ticketing sync.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::ncr::{self as rules, ExternalRef as Ticket};
+use crate::entity::{corrective_action, finding, nonconformity};
+use crate::error::{AppError, AppResult};
+use crate::graphql::audit::{Finding, TransitionsOf, clearable, load_by_id};
+use crate::graphql::connection::wants_total;
+use crate::graphql::context::ContextExt;
+use crate::graphql::loaders::LoaderExt;
+use crate::graphql::node::Node;
+use crate::graphql::scalars::Date;
+use crate::ids::{self, Kind};
+use crate::store::audit::{get, stored};
+use crate::store::ncr as store;
+use crate::store::page::PageArgs;
+use crate::store::tenancy::now;
+use crate::store::{Actor, Gate};
+
+/// OPEN → ANALYSIS → ACTION_PLANNED → IN_PROGRESS → VERIFICATION → CLOSED, and
+/// VERIFICATION → IN_PROGRESS when the actions proved ineffective.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::ncr::NcrStatus")]
+pub enum NonconformityStatus {
+    Open,
+    Analysis,
+    ActionPlanned,
+    InProgress,
+    Verification,
+    Closed,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::ncr::Severity")]
+pub enum NonconformitySeverity {
+    Major,
+    Minor,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::ncr::Source")]
+pub enum NonconformitySource {
+    InternalAudit,
+    ExternalAudit,
+    Incident,
+    ManagementReview,
+    Monitoring,
+    Complaint,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::ncr::ActionStatus")]
+pub enum CorrectiveActionStatus {
+    Open,
+    InProgress,
+    Done,
+    Cancelled,
+}
+
+fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
+    Ok(stored::<D>(s)?.into())
+}
+
+pub struct ActionsByNonconformity {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for ActionsByNonconformity {
+    type Value = Vec<corrective_action::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<corrective_action::Model>>> {
+        let mut out: HashMap<(Uuid, Uuid), Vec<corrective_action::Model>> = HashMap::new();
+        for a in store::actions_of(&self.gate, &self.actor, keys).await? {
+            out.entry((a.organization_id, a.nonconformity_id)).or_default().push(a);
+        }
+        Ok(out)
+    }
+}
+
+/// The NCR raised from each finding, by `(organization, finding)`.
+pub struct RaisedFrom {
+    pub gate: Gate,
+    pub actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for RaisedFrom {
+    type Value = nonconformity::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), nonconformity::Model>> {
+        let rows = store::raised_from(&self.gate, &self.actor, keys).await?;
+        Ok(rows.into_iter().filter_map(|n| Some(((n.organization_id, n.finding_id?), n))).collect())
+    }
+}
+
+async fn actions_loaded(ctx: &Context<'_>, org: Uuid, ncr: Uuid) -> Result<Vec<corrective_action::Model>> {
+    let loader = ctx.loader(|gate, actor| ActionsByNonconformity { gate, actor })?;
+    Ok(loader.load_one((org, ncr)).await?.unwrap_or_default())
+}
+
+fn today() -> chrono::NaiveDate {
+    now().date_naive()
+}
+
+fn is_overdue(a: &corrective_action::Model, today: chrono::NaiveDate) -> AppResult<bool> {
+    Ok(rules::overdue(a.due_date, stored(&a.status)?, today))
+}
+
+/// A ticket in an external system.
+#[derive(SimpleObject, Clone)]
+pub struct ExternalRef {
+    /// The ticketing system, as the integration names it (`jira`, `servicenow`, …).
+    pub system: String,
+    /// The ticket's key there; unique per organization with `system`.
+    pub key: String,
+    pub url: Option<String>,
+}
+
+/// A nonconformity and its correction (ISO 27001 / 42001 10.2).
+#[derive(Clone)]
+pub struct Nonconformity {
+    pub model: Arc<nonconformity::Model>,
+    pub access: Access,
+}
+
+impl Nonconformity {
+    pub fn new(model: nonconformity::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+    fn current(&self) -> AppResult<rules::NcrStatus> {
+        stored(&self.model.status)
+    }
+}
+
+#[Object]
+impl Nonconformity {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Nonconformity, self.model.id))
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+    async fn status(&self) -> Result<NonconformityStatus> {
+        Ok(self.current()?.into())
+    }
+    async fn severity(&self) -> Result<NonconformitySeverity> {
+        Ok(stored_into::<rules::Severity, _>(&self.model.severity)?)
+    }
+    async fn source(&self) -> Result<NonconformitySource> {
+        Ok(stored_into::<rules::Source, _>(&self.model.source)?)
+    }
+    /// `STANDARD:ref`, e.g. `ISO27001:A.5.15`, `ISO42001:6.1.4`.
+    async fn references(&self) -> &[String] {
+        &self.model.refs.0
+    }
+    async fn owner(&self) -> Option<&str> {
+        self.model.owner.as_deref()
+    }
+    /// Immediate action to control and correct it (10.2 a).
+    async fn containment(&self) -> Option<&str> {
+        self.model.containment.as_deref()
+    }
+    /// 10.2 b; required before ACTION_PLANNED.
+    async fn root_cause(&self) -> Option<&str> {
+        self.model.root_cause.as_deref()
+    }
+    /// 10.2 d; required before CLOSED.
+    async fn effectiveness_review(&self) -> Option<&str> {
+        self.model.effectiveness_review.as_deref()
+    }
+    async fn external_ref(&self) -> Option<ExternalRef> {
+        let m = &self.model;
+        Some(ExternalRef {
+            system: m.external_system.clone()?,
+            key: m.external_key.clone()?,
+            url: m.external_url.clone(),
+        })
+    }
+    /// The ticket's state as last reported by the ticketing system.
+    async fn external_status(&self) -> Option<&str> {
+        self.model.external_status.as_deref()
+    }
+    async fn external_done(&self) -> Option<bool> {
+        self.model.external_done
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.model.closed_at
+    }
+    /// The audit finding it was raised from. Needs the right to read audits.
+    async fn finding(&self, ctx: &Context<'_>) -> Result<Option<Finding>> {
+        let Some(fid) = self.model.finding_id else { return Ok(None) };
+        if !self.access.allows(Operation::ReadAudits) {
+            return Err(AppError::forbidden().into());
+        }
+        let m = load_by_id::<finding::Entity>(ctx, self.model.organization_id, fid, Operation::ReadAudits).await?;
+        Ok(m.map(|m| Finding::new(m, self.access)))
+    }
+    async fn corrective_actions(&self, ctx: &Context<'_>) -> Result<Vec<CorrectiveAction>> {
+        let rows = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
+        Ok(rows.into_iter().map(|a| CorrectiveAction::new(a, self.access)).collect())
+    }
+    /// True when any corrective action is overdue.
+    async fn has_overdue_actions(&self, ctx: &Context<'_>) -> Result<bool> {
+        let today = today();
+        for a in actions_loaded(ctx, self.model.organization_id, self.model.id).await? {
+            if is_overdue(&a, today)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+    /// Every status change: who, when and the note.
+    async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<NonconformityTransition>> {
+        let loader = ctx.loader(TransitionsOf::<false>::new)?;
+        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        rows.iter()
+            .map(|t| {
+                Ok(NonconformityTransition {
+                    from: stored_into::<rules::NcrStatus, _>(&t.from_status)?,
+                    to: stored_into::<rules::NcrStatus, _>(&t.to_status)?,
+                    actor: t.actor.clone(),
+                    at: t.at,
+                    note: t.note.clone(),
+                })
+            })
+            .collect()
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// False once CLOSED: closed nonconformities are read-only.
+    async fn viewer_can_update(&self) -> Result<bool> {
+        Ok(self.access.allows(Operation::WriteNonconformities) && self.current()? != rules::NcrStatus::Closed)
+    }
+    /// Always false: nonconformities are kept as evidence (10.2 f, g).
+    async fn viewer_can_delete(&self) -> bool {
+        false
+    }
+    /// Whether some next status is the caller's to set (closing has its own right).
+    async fn viewer_can_transition(&self) -> Result<bool> {
+        let s = self.current()?;
+        Ok(s != rules::NcrStatus::Closed
+            && (self.access.allows(Operation::TransitionNonconformity)
+                || (s == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity))))
+    }
+    async fn viewer_can_close(&self) -> Result<bool> {
+        Ok(self.current()? == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity))
+    }
+    async fn viewer_can_add_corrective_action(&self) -> Result<bool> {
+        Ok(self.access.allows(Operation::WriteCorrectiveActions) && self.current()? != rules::NcrStatus::Closed)
+    }
+}
+
+/// One status change of a nonconformity.
+#[derive(SimpleObject, Clone)]
+pub struct NonconformityTransition {
+    pub from: NonconformityStatus,
+    pub to: NonconformityStatus,
+    /// Subject that made the change.
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+/// An action to eliminate the cause of a nonconformity (10.2 c).
+#[derive(Clone)]
+pub struct CorrectiveAction {
+    pub model: Arc<corrective_action::Model>,
+    pub access: Access,
+}
+
+impl CorrectiveAction {
+    pub fn new(model: corrective_action::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+}
+
+#[Object]
+impl CorrectiveAction {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::CorrectiveAction, self.model.id))
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    async fn owner(&self) -> Option<&str> {
+        self.model.owner.as_deref()
+    }
+    async fn due_date(&self) -> Option<Date> {
+        self.model.due_date.map(Date)
+    }
+    async fn status(&self) -> Result<CorrectiveActionStatus> {
+        Ok(stored_into::<rules::ActionStatus, _>(&self.model.status)?)
+    }
+    async fn completion_note(&self) -> Option<&str> {
+        self.model.completion_note.as_deref()
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.model.completed_at
+    }
+    /// Due date strictly before today (UTC) and neither DONE nor CANCELLED.
+    async fn overdue(&self) -> Result<bool> {
+        Ok(is_overdue(&self.model, today())?)
+    }
+    async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
+        let m = load_by_id::<nonconformity::Entity>(
+            ctx,
+            self.model.organization_id,
+            self.model.nonconformity_id,
+            Operation::ReadNonconformities,
+        )
+        .await?;
+        Ok(m.map(|m| Nonconformity::new(m, self.access)))
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// False once the nonconformity is CLOSED.
+    async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
+        if !self.access.allows(Operation::WriteCorrectiveActions) {
+            return Ok(false);
+        }
+        let ncr = load_by_id::<nonconformity::Entity>(
+            ctx,
+            self.model.organization_id,
+            self.model.nonconformity_id,
+            Operation::ReadNonconformities,
+        )
+        .await?;
+        Ok(match ncr {
+            Some(n) => stored::<rules::NcrStatus>(&n.status)? != rules::NcrStatus::Closed,
+            None => false,
+        })
+    }
+    async fn viewer_can_delete(&self) -> bool {
+        false
+    }
+}
+
+crate::connection!(NonconformityConnection, NonconformityEdge, Nonconformity);
+
+#[derive(InputObject, Default)]
+pub struct NonconformityFilter {
+    /// Any of these statuses.
+    pub status: Option<Vec<NonconformityStatus>>,
+    pub severity: Option<NonconformitySeverity>,
+    pub source: Option<NonconformitySource>,
+    /// `true`: not CLOSED; `false`: CLOSED.
+    pub open: Option<bool>,
+    /// `true`: with at least one overdue corrective action; `false`: with none.
+    pub overdue: Option<bool>,
+    /// Synced from this ticketing system.
+    pub external_system: Option<String>,
+}
+
+/// `Organization.nonconformities`, newest first.
+pub async fn nonconformities_of(
+    ctx: &Context<'_>,
+    org: Uuid,
+    access: Access,
+    filter: Option<NonconformityFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<NonconformityConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let args = PageArgs::new(first, after.as_deref(), store::NCR_ORDER)?;
+    let f = filter.unwrap_or_default();
+    let filter = store::NcrFilter {
+        statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+        severity: f.severity.map(Into::into),
+        source: f.source.map(Into::into),
+        open: f.open,
+        overdue: f.overdue,
+        external_system: f.external_system,
+    };
+    let page = store::list(gate, actor, org, &filter, &args, wants_total(ctx)).await?;
+    Ok(NonconformityConnection::from_page(page, |m| Nonconformity::new(m, access)))
+}
+
+/// `node(id)` for nonconformities and corrective actions.
+pub async fn resolve_node(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    match kind {
+        Kind::Nonconformity => {
+            let (m, access) = get::<nonconformity::Entity>(gate, actor, id, Operation::ReadNonconformities).await?;
+            Ok(Node::Nonconformity(Nonconformity::new(m, access)))
+        }
+        _ => {
+            let (m, access) = get::<corrective_action::Entity>(gate, actor, id, Operation::ReadNonconformities).await?;
+            Ok(Node::CorrectiveAction(CorrectiveAction::new(m, access)))
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct ExternalRefInput {
+    pub system: String,
+    pub key: String,
+    pub url: Option<String>,
+}
+
+impl ExternalRefInput {
+    fn parse(&self) -> AppResult<Ticket> {
+        Ok(Ticket::parse(&self.system, &self.key, self.url.as_deref())?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateNonconformityInput {
+    pub organization_id: ID,
+    pub title: String,
+    pub description: Option<String>,
+    pub source: NonconformitySource,
+    pub severity: NonconformitySeverity,
+    /// `STANDARD:ref` of either standard.
+    pub references: Option<Vec<String>>,
+    pub owner: Option<String>,
+    pub containment: Option<String>,
+    pub external_ref: Option<ExternalRefInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateNonconformityPayload {
+    pub nonconformity: Nonconformity,
+}
+
+/// Omitted fields stay; an empty text clears a text.
+#[derive(InputObject)]
+pub struct UpdateNonconformityInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub source: Option<NonconformitySource>,
+    pub severity: Option<NonconformitySeverity>,
+    pub references: Option<Vec<String>>,
+    pub owner: Option<String>,
+    pub containment: Option<String>,
+    /// Cannot be removed once actions are planned.
+    pub root_cause: Option<String>,
+    pub effectiveness_review: Option<String>,
+    pub external_ref: Option<ExternalRefInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateNonconformityPayload {
+    pub nonconformity: Nonconformity,
+}
+
+#[derive(InputObject)]
+pub struct TransitionNonconformityInput {
+    pub id: ID,
+    pub to: NonconformityStatus,
+    /// Required when moving VERIFICATION → IN_PROGRESS (why the actions were ineffective).
+    pub note: Option<String>,
+    /// With `to: CLOSED` only: records the effectiveness review (10.2 d) in the same step.
+    pub effectiveness_review: Option<String>,
+    pub expected_version: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct TransitionNonconformityPayload {
+    pub nonconformity: Nonconformity,
+}
+
+#[derive(InputObject)]
+pub struct RaiseNonconformityInput {
+    pub finding_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RaiseNonconformityPayload {
+    pub nonconformity: Nonconformity,
+    /// False when the finding had raised it already.
+    pub created: bool,
+}
+
+#[derive(InputObject)]
+pub struct UpsertNonconformityByExternalRefInput {
+    pub organization_id: ID,
+    pub external_ref: ExternalRefInput,
+    pub title: String,
+    pub description: Option<String>,
+    /// Default OTHER when the ticket is new.
+    pub source: Option<NonconformitySource>,
+    /// Required when the ticket is new.
+    pub severity: Option<NonconformitySeverity>,
+    pub references: Option<Vec<String>>,
+    pub owner: Option<String>,
+    /// The ticket's state in the ticketing system (free text).
+    pub external_status: Option<String>,
+    /// `true` completes the NCR's open corrective actions and moves it forward as far as
+    /// the rules allow, at most to VERIFICATION (closing needs the effectiveness review).
+    pub external_done: Option<bool>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpsertNonconformityByExternalRefPayload {
+    pub nonconformity: Nonconformity,
+    /// True when this call created it.
+    pub created: bool,
+}
+
+#[derive(InputObject)]
+pub struct AddCorrectiveActionInput {
+    pub nonconformity_id: ID,
+    pub title: String,
+    pub owner: Option<String>,
+    pub due_date: Option<Date>,
+}
+
+#[derive(SimpleObject)]
+pub struct AddCorrectiveActionPayload {
+    pub corrective_action: CorrectiveAction,
+}
+
+#[derive(InputObject)]
+pub struct UpdateCorrectiveActionInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    /// `null` clears it.
+    pub due_date: MaybeUndefined<Date>,
+    pub status: Option<CorrectiveActionStatus>,
+    pub completion_note: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateCorrectiveActionPayload {
+    pub corrective_action: CorrectiveAction,
+}
+
+#[derive(Default)]
+pub struct NcrMutation;
+
+#[Object]
+impl NcrMutation {
+    /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Status OPEN.
+    async fn create_nonconformity(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateNonconformityInput,
+    ) -> Result<CreateNonconformityPayload> {
+        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let (m, access) = store::create(
+            gate,
+            actor,
+            catalog,
+            org,
+            store::NewNcr {
+                title: &input.title,
+                description: input.description.as_deref(),
+                source: input.source.into(),
+                severity: input.severity.into(),
+                references: input.references.as_deref().unwrap_or_default(),
+                owner: input.owner.as_deref(),
+                containment: input.containment.as_deref(),
+                external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
+            },
+        )
+        .await?;
+        Ok(CreateNonconformityPayload { nonconformity: Nonconformity::new(m, access) })
+    }
+
+    /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Closed nonconformities are read-only.
+    async fn update_nonconformity(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateNonconformityInput,
+    ) -> Result<UpdateNonconformityPayload> {
+        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+        let id = ids::expect(Kind::Nonconformity, &input.id, "id")?;
+        let (m, access) = store::update(
+            gate,
+            actor,
+            catalog,
+            id,
+            store::NcrChanges {
+                expected_version: input.expected_version,
+                title: input.title.as_deref(),
+                description: input.description.as_deref(),
+                source: input.source.map(Into::into),
+                severity: input.severity.map(Into::into),
+                references: input.references.as_deref(),
+                owner: input.owner.as_deref(),
+                containment: input.containment.as_deref(),
+                root_cause: input.root_cause.as_deref(),
+                effectiveness_review: input.effectiveness_review.as_deref(),
+                external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
+            },
+        )
+        .await?;
+        Ok(UpdateNonconformityPayload { nonconformity: Nonconformity::new(m, access) })
+    }
+
+    /// One step of the workflow. OWNER, MANAGER, CONTRIBUTOR; to CLOSED: OWNER, MANAGER,
+    /// AUDITOR.
+    async fn transition_nonconformity(
+        &self,
+        ctx: &Context<'_>,
+        input: TransitionNonconformityInput,
+    ) -> Result<TransitionNonconformityPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Nonconformity, &input.id, "id")?;
+        let (m, access) = store::transition(
+            gate,
+            actor,
+            id,
+            input.to.into(),
+            input.note.as_deref(),
+            input.effectiveness_review.as_deref(),
+            input.expected_version,
+        )
+        .await?;
+        Ok(TransitionNonconformityPayload { nonconformity: Nonconformity::new(m, access) })
+    }
+
+    /// OWNER, MANAGER, AUDITOR. Idempotent: the same finding always gives the same NCR.
+    async fn raise_nonconformity(
+        &self,
+        ctx: &Context<'_>,
+        input: RaiseNonconformityInput,
+    ) -> Result<RaiseNonconformityPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Finding, &input.finding_id, "findingId")?;
+        let (m, access, created) = store::raise(gate, actor, id).await?;
+        Ok(RaiseNonconformityPayload { nonconformity: Nonconformity::new(m, access), created })
+    }
+
+    /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Creates or updates the NCR of one ticket;
+    /// safe to retry and to call concurrently.
+    async fn upsert_nonconformity_by_external_ref(
+        &self,
+        ctx: &Context<'_>,
+        input: UpsertNonconformityByExternalRefInput,
+    ) -> Result<UpsertNonconformityByExternalRefPayload> {
+        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let (m, access, created) = store::upsert_by_external_ref(
+            gate,
+            actor,
+            catalog,
+            org,
+            store::UpsertNcr {
+                external_ref: input.external_ref.parse()?,
+                title: &input.title,
+                description: input.description.as_deref(),
+                source: input.source.map(Into::into),
+                severity: input.severity.map(Into::into),
+                references: input.references.as_deref(),
+                owner: input.owner.as_deref(),
+                external_status: input.external_status.as_deref(),
+                external_done: input.external_done,
+            },
+        )
+        .await?;
+        Ok(UpsertNonconformityByExternalRefPayload { nonconformity: Nonconformity::new(m, access), created })
+    }
+
+    /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Not on closed nonconformities.
+    async fn add_corrective_action(
+        &self,
+        ctx: &Context<'_>,
+        input: AddCorrectiveActionInput,
+    ) -> Result<AddCorrectiveActionPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Nonconformity, &input.nonconformity_id, "nonconformityId")?;
+        let (m, access) = store::add_action(
+            gate,
+            actor,
+            id,
+            store::NewAction {
+                title: &input.title,
+                owner: input.owner.as_deref(),
+                due_date: input.due_date.map(|d| d.0),
+            },
+        )
+        .await?;
+        Ok(AddCorrectiveActionPayload { corrective_action: CorrectiveAction::new(m, access) })
+    }
+
+    /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Not on closed nonconformities.
+    async fn update_corrective_action(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCorrectiveActionInput,
+    ) -> Result<UpdateCorrectiveActionPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::CorrectiveAction, &input.id, "id")?;
+        let (m, access) = store::update_action(
+            gate,
+            actor,
+            id,
+            store::ActionChanges {
+                expected_version: input.expected_version,
+                title: input.title.as_deref(),
+                owner: input.owner.as_deref(),
+                due_date: clearable(input.due_date, |d| d.0),
+                status: input.status.map(Into::into),
+                completion_note: input.completion_note.as_deref(),
+            },
+        )
+        .await?;
+        Ok(UpdateCorrectiveActionPayload { corrective_action: CorrectiveAction::new(m, access) })
+    }
+}

@@ -1,0 +1,508 @@
+//! The audit programme (clause 9.2): audits and their findings, and the workflow history
+//! shared with nonconformities.
+
+use chrono::NaiveDate;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::audit::{self as rules, AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
+use crate::domain::refs::{self, Standard};
+use crate::domain::{self, Invalid, MAX_NAME, MAX_TEXT, MAX_TITLE};
+use crate::entity::{StringList, audit, finding, nonconformity, scope, workflow_transition};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::store::catalog::Catalog;
+use crate::store::org::check_version;
+use crate::store::page::{Page, PageArgs, Sort, SortValue, fetch};
+use crate::store::tenancy::{Actor, Gate, TenantOwned, Writer, now};
+
+const MAX_TEAM: usize = 50;
+
+/// Parses a label stored by this module; a bad one is database corruption, not input.
+pub(crate) fn stored<T: std::str::FromStr<Err = String>>(s: &str) -> AppResult<T> {
+    s.parse::<T>().map_err(AppError::internal)
+}
+
+/// The standards an audit covers.
+pub fn standards_of(a: &audit::Model) -> Vec<Standard> {
+    let mut out = Vec::with_capacity(2);
+    if a.covers_iso27001 {
+        out.push(Standard::Iso27001);
+    }
+    if a.covers_iso42001 {
+        out.push(Standard::Iso42001);
+    }
+    out
+}
+
+/// True when `standard:reference` is a clause or a control of the catalog.
+pub(crate) fn in_catalog(catalog: &Catalog) -> impl Fn(Standard, &str) -> bool + '_ {
+    |s, r| catalog.clause(s.as_str(), r).is_some() || catalog.control(s.as_str(), r).is_some()
+}
+
+/// Records a workflow move: the audit-trail row and the `workflow_transitions` row
+/// (who, when, note), in the writer's transaction.
+pub(in crate::store) async fn record_move(
+    w: &mut Writer,
+    kind: Kind,
+    id: Uuid,
+    from: &str,
+    to: &str,
+    note: Option<&str>,
+) -> AppResult<()> {
+    w.record_transition(kind, id, from, to, note).await?;
+    let row = workflow_transition::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: NotSet,
+        entity_type: Set(kind.name().to_string()),
+        entity_id: Set(id),
+        from_status: Set(from.to_string()),
+        to_status: Set(to.to_string()),
+        actor: Set(w.actor().to_string()),
+        note: Set(note.map(str::to_string)),
+        at: Set(now()),
+    };
+    w.insert::<workflow_transition::Entity, _>(row).await?;
+    Ok(())
+}
+
+/// Rejects a scope that is not one of this organization's (another tenant's scope looks
+/// exactly like a missing one).
+async fn check_scope(w: &Writer, scope_id: Option<Uuid>) -> AppResult<()> {
+    if let Some(id) = scope_id
+        && w.get::<scope::Entity>(id).await?.is_none()
+    {
+        return Err(AppError::bad_input("scopeId", "no such scope in this organization"));
+    }
+    Ok(())
+}
+
+pub struct NewAudit<'a> {
+    pub title: &'a str,
+    pub audit_type: AuditType,
+    pub mode: AuditMode,
+    pub focus: Option<AuditFocus>,
+    pub standards: &'a [Standard],
+    pub planned_start: Option<NaiveDate>,
+    pub planned_end: Option<NaiveDate>,
+    pub lead_auditor: Option<&'a str>,
+    pub team: &'a [String],
+    pub criteria: &'a [String],
+    pub objectives: Option<&'a str>,
+    pub scope_id: Option<Uuid>,
+}
+
+pub async fn create(
+    gate: &Gate,
+    actor: &Actor,
+    catalog: &Catalog,
+    org: Uuid,
+    input: NewAudit<'_>,
+) -> AppResult<(audit::Model, Access)> {
+    let title = domain::required_text("title", input.title, MAX_TITLE)?;
+    let standards = rules::check_standards(input.mode, input.standards)?;
+    rules::check_period(input.planned_start, input.planned_end, "plannedEnd")?;
+    let lead = domain::optional_text("leadAuditor", input.lead_auditor, MAX_NAME)?;
+    let team = domain::clean_list("team", input.team, MAX_TEAM, MAX_NAME)?;
+    let criteria = refs::check_references("criteria", input.criteria, &standards, in_catalog(catalog))?;
+    let objectives = domain::optional_text("objectives", input.objectives, MAX_TEXT)?;
+    let mut w = gate.write(actor, org, Operation::WriteAudits).await?;
+    check_scope(&w, input.scope_id).await?;
+    let at = now();
+    let am = audit::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: NotSet,
+        title: Set(title),
+        audit_type: Set(input.audit_type.as_str().to_string()),
+        mode: Set(input.mode.as_str().to_string()),
+        focus: Set(input.focus.unwrap_or(AuditFocus::Full).as_str().to_string()),
+        covers_iso27001: Set(standards.contains(&Standard::Iso27001)),
+        covers_iso42001: Set(standards.contains(&Standard::Iso42001)),
+        scope_id: Set(input.scope_id),
+        planned_start: Set(input.planned_start),
+        planned_end: Set(input.planned_end),
+        actual_start: Set(None),
+        actual_end: Set(None),
+        lead_auditor: Set(lead),
+        team: Set(StringList(team)),
+        criteria: Set(StringList(criteria)),
+        objectives: Set(objectives),
+        status: Set(AuditStatus::Planned.as_str().to_string()),
+        cancel_reason: Set(None),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let m = w.insert::<audit::Entity, _>(am).await?;
+    w.record_create(Kind::Audit, m.id, &m).await?;
+    let access = w.access();
+    w.commit().await?;
+    Ok((m, access))
+}
+
+/// Changes to an audit: `None` leaves a field alone; for clearable fields `Some(None)`
+/// clears it; an empty text clears an optional text.
+#[derive(Default)]
+pub struct AuditChanges<'a> {
+    pub expected_version: Option<i32>,
+    pub title: Option<&'a str>,
+    pub audit_type: Option<AuditType>,
+    pub mode: Option<AuditMode>,
+    pub focus: Option<AuditFocus>,
+    pub standards: Option<&'a [Standard]>,
+    pub planned_start: Option<Option<NaiveDate>>,
+    pub planned_end: Option<Option<NaiveDate>>,
+    pub actual_start: Option<Option<NaiveDate>>,
+    pub actual_end: Option<Option<NaiveDate>>,
+    pub lead_auditor: Option<&'a str>,
+    pub team: Option<&'a [String]>,
+    pub criteria: Option<&'a [String]>,
+    pub objectives: Option<&'a str>,
+    pub scope_id: Option<Option<Uuid>>,
+}
+
+pub async fn update(
+    gate: &Gate,
+    actor: &Actor,
+    catalog: &Catalog,
+    id: Uuid,
+    ch: AuditChanges<'_>,
+) -> AppResult<(audit::Model, Access)> {
+    let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+    let lead = ch.lead_auditor.map(|l| domain::optional_text("leadAuditor", Some(l), MAX_NAME)).transpose()?;
+    let team = ch.team.map(|t| domain::clean_list("team", t, MAX_TEAM, MAX_NAME)).transpose()?;
+    let objectives = ch.objectives.map(|o| domain::optional_text("objectives", Some(o), MAX_TEXT)).transpose()?;
+    let (mut w, before) = gate.write_on::<audit::Entity>(actor, id, Operation::WriteAudits).await?;
+    check_version(ch.expected_version, before.version)?;
+    rules::ensure_editable(stored(&before.status)?, "id")?;
+
+    let mode = ch.mode.unwrap_or(stored(&before.mode)?);
+    let standards = rules::check_standards(mode, ch.standards.unwrap_or(&standards_of(&before)))?;
+    let planned = (ch.planned_start.unwrap_or(before.planned_start), ch.planned_end.unwrap_or(before.planned_end));
+    rules::check_period(planned.0, planned.1, "plannedEnd")?;
+    let actual = (ch.actual_start.unwrap_or(before.actual_start), ch.actual_end.unwrap_or(before.actual_end));
+    rules::check_period(actual.0, actual.1, "actualEnd")?;
+    let criteria = match ch.criteria {
+        Some(c) => refs::check_references("criteria", c, &standards, in_catalog(catalog))?,
+        None => refs::check_references("standards", &before.criteria.0, &standards, in_catalog(catalog))?,
+    };
+    if standards != standards_of(&before) {
+        keep_findings_covered(&w, id, &standards).await?;
+    }
+    if let Some(s) = ch.scope_id {
+        check_scope(&w, s).await?;
+    }
+
+    let mut am: audit::ActiveModel = before.clone().into();
+    if let Some(t) = title {
+        am.title.set_ne(t);
+    }
+    if let Some(t) = ch.audit_type {
+        am.audit_type.set_ne(t.as_str().to_string());
+    }
+    am.mode.set_ne(mode.as_str().to_string());
+    if let Some(f) = ch.focus {
+        am.focus.set_ne(f.as_str().to_string());
+    }
+    am.covers_iso27001.set_ne(standards.contains(&Standard::Iso27001));
+    am.covers_iso42001.set_ne(standards.contains(&Standard::Iso42001));
+    am.planned_start.set_ne(planned.0);
+    am.planned_end.set_ne(planned.1);
+    am.actual_start.set_ne(actual.0);
+    am.actual_end.set_ne(actual.1);
+    if let Some(l) = lead {
+        am.lead_auditor.set_ne(l);
+    }
+    if let Some(t) = team {
+        am.team.set_ne(StringList(t));
+    }
+    am.criteria.set_ne(StringList(criteria));
+    if let Some(o) = objectives {
+        am.objectives.set_ne(o);
+    }
+    if let Some(s) = ch.scope_id {
+        am.scope_id.set_ne(s);
+    }
+    let access = w.access();
+    if !sea_orm::ActiveModelTrait::is_changed(&am) {
+        return Ok((before, access));
+    }
+    let after = w.update(am).await?;
+    w.record_update(Kind::Audit, id, &before, &after).await?;
+    w.commit().await?;
+    Ok((after, access))
+}
+
+/// Narrowing an audit's standards may not orphan the references of its findings.
+async fn keep_findings_covered(w: &Writer, audit_id: Uuid, standards: &[Standard]) -> AppResult<()> {
+    let findings = w.find::<finding::Entity>().filter(finding::Column::AuditId.eq(audit_id)).all(w.tx()).await?;
+    for f in findings {
+        for r in &f.refs.0 {
+            if refs::Reference::parse(r).is_some_and(|p| !standards.contains(&p.standard)) {
+                return Err(AppError::bad_input(
+                    "standards",
+                    format!("finding {:?} references {r}, which the audit would no longer cover", f.title),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn transition(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    to: AuditStatus,
+    reason: Option<&str>,
+    expected_version: Option<i32>,
+) -> AppResult<(audit::Model, Access)> {
+    let reason = domain::optional_text("reason", reason, MAX_TEXT)?;
+    let (mut w, before) = gate.write_on::<audit::Entity>(actor, id, Operation::WriteAudits).await?;
+    check_version(expected_version, before.version)?;
+    let from: AuditStatus = stored(&before.status)?;
+    rules::check_transition(from, to, reason.as_deref())?;
+    let today = now().date_naive();
+    let mut am: audit::ActiveModel = before.clone().into();
+    am.status = Set(to.as_str().to_string());
+    match to {
+        AuditStatus::InProgress if before.actual_start.is_none() => am.actual_start = Set(Some(today)),
+        AuditStatus::Completed if before.actual_end.is_none() => {
+            rules::check_period(before.actual_start, Some(today), "actualEnd")?;
+            am.actual_end = Set(Some(today));
+        }
+        AuditStatus::Cancelled => am.cancel_reason = Set(reason.clone()),
+        _ => {}
+    }
+    let after = w.update(am).await?;
+    record_move(&mut w, Kind::Audit, id, from.as_str(), to.as_str(), reason.as_deref()).await?;
+    // Dates and the cancel reason set by the move, if any.
+    let moved = audit::Model { status: after.status.clone(), ..before };
+    w.record_update(Kind::Audit, id, &moved, &after).await?;
+    let access = w.access();
+    w.commit().await?;
+    Ok((after, access))
+}
+
+#[derive(Default)]
+pub struct AuditFilter {
+    pub statuses: Vec<AuditStatus>,
+    pub audit_type: Option<AuditType>,
+    pub standard: Option<Standard>,
+    /// Planned start on or after.
+    pub from: Option<NaiveDate>,
+    /// Planned start on or before.
+    pub to: Option<NaiveDate>,
+}
+
+pub const AUDIT_ORDER: &str = "audits:PLANNED_START";
+
+/// The audit programme, by planned start (audits without one last), then id.
+pub async fn list(
+    gate: &Gate,
+    actor: &Actor,
+    org: Uuid,
+    filter: &AuditFilter,
+    args: &PageArgs,
+    want_total: bool,
+) -> AppResult<Page<audit::Model>> {
+    let r = gate.read(actor, org, Operation::ReadAudits).await?;
+    let mut q = r.find::<audit::Entity>();
+    if !filter.statuses.is_empty() {
+        q = q.filter(audit::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(t) = filter.audit_type {
+        q = q.filter(audit::Column::AuditType.eq(t.as_str()));
+    }
+    match filter.standard {
+        Some(Standard::Iso27001) => q = q.filter(audit::Column::CoversIso27001.eq(true)),
+        Some(Standard::Iso42001) => q = q.filter(audit::Column::CoversIso42001.eq(true)),
+        None => {}
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(audit::Column::PlannedStart.gte(from));
+    }
+    if let Some(to) = filter.to {
+        q = q.filter(audit::Column::PlannedStart.lte(to));
+    }
+    let sort = Sort::by(AUDIT_ORDER, audit::Column::PlannedStart, true, audit::Column::Id, false);
+    fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::from(m.planned_start), |m| m.id).await
+}
+
+/// One row the caller may read for `op`, with the caller's standing in its organization.
+pub async fn get<E: TenantOwned>(gate: &Gate, actor: &Actor, id: Uuid, op: Operation) -> AppResult<(E::Model, Access)>
+where
+    E::Model: Sync,
+{
+    let (r, m) = gate.locate::<E>(actor, id, op).await?;
+    Ok((m, r.access()))
+}
+
+/// Rows by `(organization, id)` keys, for batch loaders; organizations the caller may not
+/// read for `op` are left out.
+pub async fn by_ids<E: TenantOwned>(
+    gate: &Gate,
+    actor: &Actor,
+    keys: &[(Uuid, Uuid)],
+    op: Operation,
+) -> AppResult<Vec<E::Model>>
+where
+    E::Model: Sync,
+{
+    let (orgs, ids) = split_keys(keys);
+    let r = gate.read_many(actor, &orgs, op).await?;
+    if r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<E>().filter(E::id_column().is_in(ids)).all(r.conn()).await?)
+}
+
+pub(in crate::store) fn split_keys(keys: &[(Uuid, Uuid)]) -> (Vec<Uuid>, Vec<Uuid>) {
+    let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    orgs.sort();
+    orgs.dedup();
+    (orgs, keys.iter().map(|k| k.1).collect())
+}
+
+/// Findings of several audits (keys: organization, audit), oldest first.
+pub async fn findings_of(gate: &Gate, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<finding::Model>> {
+    let (orgs, audits) = split_keys(keys);
+    let r = gate.read_many(actor, &orgs, Operation::ReadAudits).await?;
+    if r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<finding::Entity>()
+        .filter(finding::Column::AuditId.is_in(audits))
+        .order_by_asc(finding::Column::Id)
+        .all(r.conn())
+        .await?)
+}
+
+/// Workflow history of several entities (keys: organization, entity), oldest first.
+pub async fn transitions_of(
+    gate: &Gate,
+    actor: &Actor,
+    keys: &[(Uuid, Uuid)],
+    op: Operation,
+) -> AppResult<Vec<workflow_transition::Model>> {
+    let (orgs, ids) = split_keys(keys);
+    let r = gate.read_many(actor, &orgs, op).await?;
+    if r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<workflow_transition::Entity>()
+        .filter(workflow_transition::Column::EntityId.is_in(ids))
+        .order_by_asc(workflow_transition::Column::At)
+        .order_by_asc(workflow_transition::Column::Id)
+        .all(r.conn())
+        .await?)
+}
+
+pub struct NewFinding<'a> {
+    pub finding_type: FindingType,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub evidence: Option<&'a str>,
+    pub references: &'a [String],
+}
+
+pub async fn add_finding(
+    gate: &Gate,
+    actor: &Actor,
+    catalog: &Catalog,
+    audit_id: Uuid,
+    input: NewFinding<'_>,
+) -> AppResult<(finding::Model, Access)> {
+    let title = domain::required_text("title", input.title, MAX_TITLE)?;
+    let description = domain::optional_text("description", input.description, MAX_TEXT)?;
+    let evidence = domain::optional_text("evidence", input.evidence, MAX_TEXT)?;
+    let (mut w, audit) = gate.write_on::<audit::Entity>(actor, audit_id, Operation::WriteFindings).await?;
+    rules::ensure_accepts_findings(stored(&audit.status)?, "auditId")?;
+    // ISO 27001 / 42001 9.2.2: findings are against the criteria of this audit.
+    let references =
+        refs::check_references("references", input.references, &standards_of(&audit), in_catalog(catalog))?;
+    let at = now();
+    let am = finding::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: NotSet,
+        audit_id: Set(audit_id),
+        finding_type: Set(input.finding_type.as_str().to_string()),
+        title: Set(title),
+        description: Set(description),
+        evidence: Set(evidence),
+        refs: Set(StringList(references)),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let m = w.insert::<finding::Entity, _>(am).await?;
+    w.record_create(Kind::Finding, m.id, &m).await?;
+    let access = w.access();
+    w.commit().await?;
+    Ok((m, access))
+}
+
+#[derive(Default)]
+pub struct FindingChanges<'a> {
+    pub expected_version: Option<i32>,
+    pub finding_type: Option<FindingType>,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub evidence: Option<&'a str>,
+    pub references: Option<&'a [String]>,
+}
+
+pub async fn update_finding(
+    gate: &Gate,
+    actor: &Actor,
+    catalog: &Catalog,
+    id: Uuid,
+    ch: FindingChanges<'_>,
+) -> AppResult<(finding::Model, Access)> {
+    let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+    let description = ch.description.map(|d| domain::optional_text("description", Some(d), MAX_TEXT)).transpose()?;
+    let evidence = ch.evidence.map(|e| domain::optional_text("evidence", Some(e), MAX_TEXT)).transpose()?;
+    let (mut w, before) = gate.write_on::<finding::Entity>(actor, id, Operation::WriteFindings).await?;
+    check_version(ch.expected_version, before.version)?;
+    let audit =
+        w.get::<audit::Entity>(before.audit_id).await?.ok_or_else(|| AppError::internal("finding without audit"))?;
+    rules::ensure_accepts_findings(stored(&audit.status)?, "id")?;
+    let mut am: finding::ActiveModel = before.clone().into();
+    if let Some(t) = ch.finding_type
+        && t.as_str() != before.finding_type
+    {
+        let raised = w
+            .find::<nonconformity::Entity>()
+            .filter(nonconformity::Column::FindingId.eq(id))
+            .one(w.tx())
+            .await?
+            .is_some();
+        if raised {
+            return Err(Invalid::new("type", "the finding has raised a nonconformity; its type is fixed").into());
+        }
+        am.finding_type = Set(t.as_str().to_string());
+    }
+    if let Some(r) = ch.references {
+        let r = refs::check_references("references", r, &standards_of(&audit), in_catalog(catalog))?;
+        am.refs.set_ne(StringList(r));
+    }
+    if let Some(t) = title {
+        am.title.set_ne(t);
+    }
+    if let Some(d) = description {
+        am.description.set_ne(d);
+    }
+    if let Some(e) = evidence {
+        am.evidence.set_ne(e);
+    }
+    let access = w.access();
+    if !sea_orm::ActiveModelTrait::is_changed(&am) {
+        return Ok((before, access));
+    }
+    let after = w.update(am).await?;
+    w.record_update(Kind::Finding, id, &before, &after).await?;
+    w.commit().await?;
+    Ok((after, access))
+}

@@ -1,0 +1,642 @@
+//! Nonconformities and corrective actions (clause 10.2), raising NCRs from findings, and
+//! the ticketing sync by external reference.
+
+use chrono::NaiveDate;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::audit::{FindingType, ncr_source};
+use crate::domain::ncr::{
+    self as rules, ActionStatus, ExternalRef, Facts, NcrStatus, Severity, Source, advance_towards_verification,
+};
+use crate::domain::refs::{self, Standard};
+use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
+use crate::entity::{StringList, audit, corrective_action, finding, nonconformity};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::store::audit::{in_catalog, record_move, split_keys, stored};
+use crate::store::catalog::Catalog;
+use crate::store::org::check_version;
+use crate::store::page::{Page, PageArgs, Sort, SortValue, fetch};
+use crate::store::tenancy::{Actor, Gate, Writer, now};
+
+fn has_text(s: &Option<String>) -> bool {
+    s.as_deref().is_some_and(|t| !t.trim().is_empty())
+}
+
+/// NCRs cover both standards: any catalog reference is accepted.
+fn check_refs(catalog: &Catalog, values: &[String]) -> AppResult<Vec<String>> {
+    Ok(refs::check_references("references", values, Standard::ALL, in_catalog(catalog))?)
+}
+
+async fn actions(w: &Writer, ncr: Uuid) -> AppResult<Vec<corrective_action::Model>> {
+    Ok(w.find::<corrective_action::Entity>()
+        .filter(corrective_action::Column::NonconformityId.eq(ncr))
+        .order_by_asc(corrective_action::Column::Id)
+        .all(w.tx())
+        .await?)
+}
+
+async fn facts(w: &Writer, ncr: &nonconformity::Model) -> AppResult<Facts> {
+    let statuses =
+        actions(w, ncr.id).await?.iter().map(|a| stored::<ActionStatus>(&a.status)).collect::<AppResult<Vec<_>>>()?;
+    Ok(Facts {
+        has_root_cause: has_text(&ncr.root_cause),
+        has_effectiveness_review: has_text(&ncr.effectiveness_review),
+        actions: statuses,
+    })
+}
+
+/// One NCR per ticket: (system, key) is unique per organization.
+async fn ensure_ticket_free(w: &Writer, ext: &ExternalRef, except: Option<Uuid>) -> AppResult<()> {
+    let mut q = w
+        .find::<nonconformity::Entity>()
+        .filter(nonconformity::Column::ExternalSystem.eq(ext.system.as_str()))
+        .filter(nonconformity::Column::ExternalKey.eq(ext.key.as_str()));
+    if let Some(id) = except {
+        q = q.filter(nonconformity::Column::Id.ne(id));
+    }
+    if q.one(w.tx()).await?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "ticket {}:{} is already linked to another nonconformity",
+            ext.system, ext.key
+        )));
+    }
+    Ok(())
+}
+
+fn ticket_taken(e: sea_orm::DbErr) -> AppError {
+    AppError::on_unique(e, "that ticket or finding is already linked to a nonconformity")
+}
+
+struct Content {
+    title: String,
+    description: Option<String>,
+    source: Source,
+    severity: Severity,
+    refs: Vec<String>,
+    owner: Option<String>,
+    containment: Option<String>,
+    finding_id: Option<Uuid>,
+    external: Option<ExternalRef>,
+    external_status: Option<String>,
+    external_done: Option<bool>,
+}
+
+async fn insert(w: &mut Writer, c: Content) -> AppResult<nonconformity::Model> {
+    let at = now();
+    let am = nonconformity::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: NotSet,
+        title: Set(c.title),
+        description: Set(c.description),
+        source: Set(c.source.as_str().to_string()),
+        severity: Set(c.severity.as_str().to_string()),
+        refs: Set(StringList(c.refs)),
+        owner: Set(c.owner),
+        containment: Set(c.containment),
+        root_cause: Set(None),
+        effectiveness_review: Set(None),
+        status: Set(NcrStatus::Open.as_str().to_string()),
+        finding_id: Set(c.finding_id),
+        external_system: Set(c.external.as_ref().map(|e| e.system.clone())),
+        external_key: Set(c.external.as_ref().map(|e| e.key.clone())),
+        external_url: Set(c.external.and_then(|e| e.url)),
+        external_status: Set(c.external_status),
+        external_done: Set(c.external_done),
+        closed_at: Set(None),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let m = w.insert::<nonconformity::Entity, _>(am).await.map_err(ticket_taken)?;
+    w.record_create(Kind::Nonconformity, m.id, &m).await?;
+    Ok(m)
+}
+
+pub struct NewNcr<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub source: Source,
+    pub severity: Severity,
+    pub references: &'a [String],
+    pub owner: Option<&'a str>,
+    pub containment: Option<&'a str>,
+    pub external_ref: Option<ExternalRef>,
+}
+
+pub async fn create(
+    gate: &Gate,
+    actor: &Actor,
+    catalog: &Catalog,
+    org: Uuid,
+    input: NewNcr<'_>,
+) -> AppResult<(nonconformity::Model, Access)> {
+    let content = Content {
+        title: domain::required_text("title", input.title, MAX_TITLE)?,
+        description: domain::optional_text("description", input.description, MAX_TEXT)?,
+        source: input.source,
+        severity: input.severity,
+        refs: check_refs(catalog, input.references)?,
+        owner: domain::optional_text("owner", input.owner, MAX_NAME)?,
+        containment: domain::optional_text("containment", input.containment, MAX_TEXT)?,
+        finding_id: None,
+        external: input.external_ref,
+        external_status: None,
+        external_done: None,
+    };
+    let mut w = gate.write(actor, org, Operation::WriteNonconformities).await?;
+    if let Some(ext) = &content.external {
+        ensure_ticket_free(&w, ext, None).await?;
+    }
+    let m = insert(&mut w, content).await?;
+    let access = w.access();
+    w.commit().await?;
+    Ok((m, access))
+}
+
+/// Changes to an NCR: `None` leaves a field alone; an empty text clears an optional one.
+#[derive(Default)]
+pub struct NcrChanges<'a> {
+    pub expected_version: Option<i32>,
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub source: Option<Source>,
+    pub severity: Option<Severity>,
+    pub references: Option<&'a [String]>,
+    pub owner: Option<&'a str>,
+    pub containment: Option<&'a str>,
+    pub root_cause: Option<&'a str>,
+    pub effectiveness_review: Option<&'a str>,
+    pub external_ref: Option<ExternalRef>,
+}
+
+pub async fn update(
+    gate: &Gate,
+    actor: &Actor,
+    catalog: &Catalog,
+    id: Uuid,
+    ch: NcrChanges<'_>,
+) -> AppResult<(nonconformity::Model, Access)> {
+    let text = |field: &str, v: Option<&str>| v.map(|t| domain::optional_text(field, Some(t), MAX_TEXT)).transpose();
+    let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+    let description = text("description", ch.description)?;
+    let owner = ch.owner.map(|o| domain::optional_text("owner", Some(o), MAX_NAME)).transpose()?;
+    let containment = text("containment", ch.containment)?;
+    let root_cause = text("rootCause", ch.root_cause)?;
+    let review = text("effectivenessReview", ch.effectiveness_review)?;
+    let references = ch.references.map(|r| check_refs(catalog, r)).transpose()?;
+    let (mut w, before) = gate.write_on::<nonconformity::Entity>(actor, id, Operation::WriteNonconformities).await?;
+    check_version(ch.expected_version, before.version)?;
+    let status: NcrStatus = stored(&before.status)?;
+    rules::ensure_not_closed(status, "id")?;
+    if let Some(rc) = &root_cause {
+        rules::check_root_cause_kept(status, rc.as_deref())?;
+    }
+    if let Some(ext) = &ch.external_ref {
+        ensure_ticket_free(&w, ext, Some(id)).await?;
+    }
+    let mut am: nonconformity::ActiveModel = before.clone().into();
+    if let Some(v) = title {
+        am.title.set_ne(v);
+    }
+    if let Some(v) = description {
+        am.description.set_ne(v);
+    }
+    if let Some(v) = ch.source {
+        am.source.set_ne(v.as_str().to_string());
+    }
+    if let Some(v) = ch.severity {
+        am.severity.set_ne(v.as_str().to_string());
+    }
+    if let Some(v) = references {
+        am.refs.set_ne(StringList(v));
+    }
+    if let Some(v) = owner {
+        am.owner.set_ne(v);
+    }
+    if let Some(v) = containment {
+        am.containment.set_ne(v);
+    }
+    if let Some(v) = root_cause {
+        am.root_cause.set_ne(v);
+    }
+    if let Some(v) = review {
+        am.effectiveness_review.set_ne(v);
+    }
+    if let Some(ext) = ch.external_ref {
+        am.external_system.set_ne(Some(ext.system));
+        am.external_key.set_ne(Some(ext.key));
+        am.external_url.set_ne(ext.url);
+    }
+    let access = w.access();
+    if !sea_orm::ActiveModelTrait::is_changed(&am) {
+        return Ok((before, access));
+    }
+    let after = w.update(am).await?;
+    w.record_update(Kind::Nonconformity, id, &before, &after).await?;
+    w.commit().await?;
+    Ok((after, access))
+}
+
+pub async fn transition(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    to: NcrStatus,
+    note: Option<&str>,
+    effectiveness_review: Option<&str>,
+    expected_version: Option<i32>,
+) -> AppResult<(nonconformity::Model, Access)> {
+    let note = domain::optional_text("note", note, MAX_TEXT)?;
+    let review = domain::optional_text("effectivenessReview", effectiveness_review, MAX_TEXT)?;
+    if review.is_some() && to != NcrStatus::Closed {
+        return Err(AppError::bad_input("effectivenessReview", "the effectiveness review is recorded when closing"));
+    }
+    // Closing is the verifier's call (ISO 27001 / 42001 10.2 d): its own permission.
+    let op = if to == NcrStatus::Closed { Operation::CloseNonconformity } else { Operation::TransitionNonconformity };
+    let (mut w, before) = gate.write_on::<nonconformity::Entity>(actor, id, op).await?;
+    check_version(expected_version, before.version)?;
+    let from: NcrStatus = stored(&before.status)?;
+    let mut f = facts(&w, &before).await?;
+    f.has_effectiveness_review |= review.is_some();
+    rules::check_transition(from, to, &f, note.as_deref())?;
+    let mut am: nonconformity::ActiveModel = before.clone().into();
+    am.status = Set(to.as_str().to_string());
+    if review.is_some() {
+        am.effectiveness_review = Set(review);
+    }
+    if to == NcrStatus::Closed {
+        am.closed_at = Set(Some(now()));
+    }
+    let after = w.update(am).await?;
+    record_move(&mut w, Kind::Nonconformity, id, from.as_str(), to.as_str(), note.as_deref()).await?;
+    let moved = nonconformity::Model { status: after.status.clone(), ..before };
+    w.record_update(Kind::Nonconformity, id, &moved, &after).await?;
+    let access = w.access();
+    w.commit().await?;
+    Ok((after, access))
+}
+
+/// Raises the NCR of a nonconformity finding; raising again returns the same NCR
+/// (`false`: nothing was created).
+pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<(nonconformity::Model, Access, bool)> {
+    let (mut w, f) = gate.write_on::<finding::Entity>(actor, finding_id, Operation::RaiseNonconformity).await?;
+    let finding_type: FindingType = stored(&f.finding_type)?;
+    let Some(severity) = finding_type.severity() else {
+        return Err(AppError::bad_input(
+            "findingId",
+            format!("only nonconformity findings raise NCRs; this one is {}", finding_type.as_str()),
+        ));
+    };
+    let access = w.access();
+    let existing =
+        w.find::<nonconformity::Entity>().filter(nonconformity::Column::FindingId.eq(finding_id)).one(w.tx()).await?;
+    if let Some(ncr) = existing {
+        return Ok((ncr, access, false));
+    }
+    let audit = w.get::<audit::Entity>(f.audit_id).await?.ok_or_else(|| AppError::internal("finding without audit"))?;
+    let content = Content {
+        title: f.title,
+        description: f.description,
+        source: ncr_source(stored(&audit.audit_type)?),
+        severity,
+        refs: f.refs.0,
+        owner: None,
+        containment: None,
+        finding_id: Some(finding_id),
+        external: None,
+        external_status: None,
+        external_done: None,
+    };
+    let m = insert(&mut w, content).await?;
+    w.commit().await?;
+    Ok((m, access, true))
+}
+
+pub struct UpsertNcr<'a> {
+    pub external_ref: ExternalRef,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub source: Option<Source>,
+    pub severity: Option<Severity>,
+    pub references: Option<&'a [String]>,
+    pub owner: Option<&'a str>,
+    pub external_status: Option<&'a str>,
+    pub external_done: Option<bool>,
+}
+
+/// Creates or updates the NCR of one ticket, in one transaction under the tenant's writer
+/// lock (the unique index on (organization, system, key) backs it up), so retried or
+/// concurrent deliveries of one webhook never make a second NCR and a repeated delivery
+/// changes nothing. `true` when the NCR was created.
+pub async fn upsert_by_external_ref(
+    gate: &Gate,
+    actor: &Actor,
+    catalog: &Catalog,
+    org: Uuid,
+    input: UpsertNcr<'_>,
+) -> AppResult<(nonconformity::Model, Access, bool)> {
+    let ext = input.external_ref;
+    let title = domain::required_text("title", input.title, MAX_TITLE)?;
+    let description = domain::optional_text("description", input.description, MAX_TEXT)?;
+    let owner = domain::optional_text("owner", input.owner, MAX_NAME)?;
+    let ext_status = domain::optional_text("externalStatus", input.external_status, MAX_NAME)?;
+    let references = input.references.map(|r| check_refs(catalog, r)).transpose()?;
+    let mut w = gate.write(actor, org, Operation::WriteNonconformities).await?;
+    let access = w.access();
+    let existing = w
+        .find::<nonconformity::Entity>()
+        .filter(nonconformity::Column::ExternalSystem.eq(ext.system.as_str()))
+        .filter(nonconformity::Column::ExternalKey.eq(ext.key.as_str()))
+        .one(w.tx())
+        .await?;
+    let done_note = format!("ticket {}:{} reported done", ext.system, ext.key);
+    let (before, created) = match existing {
+        Some(m) => (m, false),
+        None => {
+            let Some(severity) = input.severity else {
+                return Err(AppError::bad_input("severity", "severity is required when the ticket is new"));
+            };
+            let content = Content {
+                title: title.clone(),
+                description: description.clone(),
+                source: input.source.unwrap_or(Source::Other),
+                severity,
+                refs: references.clone().unwrap_or_default(),
+                owner: owner.clone(),
+                containment: None,
+                finding_id: None,
+                external: Some(ext.clone()),
+                external_status: ext_status.clone(),
+                external_done: input.external_done,
+            };
+            (insert(&mut w, content).await?, true)
+        }
+    };
+    let status: NcrStatus = stored(&before.status)?;
+    let mut am: nonconformity::ActiveModel = before.clone().into();
+    am.title.set_ne(title);
+    if input.description.is_some() {
+        am.description.set_ne(description);
+    }
+    if let Some(s) = input.source {
+        am.source.set_ne(s.as_str().to_string());
+    }
+    if let Some(s) = input.severity {
+        am.severity.set_ne(s.as_str().to_string());
+    }
+    if let Some(r) = references {
+        am.refs.set_ne(StringList(r));
+    }
+    if input.owner.is_some() {
+        am.owner.set_ne(owner);
+    }
+    if status == NcrStatus::Closed {
+        // A closed NCR is a record: the ticket may still report its state, but not rewrite it.
+        if let Some(field) = [
+            (am.title.is_set(), "title"),
+            (am.description.is_set(), "description"),
+            (am.source.is_set(), "source"),
+            (am.severity.is_set(), "severity"),
+            (am.refs.is_set(), "references"),
+            (am.owner.is_set(), "owner"),
+        ]
+        .iter()
+        .find_map(|(set, f)| set.then_some(*f))
+        {
+            return Err(AppError::bad_input(field, "the nonconformity is CLOSED: only the ticket's state is synced"));
+        }
+    }
+    if ext.url.is_some() {
+        am.external_url.set_ne(ext.url.clone());
+    }
+    if input.external_status.is_some() {
+        am.external_status.set_ne(ext_status);
+    }
+    if let Some(d) = input.external_done {
+        am.external_done.set_ne(Some(d));
+    }
+
+    // A ticket reported done completes the NCR's open actions and moves the NCR forward as
+    // far as the rules allow, never beyond VERIFICATION (closure needs 10.2 d's review).
+    let mut steps = Vec::new();
+    if input.external_done == Some(true) && status != NcrStatus::Closed {
+        for a in actions(&w, before.id).await? {
+            if matches!(stored::<ActionStatus>(&a.status)?, ActionStatus::Open | ActionStatus::InProgress) {
+                let mut aam: corrective_action::ActiveModel = a.clone().into();
+                aam.status = Set(ActionStatus::Done.as_str().to_string());
+                aam.completed_at = Set(Some(now()));
+                if a.completion_note.is_none() {
+                    aam.completion_note = Set(Some(done_note.clone()));
+                }
+                let after = w.update(aam).await?;
+                w.record_update(Kind::CorrectiveAction, a.id, &a, &after).await?;
+            }
+        }
+        steps = advance_towards_verification(status, &facts(&w, &before).await?);
+        if let Some(last) = steps.last() {
+            am.status = Set(last.as_str().to_string());
+        }
+    }
+    if !sea_orm::ActiveModelTrait::is_changed(&am) {
+        w.commit().await?;
+        return Ok((before, access, created));
+    }
+    let after = w.update(am).await?;
+    let mut from = status;
+    for s in &steps {
+        record_move(&mut w, Kind::Nonconformity, before.id, from.as_str(), s.as_str(), Some(&done_note)).await?;
+        from = *s;
+    }
+    let unmoved = nonconformity::Model { status: before.status.clone(), ..after.clone() };
+    w.record_update(Kind::Nonconformity, before.id, &before, &unmoved).await?;
+    w.commit().await?;
+    Ok((after, access, created))
+}
+
+#[derive(Default)]
+pub struct NcrFilter {
+    pub statuses: Vec<NcrStatus>,
+    pub severity: Option<Severity>,
+    pub source: Option<Source>,
+    /// Not CLOSED (`true`) or CLOSED (`false`).
+    pub open: Option<bool>,
+    /// Has (`true`) or has no (`false`) overdue corrective action.
+    pub overdue: Option<bool>,
+    pub external_system: Option<String>,
+}
+
+pub const NCR_ORDER: &str = "nonconformities:NEWEST";
+
+/// Nonconformities, newest first (UUIDv7 ids are in creation order).
+pub async fn list(
+    gate: &Gate,
+    actor: &Actor,
+    org: Uuid,
+    filter: &NcrFilter,
+    args: &PageArgs,
+    want_total: bool,
+) -> AppResult<Page<nonconformity::Model>> {
+    let r = gate.read(actor, org, Operation::ReadNonconformities).await?;
+    let mut q = r.find::<nonconformity::Entity>();
+    if !filter.statuses.is_empty() {
+        q = q.filter(nonconformity::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(s) = filter.severity {
+        q = q.filter(nonconformity::Column::Severity.eq(s.as_str()));
+    }
+    if let Some(s) = filter.source {
+        q = q.filter(nonconformity::Column::Source.eq(s.as_str()));
+    }
+    match filter.open {
+        Some(true) => q = q.filter(nonconformity::Column::Status.ne(NcrStatus::Closed.as_str())),
+        Some(false) => q = q.filter(nonconformity::Column::Status.eq(NcrStatus::Closed.as_str())),
+        None => {}
+    }
+    if let Some(s) = &filter.external_system {
+        q = q.filter(nonconformity::Column::ExternalSystem.eq(s.as_str()));
+    }
+    if let Some(want) = filter.overdue {
+        // Same tenant filter inside the subquery; same rule as `domain::ncr::overdue`.
+        let today = now().date_naive();
+        let sub = Query::select()
+            .column(corrective_action::Column::NonconformityId)
+            .from(corrective_action::Entity)
+            .and_where(corrective_action::Column::OrganizationId.eq(org))
+            .and_where(
+                corrective_action::Column::Status
+                    .is_in([ActionStatus::Open.as_str(), ActionStatus::InProgress.as_str()]),
+            )
+            .and_where(corrective_action::Column::DueDate.lt(today))
+            .to_owned();
+        q = if want {
+            q.filter(nonconformity::Column::Id.in_subquery(sub))
+        } else {
+            q.filter(nonconformity::Column::Id.not_in_subquery(sub))
+        };
+    }
+    let sort = Sort { name: NCR_ORDER.to_string(), key: None, id: nonconformity::Column::Id, desc: true };
+    fetch(r.conn(), q, &sort, args, want_total, |_| SortValue::Null, |m| m.id).await
+}
+
+/// Corrective actions of several NCRs (keys: organization, NCR), oldest first.
+pub async fn actions_of(gate: &Gate, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<corrective_action::Model>> {
+    let (orgs, ncrs) = split_keys(keys);
+    let r = gate.read_many(actor, &orgs, Operation::ReadNonconformities).await?;
+    if r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<corrective_action::Entity>()
+        .filter(corrective_action::Column::NonconformityId.is_in(ncrs))
+        .order_by_asc(corrective_action::Column::Id)
+        .all(r.conn())
+        .await?)
+}
+
+/// The NCRs raised from several findings (keys: organization, finding).
+pub async fn raised_from(gate: &Gate, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<nonconformity::Model>> {
+    let (orgs, findings) = split_keys(keys);
+    let r = gate.read_many(actor, &orgs, Operation::ReadNonconformities).await?;
+    if r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<nonconformity::Entity>().filter(nonconformity::Column::FindingId.is_in(findings)).all(r.conn()).await?)
+}
+
+pub struct NewAction<'a> {
+    pub title: &'a str,
+    pub owner: Option<&'a str>,
+    pub due_date: Option<NaiveDate>,
+}
+
+pub async fn add_action(
+    gate: &Gate,
+    actor: &Actor,
+    ncr_id: Uuid,
+    input: NewAction<'_>,
+) -> AppResult<(corrective_action::Model, Access)> {
+    let title = domain::required_text("title", input.title, MAX_TITLE)?;
+    let owner = domain::optional_text("owner", input.owner, MAX_NAME)?;
+    let (mut w, ncr) = gate.write_on::<nonconformity::Entity>(actor, ncr_id, Operation::WriteCorrectiveActions).await?;
+    rules::ensure_not_closed(stored(&ncr.status)?, "nonconformityId")?;
+    let at = now();
+    let am = corrective_action::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: NotSet,
+        nonconformity_id: Set(ncr_id),
+        title: Set(title),
+        owner: Set(owner),
+        due_date: Set(input.due_date),
+        status: Set(ActionStatus::Open.as_str().to_string()),
+        completion_note: Set(None),
+        completed_at: Set(None),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let m = w.insert::<corrective_action::Entity, _>(am).await?;
+    w.record_create(Kind::CorrectiveAction, m.id, &m).await?;
+    let access = w.access();
+    w.commit().await?;
+    Ok((m, access))
+}
+
+#[derive(Default)]
+pub struct ActionChanges<'a> {
+    pub expected_version: Option<i32>,
+    pub title: Option<&'a str>,
+    pub owner: Option<&'a str>,
+    pub due_date: Option<Option<NaiveDate>>,
+    pub status: Option<ActionStatus>,
+    pub completion_note: Option<&'a str>,
+}
+
+pub async fn update_action(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    ch: ActionChanges<'_>,
+) -> AppResult<(corrective_action::Model, Access)> {
+    let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+    let owner = ch.owner.map(|o| domain::optional_text("owner", Some(o), MAX_NAME)).transpose()?;
+    let note = ch.completion_note.map(|n| domain::optional_text("completionNote", Some(n), MAX_TEXT)).transpose()?;
+    let (mut w, before) =
+        gate.write_on::<corrective_action::Entity>(actor, id, Operation::WriteCorrectiveActions).await?;
+    check_version(ch.expected_version, before.version)?;
+    let ncr = w
+        .get::<nonconformity::Entity>(before.nonconformity_id)
+        .await?
+        .ok_or_else(|| AppError::internal("action without nonconformity"))?;
+    rules::ensure_not_closed(stored(&ncr.status)?, "id")?;
+    let mut am: corrective_action::ActiveModel = before.clone().into();
+    if let Some(v) = title {
+        am.title.set_ne(v);
+    }
+    if let Some(v) = owner {
+        am.owner.set_ne(v);
+    }
+    if let Some(v) = ch.due_date {
+        am.due_date.set_ne(v);
+    }
+    if let Some(v) = note {
+        am.completion_note.set_ne(v);
+    }
+    if let Some(s) = ch.status
+        && s.as_str() != before.status
+    {
+        am.status = Set(s.as_str().to_string());
+        am.completed_at = Set((s == ActionStatus::Done).then(now));
+    }
+    let access = w.access();
+    if !sea_orm::ActiveModelTrait::is_changed(&am) {
+        return Ok((before, access));
+    }
+    let after = w.update(am).await?;
+    w.record_update(Kind::CorrectiveAction, id, &before, &after).await?;
+    w.commit().await?;
+    Ok((after, access))
+}
