@@ -278,6 +278,16 @@ impl Audit {
         Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
     }
     /// Always false: audit records are kept as evidence of the programme (9.2.2 g).
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+    }
     async fn viewer_can_delete(&self) -> bool {
         false
     }
@@ -384,6 +394,16 @@ impl Finding {
             Some(a) => stored::<rules::AuditStatus>(&a.status)?.accepts_findings(),
             None => false,
         })
+    }
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
     async fn viewer_can_delete(&self) -> bool {
         false

@@ -10,8 +10,11 @@ use uuid::Uuid;
 
 use crate::auth::Operation;
 use crate::domain::dashboard::{AgingBucket as DAgingBucket, percent};
+use crate::domain::ncr::NcrStatus;
+use crate::graphql::audit::Audit;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::context::ContextExt;
+use crate::graphql::ncr::NonconformityStatus;
 use crate::graphql::org::Organization;
 use crate::graphql::soa::{Readiness, readiness_by_org};
 use crate::store::dashboard::{self as store, SoaCount};
@@ -28,6 +31,7 @@ pub struct DashboardBatch {
     ncr_aging: OnceCell<HashMap<Uuid, [u64; 4]>>,
     overdue: OnceCell<HashMap<Uuid, u64>>,
     readiness: OnceCell<HashMap<Uuid, Vec<Readiness>>>,
+    upcoming: OnceCell<HashMap<Uuid, Vec<crate::entity::audit::Model>>>,
 }
 
 impl DashboardBatch {
@@ -39,6 +43,7 @@ impl DashboardBatch {
             ncr_aging: OnceCell::new(),
             overdue: OnceCell::new(),
             readiness: OnceCell::new(),
+            upcoming: OnceCell::new(),
         })
     }
 
@@ -75,6 +80,24 @@ impl DashboardBatch {
             .await
     }
 
+    async fn upcoming(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<crate::entity::audit::Model>>> {
+        self.upcoming
+            .get_or_try_init(|| async {
+                let reader = self.reader(ctx).await?;
+                // The dashboard shows audits to members who may read them.
+                let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+                let mut allowed = Vec::new();
+                for org in reader.orgs() {
+                    if gate.access_of(actor, *org).await?.allows(Operation::ReadAudits) {
+                        allowed.push(*org);
+                    }
+                }
+                let reader = gate.read_many(actor, &allowed, Operation::ReadAudits).await?;
+                Ok(store::upcoming_audits(&reader, now().date_naive(), 90).await?)
+            })
+            .await
+    }
+
     async fn readiness(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<Readiness>>> {
         self.readiness.get_or_try_init(|| async { Ok(readiness_by_org(&self.reader(ctx).await?).await?) }).await
     }
@@ -99,7 +122,7 @@ pub struct AgingCount {
 
 #[derive(SimpleObject, Clone)]
 pub struct StatusCount {
-    pub status: String,
+    pub status: NonconformityStatus,
     pub count: i32,
 }
 
@@ -212,12 +235,11 @@ impl Dashboard {
 
     async fn nonconformities_by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let rows = self.batch.ncr_status(ctx).await?.get(&self.org).cloned().unwrap_or_default();
-        let order = ["OPEN", "ANALYSIS", "ACTION_PLANNED", "IN_PROGRESS", "VERIFICATION", "CLOSED"];
-        Ok(order
+        Ok(NcrStatus::ALL
             .iter()
             .map(|s| StatusCount {
-                status: s.to_string(),
-                count: rows.iter().find(|(r, _)| r == s).map(|(_, n)| *n as i32).unwrap_or(0),
+                status: (*s).into(),
+                count: rows.iter().find(|(r, _)| r == s.as_str()).map(|(_, n)| *n as i32).unwrap_or(0),
             })
             .collect())
     }
@@ -235,6 +257,14 @@ impl Dashboard {
     /// Corrective actions past their due date and not DONE or CANCELLED.
     async fn overdue_corrective_actions(&self, ctx: &Context<'_>) -> Result<i32> {
         Ok(self.batch.overdue(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
+    }
+
+    /// PLANNED or IN_PROGRESS audits starting within the next 90 days (today included),
+    /// soonest first.
+    async fn upcoming_audits(&self, ctx: &Context<'_>) -> Result<Vec<Audit>> {
+        let rows = self.batch.upcoming(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        let access = ctx.gate()?.access_of(ctx.actor()?, self.org).await?;
+        Ok(rows.into_iter().map(|m| Audit::new(m, access)).collect())
     }
 
     /// Certification readiness per standard.

@@ -254,6 +254,16 @@ impl Nonconformity {
         Ok(self.access.allows(Operation::WriteNonconformities) && self.current()? != rules::NcrStatus::Closed)
     }
     /// Always false: nonconformities are kept as evidence (10.2 f, g).
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+    }
     async fn viewer_can_delete(&self) -> bool {
         false
     }
@@ -358,6 +368,16 @@ impl CorrectiveAction {
             Some(n) => stored::<rules::NcrStatus>(&n.status)? != rules::NcrStatus::Closed,
             None => false,
         })
+    }
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
     async fn viewer_can_delete(&self) -> bool {
         false

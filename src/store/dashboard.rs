@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::domain::dashboard::aging_cutoffs;
-use crate::entity::{control, corrective_action, nonconformity};
+use crate::entity::{audit, control, corrective_action, nonconformity};
 use crate::error::AppResult;
 use crate::store::tenancy::MultiReader;
 
@@ -137,6 +137,33 @@ pub async fn overdue_corrective_actions(r: &MultiReader<'_>, today: NaiveDate) -
         .await?;
     for (org, n) in rows {
         out.insert(org, n as u64);
+    }
+    Ok(out)
+}
+
+/// PLANNED or IN_PROGRESS audits whose planned start lies in `[today, today + days]`.
+pub async fn upcoming_audits(
+    r: &MultiReader<'_>,
+    today: NaiveDate,
+    days: i64,
+) -> AppResult<HashMap<Uuid, Vec<audit::Model>>> {
+    use audit::Column as C;
+    let mut out: HashMap<Uuid, Vec<audit::Model>> = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let until = today + chrono::Duration::days(days);
+    let rows = r
+        .find::<audit::Entity>()
+        .filter(C::Status.is_in(["PLANNED", "IN_PROGRESS"]))
+        .filter(C::PlannedStart.gte(today))
+        .filter(C::PlannedStart.lte(until))
+        .order_by_asc(C::PlannedStart)
+        .order_by_asc(C::Id)
+        .all(r.conn())
+        .await?;
+    for a in rows {
+        out.entry(a.organization_id).or_default().push(a);
     }
     Ok(out)
 }

@@ -73,6 +73,133 @@ async fn soa_coverage_matches_the_lists(app: &TestApp) {
     assert_eq!(d["readiness"][0]["standard"], "ISO27001");
 }
 
+const CREATE_NCR: &str =
+    "mutation($i: CreateNonconformityInput!) { createNonconformity(input: $i) { nonconformity { id } } }";
+const ADD_ACTION: &str =
+    "mutation($i: AddCorrectiveActionInput!) { addCorrectiveAction(input: $i) { correctiveAction { id } } }";
+const UPDATE_ACTION: &str =
+    "mutation($i: UpdateCorrectiveActionInput!) { updateCorrectiveAction(input: $i) { correctiveAction { id } } }";
+const CREATE_AUDIT: &str = "mutation($i: CreateAuditInput!) { createAudit(input: $i) { audit { id } } }";
+const TRANSITION_AUDIT: &str = "mutation($i: TransitionAuditInput!) { transitionAudit(input: $i) { audit { id } } }";
+
+fn days_ago(days: i64, hours: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days) - chrono::Duration::hours(hours))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+fn day(offset: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(offset)).to_string()
+}
+
+async fn improvement_figures_against_a_fixture(app: &TestApp) {
+    let org = app.org("acme", &[("m", "MANAGER"), ("v", "VIEWER"), ("i", "INTEGRATION")]).await;
+    let m = app.token("m");
+    // Open NCRs opened at the edges of each aging bucket, plus one closed-looking old one.
+    let ages = [(0, 1), (30, 23), (31, 0), (90, 23), (91, 0), (180, 23), (181, 0), (400, 0)];
+    let mut ncrs = Vec::new();
+    for (k, (d, h)) in ages.iter().enumerate() {
+        let data = app
+            .ok(&m, CREATE_NCR, json!({ "i": { "organizationId": org, "title": format!("NCR {k}"), "source": "INCIDENT", "severity": "MINOR" } }))
+            .await;
+        let id = data["createNonconformity"]["nonconformity"]["id"].as_str().expect("id").to_string();
+        let uuid = id.trim_start_matches("ncr_").to_string();
+        app.sql(&format!(
+            "UPDATE nonconformities SET created_at = '{}' WHERE id = {}",
+            days_ago(*d, *h),
+            uuid_literal(app, &uuid)
+        ))
+        .await;
+        ncrs.push(id);
+    }
+    // Corrective actions: overdue (yesterday), due today (not overdue), done in the past (not
+    // overdue), cancelled in the past (not overdue), no due date.
+    for (due, finish) in [
+        (Some(day(-1)), None),
+        (Some(day(0)), None),
+        (Some(day(-5)), Some("DONE")),
+        (Some(day(-5)), Some("CANCELLED")),
+        (None, None),
+    ] {
+        let data = app
+            .ok(&m, ADD_ACTION, json!({ "i": { "nonconformityId": ncrs[0], "title": "fix", "dueDate": due } }))
+            .await;
+        if let Some(status) = finish {
+            let id = data["addCorrectiveAction"]["correctiveAction"]["id"].clone();
+            app.ok(&m, UPDATE_ACTION, json!({ "i": { "id": id, "status": status, "completionNote": "done" } })).await;
+        }
+    }
+    // Audits: starting today and in 90 days (upcoming), in 91 days and yesterday (not), and a
+    // cancelled one inside the window (not).
+    let mut upcoming = Vec::new();
+    for (title, start, cancel) in [
+        ("today", 0, false),
+        ("in 90", 90, false),
+        ("in 91", 91, false),
+        ("yesterday", -1, false),
+        ("cancelled", 10, true),
+    ] {
+        let data = app
+            .ok(&m, CREATE_AUDIT, json!({ "i": { "organizationId": org, "title": title, "type": "INTERNAL", "mode": "INTEGRATED", "standards": ["ISO27001", "ISO42001"], "plannedStart": day(start), "plannedEnd": day(start + 2) } }))
+            .await;
+        let id = data["createAudit"]["audit"]["id"].clone();
+        if cancel {
+            app.ok(&m, TRANSITION_AUDIT, json!({ "i": { "id": id, "to": "CANCELLED", "reason": "moved" } })).await;
+        } else if (0..=90).contains(&start) {
+            upcoming.push(title);
+        }
+    }
+    let q = "query($o: ID!) { organization(id: $o) { dashboard { openNonconformities nonconformitiesByStatus { status count } nonconformityAging { bucket label count } overdueCorrectiveActions upcomingAudits { title } } } }";
+    let data = app.ok(&app.token("v"), q, json!({ "o": org })).await;
+    let d = &data["organization"]["dashboard"];
+    assert_eq!(d["openNonconformities"], 8);
+    assert_eq!(d["nonconformitiesByStatus"][0], json!({ "status": "OPEN", "count": 8 }));
+    let aging: Vec<(Value, Value)> = d["nonconformityAging"]
+        .as_array()
+        .expect("aging")
+        .iter()
+        .map(|b| (b["label"].clone(), b["count"].clone()))
+        .collect();
+    assert_eq!(
+        aging,
+        vec![
+            (json!("0-30"), json!(2)),
+            (json!("31-90"), json!(2)),
+            (json!("91-180"), json!(2)),
+            (json!("180+"), json!(2))
+        ]
+    );
+    assert_eq!(d["overdueCorrectiveActions"], 1);
+    let titles: Vec<&str> =
+        d["upcomingAudits"].as_array().expect("audits").iter().map(|a| a["title"].as_str().expect("title")).collect();
+    assert_eq!(titles, upcoming);
+    // The figures agree with the lists.
+    let lists = app
+        .ok(&m, "query($o: ID!) { organization(id: $o) { nonconformities(first: 100) { totalCount nodes { correctiveActions { overdue } } } } }", json!({ "o": org }))
+        .await;
+    let l = &lists["organization"]["nonconformities"];
+    assert_eq!(l["totalCount"], d["openNonconformities"]);
+    let overdue = l["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .flat_map(|n| n["correctiveActions"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["overdue"] == true)
+        .count();
+    assert_eq!(json!(overdue), d["overdueCorrectiveActions"]);
+    // INTEGRATION reads NCR figures, but no audits.
+    let data = app.ok(&app.token("i"), q, json!({ "o": org })).await;
+    assert_eq!(data["organization"]["dashboard"]["upcomingAudits"], json!([]));
+    assert_eq!(data["organization"]["dashboard"]["openNonconformities"], 8);
+}
+
+/// How the test database spells a UUID literal.
+fn uuid_literal(app: &TestApp, hex: &str) -> String {
+    match app.backend {
+        crate::support::Backend::Sqlite => format!("X'{hex}'"),
+        crate::support::Backend::Postgres => format!("'{hex}'::uuid"),
+    }
+}
+
 const PORTFOLIO: &str = "{ organizations(first: 50) { nodes { name dashboard { soaCoverage { standard percentImplemented groups { groupRef implemented } } openNonconformities nonconformitiesByStatus { status count } nonconformityAging { count } overdueCorrectiveActions readiness { standard percent } } } } portfolio { organizations totalOpenNonconformities lowestReadiness { organization { name } standard percent } } }";
 
 async fn portfolio_statements_do_not_grow_with_organizations(app: &TestApp) {
@@ -132,6 +259,7 @@ async fn dashboards_of_other_tenants_are_invisible(app: &TestApp) {
 
 crate::api_tests!(
     soa_coverage_matches_the_lists,
+    improvement_figures_against_a_fixture,
     portfolio_statements_do_not_grow_with_organizations,
     portfolio_figures,
     dashboards_of_other_tenants_are_invisible,
