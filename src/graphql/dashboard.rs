@@ -181,7 +181,7 @@ fn soa_coverage(counts: &[SoaCount]) -> Result<Vec<SoaCoverage>> {
     for code in [StandardCode::Iso27001, StandardCode::Iso42001] {
         let mut cov = SoaCoverage { standard: code, figures: CoverageFigures::default(), groups: Vec::new() };
         let mut rows: Vec<&SoaCount> = counts.iter().filter(|c| c.standard == code.as_str()).collect();
-        rows.sort_by(|a, b| group_order(&a.group_ref).cmp(&group_order(&b.group_ref)));
+        rows.sort_by_key(|c| group_order(&c.group_ref));
         for c in rows {
             cov.figures.add(c);
             match cov.groups.iter_mut().find(|g| g.group_ref == c.group_ref) {
