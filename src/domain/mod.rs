@@ -1,7 +1,10 @@
 //! Domain rules in plain Rust: no GraphQL, no SQL. Each rule of the standards cites its
 //! clause. Errors are [`Invalid`]: the input field at fault and a message.
 
+pub mod impact;
 pub mod org;
+pub mod risk;
+pub mod scope;
 pub mod soa;
 pub mod trail;
 
