@@ -5,9 +5,12 @@ pub mod connection;
 pub mod context;
 pub mod events;
 pub mod extensions;
+pub mod impact;
+pub mod inventory;
 pub mod loaders;
 pub mod node;
 pub mod org;
+pub mod risk;
 pub mod scalars;
 pub mod soa;
 
@@ -23,7 +26,13 @@ pub use context::{RequestCtx, Services};
 pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(org::OrgMutation, soa::SoaMutation);
+pub struct Mutation(
+    org::OrgMutation,
+    soa::SoaMutation,
+    inventory::InventoryMutation,
+    risk::RiskMutation,
+    impact::ImpactMutation,
+);
 
 pub type Subscription = events::EventSubscription;
 

@@ -18,6 +18,10 @@ pub enum Node {
     Membership(Membership),
     Control(Control),
     ClauseAssessment(ClauseAssessment),
+    Scope(crate::graphql::inventory::Scope),
+    AiSystem(crate::graphql::inventory::AiSystem),
+    Risk(crate::graphql::risk::Risk),
+    ImpactAssessment(crate::graphql::impact::ImpactAssessment),
 }
 
 #[derive(Default)]
@@ -54,6 +58,18 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Nod
         Kind::ClauseAssessment => {
             let (r, m) = gate.locate::<clause_assessment::Entity>(actor, id, Operation::ReadClauseAssessments).await?;
             Node::ClauseAssessment(ClauseAssessment { model: m, access: r.access() })
+        }
+        Kind::Scope => {
+            let (r, m) = gate.locate::<crate::entity::scope::Entity>(actor, id, Operation::ReadScopes).await?;
+            Node::Scope(crate::graphql::inventory::Scope::new(m, r.access()))
+        }
+        Kind::AiSystem => {
+            let (r, m) = gate.locate::<crate::entity::ai_system::Entity>(actor, id, Operation::ReadAiSystems).await?;
+            Node::AiSystem(crate::graphql::inventory::AiSystem::new(m, r.access()))
+        }
+        Kind::Risk => Node::Risk(crate::graphql::risk::risk_node(gate, actor, id).await?),
+        Kind::ImpactAssessment => {
+            Node::ImpactAssessment(crate::graphql::impact::impact_assessment_node(gate, actor, id).await?)
         }
         _ => return Err(crate::error::AppError::not_found(kind.name())),
     })

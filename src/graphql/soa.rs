@@ -181,6 +181,10 @@ impl Control {
     async fn viewer_can_delete(&self) -> bool {
         false
     }
+    /// Risks of the register this control treats, highest residual score first.
+    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
+        crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
+    }
     /// The catalog's mapping rows for this control (provenance included).
     async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
         Ok(ControlMapping::of(ctx.catalog()?, &self.model.standard, &self.model.reference))

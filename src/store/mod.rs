@@ -1,8 +1,12 @@
 //! Persistence: sea-orm queries, always through the tenancy gate ([`tenancy`]).
 
+pub mod ai_system;
 pub mod catalog;
+pub mod impact;
 pub mod org;
 pub mod page;
+pub mod risk;
+pub mod scope;
 pub mod soa;
 pub mod tenancy;
 pub mod trail;
