@@ -4,5 +4,6 @@
 mod support;
 
 mod cli;
+mod risk;
 mod soa;
 mod spine;
