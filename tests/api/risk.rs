@@ -97,6 +97,14 @@ async fn domain_per_category_and_residual_fallback(app: &TestApp) {
     let o = &data["organization"];
     assert_eq!((o["s"]["totalCount"].clone(), o["a"]["totalCount"].clone(), o["sh"]["totalCount"].clone()), (json!(3), json!(5), json!(4)));
 
+    // At the appetite is within it; one step above exceeds it (per domain).
+    for (category, l, i, exceeds) in [("CONFIDENTIALITY", 3, 3, false), ("INTEGRITY", 2, 5, true), ("TRANSPARENCY", 2, 3, false), ("AI_AVAILABILITY", 3, 3, false)] {
+        let r = create_risk(app, &t, &org, json!({ "title": format!("edge {category}"), "category": category, "likelihood": l, "impact": i })).await;
+        assert_eq!((r["exceedsAppetite"].clone(), r["appetiteBreach"].clone()), (json!(exceeds), json!(exceeds)), "{category} {l}×{i}");
+    }
+    let d = app.ok(&t, "query($o: ID!) { organization(id: $o) { risks(filter: {exceedsAppetite: false, search: \"edge\"}) { totalCount } } }", json!({ "o": org })).await;
+    assert_eq!(d["organization"]["risks"]["totalCount"], 3);
+
     // Residual ratings: each falls back to its inherent rating.
     let r = create_risk(app, &t, &org, json!({ "title": "Ransomware", "category": "AVAILABILITY", "likelihood": 4, "impact": 5 })).await;
     assert_eq!((r["inherentScore"].clone(), r["inherentLevel"].clone(), r["residualLevel"].clone()), (json!(20), json!("CRITICAL"), json!("CRITICAL")));
