@@ -204,12 +204,11 @@ pub async fn update_assessment(
     let from = ImpactAssessmentStatus::parse(&before.status)
         .ok_or_else(|| AppError::internal("bad assessment status in database"))?;
     let to = ch.status.filter(|s| *s != from);
-    if let Some(to) = to {
-        if rules::transition(from, to)? == Right::Approve && !w.access().allows(Operation::ApproveImpactAssessment) {
-            return Err(AppError::Forbidden(
-                "approving or reopening an impact assessment needs the OWNER or MANAGER role".into(),
-            ));
-        }
+    let needs = to.map(|to| rules::transition(from, to)).transpose()?;
+    if needs == Some(Right::Approve) && !w.access().allows(Operation::ApproveImpactAssessment) {
+        return Err(AppError::Forbidden(
+            "approving or reopening an impact assessment needs the OWNER or MANAGER role".into(),
+        ));
     }
     let status_after = to.unwrap_or(from);
     // ISO 42001 6.1.4: the approved result stays as approved until reopened.

@@ -73,7 +73,8 @@ pub async fn settings_many(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, RiskS
 /// The largest rating any risk or impact assessment of the writer's organization uses.
 pub(crate) async fn ratings_in_use(w: &Writer) -> AppResult<RatingsInUse> {
     use risk::Column as C;
-    let row: Option<(Option<i32>, Option<i32>, Option<i32>, Option<i32>)> = w
+    type Maxima = (Option<i32>, Option<i32>, Option<i32>, Option<i32>);
+    let row: Option<Maxima> = w
         .find::<risk::Entity>()
         .select_only()
         .column_as(C::Likelihood.max(), "l")
@@ -496,7 +497,9 @@ pub fn exceeds_condition(s: &RiskSettings) -> Condition {
 /// (what the dashboard counts).
 pub fn breach_condition(s: &RiskSettings, today: NaiveDate) -> Condition {
     use risk::Column as C;
+    // NULL-safe: every nullable column is tested for presence first.
     let validly_accepted = Condition::all()
+        .add(C::Treatment.is_not_null())
         .add(C::Treatment.eq(RiskTreatment::Accept.as_str()))
         .add(C::AcceptanceJustification.is_not_null())
         .add(C::AcceptedBy.is_not_null())

@@ -80,8 +80,13 @@ async fn domain_per_category_and_residual_fallback(app: &TestApp) {
     ];
     for (category, domain) in table {
         // 2 × 4 = 8: within the SECURITY and SHARED appetite (9), beyond the AI one (6).
-        let r = create_risk(app, &t, &org, json!({ "title": category, "category": category, "likelihood": 2, "impact": 4 }))
-            .await;
+        let r = create_risk(
+            app,
+            &t,
+            &org,
+            json!({ "title": category, "category": category, "likelihood": 2, "impact": 4 }),
+        )
+        .await;
         assert_eq!((s(&r["category"]), s(&r["domain"])), (category.to_string(), domain.to_string()));
         assert_eq!((r["inherentScore"].clone(), r["inherentLevel"].clone()), (json!(8), json!("MEDIUM")));
         assert_eq!(r["residualScore"], 8, "no residual ratings: the inherent score");
@@ -95,31 +100,73 @@ async fn domain_per_category_and_residual_fallback(app: &TestApp) {
         .ok(&t, "query($o: ID!) { organization(id: $o) { s: risks(filter: {domain: SECURITY}) { totalCount } a: risks(filter: {domain: AI}) { totalCount } sh: risks(filter: {domain: SHARED}) { totalCount } } }", json!({ "o": org }))
         .await;
     let o = &data["organization"];
-    assert_eq!((o["s"]["totalCount"].clone(), o["a"]["totalCount"].clone(), o["sh"]["totalCount"].clone()), (json!(3), json!(5), json!(4)));
+    assert_eq!(
+        (o["s"]["totalCount"].clone(), o["a"]["totalCount"].clone(), o["sh"]["totalCount"].clone()),
+        (json!(3), json!(5), json!(4))
+    );
 
     // At the appetite is within it; one step above exceeds it (per domain).
-    for (category, l, i, exceeds) in [("CONFIDENTIALITY", 3, 3, false), ("INTEGRITY", 2, 5, true), ("TRANSPARENCY", 2, 3, false), ("AI_AVAILABILITY", 3, 3, false)] {
-        let r = create_risk(app, &t, &org, json!({ "title": format!("edge {category}"), "category": category, "likelihood": l, "impact": i })).await;
-        assert_eq!((r["exceedsAppetite"].clone(), r["appetiteBreach"].clone()), (json!(exceeds), json!(exceeds)), "{category} {l}×{i}");
+    for (category, l, i, exceeds) in [
+        ("CONFIDENTIALITY", 3, 3, false),
+        ("INTEGRITY", 2, 5, true),
+        ("TRANSPARENCY", 2, 3, false),
+        ("AI_AVAILABILITY", 3, 3, false),
+    ] {
+        let r = create_risk(
+            app,
+            &t,
+            &org,
+            json!({ "title": format!("edge {category}"), "category": category, "likelihood": l, "impact": i }),
+        )
+        .await;
+        assert_eq!(
+            (r["exceedsAppetite"].clone(), r["appetiteBreach"].clone()),
+            (json!(exceeds), json!(exceeds)),
+            "{category} {l}×{i}"
+        );
     }
     let d = app.ok(&t, "query($o: ID!) { organization(id: $o) { risks(filter: {exceedsAppetite: false, search: \"edge\"}) { totalCount } } }", json!({ "o": org })).await;
     assert_eq!(d["organization"]["risks"]["totalCount"], 3);
 
     // Residual ratings: each falls back to its inherent rating.
-    let r = create_risk(app, &t, &org, json!({ "title": "Ransomware", "category": "AVAILABILITY", "likelihood": 4, "impact": 5 })).await;
-    assert_eq!((r["inherentScore"].clone(), r["inherentLevel"].clone(), r["residualLevel"].clone()), (json!(20), json!("CRITICAL"), json!("CRITICAL")));
+    let r = create_risk(
+        app,
+        &t,
+        &org,
+        json!({ "title": "Ransomware", "category": "AVAILABILITY", "likelihood": 4, "impact": 5 }),
+    )
+    .await;
+    assert_eq!(
+        (r["inherentScore"].clone(), r["inherentLevel"].clone(), r["residualLevel"].clone()),
+        (json!(20), json!("CRITICAL"), json!("CRITICAL"))
+    );
     let id = s(&r["id"]);
-    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "residualLikelihood": 2 } })).await["updateRisk"]["risk"].clone();
-    assert_eq!((u["residualScore"].clone(), u["residualLevel"].clone(), u["inherentScore"].clone()), (json!(10), json!("HIGH"), json!(20)));
+    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "residualLikelihood": 2 } })).await["updateRisk"]["risk"]
+        .clone();
+    assert_eq!(
+        (u["residualScore"].clone(), u["residualLevel"].clone(), u["inherentScore"].clone()),
+        (json!(10), json!("HIGH"), json!(20))
+    );
     assert_eq!(u["residualImpact"], Value::Null);
-    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "residualImpact": 2 } })).await["updateRisk"]["risk"].clone();
-    assert_eq!((u["residualScore"].clone(), u["residualLevel"].clone(), u["exceedsAppetite"].clone()), (json!(4), json!("LOW"), json!(false)));
+    let u =
+        app.ok(&t, &update_q(), json!({ "i": { "id": id, "residualImpact": 2 } })).await["updateRisk"]["risk"].clone();
+    assert_eq!(
+        (u["residualScore"].clone(), u["residualLevel"].clone(), u["exceedsAppetite"].clone()),
+        (json!(4), json!("LOW"), json!(false))
+    );
     // Clearing one residual rating falls back again; the category change moves the domain.
     let u = app
-        .ok(&t, &update_q(), json!({ "i": { "id": id, "residualLikelihood": null, "category": "BIAS_FAIRNESS", "expectedVersion": 3 } }))
+        .ok(
+            &t,
+            &update_q(),
+            json!({ "i": { "id": id, "residualLikelihood": null, "category": "BIAS_FAIRNESS", "expectedVersion": 3 } }),
+        )
         .await["updateRisk"]["risk"]
         .clone();
-    assert_eq!((u["residualScore"].clone(), u["domain"].clone(), u["exceedsAppetite"].clone(), u["version"].clone()), (json!(8), json!("AI"), json!(true), json!(4)));
+    assert_eq!(
+        (u["residualScore"].clone(), u["domain"].clone(), u["exceedsAppetite"].clone(), u["version"].clone()),
+        (json!(8), json!("AI"), json!(true), json!(4))
+    );
     let rows = app.sql("SELECT inherent_score, effective_score, domain FROM risks WHERE title = 'Ransomware'").await;
     assert_eq!(rows, vec![vec![json!(20), json!(8), json!("AI")]]);
 }
@@ -127,10 +174,31 @@ async fn domain_per_category_and_residual_fallback(app: &TestApp) {
 async fn settings_apply_at_read_time(app: &TestApp) {
     let org = app.org("acme", &[("o", "OWNER"), ("c", "CONTRIBUTOR")]).await;
     let (t, c) = (app.token("o"), app.token("c"));
-    let sec = create_risk(app, &t, &org, json!({ "title": "Laptop theft", "category": "CONFIDENTIALITY", "likelihood": 2, "impact": 4 })).await;
-    let ai = create_risk(app, &t, &org, json!({ "title": "Biased scoring", "category": "BIAS_FAIRNESS", "likelihood": 2, "impact": 4 })).await;
-    let shared = create_risk(app, &t, &org, json!({ "title": "Model theft", "category": "MODEL_INTEGRITY", "likelihood": 3, "impact": 4 })).await;
-    assert_eq!((sec["exceedsAppetite"].clone(), ai["exceedsAppetite"].clone(), shared["exceedsAppetite"].clone()), (json!(false), json!(true), json!(true)));
+    let sec = create_risk(
+        app,
+        &t,
+        &org,
+        json!({ "title": "Laptop theft", "category": "CONFIDENTIALITY", "likelihood": 2, "impact": 4 }),
+    )
+    .await;
+    let ai = create_risk(
+        app,
+        &t,
+        &org,
+        json!({ "title": "Biased scoring", "category": "BIAS_FAIRNESS", "likelihood": 2, "impact": 4 }),
+    )
+    .await;
+    let shared = create_risk(
+        app,
+        &t,
+        &org,
+        json!({ "title": "Model theft", "category": "MODEL_INTEGRITY", "likelihood": 3, "impact": 4 }),
+    )
+    .await;
+    assert_eq!(
+        (sec["exceedsAppetite"].clone(), ai["exceedsAppetite"].clone(), shared["exceedsAppetite"].clone()),
+        (json!(false), json!(true), json!(true))
+    );
     assert_eq!(shared["residualLevel"], "HIGH");
     let defaults = app.ok(&t, "query($o: ID!) { organization(id: $o) { riskSettings { matrixSize maxScore thresholds { lowMax mediumMax highMax } appetite { security ai shared } customThresholds customAppetite levels { level minScore maxScore } } } }", json!({ "o": org })).await;
     assert_eq!(
@@ -138,7 +206,8 @@ async fn settings_apply_at_read_time(app: &TestApp) {
         json!({ "matrixSize": 5, "maxScore": 25, "thresholds": { "lowMax": 4, "mediumMax": 9, "highMax": 15 }, "appetite": { "security": 9, "ai": 6, "shared": 9 }, "customThresholds": false, "customAppetite": false,
             "levels": [ { "level": "LOW", "minScore": 1, "maxScore": 4 }, { "level": "MEDIUM", "minScore": 5, "maxScore": 9 }, { "level": "HIGH", "minScore": 10, "maxScore": 15 }, { "level": "CRITICAL", "minScore": 16, "maxScore": 25 } ] })
     );
-    let rows_before = app.sql("SELECT title, version, CAST(updated_at AS TEXT), effective_score FROM risks ORDER BY title").await;
+    let rows_before =
+        app.sql("SELECT title, version, CAST(updated_at AS TEXT), effective_score FROM risks ORDER BY title").await;
     let changes_before = app.count("changes").await;
 
     // Only OWNER/MANAGER change the settings.
@@ -153,21 +222,34 @@ async fn settings_apply_at_read_time(app: &TestApp) {
     assert_eq!((st["customThresholds"].clone(), st["customAppetite"].clone()), (json!(true), json!(true)));
     assert_eq!(app.count("changes").await, changes_before + 1, "one trail row for the organization");
 
-    let (sec2, ai2, shared2) = (node(app, &t, &s(&sec["id"])).await, node(app, &t, &s(&ai["id"])).await, node(app, &t, &s(&shared["id"])).await);
+    let (sec2, ai2, shared2) = (
+        node(app, &t, &s(&sec["id"])).await,
+        node(app, &t, &s(&ai["id"])).await,
+        node(app, &t, &s(&shared["id"])).await,
+    );
     assert_eq!((sec2["exceedsAppetite"].clone(), sec2["appetite"].clone()), (json!(true), json!(6)));
     assert_eq!((ai2["exceedsAppetite"].clone(), ai2["appetite"].clone()), (json!(false), json!(9)));
     assert_eq!(shared2["exceedsAppetite"], json!(true));
     assert_eq!((sec2["residualLevel"].clone(), shared2["residualLevel"].clone()), (json!("HIGH"), json!("HIGH")));
     assert_eq!(node(app, &t, &s(&sec["id"])).await["inherentLevel"], "HIGH", "8 is HIGH above mediumMax 6");
     // No risk row was rewritten.
-    assert_eq!((sec2["version"].clone(), ai2["version"].clone(), shared2["version"].clone()), (json!(1), json!(1), json!(1)));
-    assert_eq!(app.sql("SELECT title, version, CAST(updated_at AS TEXT), effective_score FROM risks ORDER BY title").await, rows_before);
+    assert_eq!(
+        (sec2["version"].clone(), ai2["version"].clone(), shared2["version"].clone()),
+        (json!(1), json!(1), json!(1))
+    );
+    assert_eq!(
+        app.sql("SELECT title, version, CAST(updated_at AS TEXT), effective_score FROM risks ORDER BY title").await,
+        rows_before
+    );
     // Filters follow the new settings in SQL.
     let q = "query($o: ID!) { organization(id: $o) { over: risks(filter: {exceedsAppetite: true}, orderBy: {field: TITLE}) { nodes { title } } within: risks(filter: {exceedsAppetite: false}) { nodes { title } } high: risks(filter: {level: HIGH}) { totalCount } medium: risks(filter: {level: MEDIUM}) { totalCount } breaches: risks(filter: {appetiteBreach: true}) { totalCount } } }";
     let o = app.ok(&t, q, json!({ "o": org })).await["organization"].clone();
     assert_eq!(o["over"]["nodes"], json!([{ "title": "Laptop theft" }, { "title": "Model theft" }]));
     assert_eq!(o["within"]["nodes"], json!([{ "title": "Biased scoring" }]));
-    assert_eq!((o["high"]["totalCount"].clone(), o["medium"]["totalCount"].clone(), o["breaches"]["totalCount"].clone()), (json!(3), json!(0), json!(2)));
+    assert_eq!(
+        (o["high"]["totalCount"].clone(), o["medium"]["totalCount"].clone(), o["breaches"]["totalCount"].clone()),
+        (json!(3), json!(0), json!(2))
+    );
 
     // Invalid thresholds and appetite name the field; nothing changes.
     for (settings, field) in [
@@ -180,33 +262,77 @@ async fn settings_apply_at_read_time(app: &TestApp) {
         (json!({ "matrixSize": 3, "thresholds": null, "appetite": null }), "riskSettings.matrixSize"),
     ] {
         if field == "riskSettings.matrixSize" && settings["matrixSize"] == 3 {
-            create_risk(app, &t, &org, json!({ "title": "Flood", "category": "AVAILABILITY", "likelihood": 4, "impact": 5 })).await;
+            create_risk(
+                app,
+                &t,
+                &org,
+                json!({ "title": "Flood", "category": "AVAILABILITY", "likelihood": 4, "impact": 5 }),
+            )
+            .await;
         }
         let body = app.gql(&t, SETTINGS, json!({ "i": { "id": org, "riskSettings": settings } })).await;
         assert_error(&body, "BAD_USER_INPUT", Some(field));
     }
-    let d = app.ok(&t, "query($o: ID!) { organization(id: $o) { version riskSettings { matrixSize appetite { shared } } } }", json!({ "o": org })).await;
+    let d = app
+        .ok(
+            &t,
+            "query($o: ID!) { organization(id: $o) { version riskSettings { matrixSize appetite { shared } } } }",
+            json!({ "o": org }),
+        )
+        .await;
     assert_eq!(d["organization"]["riskSettings"], json!({ "matrixSize": 5, "appetite": { "shared": 9 } }));
-    let flood = app.ok(&t, "query($o: ID!) { organization(id: $o) { risks(filter: {search: \"flood\"}) { nodes { id } } } }", json!({ "o": org })).await;
+    let flood = app
+        .ok(
+            &t,
+            "query($o: ID!) { organization(id: $o) { risks(filter: {search: \"flood\"}) { nodes { id } } } }",
+            json!({ "o": org }),
+        )
+        .await;
     let flood = s(&flood["organization"]["risks"]["nodes"][0]["id"]);
-    app.ok(&t, "mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }", json!({ "i": { "id": flood } })).await;
+    app.ok(
+        &t,
+        "mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }",
+        json!({ "i": { "id": flood } }),
+    )
+    .await;
 
     // Back to the defaults, then 3×3: the defaults scale (LOW 1, MEDIUM 2-3, HIGH 4-5,
     // CRITICAL 6-9; appetite 3 / 2 / 3). Every rating in use is at most 4: still refused.
-    let body = app.gql(&t, SETTINGS, json!({ "i": { "id": org, "riskSettings": { "matrixSize": 3, "thresholds": null, "appetite": null } } })).await;
+    let body = app
+        .gql(
+            &t,
+            SETTINGS,
+            json!({ "i": { "id": org, "riskSettings": { "matrixSize": 3, "thresholds": null, "appetite": null } } }),
+        )
+        .await;
     assert_error(&body, "BAD_USER_INPUT", Some("riskSettings.matrixSize"));
     app.ok(&t, &update_q(), json!({ "i": { "id": s(&shared["id"]), "likelihood": 3, "impact": 3 } })).await;
     app.ok(&t, &update_q(), json!({ "i": { "id": s(&sec["id"]), "impact": 3 } })).await;
     app.ok(&t, &update_q(), json!({ "i": { "id": s(&ai["id"]), "impact": 3 } })).await;
-    let d = app.ok(&t, SETTINGS, json!({ "i": { "id": org, "riskSettings": { "matrixSize": 3, "thresholds": null, "appetite": null } } })).await;
+    let d = app
+        .ok(
+            &t,
+            SETTINGS,
+            json!({ "i": { "id": org, "riskSettings": { "matrixSize": 3, "thresholds": null, "appetite": null } } }),
+        )
+        .await;
     let st = &d["updateOrganization"]["organization"]["riskSettings"];
     assert_eq!(st["thresholds"], json!({ "lowMax": 1, "mediumMax": 3, "highMax": 5 }));
     assert_eq!(st["appetite"], json!({ "security": 3, "ai": 2, "shared": 3 }));
-    assert_eq!((st["maxScore"].clone(), st["customThresholds"].clone(), st["customAppetite"].clone()), (json!(9), json!(false), json!(false)));
+    assert_eq!(
+        (st["maxScore"].clone(), st["customThresholds"].clone(), st["customAppetite"].clone()),
+        (json!(9), json!(false), json!(false))
+    );
     let shared3 = node(app, &t, &s(&shared["id"])).await;
-    assert_eq!((shared3["residualScore"].clone(), shared3["residualLevel"].clone(), shared3["exceedsAppetite"].clone()), (json!(9), json!("CRITICAL"), json!(true)));
+    assert_eq!(
+        (shared3["residualScore"].clone(), shared3["residualLevel"].clone(), shared3["exceedsAppetite"].clone()),
+        (json!(9), json!("CRITICAL"), json!(true))
+    );
     let ai3 = node(app, &t, &s(&ai["id"])).await;
-    assert_eq!((ai3["residualScore"].clone(), ai3["residualLevel"].clone(), ai3["exceedsAppetite"].clone()), (json!(6), json!("CRITICAL"), json!(true)));
+    assert_eq!(
+        (ai3["residualScore"].clone(), ai3["residualLevel"].clone(), ai3["exceedsAppetite"].clone()),
+        (json!(6), json!("CRITICAL"), json!(true))
+    );
     // Ratings now stop at 3.
     let body = app.gql(&t, &create_q(), json!({ "i": { "organizationId": org, "title": "x", "category": "INTEGRITY", "likelihood": 4, "impact": 1 } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("likelihood"));
@@ -221,10 +347,16 @@ async fn acceptance_rule(app: &TestApp) {
     let expires = "2099-12-31";
     for (extra, field) in [
         (json!({}), "acceptanceJustification"),
-        (json!({ "acceptanceJustification": "  ", "acceptedBy": "cfo", "acceptanceExpiresOn": expires }), "acceptanceJustification"),
+        (
+            json!({ "acceptanceJustification": "  ", "acceptedBy": "cfo", "acceptanceExpiresOn": expires }),
+            "acceptanceJustification",
+        ),
         (json!({ "acceptanceJustification": "Replacement in 2027", "acceptanceExpiresOn": expires }), "acceptedBy"),
         (json!({ "acceptanceJustification": "Replacement in 2027", "acceptedBy": "cfo" }), "acceptanceExpiresOn"),
-        (json!({ "acceptanceJustification": "x", "acceptedBy": "cfo", "acceptanceExpiresOn": "2001-01-01" }), "acceptanceExpiresOn"),
+        (
+            json!({ "acceptanceJustification": "x", "acceptedBy": "cfo", "acceptanceExpiresOn": "2001-01-01" }),
+            "acceptanceExpiresOn",
+        ),
     ] {
         let mut i = base.clone();
         for (k, v) in extra.as_object().expect("obj") {
@@ -244,7 +376,10 @@ async fn acceptance_rule(app: &TestApp) {
     i["acceptedBy"] = json!("cfo");
     i["acceptanceExpiresOn"] = json!(expires);
     let r = app.ok(&t, &create_q(), json!({ "i": i })).await["createRisk"]["risk"].clone();
-    assert_eq!((r["exceedsAppetite"].clone(), r["appetiteBreach"].clone(), r["acceptanceExpired"].clone()), (json!(true), json!(false), json!(false)));
+    assert_eq!(
+        (r["exceedsAppetite"].clone(), r["appetiteBreach"].clone(), r["acceptanceExpired"].clone()),
+        (json!(true), json!(false), json!(false))
+    );
     assert_eq!((r["acceptedBy"].clone(), r["acceptanceExpiresOn"].clone()), (json!("cfo"), json!(expires)));
     let id = s(&r["id"]);
     // Within appetite, ACCEPT needs nothing.
@@ -260,12 +395,19 @@ async fn acceptance_rule(app: &TestApp) {
     // Time passes: the acceptance expires, and the risk counts as a breach again.
     app.sql("UPDATE risks SET acceptance_expires_on = '2020-06-30' WHERE title = 'Legacy ERP'").await;
     let r = node(app, &t, &id).await;
-    assert_eq!((r["acceptanceExpired"].clone(), r["appetiteBreach"].clone(), r["exceedsAppetite"].clone()), (json!(true), json!(true), json!(true)));
+    assert_eq!(
+        (r["acceptanceExpired"].clone(), r["appetiteBreach"].clone(), r["exceedsAppetite"].clone()),
+        (json!(true), json!(true), json!(true))
+    );
     let q = "query($o: ID!) { organization(id: $o) { b: risks(filter: {appetiteBreach: true}) { nodes { title } } nb: risks(filter: {appetiteBreach: false}) { totalCount } } }";
     let o = app.ok(&t, q, json!({ "o": org })).await["organization"].clone();
-    assert_eq!((o["b"]["nodes"].clone(), o["nb"]["totalCount"].clone()), (json!([{ "title": "Legacy ERP" }]), json!(1)));
+    assert_eq!(
+        (o["b"]["nodes"].clone(), o["nb"]["totalCount"].clone()),
+        (json!([{ "title": "Legacy ERP" }]), json!(1))
+    );
     // Editing other fields keeps the (expired) acceptance; renewing it ends the breach.
-    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "owner": "erp-team" } })).await["updateRisk"]["risk"].clone();
+    let u =
+        app.ok(&t, &update_q(), json!({ "i": { "id": id, "owner": "erp-team" } })).await["updateRisk"]["risk"].clone();
     assert_eq!(u["appetiteBreach"], true);
     let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "acceptanceExpiresOn": expires } })).await["updateRisk"]["risk"].clone();
     assert_eq!((u["appetiteBreach"].clone(), u["acceptanceExpired"].clone()), (json!(false), json!(false)));
@@ -274,13 +416,20 @@ async fn acceptance_rule(app: &TestApp) {
     let l = node(app, &t, &s(&low["id"])).await;
     assert_eq!((l["exceedsAppetite"].clone(), l["appetiteBreach"].clone()), (json!(true), json!(true)));
     // Leaving ACCEPT clears the details.
-    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "treatment": "MITIGATE" } })).await["updateRisk"]["risk"].clone();
+    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "treatment": "MITIGATE" } })).await["updateRisk"]["risk"]
+        .clone();
     assert_eq!(
-        (u["acceptanceJustification"].clone(), u["acceptedBy"].clone(), u["acceptanceExpiresOn"].clone(), u["appetiteBreach"].clone()),
+        (
+            u["acceptanceJustification"].clone(),
+            u["acceptedBy"].clone(),
+            u["acceptanceExpiresOn"].clone(),
+            u["appetiteBreach"].clone()
+        ),
         (Value::Null, Value::Null, Value::Null, json!(true))
     );
     // A closed risk is no breach.
-    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "status": "CLOSED" } })).await["updateRisk"]["risk"].clone();
+    let u =
+        app.ok(&t, &update_q(), json!({ "i": { "id": id, "status": "CLOSED" } })).await["updateRisk"]["risk"].clone();
     assert_eq!((u["exceedsAppetite"].clone(), u["appetiteBreach"].clone()), (json!(true), json!(false)));
 }
 
@@ -307,7 +456,8 @@ async fn pagination_in_every_order(app: &TestApp) {
     for chunk in (0..N).collect::<Vec<_>>().chunks(26) {
         let mut q = String::from("mutation {");
         for i in chunk {
-            let review = if i % 4 == 0 { "null".to_string() } else { format!("\"2027-{:02}-{:02}\"", 1 + i % 12, 1 + i % 7) };
+            let review =
+                if i % 4 == 0 { "null".to_string() } else { format!("\"2027-{:02}-{:02}\"", 1 + i % 12, 1 + i % 7) };
             q.push_str(&format!(
                 " r{i}: createRisk(input: {{organizationId: \"{org}\", title: \"risk{:03}\", category: {}, likelihood: {}, impact: {}, reviewDate: {review}}}) {{ risk {{ id }} }}",
                 i % 200,
@@ -326,7 +476,9 @@ async fn pagination_in_every_order(app: &TestApp) {
     let all: BTreeSet<String> = created.iter().cloned().collect();
     assert_eq!(all.len(), N);
 
-    for (field, key) in [("SCORE", "residualScore"), ("CREATED_AT", "createdAt"), ("TITLE", "title"), ("REVIEW_DATE", "reviewDate")] {
+    for (field, key) in
+        [("SCORE", "residualScore"), ("CREATED_AT", "createdAt"), ("TITLE", "title"), ("REVIEW_DATE", "reviewDate")]
+    {
         for dir in ["ASC", "DESC"] {
             let mut after = Value::Null;
             let mut seen: Vec<(Value, String)> = Vec::new();
@@ -381,13 +533,21 @@ async fn pagination_in_every_order(app: &TestApp) {
         }
     }
     // A cursor of one order is refused by another; `first` is bounded.
-    let d = app.ok(&t, "query($o: ID!) { organization(id: $o) { risks(first: 1) { pageInfo { endCursor } } } }", json!({ "o": org })).await;
+    let d = app
+        .ok(
+            &t,
+            "query($o: ID!) { organization(id: $o) { risks(first: 1) { pageInfo { endCursor } } } }",
+            json!({ "o": org }),
+        )
+        .await;
     let cursor = d["organization"]["risks"]["pageInfo"]["endCursor"].clone();
     let body = app
         .gql(&t, "query($o: ID!, $a: String) { organization(id: $o) { risks(first: 1, after: $a, orderBy: {field: TITLE}) { totalCount } } }", json!({ "o": org, "a": cursor }))
         .await;
     assert_error(&body, "BAD_USER_INPUT", Some("after"));
-    let body = app.gql(&t, "query($o: ID!) { organization(id: $o) { risks(first: 101) { totalCount } } }", json!({ "o": org })).await;
+    let body = app
+        .gql(&t, "query($o: ID!) { organization(id: $o) { risks(first: 101) { totalCount } } }", json!({ "o": org }))
+        .await;
     assert_error(&body, "BAD_USER_INPUT", Some("first"));
     eprintln!("pagination test took {:?}", started.elapsed());
 }
@@ -407,7 +567,9 @@ async fn filters(app: &TestApp) {
         create_risk(app, &t, &org, r).await;
     }
     let titles = |filter: &str| {
-        let q = format!("query($o: ID!) {{ organization(id: $o) {{ risks(filter: {filter}, orderBy: {{field: TITLE}}) {{ totalCount nodes {{ title }} }} }} }}");
+        let q = format!(
+            "query($o: ID!) {{ organization(id: $o) {{ risks(filter: {filter}, orderBy: {{field: TITLE}}) {{ totalCount nodes {{ title }} }} }} }}"
+        );
         let org = org.clone();
         let t = t.clone();
         async move {
@@ -434,7 +596,10 @@ async fn filters(app: &TestApp) {
     assert_eq!(titles("{owner: \"ciso\"}").await, ["Phishing 100% of staff", "Weights exfiltration"]);
     assert_eq!(titles(&format!("{{aiSystemId: \"{sys}\"}}")).await, ["Model drift", "Weights exfiltration"]);
     assert_eq!(titles("{aiSystemId: null}").await, ["Old review, closed", "Phishing 100% of staff"]);
-    assert_eq!(titles(&format!("{{scopeId: \"{scope}\", owner: \"ciso\"}}")).await, ["Phishing 100% of staff", "Weights exfiltration"]);
+    assert_eq!(
+        titles(&format!("{{scopeId: \"{scope}\", owner: \"ciso\"}}")).await,
+        ["Phishing 100% of staff", "Weights exfiltration"]
+    );
     assert_eq!(titles("{search: \"phishing\"}").await, ["Model drift", "Phishing 100% of staff"]);
     assert_eq!(titles("{search: \"100%\"}").await, ["Phishing 100% of staff"]);
     assert_eq!(titles("{search: \"0%\"}").await, ["Phishing 100% of staff"]);
@@ -442,32 +607,69 @@ async fn filters(app: &TestApp) {
     assert_eq!(titles("{reviewOverdue: true}").await, ["Phishing 100% of staff"]);
     // An id of another kind matches nothing; a malformed one names the field.
     assert_eq!(titles(&format!("{{aiSystemId: \"{scope}\"}}")).await, Vec::<String>::new());
-    let body = app.gql(&t, "query($o: ID!) { organization(id: $o) { risks(filter: {scopeId: \"nope\"}) { totalCount } } }", json!({ "o": org })).await;
+    let body = app
+        .gql(
+            &t,
+            "query($o: ID!) { organization(id: $o) { risks(filter: {scopeId: \"nope\"}) { totalCount } } }",
+            json!({ "o": org }),
+        )
+        .await;
     assert_error(&body, "BAD_USER_INPUT", Some("scopeId"));
-    let d = app.ok(&t, "query($o: ID!) { organization(id: $o) { risks(first: 1) { nodes { title reviewOverdue } } } }", json!({ "o": org })).await;
+    let d = app
+        .ok(
+            &t,
+            "query($o: ID!) { organization(id: $o) { risks(first: 1) { nodes { title reviewOverdue } } } }",
+            json!({ "o": org }),
+        )
+        .await;
     // Default order: residual score, highest first (Phishing 16 before Weights 10).
-    assert_eq!(d["organization"]["risks"]["nodes"], json!([{ "title": "Phishing 100% of staff", "reviewOverdue": true }]));
+    assert_eq!(
+        d["organization"]["risks"]["nodes"],
+        json!([{ "title": "Phishing 100% of staff", "reviewOverdue": true }])
+    );
 }
 
 async fn version_conflict(app: &TestApp) {
     let org = app.org("acme", &[("c", "CONTRIBUTOR")]).await;
     let t = app.token("c");
-    let r = create_risk(app, &t, &org, json!({ "title": "Insider", "category": "CONFIDENTIALITY", "likelihood": 2, "impact": 2 })).await;
+    let r = create_risk(
+        app,
+        &t,
+        &org,
+        json!({ "title": "Insider", "category": "CONFIDENTIALITY", "likelihood": 2, "impact": 2 }),
+    )
+    .await;
     let id = s(&r["id"]);
-    let u = app.ok(&t, &update_q(), json!({ "i": { "id": id, "title": "Insider threat", "expectedVersion": 1 } })).await;
+    let u =
+        app.ok(&t, &update_q(), json!({ "i": { "id": id, "title": "Insider threat", "expectedVersion": 1 } })).await;
     assert_eq!(u["updateRisk"]["risk"]["version"], 2);
     let changes = app.count("changes").await;
     let body = app.gql(&t, &update_q(), json!({ "i": { "id": id, "likelihood": 5, "expectedVersion": 1 } })).await;
     assert_error(&body, "CONFLICT", None);
     let r = node(app, &t, &id).await;
-    assert_eq!((r["likelihood"].clone(), r["version"].clone(), r["title"].clone()), (json!(2), json!(2), json!("Insider threat")));
+    assert_eq!(
+        (r["likelihood"].clone(), r["version"].clone(), r["title"].clone()),
+        (json!(2), json!(2), json!("Insider threat"))
+    );
     assert_eq!(app.count("changes").await, changes);
     // Stale versions on scopes, AI systems and settings too.
     let scope = create_scope(app, &app.token("c"), &org, "HQ", "ISMS").await;
-    let body = app.gql(&t, "mutation($i: UpdateScopeInput!) { updateScope(input: $i) { scope { id } } }", json!({ "i": { "id": scope, "name": "x", "expectedVersion": 7 } })).await;
+    let body = app
+        .gql(
+            &t,
+            "mutation($i: UpdateScopeInput!) { updateScope(input: $i) { scope { id } } }",
+            json!({ "i": { "id": scope, "name": "x", "expectedVersion": 7 } }),
+        )
+        .await;
     assert_error(&body, "CONFLICT", None);
     let sys = create_ai_system(app, &t, &org, "Chatbot", "DESIGN").await;
-    let body = app.gql(&t, "mutation($i: UpdateAiSystemInput!) { updateAiSystem(input: $i) { aiSystem { id } } }", json!({ "i": { "id": sys, "name": "x", "expectedVersion": 2 } })).await;
+    let body = app
+        .gql(
+            &t,
+            "mutation($i: UpdateAiSystemInput!) { updateAiSystem(input: $i) { aiSystem { id } } }",
+            json!({ "i": { "id": sys, "name": "x", "expectedVersion": 2 } }),
+        )
+        .await;
     assert_error(&body, "CONFLICT", None);
 }
 
@@ -475,7 +677,9 @@ async fn other_tenants_are_missing(app: &TestApp) {
     let a = app.org("alpha", &[("alice", "OWNER")]).await;
     let b = app.org("beta", &[("bob", "OWNER")]).await;
     let (alice, bob) = (app.token("alice"), app.token("bob"));
-    let bobs_risk = create_risk(app, &bob, &b, json!({ "title": "Bob's", "category": "INTEGRITY", "likelihood": 2, "impact": 2 })).await;
+    let bobs_risk =
+        create_risk(app, &bob, &b, json!({ "title": "Bob's", "category": "INTEGRITY", "likelihood": 2, "impact": 2 }))
+            .await;
     let bobs_risk = s(&bobs_risk["id"]);
     let bobs_scope = create_scope(app, &bob, &b, "Bob scope", "AIMS").await;
     let bobs_system = create_ai_system(app, &bob, &b, "Bob AI", "DEPLOYED").await;
@@ -484,10 +688,21 @@ async fn other_tenants_are_missing(app: &TestApp) {
         .ok(&bob, "mutation($i: CreateImpactAssessmentInput!) { createImpactAssessment(input: $i) { impactAssessment { id } } }", json!({ "i": { "organizationId": b, "aiSystemId": bobs_system, "title": "Bob AIA" } }))
         .await;
     let bobs_aia = s(&d["createImpactAssessment"]["impactAssessment"]["id"]);
-    let alices_risk = create_risk(app, &alice, &a, json!({ "title": "Alice's", "category": "INTEGRITY", "likelihood": 2, "impact": 2 })).await;
+    let alices_risk = create_risk(
+        app,
+        &alice,
+        &a,
+        json!({ "title": "Alice's", "category": "INTEGRITY", "likelihood": 2, "impact": 2 }),
+    )
+    .await;
     let alices_risk = s(&alices_risk["id"]);
     let alices_control = control_id(app, &alice, &a, "ISO27001", "A.5.1").await;
-    let before = (app.count("risks").await, app.count("risk_controls").await, app.count("changes").await, app.count("impact_assessments").await);
+    let before = (
+        app.count("risks").await,
+        app.count("risk_controls").await,
+        app.count("changes").await,
+        app.count("impact_assessments").await,
+    );
 
     // Reading by node: null, exactly like a missing id.
     let d = app
@@ -508,8 +723,14 @@ async fn other_tenants_are_missing(app: &TestApp) {
     // Update, delete, link: NOT_FOUND for another tenant's risk, indistinguishable from a missing one.
     for (q, input) in [
         (update_q(), json!({ "id": bobs_risk, "title": "mine" })),
-        ("mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }".to_string(), json!({ "id": bobs_risk })),
-        ("mutation($i: LinkRiskControlInput!) { linkRiskControl(input: $i) { risk { id } } }".to_string(), json!({ "riskId": bobs_risk, "controlId": alices_control })),
+        (
+            "mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }".to_string(),
+            json!({ "id": bobs_risk }),
+        ),
+        (
+            "mutation($i: LinkRiskControlInput!) { linkRiskControl(input: $i) { risk { id } } }".to_string(),
+            json!({ "riskId": bobs_risk, "controlId": alices_control }),
+        ),
     ] {
         let theirs = app.gql(&alice, &q, json!({ "i": input })).await;
         assert_error(&theirs, "NOT_FOUND", None);
@@ -523,7 +744,13 @@ async fn other_tenants_are_missing(app: &TestApp) {
     let link = "mutation($i: LinkRiskControlInput!) { linkRiskControl(input: $i) { risk { id } } }";
     let theirs = app.gql(&alice, link, json!({ "i": { "riskId": alices_risk, "controlId": bobs_control } })).await;
     assert_error(&theirs, "BAD_USER_INPUT", Some("controlId"));
-    let missing = app.gql(&alice, link, json!({ "i": { "riskId": alices_risk, "controlId": "ctl_0190000000007000800000000000dead" } })).await;
+    let missing = app
+        .gql(
+            &alice,
+            link,
+            json!({ "i": { "riskId": alices_risk, "controlId": "ctl_0190000000007000800000000000dead" } }),
+        )
+        .await;
     assert_eq!(strip(theirs), strip(missing));
     for (field, value) in [("aiSystemId", &bobs_system), ("scopeId", &bobs_scope)] {
         let body = app.gql(&alice, &create_q(), json!({ "i": { "organizationId": a, "title": "x", "category": "INTEGRITY", "likelihood": 1, "impact": 1, field: value } })).await;
@@ -547,12 +774,24 @@ async fn other_tenants_are_missing(app: &TestApp) {
         assert_error(&app.gql(&alice, q, json!({ "i": { "id": id } })).await, "NOT_FOUND", None);
     }
     // Nothing was written (Alice's AI system aside).
-    let after = (app.count("risks").await, app.count("risk_controls").await, app.count("changes").await - 1, app.count("impact_assessments").await);
+    let after = (
+        app.count("risks").await,
+        app.count("risk_controls").await,
+        app.count("changes").await - 1,
+        app.count("impact_assessments").await,
+    );
     assert_eq!(after, before);
     // Bob's control never shows Alice's risk; Alice's list never shows Bob's.
     let d = app.ok(&alice, "query($o: ID!) { organization(id: $o) { risks { nodes { title } } aiSystems { totalCount } scopes { totalCount } impactAssessments { totalCount } } }", json!({ "o": a })).await;
     assert_eq!(d["organization"]["risks"]["nodes"], json!([{ "title": "Alice's" }]));
-    assert_eq!((d["organization"]["aiSystems"]["totalCount"].clone(), d["organization"]["scopes"]["totalCount"].clone(), d["organization"]["impactAssessments"]["totalCount"].clone()), (json!(1), json!(0), json!(0)));
+    assert_eq!(
+        (
+            d["organization"]["aiSystems"]["totalCount"].clone(),
+            d["organization"]["scopes"]["totalCount"].clone(),
+            d["organization"]["impactAssessments"]["totalCount"].clone()
+        ),
+        (json!(1), json!(0), json!(0))
+    );
 }
 
 async fn role_matrix(app: &TestApp) {
@@ -588,35 +827,124 @@ async fn role_matrix(app: &TestApp) {
             assert_eq!(read["data"]["organization"], Value::Null);
         } else {
             assert!(read.get("errors").is_none(), "{role}: {read}");
-            assert_eq!(read["data"]["organization"]["aiSystems"]["nodes"][0]["viewerCanUpdate"], json!(writer), "{role}");
+            assert_eq!(
+                read["data"]["organization"]["aiSystems"]["nodes"][0]["viewerCanUpdate"],
+                json!(writer),
+                "{role}"
+            );
         }
 
         let body = app.gql(&t, &create_q(), json!({ "i": { "organizationId": org, "title": format!("risk by {sub}"), "category": "TRANSPARENCY", "likelihood": 2, "impact": 2 } })).await;
         expect(&body, writer, "createRisk");
-        let risk = create_risk(app, &setup, &org, json!({ "title": format!("target for {sub}"), "category": "INTEGRITY", "likelihood": 1, "impact": 1 })).await;
+        let risk = create_risk(
+            app,
+            &setup,
+            &org,
+            json!({ "title": format!("target for {sub}"), "category": "INTEGRITY", "likelihood": 1, "impact": 1 }),
+        )
+        .await;
         let rid = s(&risk["id"]);
         let seen = node(app, &t, &rid).await;
         if role != "NON_MEMBER" {
-            assert_eq!((seen["viewerCanUpdate"].clone(), seen["viewerCanDelete"].clone()), (json!(writer), json!(writer)), "{role}");
+            assert_eq!(
+                (seen["viewerCanUpdate"].clone(), seen["viewerCanDelete"].clone()),
+                (json!(writer), json!(writer)),
+                "{role}"
+            );
         } else {
             assert_eq!(seen, Value::Null);
         }
         expect(&app.gql(&t, &update_q(), json!({ "i": { "id": rid, "owner": sub } })).await, writer, "updateRisk");
-        expect(&app.gql(&t, "mutation($i: LinkRiskControlInput!) { linkRiskControl(input: $i) { risk { id } } }", json!({ "i": { "riskId": rid, "controlId": control } })).await, writer, "linkRiskControl");
-        expect(&app.gql(&t, "mutation($i: UnlinkRiskControlInput!) { unlinkRiskControl(input: $i) { risk { id } } }", json!({ "i": { "riskId": rid, "controlId": control } })).await, writer, "unlinkRiskControl");
-        expect(&app.gql(&t, "mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }", json!({ "i": { "id": rid } })).await, writer, "deleteRisk");
+        expect(
+            &app.gql(
+                &t,
+                "mutation($i: LinkRiskControlInput!) { linkRiskControl(input: $i) { risk { id } } }",
+                json!({ "i": { "riskId": rid, "controlId": control } }),
+            )
+            .await,
+            writer,
+            "linkRiskControl",
+        );
+        expect(
+            &app.gql(
+                &t,
+                "mutation($i: UnlinkRiskControlInput!) { unlinkRiskControl(input: $i) { risk { id } } }",
+                json!({ "i": { "riskId": rid, "controlId": control } }),
+            )
+            .await,
+            writer,
+            "unlinkRiskControl",
+        );
+        expect(
+            &app.gql(
+                &t,
+                "mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }",
+                json!({ "i": { "id": rid } }),
+            )
+            .await,
+            writer,
+            "deleteRisk",
+        );
 
-        let body = app.gql(&t, "mutation($i: CreateScopeInput!) { createScope(input: $i) { scope { id } } }", json!({ "i": { "organizationId": org, "name": format!("scope {sub}"), "kind": "ISMS" } })).await;
+        let body = app
+            .gql(
+                &t,
+                "mutation($i: CreateScopeInput!) { createScope(input: $i) { scope { id } } }",
+                json!({ "i": { "organizationId": org, "name": format!("scope {sub}"), "kind": "ISMS" } }),
+            )
+            .await;
         expect(&body, writer, "createScope");
         let scope = create_scope(app, &setup, &org, &format!("target scope {sub}"), "AIMS").await;
-        expect(&app.gql(&t, "mutation($i: UpdateScopeInput!) { updateScope(input: $i) { scope { id } } }", json!({ "i": { "id": scope, "description": sub } })).await, writer, "updateScope");
-        expect(&app.gql(&t, "mutation($i: DeleteScopeInput!) { deleteScope(input: $i) { deletedId } }", json!({ "i": { "id": scope } })).await, writer, "deleteScope");
+        expect(
+            &app.gql(
+                &t,
+                "mutation($i: UpdateScopeInput!) { updateScope(input: $i) { scope { id } } }",
+                json!({ "i": { "id": scope, "description": sub } }),
+            )
+            .await,
+            writer,
+            "updateScope",
+        );
+        expect(
+            &app.gql(
+                &t,
+                "mutation($i: DeleteScopeInput!) { deleteScope(input: $i) { deletedId } }",
+                json!({ "i": { "id": scope } }),
+            )
+            .await,
+            writer,
+            "deleteScope",
+        );
 
-        let body = app.gql(&t, "mutation($i: CreateAiSystemInput!) { createAiSystem(input: $i) { aiSystem { id } } }", json!({ "i": { "organizationId": org, "name": format!("ai {sub}"), "organizationRole": "PROVIDER" } })).await;
+        let body = app
+            .gql(
+                &t,
+                "mutation($i: CreateAiSystemInput!) { createAiSystem(input: $i) { aiSystem { id } } }",
+                json!({ "i": { "organizationId": org, "name": format!("ai {sub}"), "organizationRole": "PROVIDER" } }),
+            )
+            .await;
         expect(&body, writer, "createAiSystem");
         let target = create_ai_system(app, &setup, &org, &format!("target ai {sub}"), "DESIGN").await;
-        expect(&app.gql(&t, "mutation($i: UpdateAiSystemInput!) { updateAiSystem(input: $i) { aiSystem { id } } }", json!({ "i": { "id": target, "lifecycleStage": "VALIDATION" } })).await, writer, "updateAiSystem");
-        expect(&app.gql(&t, "mutation($i: DeleteAiSystemInput!) { deleteAiSystem(input: $i) { deletedId } }", json!({ "i": { "id": target } })).await, writer, "deleteAiSystem");
+        expect(
+            &app.gql(
+                &t,
+                "mutation($i: UpdateAiSystemInput!) { updateAiSystem(input: $i) { aiSystem { id } } }",
+                json!({ "i": { "id": target, "lifecycleStage": "VALIDATION" } }),
+            )
+            .await,
+            writer,
+            "updateAiSystem",
+        );
+        expect(
+            &app.gql(
+                &t,
+                "mutation($i: DeleteAiSystemInput!) { deleteAiSystem(input: $i) { deletedId } }",
+                json!({ "i": { "id": target } }),
+            )
+            .await,
+            writer,
+            "deleteAiSystem",
+        );
 
         let body = app.gql(&t, create_aia, json!({ "i": { "organizationId": org, "aiSystemId": sys, "title": format!("AIA {sub}"), "impacts": impacts } })).await;
         expect(&body, writer, "createImpactAssessment");
@@ -626,7 +954,11 @@ async fn role_matrix(app: &TestApp) {
         if writer {
             let body = app.gql(&t, aia_q, json!({ "i": { "id": aia, "status": "APPROVED" } })).await;
             if approver {
-                assert_eq!(body["data"]["updateImpactAssessment"]["impactAssessment"], json!({ "status": "APPROVED", "approvedBy": sub }), "{role}");
+                assert_eq!(
+                    body["data"]["updateImpactAssessment"]["impactAssessment"],
+                    json!({ "status": "APPROVED", "approvedBy": sub }),
+                    "{role}"
+                );
             } else {
                 assert_error(&body, "FORBIDDEN", None);
             }
@@ -635,13 +967,17 @@ async fn role_matrix(app: &TestApp) {
             expect(&app.gql(&t, aia_q, json!({ "i": { "id": aia, "status": "APPROVED" } })).await, false, "approve");
         }
 
-        let body = app.gql(&t, SETTINGS, json!({ "i": { "id": org, "riskSettings": { "appetite": { "ai": 5 } } } })).await;
+        let body =
+            app.gql(&t, SETTINGS, json!({ "i": { "id": org, "riskSettings": { "appetite": { "ai": 5 } } } })).await;
         expect(&body, approver, "riskSettings");
     }
     // Exactly what the allowed roles created; the others' targets are still there.
     assert_eq!(app.count("risks").await, 3 + 4);
     let d = app.ok(&setup, "query($o: ID!) { organization(id: $o) { risks(filter: {search: \"risk by\"}, orderBy: {field: TITLE}) { nodes { title } } } }", json!({ "o": org })).await;
-    assert_eq!(d["organization"]["risks"]["nodes"], json!([{ "title": "risk by c" }, { "title": "risk by m" }, { "title": "risk by o" }]));
+    assert_eq!(
+        d["organization"]["risks"]["nodes"],
+        json!([{ "title": "risk by c" }, { "title": "risk by m" }, { "title": "risk by o" }])
+    );
 }
 
 async fn bad_input_writes_nothing(app: &TestApp) {
@@ -684,7 +1020,9 @@ async fn bad_input_writes_nothing(app: &TestApp) {
     assert_eq!((app.count("risks").await, app.count("changes").await), (0, changes), "nothing written");
 
     // The same rules on update, and nothing half-written.
-    let r = create_risk(app, &t, &org, json!({ "title": "Valid", "category": "INTEGRITY", "likelihood": 3, "impact": 3 })).await;
+    let r =
+        create_risk(app, &t, &org, json!({ "title": "Valid", "category": "INTEGRITY", "likelihood": 3, "impact": 3 }))
+            .await;
     let id = s(&r["id"]);
     let changes = app.count("changes").await;
     for (input, field) in [
@@ -692,13 +1030,19 @@ async fn bad_input_writes_nothing(app: &TestApp) {
         (json!({ "id": id, "owner": "x", "residualImpact": 6 }), "residualImpact"),
         (json!({ "id": id, "title": "" }), "title"),
         (json!({ "id": id, "treatment": "ACCEPT", "impact": 5 }), "acceptanceJustification"),
-        (json!({ "id": id, "treatment": "ACCEPT", "acceptanceJustification": "j", "acceptedBy": "b", "acceptanceExpiresOn": "1999-01-01", "impact": 5 }), "acceptanceExpiresOn"),
+        (
+            json!({ "id": id, "treatment": "ACCEPT", "acceptanceJustification": "j", "acceptedBy": "b", "acceptanceExpiresOn": "1999-01-01", "impact": 5 }),
+            "acceptanceExpiresOn",
+        ),
         (json!({ "id": "garbage" }), "id"),
     ] {
         assert_error(&app.gql(&t, &update_q(), json!({ "i": input })).await, "BAD_USER_INPUT", Some(field));
     }
     let r = node(app, &t, &id).await;
-    assert_eq!((r["title"].clone(), r["likelihood"].clone(), r["owner"].clone(), r["version"].clone()), (json!("Valid"), json!(3), Value::Null, json!(1)));
+    assert_eq!(
+        (r["title"].clone(), r["likelihood"].clone(), r["owner"].clone(), r["version"].clone()),
+        (json!("Valid"), json!(3), Value::Null, json!(1))
+    );
     assert_eq!(app.count("changes").await, changes);
 }
 
@@ -712,10 +1056,16 @@ async fn links_to_controls_of_both_standards(app: &TestApp) {
     let link = "mutation($i: LinkRiskControlInput!) { linkRiskControl(input: $i) { risk { controls { ref standard } } control { ref risks { title } } } }";
     let changes = app.count("changes").await;
     let d = app.ok(&t, link, json!({ "i": { "riskId": id, "controlId": iso42 } })).await;
-    assert_eq!(d["linkRiskControl"]["control"], json!({ "ref": "A.7.4", "risks": [{ "title": "Training data poisoning" }] }));
+    assert_eq!(
+        d["linkRiskControl"]["control"],
+        json!({ "ref": "A.7.4", "risks": [{ "title": "Training data poisoning" }] })
+    );
     let d = app.ok(&t, link, json!({ "i": { "riskId": id, "controlId": iso27 } })).await;
     // SoA order: ISO 27001 rows before ISO 42001 rows.
-    assert_eq!(d["linkRiskControl"]["risk"]["controls"], json!([{ "ref": "A.8.12", "standard": "ISO27001" }, { "ref": "A.7.4", "standard": "ISO42001" }]));
+    assert_eq!(
+        d["linkRiskControl"]["risk"]["controls"],
+        json!([{ "ref": "A.8.12", "standard": "ISO27001" }, { "ref": "A.7.4", "standard": "ISO42001" }])
+    );
     assert_eq!(app.count("changes").await, changes + 2, "one trail row per link");
     // Linking twice changes nothing.
     app.ok(&t, link, json!({ "i": { "riskId": id, "controlId": iso27 } })).await;
@@ -724,9 +1074,22 @@ async fn links_to_controls_of_both_standards(app: &TestApp) {
     assert!(s(&rows[0][0]).contains("ISO27001:A.8.12"), "{rows:?}");
     // An excluded control cannot treat a risk (ISO 27001 6.1.3 d).
     let excluded = control_id(app, &t, &org, "ISO27001", "A.7.1").await;
-    app.ok(&t, "mutation($i: UpdateControlInput!) { updateControl(input: $i) { control { id } } }", json!({ "i": { "id": excluded, "applicable": false, "justification": "remote-only" } })).await;
-    assert_error(&app.gql(&t, link, json!({ "i": { "riskId": id, "controlId": excluded } })).await, "BAD_USER_INPUT", Some("controlId"));
-    assert_error(&app.gql(&t, link, json!({ "i": { "riskId": id, "controlId": id } })).await, "BAD_USER_INPUT", Some("controlId"));
+    app.ok(
+        &t,
+        "mutation($i: UpdateControlInput!) { updateControl(input: $i) { control { id } } }",
+        json!({ "i": { "id": excluded, "applicable": false, "justification": "remote-only" } }),
+    )
+    .await;
+    assert_error(
+        &app.gql(&t, link, json!({ "i": { "riskId": id, "controlId": excluded } })).await,
+        "BAD_USER_INPUT",
+        Some("controlId"),
+    );
+    assert_error(
+        &app.gql(&t, link, json!({ "i": { "riskId": id, "controlId": id } })).await,
+        "BAD_USER_INPUT",
+        Some("controlId"),
+    );
     // Unlink, idempotent too.
     let unlink = "mutation($i: UnlinkRiskControlInput!) { unlinkRiskControl(input: $i) { risk { controls { ref } } } }";
     let d = app.ok(&t, unlink, json!({ "i": { "riskId": id, "controlId": iso27 } })).await;
@@ -737,7 +1100,13 @@ async fn links_to_controls_of_both_standards(app: &TestApp) {
 
     // Control.risks and Risk.controls over a page are batched.
     for i in 0..30 {
-        let r = create_risk(app, &t, &org, json!({ "title": format!("r{i:02}"), "category": "CONFIDENTIALITY", "likelihood": 1 + i % 5, "impact": 2 })).await;
+        let r = create_risk(
+            app,
+            &t,
+            &org,
+            json!({ "title": format!("r{i:02}"), "category": "CONFIDENTIALITY", "likelihood": 1 + i % 5, "impact": 2 }),
+        )
+        .await;
         let c = control_id(app, &t, &org, "ISO27001", &format!("A.5.{}", 1 + i % 10)).await;
         app.ok(&t, link, json!({ "i": { "riskId": s(&r["id"]), "controlId": c } })).await;
     }
@@ -745,14 +1114,21 @@ async fn links_to_controls_of_both_standards(app: &TestApp) {
     let d = app.ok(&t, "query($o: ID!) { organization(id: $o) { controls(first: 100) { nodes { ref risks { title residualLevel controls { ref } } } } } }", json!({ "o": org })).await;
     let used = metric(app, "annex_db_queries_total").await - before;
     assert!(used <= 12, "Control.risks over 100 rows took {used} statements");
-    let a51 = d["organization"]["controls"]["nodes"].as_array().expect("nodes").iter().find(|n| n["ref"] == "A.5.1").cloned().expect("A.5.1");
+    let a51 = d["organization"]["controls"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["ref"] == "A.5.1")
+        .cloned()
+        .expect("A.5.1");
     assert_eq!(a51["risks"].as_array().map(Vec::len), Some(3));
     let before = metric(app, "annex_db_queries_total").await;
     app.ok(&t, "query($o: ID!) { organization(id: $o) { risks(first: 100) { nodes { controls { ref risks { title } } scope { name } aiSystem { name } } } } }", json!({ "o": org })).await;
     let used = metric(app, "annex_db_queries_total").await - before;
     assert!(used <= 12, "Risk.controls over 31 risks took {used} statements");
     // Deleting a risk removes its links.
-    app.ok(&t, "mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }", json!({ "i": { "id": id } })).await;
+    app.ok(&t, "mutation($i: DeleteRiskInput!) { deleteRisk(input: $i) { deletedId } }", json!({ "i": { "id": id } }))
+        .await;
     assert_eq!(app.count("risk_controls").await, 30);
 }
 
@@ -767,25 +1143,63 @@ async fn scopes_and_ai_systems(app: &TestApp) {
     assert_eq!(sc["standards"], json!(["ISO27001", "ISO42001"]));
     assert_eq!(sc["inclusions"], json!(["API", "Data lake"]));
     let scope = s(&sc["id"]);
-    assert_error(&app.gql(&t, create, json!({ "i": { "organizationId": org, "name": "Cloud platform", "kind": "ISMS" } })).await, "CONFLICT", None);
-    assert_error(&app.gql(&t, create, json!({ "i": { "organizationId": org, "name": "AI only", "kind": "AIMS", "standards": ["ISO27001"] } })).await, "BAD_USER_INPUT", Some("standards"));
-    assert_error(&app.gql(&t, create, json!({ "i": { "organizationId": org, "name": " ", "kind": "AIMS" } })).await, "BAD_USER_INPUT", Some("name"));
+    assert_error(
+        &app.gql(&t, create, json!({ "i": { "organizationId": org, "name": "Cloud platform", "kind": "ISMS" } })).await,
+        "CONFLICT",
+        None,
+    );
+    assert_error(
+        &app.gql(
+            &t,
+            create,
+            json!({ "i": { "organizationId": org, "name": "AI only", "kind": "AIMS", "standards": ["ISO27001"] } }),
+        )
+        .await,
+        "BAD_USER_INPUT",
+        Some("standards"),
+    );
+    assert_error(
+        &app.gql(&t, create, json!({ "i": { "organizationId": org, "name": " ", "kind": "AIMS" } })).await,
+        "BAD_USER_INPUT",
+        Some("name"),
+    );
     let d = app.ok(&t, "mutation($i: UpdateScopeInput!) { updateScope(input: $i) { scope { kind standards boundaries version } } }", json!({ "i": { "id": scope, "kind": "ISMS", "boundaries": null, "expectedVersion": 1 } })).await;
-    assert_eq!(d["updateScope"]["scope"], json!({ "kind": "ISMS", "standards": ["ISO27001", "ISO42001"], "boundaries": null, "version": 2 }));
+    assert_eq!(
+        d["updateScope"]["scope"],
+        json!({ "kind": "ISMS", "standards": ["ISO27001", "ISO42001"], "boundaries": null, "version": 2 })
+    );
 
     let sys_q = "mutation($i: CreateAiSystemInput!) { createAiSystem(input: $i) { aiSystem { id name lifecycleStage organizationRole scope { name } dataCategories impactAssessmentMissing } } }";
     let d = app
         .ok(&t, sys_q, json!({ "i": { "organizationId": org, "name": "Credit scorer", "purpose": "Loan decisions", "lifecycleStage": "DEPLOYED", "organizationRole": "PROVIDER", "scopeId": scope, "dataCategories": ["financial", "personal"], "humanOversight": "Analyst reviews every rejection" } }))
         .await;
     let sys = &d["createAiSystem"]["aiSystem"];
-    assert_eq!((sys["scope"]["name"].clone(), sys["impactAssessmentMissing"].clone()), (json!("Cloud platform"), json!(true)));
+    assert_eq!(
+        (sys["scope"]["name"].clone(), sys["impactAssessmentMissing"].clone()),
+        (json!("Cloud platform"), json!(true))
+    );
     let sys = s(&sys["id"]);
     let other = create_ai_system(app, &t, &org, "Chatbot", "DESIGN").await;
-    assert_error(&app.gql(&t, sys_q, json!({ "i": { "organizationId": org, "name": "Credit scorer", "organizationRole": "USER" } })).await, "CONFLICT", None);
+    assert_error(
+        &app.gql(
+            &t,
+            sys_q,
+            json!({ "i": { "organizationId": org, "name": "Credit scorer", "organizationRole": "USER" } }),
+        )
+        .await,
+        "CONFLICT",
+        None,
+    );
     let q = "query($o: ID!) { organization(id: $o) { missing: aiSystems(filter: {impactAssessmentMissing: true}) { nodes { name } } fine: aiSystems(filter: {impactAssessmentMissing: false}) { nodes { name } } deployed: aiSystems(filter: {lifecycleStage: DEPLOYED}) { totalCount } search: aiSystems(filter: {search: \"LOAN\"}) { nodes { name } } } }";
     let o = app.ok(&t, q, json!({ "o": org })).await["organization"].clone();
-    assert_eq!((o["missing"]["nodes"].clone(), o["fine"]["nodes"].clone()), (json!([{ "name": "Credit scorer" }]), json!([{ "name": "Chatbot" }])));
-    assert_eq!((o["deployed"]["totalCount"].clone(), o["search"]["nodes"].clone()), (json!(1), json!([{ "name": "Credit scorer" }])));
+    assert_eq!(
+        (o["missing"]["nodes"].clone(), o["fine"]["nodes"].clone()),
+        (json!([{ "name": "Credit scorer" }]), json!([{ "name": "Chatbot" }]))
+    );
+    assert_eq!(
+        (o["deployed"]["totalCount"].clone(), o["search"]["nodes"].clone()),
+        (json!(1), json!([{ "name": "Credit scorer" }]))
+    );
 
     // References block deletion, and the message names them.
     create_risk(app, &t, &org, json!({ "title": "Unfair rejections", "category": "BIAS_FAIRNESS", "likelihood": 3, "impact": 3, "aiSystemId": sys, "scopeId": scope })).await;
@@ -814,36 +1228,75 @@ async fn impact_assessment_workflow(app: &TestApp) {
     let (m, c, a) = (app.token("m"), app.token("c"), app.token("a"));
     let sys = create_ai_system(app, &c, &org, "Credit scorer", "DEPLOYED").await;
     let risk = create_risk(app, &c, &org, json!({ "title": "Unfair rejections", "category": "BIAS_FAIRNESS", "likelihood": 3, "impact": 4, "aiSystemId": sys })).await;
-    let create = format!("mutation($i: CreateImpactAssessmentInput!) {{ createImpactAssessment(input: $i) {{ impactAssessment {{ {AIA} }} }} }}");
-    let update = format!("mutation($i: UpdateImpactAssessmentInput!) {{ updateImpactAssessment(input: $i) {{ impactAssessment {{ {AIA} }} }} }}");
+    let create = format!(
+        "mutation($i: CreateImpactAssessmentInput!) {{ createImpactAssessment(input: $i) {{ impactAssessment {{ {AIA} }} }} }}"
+    );
+    let update = format!(
+        "mutation($i: UpdateImpactAssessmentInput!) {{ updateImpactAssessment(input: $i) {{ impactAssessment {{ {AIA} }} }} }}"
+    );
     // Ratings follow the organization's matrix.
     let body = app.gql(&c, &create, json!({ "i": { "organizationId": org, "aiSystemId": sys, "title": "AIA 2026", "impacts": [{ "area": "FAIRNESS", "description": "x", "likelihood": 2, "severity": 2 }, { "area": "PRIVACY", "description": "y", "likelihood": 6, "severity": 2 }] } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("impacts[1].likelihood"));
     assert_eq!(app.count("impact_assessments").await, 0);
     let d = app.ok(&c, &create, json!({ "i": { "organizationId": org, "aiSystemId": sys, "title": "AIA 2026", "assessedIndividuals": "Loan applicants", "riskIds": [risk["id"]] } })).await;
     let x = &d["createImpactAssessment"]["impactAssessment"];
-    assert_eq!((x["status"].clone(), x["availableTransitions"].clone(), x["viewerCanUpdate"].clone()), (json!("DRAFT"), json!(["IN_REVIEW"]), json!(true)));
+    assert_eq!(
+        (x["status"].clone(), x["availableTransitions"].clone(), x["viewerCanUpdate"].clone()),
+        (json!("DRAFT"), json!(["IN_REVIEW"]), json!(true))
+    );
     assert_eq!(x["risks"], json!([{ "title": "Unfair rejections" }]));
     assert_eq!(x["aiSystem"], json!({ "name": "Credit scorer", "impactAssessmentMissing": true }));
     let id = s(&x["id"]);
     // No impacts, no review; DRAFT cannot jump to APPROVED.
-    assert_error(&app.gql(&c, &update, json!({ "i": { "id": id, "status": "IN_REVIEW" } })).await, "BAD_USER_INPUT", Some("impacts"));
-    assert_error(&app.gql(&m, &update, json!({ "i": { "id": id, "status": "APPROVED" } })).await, "BAD_USER_INPUT", Some("status"));
+    assert_error(
+        &app.gql(&c, &update, json!({ "i": { "id": id, "status": "IN_REVIEW" } })).await,
+        "BAD_USER_INPUT",
+        Some("impacts"),
+    );
+    assert_error(
+        &app.gql(&m, &update, json!({ "i": { "id": id, "status": "APPROVED" } })).await,
+        "BAD_USER_INPUT",
+        Some("status"),
+    );
     let d = app
         .ok(&c, &update, json!({ "i": { "id": id, "status": "IN_REVIEW", "expectedVersion": 1, "impacts": [{ "area": "FAIRNESS", "description": "Higher rejection rate for young applicants", "likelihood": 3, "severity": 4, "mitigation": "Quarterly disparity testing" }] } }))
         .await;
     let x = &d["updateImpactAssessment"]["impactAssessment"];
-    assert_eq!((x["status"].clone(), x["version"].clone(), x["impacts"][0]["score"].clone()), (json!("IN_REVIEW"), json!(2), json!(12)));
-    assert_eq!((x["availableTransitions"].clone(), x["viewerCanTransition"].clone()), (json!(["DRAFT"]), json!(true)), "contributors cannot approve");
+    assert_eq!(
+        (x["status"].clone(), x["version"].clone(), x["impacts"][0]["score"].clone()),
+        (json!("IN_REVIEW"), json!(2), json!(12))
+    );
+    assert_eq!(
+        (x["availableTransitions"].clone(), x["viewerCanTransition"].clone()),
+        (json!(["DRAFT"]), json!(true)),
+        "contributors cannot approve"
+    );
     // Auditors read, never write or move.
-    let seen = app.ok(&a, &format!("query($id: ID!) {{ node(id: $id) {{ ... on ImpactAssessment {{ {AIA} }} }} }}"), json!({ "id": id })).await;
-    assert_eq!((seen["node"]["viewerCanTransition"].clone(), seen["node"]["viewerCanUpdate"].clone(), seen["node"]["availableTransitions"].clone()), (json!(false), json!(false), json!([])));
+    let seen = app
+        .ok(
+            &a,
+            &format!("query($id: ID!) {{ node(id: $id) {{ ... on ImpactAssessment {{ {AIA} }} }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        (
+            seen["node"]["viewerCanTransition"].clone(),
+            seen["node"]["viewerCanUpdate"].clone(),
+            seen["node"]["availableTransitions"].clone()
+        ),
+        (json!(false), json!(false), json!([]))
+    );
     assert_error(&app.gql(&a, &update, json!({ "i": { "id": id, "title": "x" } })).await, "FORBIDDEN", None);
     assert_error(&app.gql(&c, &update, json!({ "i": { "id": id, "status": "APPROVED" } })).await, "FORBIDDEN", None);
     // The manager approves: who and when are recorded.
-    let d = app.ok(&m, &update, json!({ "i": { "id": id, "status": "APPROVED", "note": "Reviewed with legal" } })).await;
+    let d =
+        app.ok(&m, &update, json!({ "i": { "id": id, "status": "APPROVED", "note": "Reviewed with legal" } })).await;
     let x = &d["updateImpactAssessment"]["impactAssessment"];
-    assert_eq!((x["status"].clone(), x["approvedBy"].clone(), x["viewerCanUpdate"].clone()), (json!("APPROVED"), json!("m"), json!(false)));
+    assert_eq!(
+        (x["status"].clone(), x["approvedBy"].clone(), x["viewerCanUpdate"].clone()),
+        (json!("APPROVED"), json!("m"), json!(false))
+    );
     assert!(x["approvedAt"].is_string());
     assert_eq!(x["aiSystem"]["impactAssessmentMissing"], false);
     let rows = app.sql("SELECT action, fields FROM changes WHERE entity_type = 'ImpactAssessment' AND action = 'TRANSITION' ORDER BY seq").await;
@@ -851,12 +1304,26 @@ async fn impact_assessment_workflow(app: &TestApp) {
     assert!(s(&rows[1][1]).contains("APPROVED") && s(&rows[1][1]).contains("Reviewed with legal"), "{rows:?}");
     // Read-only until reopened; only OWNER/MANAGER reopen.
     let changes = app.count("changes").await;
-    assert_error(&app.gql(&m, &update, json!({ "i": { "id": id, "title": "Edited" } })).await, "BAD_USER_INPUT", Some("title"));
-    assert_error(&app.gql(&c, &update, json!({ "i": { "id": id, "riskIds": [] } })).await, "BAD_USER_INPUT", Some("riskIds"));
+    assert_error(
+        &app.gql(&m, &update, json!({ "i": { "id": id, "title": "Edited" } })).await,
+        "BAD_USER_INPUT",
+        Some("title"),
+    );
+    assert_error(
+        &app.gql(&c, &update, json!({ "i": { "id": id, "riskIds": [] } })).await,
+        "BAD_USER_INPUT",
+        Some("riskIds"),
+    );
     assert_error(&app.gql(&c, &update, json!({ "i": { "id": id, "status": "DRAFT" } })).await, "FORBIDDEN", None);
-    assert_error(&app.gql(&m, &update, json!({ "i": { "id": id, "status": "IN_REVIEW" } })).await, "BAD_USER_INPUT", Some("status"));
+    assert_error(
+        &app.gql(&m, &update, json!({ "i": { "id": id, "status": "IN_REVIEW" } })).await,
+        "BAD_USER_INPUT",
+        Some("status"),
+    );
     assert_eq!(app.count("changes").await, changes, "nothing written");
-    let d = app.ok(&m, &update, json!({ "i": { "id": id, "status": "DRAFT", "title": "AIA 2026 (rev. 2)", "riskIds": [] } })).await;
+    let d = app
+        .ok(&m, &update, json!({ "i": { "id": id, "status": "DRAFT", "title": "AIA 2026 (rev. 2)", "riskIds": [] } }))
+        .await;
     let x = &d["updateImpactAssessment"]["impactAssessment"];
     assert_eq!(
         (x["status"].clone(), x["approvedBy"].clone(), x["title"].clone(), x["risks"].clone()),
@@ -866,9 +1333,18 @@ async fn impact_assessment_workflow(app: &TestApp) {
     assert_eq!(app.count("changes").await, changes + 2, "one UPDATE and one TRANSITION row");
     let d = app.ok(&c, "query($o: ID!) { organization(id: $o) { impactAssessments(filter: {status: DRAFT}) { totalCount } aiSystems { nodes { impactAssessments { title } } } } }", json!({ "o": org })).await;
     assert_eq!(d["organization"]["impactAssessments"]["totalCount"], 1);
-    assert_eq!(d["organization"]["aiSystems"]["nodes"][0]["impactAssessments"], json!([{ "title": "AIA 2026 (rev. 2)" }]));
+    assert_eq!(
+        d["organization"]["aiSystems"]["nodes"][0]["impactAssessments"],
+        json!([{ "title": "AIA 2026 (rev. 2)" }])
+    );
     // The assessment blocks deleting its AI system.
-    let body = app.gql(&c, "mutation($i: DeleteAiSystemInput!) { deleteAiSystem(input: $i) { deletedId } }", json!({ "i": { "id": sys } })).await;
+    let body = app
+        .gql(
+            &c,
+            "mutation($i: DeleteAiSystemInput!) { deleteAiSystem(input: $i) { deletedId } }",
+            json!({ "i": { "id": sys } }),
+        )
+        .await;
     assert_error(&body, "CONFLICT", None);
     assert!(s(&body["errors"][0]["message"]).contains("1 impact assessment"), "{body}");
 }
