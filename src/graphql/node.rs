@@ -14,14 +14,14 @@ use crate::store::org as org_store;
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
-    Organization(Organization),
-    Membership(Membership),
-    Control(Control),
-    ClauseAssessment(ClauseAssessment),
     Scope(crate::graphql::inventory::Scope),
     AiSystem(crate::graphql::inventory::AiSystem),
     Risk(crate::graphql::risk::Risk),
     ImpactAssessment(crate::graphql::impact::ImpactAssessment),
+    Organization(Organization),
+    Membership(Membership),
+    Control(Control),
+    ClauseAssessment(ClauseAssessment),
 }
 
 #[derive(Default)]
@@ -43,6 +43,18 @@ impl NodeQuery {
 async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Node> {
     let (gate, actor) = (ctx.gate()?, ctx.actor()?);
     Ok(match kind {
+        Kind::Scope => {
+            let (r, m) = gate.locate::<crate::entity::scope::Entity>(actor, id, Operation::ReadScopes).await?;
+            Node::Scope(crate::graphql::inventory::Scope::new(m, r.access()))
+        }
+        Kind::AiSystem => {
+            let (r, m) = gate.locate::<crate::entity::ai_system::Entity>(actor, id, Operation::ReadAiSystems).await?;
+            Node::AiSystem(crate::graphql::inventory::AiSystem::new(m, r.access()))
+        }
+        Kind::Risk => Node::Risk(crate::graphql::risk::risk_node(gate, actor, id).await?),
+        Kind::ImpactAssessment => {
+            Node::ImpactAssessment(crate::graphql::impact::impact_assessment_node(gate, actor, id).await?)
+        }
         Kind::Organization => {
             let (r, m) = org_store::get(gate, actor, id).await?;
             Node::Organization(Organization::new(m, r.access()))
@@ -58,18 +70,6 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Nod
         Kind::ClauseAssessment => {
             let (r, m) = gate.locate::<clause_assessment::Entity>(actor, id, Operation::ReadClauseAssessments).await?;
             Node::ClauseAssessment(ClauseAssessment { model: m, access: r.access() })
-        }
-        Kind::Scope => {
-            let (r, m) = gate.locate::<crate::entity::scope::Entity>(actor, id, Operation::ReadScopes).await?;
-            Node::Scope(crate::graphql::inventory::Scope::new(m, r.access()))
-        }
-        Kind::AiSystem => {
-            let (r, m) = gate.locate::<crate::entity::ai_system::Entity>(actor, id, Operation::ReadAiSystems).await?;
-            Node::AiSystem(crate::graphql::inventory::AiSystem::new(m, r.access()))
-        }
-        Kind::Risk => Node::Risk(crate::graphql::risk::risk_node(gate, actor, id).await?),
-        Kind::ImpactAssessment => {
-            Node::ImpactAssessment(crate::graphql::impact::impact_assessment_node(gate, actor, id).await?)
         }
         _ => return Err(crate::error::AppError::not_found(kind.name())),
     })

@@ -181,10 +181,6 @@ impl Control {
     async fn viewer_can_delete(&self) -> bool {
         false
     }
-    /// Risks of the register this control treats, highest residual score first.
-    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
-        crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
-    }
     /// The catalog's mapping rows for this control (provenance included).
     async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
         Ok(ControlMapping::of(ctx.catalog()?, &self.model.standard, &self.model.reference))
@@ -221,6 +217,10 @@ impl Control {
             nothing_to_build_on: c.mapped == 0,
             controls: mapped.into_iter().map(|m| m.control).collect(),
         }))
+    }
+    /// Risks of the register this control treats, highest residual score first.
+    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
+        crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
     }
 }
 
