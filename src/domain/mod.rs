@@ -3,9 +3,12 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod impact;
 pub mod ncr;
 pub mod org;
 pub mod refs;
+pub mod risk;
+pub mod scope;
 pub mod soa;
 pub mod trail;
 

@@ -7,10 +7,13 @@ pub mod context;
 pub mod dashboard;
 pub mod events;
 pub mod extensions;
+pub mod impact;
+pub mod inventory;
 pub mod loaders;
 pub mod ncr;
 pub mod node;
 pub mod org;
+pub mod risk;
 pub mod scalars;
 pub mod soa;
 pub mod trail;
@@ -27,7 +30,15 @@ pub use context::{RequestCtx, Services};
 pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery, dashboard::DashboardQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(org::OrgMutation, soa::SoaMutation, audit::AuditMutation, ncr::NcrMutation);
+pub struct Mutation(
+    org::OrgMutation,
+    soa::SoaMutation,
+    inventory::InventoryMutation,
+    risk::RiskMutation,
+    impact::ImpactMutation,
+    audit::AuditMutation,
+    ncr::NcrMutation,
+);
 
 pub type Subscription = events::EventSubscription;
 

@@ -14,6 +14,10 @@ use crate::store::org as org_store;
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
+    Scope(crate::graphql::inventory::Scope),
+    AiSystem(crate::graphql::inventory::AiSystem),
+    Risk(crate::graphql::risk::Risk),
+    ImpactAssessment(crate::graphql::impact::ImpactAssessment),
     Organization(Organization),
     Membership(Membership),
     Control(Control),
@@ -43,6 +47,18 @@ impl NodeQuery {
 async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Node> {
     let (gate, actor) = (ctx.gate()?, ctx.actor()?);
     Ok(match kind {
+        Kind::Scope => {
+            let (r, m) = gate.locate::<crate::entity::scope::Entity>(actor, id, Operation::ReadScopes).await?;
+            Node::Scope(crate::graphql::inventory::Scope::new(m, r.access()))
+        }
+        Kind::AiSystem => {
+            let (r, m) = gate.locate::<crate::entity::ai_system::Entity>(actor, id, Operation::ReadAiSystems).await?;
+            Node::AiSystem(crate::graphql::inventory::AiSystem::new(m, r.access()))
+        }
+        Kind::Risk => Node::Risk(crate::graphql::risk::risk_node(gate, actor, id).await?),
+        Kind::ImpactAssessment => {
+            Node::ImpactAssessment(crate::graphql::impact::impact_assessment_node(gate, actor, id).await?)
+        }
         Kind::Organization => {
             let (r, m) = org_store::get(gate, actor, id).await?;
             Node::Organization(Organization::new(m, r.access()))

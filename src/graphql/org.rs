@@ -139,6 +139,55 @@ impl Organization {
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
         crate::graphql::dashboard::organization_dashboard(ctx, self).await?.readiness_of(ctx).await
     }
+    /// The risk method in force: matrix, level thresholds, appetite per domain.
+    async fn risk_settings(&self) -> Result<crate::graphql::risk::RiskSettings> {
+        crate::graphql::risk::organization_risk_settings(self)
+    }
+    /// ISMS, AIMS and integrated scopes, by name.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn scopes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::inventory::ScopeConnection> {
+        crate::graphql::inventory::organization_scopes(ctx, self, first, after).await
+    }
+    /// The AI systems inventory, by name.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn ai_systems(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::inventory::AiSystemFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::inventory::AiSystemConnection> {
+        crate::graphql::inventory::organization_ai_systems(ctx, self, filter, first, after).await
+    }
+    /// The integrated risk register (security, AI and shared risks). Default order:
+    /// residual score, highest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn risks(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::risk::RiskFilter>,
+        order_by: Option<crate::graphql::risk::RiskOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::risk::RiskConnection> {
+        crate::graphql::risk::organization_risks(ctx, self, filter, order_by, first, after).await
+    }
+    /// AI system impact assessments (ISO 42001 6.1.4, 8.4), oldest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn impact_assessments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::graphql::impact::ImpactAssessmentFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::impact::ImpactAssessmentConnection> {
+        crate::graphql::impact::organization_impact_assessments(ctx, self, filter, first, after).await
+    }
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let r = gate.read(actor, self.model.id, Operation::ReadOrganization).await?;
@@ -331,6 +380,8 @@ pub struct UpdateOrganizationInput {
     pub expected_version: Option<i32>,
     pub name: Option<String>,
     pub slug: Option<String>,
+    /// OWNER or MANAGER. Risk levels and appetite follow at once, at read time.
+    pub risk_settings: Option<crate::graphql::risk::RiskSettingsInput>,
 }
 
 #[derive(SimpleObject)]
@@ -416,6 +467,7 @@ impl OrgMutation {
                 expected_version: input.expected_version,
                 name: input.name.as_deref(),
                 slug: input.slug.as_deref(),
+                risk_settings: input.risk_settings.map(Into::into),
             },
         )
         .await?;

@@ -228,6 +228,10 @@ impl Control {
             controls: mapped.into_iter().map(|m| m.control).collect(),
         }))
     }
+    /// Risks of the register this control treats, highest residual score first.
+    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
+        crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
+    }
 }
 
 async fn mapped_controls(ctx: &Context<'_>, model: &control::Model, access: Access) -> Result<Vec<MappedControl>> {

@@ -1,11 +1,15 @@
 //! Persistence: sea-orm queries, always through the tenancy gate ([`tenancy`]).
 
+pub mod ai_system;
 pub mod audit;
 pub mod catalog;
 pub mod dashboard;
+pub mod impact;
 pub mod ncr;
 pub mod org;
 pub mod page;
+pub mod risk;
+pub mod scope;
 pub mod soa;
 pub mod tenancy;
 pub mod trail;

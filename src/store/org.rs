@@ -106,6 +106,8 @@ pub struct OrganizationChanges<'a> {
     pub expected_version: Option<i32>,
     pub name: Option<&'a str>,
     pub slug: Option<&'a str>,
+    /// Risk matrix, thresholds and appetite (re-evaluated at read time; risk rows untouched).
+    pub risk_settings: Option<crate::domain::risk::RiskSettingsChange>,
 }
 
 pub async fn update(
@@ -129,6 +131,17 @@ pub async fn update(
     }
     if let Some(s) = slug {
         am.slug = Set(s.as_str().to_string());
+    }
+    if let Some(change) = &ch.risk_settings {
+        let current = crate::domain::risk::StoredRiskSettings::from_json(before.risk_settings.as_ref())
+            .map_err(AppError::internal)?;
+        let in_use = if change.matrix_size.is_some() {
+            crate::store::risk::ratings_in_use(&w).await?
+        } else {
+            crate::domain::risk::RatingsInUse::default()
+        };
+        let next = change.apply(&current, in_use)?;
+        am.risk_settings = Set(Some(serde_json::to_value(&next)?));
     }
     am.version = Set(before.version + 1);
     am.updated_at = Set(now());

@@ -7,6 +7,7 @@ mod cli;
 mod dashboard;
 mod events;
 mod improvement;
+mod risk;
 mod soa;
 mod spine;
 mod trail;

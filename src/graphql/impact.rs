@@ -1,0 +1,368 @@
+//! AI system impact assessments (ISO 42001 6.1.4, 8.4; A.5.2-A.5.5).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::impact::{self as rules, ImpactAssessmentStatus as DStatus, Right};
+use crate::entity::{impact_assessment, risk};
+use crate::error::{AppError, AppResult};
+use crate::graphql::connection::wants_total;
+use crate::graphql::context::ContextExt;
+use crate::graphql::inventory::{AiSystem, AiSystemById};
+use crate::graphql::loaders::LoaderExt;
+use crate::graphql::org::Organization;
+use crate::graphql::risk::{Risk, change, ref_id, risks_in};
+use crate::ids::{self, Kind};
+use crate::store::impact as store;
+use crate::store::page::PageArgs;
+use crate::store::{Actor, Gate};
+
+/// DRAFT → IN_REVIEW → APPROVED; IN_REVIEW → DRAFT sends it back; APPROVED → DRAFT
+/// reopens (OWNER/MANAGER).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::impact::ImpactAssessmentStatus")]
+pub enum ImpactAssessmentStatus {
+    Draft,
+    InReview,
+    Approved,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::impact::ImpactArea")]
+pub enum ImpactArea {
+    Fairness,
+    Privacy,
+    Safety,
+    Security,
+    Transparency,
+    Accountability,
+    HumanRights,
+    Environment,
+    Other,
+}
+
+/// One potential consequence for individuals, groups or societies.
+#[derive(SimpleObject, Clone)]
+pub struct Impact {
+    pub area: ImpactArea,
+    pub description: String,
+    /// 1..matrixSize.
+    pub likelihood: i32,
+    /// 1..matrixSize.
+    pub severity: i32,
+    /// likelihood × severity.
+    pub score: i32,
+    pub mitigation: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ImpactAssessment {
+    pub model: Arc<impact_assessment::Model>,
+    pub access: Access,
+}
+
+impl ImpactAssessment {
+    pub fn new(model: impact_assessment::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+
+    fn current(&self) -> AppResult<DStatus> {
+        DStatus::parse(&self.model.status).ok_or_else(|| AppError::internal("bad assessment status in database"))
+    }
+
+    fn allowed(&self, right: Right) -> bool {
+        self.access.allows(match right {
+            Right::Write => Operation::WriteImpactAssessments,
+            Right::Approve => Operation::ApproveImpactAssessment,
+        })
+    }
+}
+
+#[Object]
+impl ImpactAssessment {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::ImpactAssessment, self.model.id))
+    }
+    async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
+        let loader = ctx.loader(|gate, actor| AiSystemById { gate, actor })?;
+        Ok(loader
+            .load_one((self.model.organization_id, self.model.ai_system_id))
+            .await?
+            .map(|m| AiSystem::new(m, self.access)))
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    /// Individuals affected by the system's use.
+    async fn assessed_individuals(&self) -> Option<&str> {
+        self.model.assessed_individuals.as_deref()
+    }
+    async fn assessed_groups(&self) -> Option<&str> {
+        self.model.assessed_groups.as_deref()
+    }
+    async fn assessed_societies(&self) -> Option<&str> {
+        self.model.assessed_societies.as_deref()
+    }
+    async fn impacts(&self) -> Result<Vec<Impact>> {
+        Ok(self
+            .model
+            .impacts
+            .iter()
+            .map(|i| {
+                Ok(Impact {
+                    area: rules::ImpactArea::parse(&i.area)
+                        .ok_or_else(|| AppError::internal("bad impact area in database"))?
+                        .into(),
+                    description: i.description.clone(),
+                    likelihood: i.likelihood,
+                    severity: i.severity,
+                    score: i.likelihood * i.severity,
+                    mitigation: i.mitigation.clone(),
+                })
+            })
+            .collect::<AppResult<_>>()?)
+    }
+    async fn status(&self) -> Result<ImpactAssessmentStatus> {
+        Ok(self.current()?.into())
+    }
+    /// Who approved it (token `sub`); `null` unless APPROVED.
+    async fn approved_by(&self) -> Option<&str> {
+        self.model.approved_by.as_deref()
+    }
+    async fn approved_at(&self) -> Option<DateTime<Utc>> {
+        self.model.approved_at
+    }
+    /// Risks this assessment informs, highest residual score first.
+    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
+        if !self.access.allows(Operation::ReadRisks) {
+            return Ok(Vec::new());
+        }
+        let loader = ctx.loader(|gate, actor| RisksOfAssessment { gate, actor })?;
+        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        risks_in(ctx, self.model.organization_id, rows, self.access).await
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    /// Content can change (not APPROVED, and the viewer writes assessments).
+    async fn viewer_can_update(&self) -> Result<bool> {
+        Ok(self.allowed(Right::Write) && self.current()? != DStatus::Approved)
+    }
+    /// The viewer may make at least one move of the workflow from here.
+    async fn viewer_can_transition(&self) -> Result<bool> {
+        Ok(rules::next_statuses(self.current()?).into_iter().any(|(_, r)| self.allowed(r)))
+    }
+    /// The statuses the viewer may move this assessment to.
+    async fn available_transitions(&self) -> Result<Vec<ImpactAssessmentStatus>> {
+        Ok(rules::next_statuses(self.current()?)
+            .into_iter()
+            .filter(|(_, r)| self.allowed(*r))
+            .map(|(s, _)| s.into())
+            .collect())
+    }
+}
+
+/// `(organization, assessment id)` → its linked risks.
+pub struct RisksOfAssessment {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for RisksOfAssessment {
+    type Value = Vec<risk::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        orgs.sort();
+        orgs.dedup();
+        let r = self.gate.read_many(&self.actor, &orgs, Operation::ReadRisks).await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
+        for (assessment, m) in store::risks_of_assessments(&r, &ids).await? {
+            out.entry((m.organization_id, assessment)).or_default().push(m);
+        }
+        Ok(out)
+    }
+}
+
+crate::connection!(ImpactAssessmentConnection, ImpactAssessmentEdge, ImpactAssessment);
+
+#[derive(InputObject, Default)]
+pub struct ImpactAssessmentFilter {
+    pub ai_system_id: Option<ID>,
+    pub status: Option<ImpactAssessmentStatus>,
+}
+
+/// `organization.impactAssessments`, oldest first.
+pub async fn organization_impact_assessments(
+    ctx: &Context<'_>,
+    org: &Organization,
+    filter: Option<ImpactAssessmentFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<ImpactAssessmentConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org.model.id, Operation::ReadImpactAssessments).await?;
+    let args = PageArgs::new(first, after.as_deref(), "impactAssessments:CREATED_AT")?;
+    let f = filter.unwrap_or_default();
+    let ai_system_id = match &f.ai_system_id {
+        None => None,
+        Some(id) => Some(match ids::decode(id) {
+            Some((Kind::AiSystem, u)) => u,
+            Some(_) => Uuid::nil(),
+            None => return Err(AppError::bad_input("aiSystemId", "aiSystemId is not a valid ID").into()),
+        }),
+    };
+    let filter = store::AssessmentFilter { ai_system_id, status: f.status.map(Into::into) };
+    let page = store::list_assessments(&r, &filter, &args, wants_total(ctx)).await?;
+    let access = r.access();
+    Ok(ImpactAssessmentConnection::from_page(page, |m| ImpactAssessment::new(m, access)))
+}
+
+#[derive(InputObject)]
+pub struct ImpactInput {
+    pub area: ImpactArea,
+    pub description: String,
+    /// 1..matrixSize of the organization's risk settings.
+    pub likelihood: i32,
+    /// 1..matrixSize of the organization's risk settings.
+    pub severity: i32,
+    pub mitigation: Option<String>,
+}
+
+fn impacts_in(v: Vec<ImpactInput>) -> Vec<store::ImpactIn> {
+    v.into_iter()
+        .map(|i| store::ImpactIn {
+            area: i.area.into(),
+            description: i.description,
+            likelihood: i.likelihood,
+            severity: i.severity,
+            mitigation: i.mitigation,
+        })
+        .collect()
+}
+
+fn risk_ids(v: &[ID]) -> AppResult<Vec<Uuid>> {
+    v.iter().map(|id| ref_id(Kind::Risk, id, "riskIds")).collect()
+}
+
+/// Starts as DRAFT.
+#[derive(InputObject)]
+pub struct CreateImpactAssessmentInput {
+    pub organization_id: ID,
+    pub ai_system_id: ID,
+    pub title: String,
+    pub assessed_individuals: Option<String>,
+    pub assessed_groups: Option<String>,
+    pub assessed_societies: Option<String>,
+    pub impacts: Option<Vec<ImpactInput>>,
+    /// Risks of the register this assessment informs.
+    pub risk_ids: Option<Vec<ID>>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateImpactAssessmentPayload {
+    pub impact_assessment: ImpactAssessment,
+}
+
+/// Content and workflow in one input. `status` moves the workflow (approving and
+/// reopening need OWNER or MANAGER); an APPROVED assessment takes content changes only
+/// together with `status: DRAFT` (reopening).
+#[derive(InputObject)]
+pub struct UpdateImpactAssessmentInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    pub assessed_individuals: MaybeUndefined<String>,
+    pub assessed_groups: MaybeUndefined<String>,
+    pub assessed_societies: MaybeUndefined<String>,
+    /// Replaces the impacts.
+    pub impacts: Option<Vec<ImpactInput>>,
+    /// Replaces the linked risks.
+    pub risk_ids: Option<Vec<ID>>,
+    pub status: Option<ImpactAssessmentStatus>,
+    /// Recorded with the status change in the audit trail.
+    pub note: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateImpactAssessmentPayload {
+    pub impact_assessment: ImpactAssessment,
+}
+
+#[derive(Default)]
+pub struct ImpactMutation;
+
+#[Object]
+impl ImpactMutation {
+    async fn create_impact_assessment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateImpactAssessmentInput,
+    ) -> Result<CreateImpactAssessmentPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let ai_system_id = ref_id(Kind::AiSystem, &input.ai_system_id, "aiSystemId")?;
+        let risks = risk_ids(input.risk_ids.as_deref().unwrap_or_default())?;
+        let impacts = impacts_in(input.impacts.unwrap_or_default());
+        let (m, _) = store::create_assessment(
+            gate,
+            actor,
+            org,
+            store::NewAssessment {
+                ai_system_id,
+                title: &input.title,
+                assessed_individuals: input.assessed_individuals.as_deref(),
+                assessed_groups: input.assessed_groups.as_deref(),
+                assessed_societies: input.assessed_societies.as_deref(),
+                impacts: &impacts,
+                risk_ids: &risks,
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, org).await?;
+        Ok(CreateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
+    }
+
+    async fn update_impact_assessment(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateImpactAssessmentInput,
+    ) -> Result<UpdateImpactAssessmentPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::ImpactAssessment, &input.id, "id")?;
+        let changes = store::AssessmentChanges {
+            expected_version: input.expected_version,
+            title: input.title,
+            assessed_individuals: change(input.assessed_individuals, |v| v),
+            assessed_groups: change(input.assessed_groups, |v| v),
+            assessed_societies: change(input.assessed_societies, |v| v),
+            impacts: input.impacts.map(impacts_in),
+            risk_ids: input.risk_ids.as_deref().map(risk_ids).transpose()?,
+            status: input.status.map(Into::into),
+            note: input.note,
+        };
+        let (m, _) = store::update_assessment(gate, actor, id, changes).await?;
+        let access = gate.access_of(actor, m.organization_id).await?;
+        Ok(UpdateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
+    }
+}
+
+/// `node(id)` for an assessment.
+pub async fn impact_assessment_node(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<ImpactAssessment> {
+    let (r, m) = gate.locate::<impact_assessment::Entity>(actor, id, Operation::ReadImpactAssessments).await?;
+    Ok(ImpactAssessment::new(m, r.access()))
+}

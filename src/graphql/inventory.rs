@@ -1,0 +1,585 @@
+//! Scopes of the management system and the AI systems inventory.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::impact::{self as impact_rules, AiLifecycleStage as DStage, ImpactAssessmentStatus as DStatus};
+use crate::domain::scope::ScopeKind as DKind;
+use crate::entity::{ai_system, impact_assessment, risk, scope};
+use crate::error::{AppError, AppResult};
+use crate::graphql::catalog::StandardCode;
+use crate::graphql::connection::wants_total;
+use crate::graphql::context::ContextExt;
+use crate::graphql::impact::ImpactAssessment;
+use crate::graphql::loaders::LoaderExt;
+use crate::graphql::org::Organization;
+use crate::graphql::risk::{Risk, change, ref_id, risks_in, try_change};
+use crate::ids::{self, Kind};
+use crate::store::page::PageArgs;
+use crate::store::{Actor, Gate, ai_system as ai_store, impact as impact_store, risk as risk_store, scope as store};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::scope::ScopeKind")]
+pub enum ScopeKind {
+    Isms,
+    Aims,
+    Integrated,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::impact::AiLifecycleStage")]
+pub enum AiLifecycleStage {
+    Design,
+    Development,
+    Validation,
+    Deployed,
+    Retired,
+}
+
+/// The organization's role for an AI system.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::impact::AiRole")]
+pub enum AiRole {
+    Provider,
+    Developer,
+    Deployer,
+    User,
+}
+
+fn stored<T>(v: Option<T>, what: &str) -> AppResult<T> {
+    v.ok_or_else(|| AppError::internal(format!("bad {what} in database")))
+}
+
+/// `(organization, id)` keys → their organizations.
+fn orgs_of(keys: &[(Uuid, Uuid)]) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// Scope
+
+/// An ISMS, AIMS or integrated scope (ISO 27001 4.3; ISO 42001 4.3).
+#[derive(Clone)]
+pub struct Scope {
+    pub model: Arc<scope::Model>,
+    pub access: Access,
+}
+
+impl Scope {
+    pub fn new(model: scope::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+}
+
+#[Object]
+impl Scope {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Scope, self.model.id))
+    }
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+    async fn kind(&self) -> Result<ScopeKind> {
+        Ok(stored(DKind::parse(&self.model.kind), "scope kind")?.into())
+    }
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+    async fn boundaries(&self) -> Option<&str> {
+        self.model.boundaries.as_deref()
+    }
+    async fn inclusions(&self) -> &[String] {
+        &self.model.inclusions.0
+    }
+    async fn exclusions(&self) -> &[String] {
+        &self.model.exclusions.0
+    }
+    /// The standards the scope covers.
+    async fn standards(&self) -> Result<Vec<StandardCode>> {
+        Ok(self.model.standards.0.iter().map(|s| StandardCode::parse(s)).collect::<AppResult<_>>()?)
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    async fn viewer_can_update(&self) -> bool {
+        self.access.allows(Operation::WriteScopes)
+    }
+    /// Deleting is refused while risks, AI systems or audits refer to the scope.
+    async fn viewer_can_delete(&self) -> bool {
+        self.access.allows(Operation::WriteScopes)
+    }
+}
+
+/// `(organization, scope id)` → the scope.
+pub struct ScopeById {
+    pub gate: Gate,
+    pub actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for ScopeById {
+    type Value = scope::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadScopes).await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        Ok(store::scopes_by_ids(&r, &ids).await?.into_iter().map(|m| ((m.organization_id, m.id), m)).collect())
+    }
+}
+
+crate::connection!(ScopeConnection, ScopeEdge, Scope);
+
+/// `organization.scopes`, by name.
+pub async fn organization_scopes(
+    ctx: &Context<'_>,
+    org: &Organization,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<ScopeConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org.model.id, Operation::ReadScopes).await?;
+    let args = PageArgs::new(first, after.as_deref(), "scopes:NAME")?;
+    let page = store::list_scopes(&r, &args, wants_total(ctx)).await?;
+    let access = r.access();
+    Ok(ScopeConnection::from_page(page, |m| Scope::new(m, access)))
+}
+
+#[derive(InputObject)]
+pub struct CreateScopeInput {
+    pub organization_id: ID,
+    pub name: String,
+    pub kind: ScopeKind,
+    pub description: Option<String>,
+    pub boundaries: Option<String>,
+    pub inclusions: Option<Vec<String>>,
+    pub exclusions: Option<Vec<String>>,
+    /// Default: those of the kind (ISMS: ISO27001, AIMS: ISO42001, INTEGRATED: both);
+    /// must include them.
+    pub standards: Option<Vec<StandardCode>>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateScopePayload {
+    pub scope: Scope,
+}
+
+#[derive(InputObject)]
+pub struct UpdateScopeInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub name: Option<String>,
+    pub kind: Option<ScopeKind>,
+    pub description: MaybeUndefined<String>,
+    pub boundaries: MaybeUndefined<String>,
+    pub inclusions: Option<Vec<String>>,
+    pub exclusions: Option<Vec<String>>,
+    pub standards: Option<Vec<StandardCode>>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateScopePayload {
+    pub scope: Scope,
+}
+
+#[derive(InputObject)]
+pub struct DeleteScopeInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteScopePayload {
+    pub deleted_id: ID,
+}
+
+// ---------------------------------------------------------------------------------------
+// AI systems
+
+/// An AI system the AIMS covers (ISO 42001 4.1, A.4, A.6).
+#[derive(Clone)]
+pub struct AiSystem {
+    pub model: Arc<ai_system::Model>,
+    pub access: Access,
+}
+
+impl AiSystem {
+    pub fn new(model: ai_system::Model, access: Access) -> Self {
+        Self { model: Arc::new(model), access }
+    }
+
+    fn stage(&self) -> AppResult<DStage> {
+        stored(DStage::parse(&self.model.lifecycle_stage), "lifecycle stage")
+    }
+
+    async fn assessments(&self, ctx: &Context<'_>) -> Result<Vec<impact_assessment::Model>> {
+        let loader = ctx.loader(|gate, actor| AssessmentsOfAiSystem { gate, actor })?;
+        Ok(loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default())
+    }
+}
+
+#[Object]
+impl AiSystem {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::AiSystem, self.model.id))
+    }
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+    async fn purpose(&self) -> Option<&str> {
+        self.model.purpose.as_deref()
+    }
+    async fn lifecycle_stage(&self) -> Result<AiLifecycleStage> {
+        Ok(self.stage()?.into())
+    }
+    async fn organization_role(&self) -> Result<AiRole> {
+        Ok(stored(impact_rules::AiRole::parse(&self.model.organization_role), "AI role")?.into())
+    }
+    async fn owner(&self) -> Option<&str> {
+        self.model.owner.as_deref()
+    }
+    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
+        let Some(id) = self.model.scope_id else { return Ok(None) };
+        let loader = ctx.loader(|gate, actor| ScopeById { gate, actor })?;
+        Ok(loader.load_one((self.model.organization_id, id)).await?.map(|m| Scope::new(m, self.access)))
+    }
+    async fn data_categories(&self) -> &[String] {
+        &self.model.data_categories.0
+    }
+    /// How humans oversee the system (ISO 42001 A.9.2).
+    async fn human_oversight(&self) -> Option<&str> {
+        self.model.human_oversight.as_deref()
+    }
+    /// DEPLOYED with no APPROVED impact assessment (ISO 42001 8.4, A.5.2): the finding an
+    /// auditor writes.
+    async fn impact_assessment_missing(&self, ctx: &Context<'_>) -> Result<bool> {
+        let stage = self.stage()?;
+        if stage != DStage::Deployed {
+            return Ok(false);
+        }
+        let approved = self.assessments(ctx).await?.iter().any(|a| a.status == DStatus::Approved.as_str());
+        Ok(impact_rules::impact_assessment_missing(stage, approved))
+    }
+    /// Oldest first.
+    async fn impact_assessments(&self, ctx: &Context<'_>) -> Result<Vec<ImpactAssessment>> {
+        Ok(self.assessments(ctx).await?.into_iter().map(|m| ImpactAssessment::new(m, self.access)).collect())
+    }
+    /// Risks registered against this system, highest residual score first.
+    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
+        if !self.access.allows(Operation::ReadRisks) {
+            return Ok(Vec::new());
+        }
+        let loader = ctx.loader(|gate, actor| RisksOfAiSystem { gate, actor })?;
+        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        risks_in(ctx, self.model.organization_id, rows, self.access).await
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    async fn viewer_can_update(&self) -> bool {
+        self.access.allows(Operation::WriteAiSystems)
+    }
+    /// Deleting is refused while risks or impact assessments refer to the system.
+    async fn viewer_can_delete(&self) -> bool {
+        self.access.allows(Operation::WriteAiSystems)
+    }
+}
+
+/// `(organization, AI system id)` → the system.
+pub struct AiSystemById {
+    pub gate: Gate,
+    pub actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for AiSystemById {
+    type Value = ai_system::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadAiSystems).await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        Ok(ai_store::ai_systems_by_ids(&r, &ids).await?.into_iter().map(|m| ((m.organization_id, m.id), m)).collect())
+    }
+}
+
+/// `(organization, AI system id)` → its impact assessments.
+pub struct AssessmentsOfAiSystem {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for AssessmentsOfAiSystem {
+    type Value = Vec<impact_assessment::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadImpactAssessments).await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
+        for m in impact_store::assessments_of_ai_systems(&r, &ids).await? {
+            out.entry((m.organization_id, m.ai_system_id)).or_default().push(m);
+        }
+        Ok(out)
+    }
+}
+
+/// `(organization, AI system id)` → its risks.
+pub struct RisksOfAiSystem {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for RisksOfAiSystem {
+    type Value = Vec<risk::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadRisks).await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
+        for m in risk_store::risks_of_ai_systems(&r, &ids).await? {
+            if let Some(a) = m.ai_system_id {
+                out.entry((m.organization_id, a)).or_default().push(m);
+            }
+        }
+        Ok(out)
+    }
+}
+
+crate::connection!(AiSystemConnection, AiSystemEdge, AiSystem);
+
+#[derive(InputObject, Default)]
+pub struct AiSystemFilter {
+    pub lifecycle_stage: Option<AiLifecycleStage>,
+    pub organization_role: Option<AiRole>,
+    pub scope_id: Option<ID>,
+    /// Case-insensitive match on name, purpose or owner.
+    pub search: Option<String>,
+    /// DEPLOYED systems without an APPROVED impact assessment.
+    pub impact_assessment_missing: Option<bool>,
+}
+
+/// `organization.aiSystems`, by name.
+pub async fn organization_ai_systems(
+    ctx: &Context<'_>,
+    org: &Organization,
+    filter: Option<AiSystemFilter>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<AiSystemConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org.model.id, Operation::ReadAiSystems).await?;
+    let args = PageArgs::new(first, after.as_deref(), "aiSystems:NAME")?;
+    let f = filter.unwrap_or_default();
+    let scope_id = match &f.scope_id {
+        None => None,
+        Some(id) => Some(match ids::decode(id) {
+            Some((Kind::Scope, u)) => u,
+            Some(_) => Uuid::nil(),
+            None => return Err(AppError::bad_input("scopeId", "scopeId is not a valid ID").into()),
+        }),
+    };
+    let filter = ai_store::AiSystemFilter {
+        lifecycle_stage: f.lifecycle_stage.map(Into::into),
+        organization_role: f.organization_role.map(Into::into),
+        scope_id,
+        search: f.search,
+        impact_assessment_missing: f.impact_assessment_missing,
+    };
+    let page = ai_store::list_ai_systems(&r, &filter, &args, wants_total(ctx)).await?;
+    let access = r.access();
+    Ok(AiSystemConnection::from_page(page, |m| AiSystem::new(m, access)))
+}
+
+#[derive(InputObject)]
+pub struct CreateAiSystemInput {
+    pub organization_id: ID,
+    pub name: String,
+    pub description: Option<String>,
+    pub purpose: Option<String>,
+    /// Default DESIGN.
+    pub lifecycle_stage: Option<AiLifecycleStage>,
+    pub organization_role: AiRole,
+    pub owner: Option<String>,
+    pub scope_id: Option<ID>,
+    pub data_categories: Option<Vec<String>>,
+    pub human_oversight: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateAiSystemPayload {
+    pub ai_system: AiSystem,
+}
+
+#[derive(InputObject)]
+pub struct UpdateAiSystemInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub name: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub purpose: MaybeUndefined<String>,
+    pub lifecycle_stage: Option<AiLifecycleStage>,
+    pub organization_role: Option<AiRole>,
+    pub owner: MaybeUndefined<String>,
+    pub scope_id: MaybeUndefined<ID>,
+    pub data_categories: Option<Vec<String>>,
+    pub human_oversight: MaybeUndefined<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateAiSystemPayload {
+    pub ai_system: AiSystem,
+}
+
+#[derive(InputObject)]
+pub struct DeleteAiSystemInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteAiSystemPayload {
+    pub deleted_id: ID,
+}
+
+// ---------------------------------------------------------------------------------------
+// Mutations
+
+#[derive(Default)]
+pub struct InventoryMutation;
+
+#[Object]
+impl InventoryMutation {
+    async fn create_scope(&self, ctx: &Context<'_>, input: CreateScopeInput) -> Result<CreateScopePayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let m = store::create_scope(
+            gate,
+            actor,
+            org,
+            store::NewScope {
+                name: &input.name,
+                kind: input.kind.into(),
+                description: input.description.as_deref(),
+                boundaries: input.boundaries.as_deref(),
+                inclusions: input.inclusions.as_deref().unwrap_or_default(),
+                exclusions: input.exclusions.as_deref().unwrap_or_default(),
+                standards: input.standards.map(|v| v.into_iter().map(StandardCode::as_str).collect()),
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, org).await?;
+        Ok(CreateScopePayload { scope: Scope::new(m, access) })
+    }
+
+    async fn update_scope(&self, ctx: &Context<'_>, input: UpdateScopeInput) -> Result<UpdateScopePayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Scope, &input.id, "id")?;
+        let m = store::update_scope(
+            gate,
+            actor,
+            id,
+            store::ScopeChanges {
+                expected_version: input.expected_version,
+                name: input.name,
+                kind: input.kind.map(Into::into),
+                description: change(input.description, |v| v),
+                boundaries: change(input.boundaries, |v| v),
+                inclusions: input.inclusions,
+                exclusions: input.exclusions,
+                standards: input.standards.map(|v| v.into_iter().map(StandardCode::as_str).collect()),
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, m.organization_id).await?;
+        Ok(UpdateScopePayload { scope: Scope::new(m, access) })
+    }
+
+    /// Refused with CONFLICT while risks, AI systems or audits refer to the scope.
+    async fn delete_scope(&self, ctx: &Context<'_>, input: DeleteScopeInput) -> Result<DeleteScopePayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Scope, &input.id, "id")?;
+        let m = store::delete_scope(gate, actor, id).await?;
+        Ok(DeleteScopePayload { deleted_id: ID(ids::encode(Kind::Scope, m.id)) })
+    }
+
+    async fn create_ai_system(&self, ctx: &Context<'_>, input: CreateAiSystemInput) -> Result<CreateAiSystemPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let scope_id = input.scope_id.as_ref().map(|i| ref_id(Kind::Scope, i, "scopeId")).transpose()?;
+        let m = ai_store::create_ai_system(
+            gate,
+            actor,
+            org,
+            ai_store::NewAiSystem {
+                name: &input.name,
+                description: input.description.as_deref(),
+                purpose: input.purpose.as_deref(),
+                lifecycle_stage: input.lifecycle_stage.map(Into::into).unwrap_or(DStage::Design),
+                organization_role: input.organization_role.into(),
+                owner: input.owner.as_deref(),
+                scope_id,
+                data_categories: input.data_categories.as_deref().unwrap_or_default(),
+                human_oversight: input.human_oversight.as_deref(),
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, org).await?;
+        Ok(CreateAiSystemPayload { ai_system: AiSystem::new(m, access) })
+    }
+
+    async fn update_ai_system(&self, ctx: &Context<'_>, input: UpdateAiSystemInput) -> Result<UpdateAiSystemPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::AiSystem, &input.id, "id")?;
+        let m = ai_store::update_ai_system(
+            gate,
+            actor,
+            id,
+            ai_store::AiSystemChanges {
+                expected_version: input.expected_version,
+                name: input.name,
+                description: change(input.description, |v| v),
+                purpose: change(input.purpose, |v| v),
+                lifecycle_stage: input.lifecycle_stage.map(Into::into),
+                organization_role: input.organization_role.map(Into::into),
+                owner: change(input.owner, |v| v),
+                scope_id: try_change(input.scope_id, |i| ref_id(Kind::Scope, &i, "scopeId"))?,
+                data_categories: input.data_categories,
+                human_oversight: change(input.human_oversight, |v| v),
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, m.organization_id).await?;
+        Ok(UpdateAiSystemPayload { ai_system: AiSystem::new(m, access) })
+    }
+
+    /// Refused with CONFLICT while risks or impact assessments refer to the system (retire
+    /// it instead: lifecycleStage RETIRED keeps its records).
+    async fn delete_ai_system(&self, ctx: &Context<'_>, input: DeleteAiSystemInput) -> Result<DeleteAiSystemPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::AiSystem, &input.id, "id")?;
+        let m = ai_store::delete_ai_system(gate, actor, id).await?;
+        Ok(DeleteAiSystemPayload { deleted_id: ID(ids::encode(Kind::AiSystem, m.id)) })
+    }
+}

@@ -1,0 +1,795 @@
+//! The integrated risk register and the organization's risk settings.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::auth::{Access, Operation};
+use crate::domain::risk::{self as rules, RiskSettings as Settings};
+use crate::entity::{control, risk};
+use crate::error::{AppError, AppResult};
+use crate::graphql::connection::wants_total;
+use crate::graphql::context::ContextExt;
+use crate::graphql::inventory::{AiSystem, AiSystemById, Scope, ScopeById};
+use crate::graphql::loaders::LoaderExt;
+use crate::graphql::org::Organization;
+use crate::graphql::scalars::Date;
+use crate::graphql::soa::{Control, OrderDirection};
+use crate::ids::{self, Kind};
+use crate::store::page::PageArgs;
+use crate::store::risk as store;
+use crate::store::{Actor, Gate};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::risk::RiskCategory")]
+pub enum RiskCategory {
+    Confidentiality,
+    Integrity,
+    Availability,
+    BiasFairness,
+    Transparency,
+    DataQuality,
+    HumanOversight,
+    AiSubjectImpact,
+    AiSystemSecurity,
+    TrainingDataSecurity,
+    ModelIntegrity,
+    AiAvailability,
+}
+
+/// SECURITY (confidentiality, integrity, availability), AI (impacts of AI systems) or
+/// SHARED (security of AI systems): the category fixes it; each has its own appetite.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::risk::RiskDomain")]
+pub enum RiskDomain {
+    Security,
+    Ai,
+    Shared,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::risk::RiskLevel")]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::risk::RiskTreatment")]
+pub enum RiskTreatment {
+    Mitigate,
+    Accept,
+    Transfer,
+    Avoid,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::risk::RiskStatus")]
+pub enum RiskStatus {
+    Identified,
+    Assessed,
+    Treating,
+    Monitoring,
+    Closed,
+}
+
+/// `undefined` → unchanged, `null` → cleared, a value → set.
+pub(crate) fn change<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(x) => Some(Some(f(x))),
+    }
+}
+
+/// Fallible [`change`].
+pub(crate) fn try_change<T, U>(
+    v: MaybeUndefined<T>,
+    f: impl FnOnce(T) -> AppResult<U>,
+) -> AppResult<Option<Option<U>>> {
+    Ok(match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(x) => Some(Some(f(x)?)),
+    })
+}
+
+/// An ID that refers to another object of the organization (not the one being changed):
+/// anything but an existing object of `kind` there is `BAD_USER_INPUT` naming `field`.
+pub(crate) fn ref_id(kind: Kind, id: &ID, field: &str) -> AppResult<Uuid> {
+    match ids::decode(id) {
+        Some((k, u)) if k == kind => Ok(u),
+        Some(_) => Err(AppError::bad_input(field, format!("{field}: no such {} in this organization", kind.name()))),
+        None => Err(AppError::bad_input(field, format!("{field} is not a valid ID"))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Settings
+
+#[derive(SimpleObject, Clone)]
+pub struct RiskThresholds {
+    /// LOW: 1..=lowMax.
+    pub low_max: i32,
+    /// MEDIUM: lowMax+1..=mediumMax.
+    pub medium_max: i32,
+    /// HIGH: mediumMax+1..=highMax; CRITICAL: above, up to the max score.
+    pub high_max: i32,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct RiskLevelRange {
+    pub level: RiskLevel,
+    pub min_score: i32,
+    pub max_score: i32,
+}
+
+/// Maximum acceptable effective score per domain.
+#[derive(SimpleObject, Clone)]
+pub struct RiskAppetite {
+    pub security: i32,
+    pub ai: i32,
+    pub shared: i32,
+}
+
+/// The risk method in force: matrix, level thresholds, appetite per domain. Levels,
+/// `exceedsAppetite` and `appetiteBreach` of every risk follow these when read.
+#[derive(SimpleObject, Clone)]
+pub struct RiskSettings {
+    /// 3, 4 or 5 (likelihood and impact are rated 1..matrixSize).
+    pub matrix_size: i32,
+    /// matrixSize².
+    pub max_score: i32,
+    pub thresholds: RiskThresholds,
+    /// The four levels as score ranges.
+    pub levels: Vec<RiskLevelRange>,
+    pub appetite: RiskAppetite,
+    /// `false`: the default thresholds, scaled to the matrix (see README).
+    pub custom_thresholds: bool,
+    /// `false`: every domain has its default appetite, scaled to the matrix.
+    pub custom_appetite: bool,
+}
+
+impl From<Settings> for RiskSettings {
+    fn from(s: Settings) -> Self {
+        RiskSettings {
+            matrix_size: s.matrix.get(),
+            max_score: s.matrix.max_score(),
+            thresholds: RiskThresholds {
+                low_max: s.thresholds.low_max,
+                medium_max: s.thresholds.medium_max,
+                high_max: s.thresholds.high_max,
+            },
+            levels: rules::RiskLevel::ALL
+                .iter()
+                .map(|l| {
+                    let (lo, hi) = s.thresholds.range(*l, s.matrix);
+                    RiskLevelRange { level: (*l).into(), min_score: lo, max_score: hi }
+                })
+                .collect(),
+            appetite: RiskAppetite { security: s.appetite.security, ai: s.appetite.ai, shared: s.appetite.shared },
+            custom_thresholds: s.custom_thresholds,
+            custom_appetite: s.custom_appetite,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct RiskThresholdsInput {
+    pub low_max: i32,
+    pub medium_max: i32,
+    pub high_max: i32,
+}
+
+/// Domains left out keep their current appetite.
+#[derive(InputObject)]
+pub struct RiskAppetiteInput {
+    pub security: Option<i32>,
+    pub ai: Option<i32>,
+    pub shared: Option<i32>,
+}
+
+/// Part of `updateOrganization`. Fields left out stay as they are; `thresholds: null` or
+/// `appetite: null` go back to the defaults of the matrix size. The matrix cannot shrink
+/// below ratings in use.
+#[derive(InputObject)]
+pub struct RiskSettingsInput {
+    pub matrix_size: Option<i32>,
+    pub thresholds: MaybeUndefined<RiskThresholdsInput>,
+    pub appetite: MaybeUndefined<RiskAppetiteInput>,
+}
+
+fn to_change<T>(v: Option<Option<T>>) -> rules::Change<T> {
+    match v {
+        None => rules::Change::Keep,
+        Some(None) => rules::Change::Reset,
+        Some(Some(x)) => rules::Change::Set(x),
+    }
+}
+
+impl From<RiskSettingsInput> for rules::RiskSettingsChange {
+    fn from(i: RiskSettingsInput) -> Self {
+        rules::RiskSettingsChange {
+            matrix_size: i.matrix_size,
+            thresholds: to_change(change(i.thresholds, |t| rules::Thresholds {
+                low_max: t.low_max,
+                medium_max: t.medium_max,
+                high_max: t.high_max,
+            })),
+            appetite: to_change(change(i.appetite, |a| rules::AppetitePatch {
+                security: a.security,
+                ai: a.ai,
+                shared: a.shared,
+            })),
+        }
+    }
+}
+
+pub fn organization_risk_settings(org: &Organization) -> Result<RiskSettings> {
+    Ok(store::settings_of_model(&org.model)?.into())
+}
+
+/// Settings per organization, batched.
+pub struct RiskSettingsLoader {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<Uuid> for RiskSettingsLoader {
+    type Value = Settings;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let r = self.gate.read_many(&self.actor, keys, Operation::ReadRisks).await?;
+        Ok(store::settings_many(&r).await?)
+    }
+}
+
+async fn settings_for(ctx: &Context<'_>, org: Uuid) -> Result<Settings> {
+    let loader = ctx.loader(|gate, actor| RiskSettingsLoader { gate, actor })?;
+    Ok(loader.load_one(org).await?.unwrap_or_default())
+}
+
+/// Risk objects of one organization, with its settings (one lookup, batched).
+pub(crate) async fn risks_in(
+    ctx: &Context<'_>,
+    org: Uuid,
+    models: Vec<risk::Model>,
+    access: Access,
+) -> Result<Vec<Risk>> {
+    if models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let settings = settings_for(ctx, org).await?;
+    Ok(models.into_iter().map(|m| Risk::new(m, access, settings)).collect())
+}
+
+// ---------------------------------------------------------------------------------------
+// Risk
+
+/// A security, AI or shared risk, rated under the organization's one method.
+#[derive(Clone)]
+pub struct Risk {
+    pub model: Arc<risk::Model>,
+    pub access: Access,
+    pub settings: Settings,
+}
+
+impl Risk {
+    pub fn new(model: risk::Model, access: Access, settings: Settings) -> Self {
+        Self { model: Arc::new(model), access, settings }
+    }
+
+    fn eval(&self) -> AppResult<store::Evaluation> {
+        store::evaluate(&self.model, &self.settings, store::today())
+    }
+}
+
+fn parse<T: Copy, G: From<T>>(s: &str, f: fn(&str) -> Option<T>, what: &str) -> AppResult<G> {
+    f(s).map(Into::into).ok_or_else(|| AppError::internal(format!("bad {what} in database: {s}")))
+}
+
+#[Object]
+impl Risk {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Risk, self.model.id))
+    }
+    async fn title(&self) -> &str {
+        &self.model.title
+    }
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+    async fn category(&self) -> Result<RiskCategory> {
+        Ok(parse(&self.model.category, rules::RiskCategory::parse, "category")?)
+    }
+    async fn domain(&self) -> Result<RiskDomain> {
+        Ok(parse(&self.model.domain, rules::RiskDomain::parse, "domain")?)
+    }
+    async fn likelihood(&self) -> i32 {
+        self.model.likelihood
+    }
+    async fn impact(&self) -> i32 {
+        self.model.impact
+    }
+    /// likelihood × impact.
+    async fn inherent_score(&self) -> i32 {
+        self.model.inherent_score
+    }
+    async fn inherent_level(&self) -> Result<RiskLevel> {
+        Ok(self.eval()?.inherent_level.into())
+    }
+    /// After treatment; `null` when not assessed (the inherent likelihood applies).
+    async fn residual_likelihood(&self) -> Option<i32> {
+        self.model.residual_likelihood
+    }
+    async fn residual_impact(&self) -> Option<i32> {
+        self.model.residual_impact
+    }
+    /// residual likelihood × residual impact, each falling back to its inherent rating.
+    async fn residual_score(&self) -> i32 {
+        self.model.effective_score
+    }
+    async fn residual_level(&self) -> Result<RiskLevel> {
+        Ok(self.eval()?.residual_level.into())
+    }
+    /// The appetite of the risk's domain (maximum acceptable residual score).
+    async fn appetite(&self) -> Result<i32> {
+        let d = rules::RiskDomain::parse(&self.model.domain).ok_or_else(|| AppError::internal("bad domain"))?;
+        Ok(self.settings.appetite.for_domain(d))
+    }
+    /// Residual score above the appetite of the risk's domain.
+    async fn exceeds_appetite(&self) -> Result<bool> {
+        Ok(self.eval()?.exceeds_appetite)
+    }
+    /// Exceeds the appetite, is not closed, and is not validly accepted (an expired
+    /// acceptance counts as none): what the dashboard counts.
+    async fn appetite_breach(&self) -> Result<bool> {
+        Ok(self.eval()?.appetite_breach)
+    }
+    async fn treatment(&self) -> Result<Option<RiskTreatment>> {
+        Ok(self.model.treatment.as_deref().map(|t| parse(t, rules::RiskTreatment::parse, "treatment")).transpose()?)
+    }
+    /// ISO 27001 6.1.3 f: why the risk owner accepts the residual risk.
+    async fn acceptance_justification(&self) -> Option<&str> {
+        self.model.acceptance_justification.as_deref()
+    }
+    async fn accepted_by(&self) -> Option<&str> {
+        self.model.accepted_by.as_deref()
+    }
+    async fn acceptance_expires_on(&self) -> Option<Date> {
+        self.model.acceptance_expires_on.map(Date)
+    }
+    /// The acceptance's expiry date is past (UTC).
+    async fn acceptance_expired(&self) -> Result<bool> {
+        Ok(self.eval()?.acceptance_expired)
+    }
+    async fn owner(&self) -> Option<&str> {
+        self.model.owner.as_deref()
+    }
+    async fn status(&self) -> Result<RiskStatus> {
+        Ok(parse(&self.model.status, rules::RiskStatus::parse, "status")?)
+    }
+    async fn review_date(&self) -> Option<Date> {
+        self.model.review_date.map(Date)
+    }
+    /// The review date is past (UTC) and the risk is not closed.
+    async fn review_overdue(&self) -> Result<bool> {
+        Ok(self.eval()?.review_overdue)
+    }
+    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
+        let Some(id) = self.model.scope_id else { return Ok(None) };
+        let loader = ctx.loader(|gate, actor| ScopeById { gate, actor })?;
+        Ok(loader.load_one((self.model.organization_id, id)).await?.map(|m| Scope::new(m, self.access)))
+    }
+    async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
+        let Some(id) = self.model.ai_system_id else { return Ok(None) };
+        let loader = ctx.loader(|gate, actor| AiSystemById { gate, actor })?;
+        Ok(loader.load_one((self.model.organization_id, id)).await?.map(|m| AiSystem::new(m, self.access)))
+    }
+    /// The SoA rows (either standard) that treat this risk, in SoA order.
+    async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {
+        let loader = ctx.loader(|gate, actor| ControlsOfRisk { gate, actor })?;
+        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(|c| Control::new(c, self.access)).collect())
+    }
+    async fn version(&self) -> i32 {
+        self.model.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+    async fn viewer_can_update(&self) -> bool {
+        self.access.allows(Operation::WriteRisks)
+    }
+    async fn viewer_can_delete(&self) -> bool {
+        self.access.allows(Operation::WriteRisks)
+    }
+}
+
+/// Groups `(org, id)` keys by organization.
+fn orgs_of(keys: &[(Uuid, Uuid)]) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// `(organization, risk)` → the SoA rows linked to it.
+pub struct ControlsOfRisk {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for ControlsOfRisk {
+    type Value = Vec<control::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadControls).await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
+        for (risk_id, c) in store::controls_of_risks(&r, &ids).await? {
+            out.entry((c.organization_id, risk_id)).or_default().push(c);
+        }
+        Ok(out)
+    }
+}
+
+/// `(organization, SoA row)` → the risks linked to it.
+pub struct RisksOfControl {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, Uuid)> for RisksOfControl {
+    type Value = Vec<risk::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadRisks).await?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
+        for (control_id, m) in store::risks_of_controls(&r, &ids).await? {
+            out.entry((m.organization_id, control_id)).or_default().push(m);
+        }
+        Ok(out)
+    }
+}
+
+/// `Control.risks`: the risks an SoA row treats.
+pub async fn risks_of_control(ctx: &Context<'_>, c: &control::Model, access: Access) -> Result<Vec<Risk>> {
+    if !access.allows(Operation::ReadRisks) {
+        return Ok(Vec::new());
+    }
+    let loader = ctx.loader(|gate, actor| RisksOfControl { gate, actor })?;
+    let rows = loader.load_one((c.organization_id, c.id)).await?.unwrap_or_default();
+    risks_in(ctx, c.organization_id, rows, access).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Lists
+
+crate::connection!(RiskConnection, RiskEdge, Risk);
+
+#[derive(InputObject, Default)]
+pub struct RiskFilter {
+    pub domain: Option<RiskDomain>,
+    pub category: Option<RiskCategory>,
+    /// Residual level under the current thresholds.
+    pub level: Option<RiskLevel>,
+    /// Inherent level under the current thresholds.
+    pub inherent_level: Option<RiskLevel>,
+    pub treatment: Option<RiskTreatment>,
+    pub status: Option<RiskStatus>,
+    /// Residual score above the appetite of the risk's domain (current settings).
+    pub exceeds_appetite: Option<bool>,
+    /// Exceeds the appetite and is not validly accepted (nor closed).
+    pub appetite_breach: Option<bool>,
+    pub review_overdue: Option<bool>,
+    /// Exact owner.
+    pub owner: Option<String>,
+    /// `null` matches risks without an AI system.
+    pub ai_system_id: MaybeUndefined<ID>,
+    /// `null` matches risks without a scope.
+    pub scope_id: MaybeUndefined<ID>,
+    /// Case-insensitive match on title or description.
+    pub search: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum RiskOrderField {
+    /// Residual score.
+    #[default]
+    Score,
+    CreatedAt,
+    Title,
+    /// Risks without a review date come last in both directions.
+    ReviewDate,
+}
+
+#[derive(InputObject, Default)]
+pub struct RiskOrder {
+    #[graphql(default)]
+    pub field: RiskOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+/// A filter by the id of a related object: an id of another kind or tenant matches nothing.
+fn filter_id(kind: Kind, v: MaybeUndefined<ID>, field: &str) -> AppResult<Option<Option<Uuid>>> {
+    try_change(v, |id| match ids::decode(&id) {
+        Some((k, u)) if k == kind => Ok(u),
+        Some(_) => Ok(Uuid::nil()),
+        None => Err(AppError::bad_input(field, format!("{field} is not a valid ID"))),
+    })
+}
+
+/// `organization.risks`: default order is the residual score, highest first.
+pub async fn organization_risks(
+    ctx: &Context<'_>,
+    org: &Organization,
+    filter: Option<RiskFilter>,
+    order_by: Option<RiskOrder>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<RiskConnection> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org.model.id, Operation::ReadRisks).await?;
+    let settings = store::settings_of_model(&org.model)?;
+    let (field, desc) = match order_by {
+        None => (store::RiskOrder::Score, true),
+        Some(o) => (
+            match o.field {
+                RiskOrderField::Score => store::RiskOrder::Score,
+                RiskOrderField::CreatedAt => store::RiskOrder::CreatedAt,
+                RiskOrderField::Title => store::RiskOrder::Title,
+                RiskOrderField::ReviewDate => store::RiskOrder::ReviewDate,
+            },
+            o.direction == OrderDirection::Desc,
+        ),
+    };
+    let args = PageArgs::new(first, after.as_deref(), &store::risk_sort(field, desc).name)?;
+    let f = filter.unwrap_or_default();
+    let filter = store::RiskFilter {
+        domain: f.domain.map(Into::into),
+        category: f.category.map(Into::into),
+        level: f.level.map(Into::into),
+        inherent_level: f.inherent_level.map(Into::into),
+        treatment: f.treatment.map(Into::into),
+        status: f.status.map(Into::into),
+        exceeds_appetite: f.exceeds_appetite,
+        appetite_breach: f.appetite_breach,
+        review_overdue: f.review_overdue,
+        owner: f.owner,
+        ai_system_id: filter_id(Kind::AiSystem, f.ai_system_id, "aiSystemId")?,
+        scope_id: filter_id(Kind::Scope, f.scope_id, "scopeId")?,
+        search: f.search,
+    };
+    let page = store::list_risks(&r, &settings, &filter, field, desc, &args, wants_total(ctx)).await?;
+    let access = r.access();
+    Ok(RiskConnection::from_page(page, |m| Risk::new(m, access, settings)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Mutations
+
+#[derive(InputObject)]
+pub struct CreateRiskInput {
+    pub organization_id: ID,
+    pub title: String,
+    pub description: Option<String>,
+    /// Fixes the domain (and so the appetite that applies).
+    pub category: RiskCategory,
+    /// 1..matrixSize.
+    pub likelihood: i32,
+    /// 1..matrixSize.
+    pub impact: i32,
+    pub residual_likelihood: Option<i32>,
+    pub residual_impact: Option<i32>,
+    /// ACCEPT above the domain's appetite needs acceptanceJustification, acceptedBy and
+    /// acceptanceExpiresOn (ISO 27001 6.1.3 f).
+    pub treatment: Option<RiskTreatment>,
+    pub acceptance_justification: Option<String>,
+    pub accepted_by: Option<String>,
+    pub acceptance_expires_on: Option<Date>,
+    pub owner: Option<String>,
+    /// Default IDENTIFIED.
+    pub status: Option<RiskStatus>,
+    pub review_date: Option<Date>,
+    pub scope_id: Option<ID>,
+    pub ai_system_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateRiskPayload {
+    pub risk: Risk,
+}
+
+/// Left out: unchanged; `null`: cleared. Acceptance details are kept while the treatment
+/// stays ACCEPT and cleared when it changes.
+#[derive(InputObject)]
+pub struct UpdateRiskInput {
+    pub id: ID,
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub category: Option<RiskCategory>,
+    pub likelihood: Option<i32>,
+    pub impact: Option<i32>,
+    pub residual_likelihood: MaybeUndefined<i32>,
+    pub residual_impact: MaybeUndefined<i32>,
+    pub treatment: MaybeUndefined<RiskTreatment>,
+    pub acceptance_justification: MaybeUndefined<String>,
+    pub accepted_by: MaybeUndefined<String>,
+    pub acceptance_expires_on: MaybeUndefined<Date>,
+    pub owner: MaybeUndefined<String>,
+    pub status: Option<RiskStatus>,
+    pub review_date: MaybeUndefined<Date>,
+    pub scope_id: MaybeUndefined<ID>,
+    pub ai_system_id: MaybeUndefined<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateRiskPayload {
+    pub risk: Risk,
+}
+
+#[derive(InputObject)]
+pub struct DeleteRiskInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteRiskPayload {
+    pub deleted_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct LinkRiskControlInput {
+    pub risk_id: ID,
+    /// An SoA row of either standard, in the risk's organization.
+    pub control_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct LinkRiskControlPayload {
+    pub risk: Risk,
+    pub control: Control,
+}
+
+#[derive(InputObject)]
+pub struct UnlinkRiskControlInput {
+    pub risk_id: ID,
+    pub control_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct UnlinkRiskControlPayload {
+    pub risk: Risk,
+    pub control: Control,
+}
+
+#[derive(Default)]
+pub struct RiskMutation;
+
+#[Object]
+impl RiskMutation {
+    async fn create_risk(&self, ctx: &Context<'_>, input: CreateRiskInput) -> Result<CreateRiskPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let scope_id = input.scope_id.as_ref().map(|i| ref_id(Kind::Scope, i, "scopeId")).transpose()?;
+        let ai_system_id = input.ai_system_id.as_ref().map(|i| ref_id(Kind::AiSystem, i, "aiSystemId")).transpose()?;
+        let (m, settings) = store::create_risk(
+            gate,
+            actor,
+            org,
+            store::NewRisk {
+                title: &input.title,
+                description: input.description.as_deref(),
+                category: input.category.into(),
+                likelihood: input.likelihood,
+                impact: input.impact,
+                residual_likelihood: input.residual_likelihood,
+                residual_impact: input.residual_impact,
+                treatment: input.treatment.map(Into::into),
+                acceptance_justification: input.acceptance_justification.as_deref(),
+                accepted_by: input.accepted_by.as_deref(),
+                acceptance_expires_on: input.acceptance_expires_on.map(|d| d.0),
+                owner: input.owner.as_deref(),
+                status: input.status.map(Into::into),
+                review_date: input.review_date.map(|d| d.0),
+                scope_id,
+                ai_system_id,
+            },
+        )
+        .await?;
+        let access = gate.access_of(actor, org).await?;
+        Ok(CreateRiskPayload { risk: Risk::new(m, access, settings) })
+    }
+
+    async fn update_risk(&self, ctx: &Context<'_>, input: UpdateRiskInput) -> Result<UpdateRiskPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Risk, &input.id, "id")?;
+        let changes = store::RiskChanges {
+            expected_version: input.expected_version,
+            title: input.title,
+            description: change(input.description, |v| v),
+            category: input.category.map(Into::into),
+            likelihood: input.likelihood,
+            impact: input.impact,
+            residual_likelihood: change(input.residual_likelihood, |v| v),
+            residual_impact: change(input.residual_impact, |v| v),
+            treatment: change(input.treatment, Into::into),
+            acceptance_justification: change(input.acceptance_justification, |v| v),
+            accepted_by: change(input.accepted_by, |v| v),
+            acceptance_expires_on: change(input.acceptance_expires_on, |d| d.0),
+            owner: change(input.owner, |v| v),
+            status: input.status.map(Into::into),
+            review_date: change(input.review_date, |d| d.0),
+            scope_id: try_change(input.scope_id, |i| ref_id(Kind::Scope, &i, "scopeId"))?,
+            ai_system_id: try_change(input.ai_system_id, |i| ref_id(Kind::AiSystem, &i, "aiSystemId"))?,
+        };
+        let (m, settings) = store::update_risk(gate, actor, id, changes).await?;
+        let access = gate.access_of(actor, m.organization_id).await?;
+        Ok(UpdateRiskPayload { risk: Risk::new(m, access, settings) })
+    }
+
+    /// Removes the risk with its control and assessment links.
+    async fn delete_risk(&self, ctx: &Context<'_>, input: DeleteRiskInput) -> Result<DeleteRiskPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let id = ids::expect(Kind::Risk, &input.id, "id")?;
+        let m = store::delete_risk(gate, actor, id).await?;
+        Ok(DeleteRiskPayload { deleted_id: ID(ids::encode(Kind::Risk, m.id)) })
+    }
+
+    /// Treats the risk with an applicable SoA row of either standard. Idempotent.
+    async fn link_risk_control(
+        &self,
+        ctx: &Context<'_>,
+        input: LinkRiskControlInput,
+    ) -> Result<LinkRiskControlPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let risk_id = ids::expect(Kind::Risk, &input.risk_id, "riskId")?;
+        let control_id = ref_id(Kind::Control, &input.control_id, "controlId")?;
+        let l = store::link_control(gate, actor, risk_id, control_id).await?;
+        let access = gate.access_of(actor, l.risk.organization_id).await?;
+        Ok(LinkRiskControlPayload {
+            risk: Risk::new(l.risk, access, l.settings),
+            control: Control::new(l.control, access),
+        })
+    }
+
+    /// Removes a link. Idempotent.
+    async fn unlink_risk_control(
+        &self,
+        ctx: &Context<'_>,
+        input: UnlinkRiskControlInput,
+    ) -> Result<UnlinkRiskControlPayload> {
+        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+        let risk_id = ids::expect(Kind::Risk, &input.risk_id, "riskId")?;
+        let control_id = ref_id(Kind::Control, &input.control_id, "controlId")?;
+        let l = store::unlink_control(gate, actor, risk_id, control_id).await?;
+        let access = gate.access_of(actor, l.risk.organization_id).await?;
+        Ok(UnlinkRiskControlPayload {
+            risk: Risk::new(l.risk, access, l.settings),
+            control: Control::new(l.control, access),
+        })
+    }
+}
+
+/// `node(id)` for a risk.
+pub async fn risk_node(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Risk> {
+    let (r, m) = gate.locate::<risk::Entity>(actor, id, Operation::ReadRisks).await?;
+    let settings = store::settings(&r).await?;
+    Ok(Risk::new(m, r.access(), settings))
+}

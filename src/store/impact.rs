@@ -1,0 +1,345 @@
+//! AI system impact assessments (ISO 42001 6.1.4, 8.4; A.5.2-A.5.5) and their workflow
+//! (`domain::impact`).
+
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::Operation;
+use crate::domain::impact::{
+    self as rules, ImpactArea, ImpactAssessmentStatus, MAX_IMPACTS, Right, check_editable, check_impact,
+    check_submittable,
+};
+use crate::domain::risk::RiskSettings;
+use crate::domain::{self, MAX_TEXT, MAX_TITLE};
+use crate::entity::{ImpactEntry, impact_assessment, impact_assessment_risk, risk};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::store::ai_system::expect_ai_system;
+use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::risk::{expect_risks, risks_by_ids};
+use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+
+/// One impact as given by a client.
+#[derive(Debug, Clone)]
+pub struct ImpactIn {
+    pub area: ImpactArea,
+    pub description: String,
+    pub likelihood: i32,
+    pub severity: i32,
+    pub mitigation: Option<String>,
+}
+
+fn impacts(list: &[ImpactIn], s: &RiskSettings) -> AppResult<Vec<ImpactEntry>> {
+    if list.len() > MAX_IMPACTS {
+        return Err(AppError::bad_input("impacts", format!("at most {MAX_IMPACTS} impacts")));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let v =
+                check_impact(i, x.area, &x.description, x.likelihood, x.severity, x.mitigation.as_deref(), s.matrix)?;
+            Ok(ImpactEntry {
+                area: v.area.as_str().to_string(),
+                description: v.description,
+                likelihood: v.likelihood,
+                severity: v.severity,
+                mitigation: v.mitigation,
+            })
+        })
+        .collect()
+}
+
+fn dedup(ids: &[Uuid]) -> Vec<Uuid> {
+    let mut v = ids.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// What the audit trail records of an assessment: the row plus its linked risks.
+#[derive(Serialize)]
+struct Snapshot<'a> {
+    #[serde(flatten)]
+    row: &'a impact_assessment::Model,
+    risks: Vec<Uuid>,
+}
+
+async fn linked_risk_ids(w: &Writer, id: Uuid) -> AppResult<Vec<Uuid>> {
+    let rows = impact_assessment_risk::Entity::find()
+        .filter(impact_assessment_risk::Column::OrganizationId.eq(w.org()))
+        .filter(impact_assessment_risk::Column::ImpactAssessmentId.eq(id))
+        .order_by_asc(impact_assessment_risk::Column::RiskId)
+        .all(w.tx())
+        .await?;
+    Ok(rows.into_iter().map(|r| r.risk_id).collect())
+}
+
+async fn set_links(w: &Writer, id: Uuid, risk_ids: &[Uuid]) -> AppResult<()> {
+    impact_assessment_risk::Entity::delete_many()
+        .filter(impact_assessment_risk::Column::OrganizationId.eq(w.org()))
+        .filter(impact_assessment_risk::Column::ImpactAssessmentId.eq(id))
+        .exec(w.tx())
+        .await?;
+    if risk_ids.is_empty() {
+        return Ok(());
+    }
+    let rows = risk_ids.iter().map(|r| impact_assessment_risk::ActiveModel {
+        organization_id: Set(w.org()),
+        impact_assessment_id: Set(id),
+        risk_id: Set(*r),
+    });
+    impact_assessment_risk::Entity::insert_many(rows).exec_without_returning(w.tx()).await?;
+    Ok(())
+}
+
+pub struct NewAssessment<'a> {
+    pub ai_system_id: Uuid,
+    pub title: &'a str,
+    pub assessed_individuals: Option<&'a str>,
+    pub assessed_groups: Option<&'a str>,
+    pub assessed_societies: Option<&'a str>,
+    pub impacts: &'a [ImpactIn],
+    pub risk_ids: &'a [Uuid],
+}
+
+/// A new assessment starts as DRAFT.
+pub async fn create_assessment(
+    gate: &Gate,
+    actor: &Actor,
+    org: Uuid,
+    n: NewAssessment<'_>,
+) -> AppResult<(impact_assessment::Model, RiskSettings)> {
+    let title = domain::required_text("title", n.title, MAX_TITLE)?;
+    let individuals = domain::optional_text("assessedIndividuals", n.assessed_individuals, MAX_TEXT)?;
+    let groups = domain::optional_text("assessedGroups", n.assessed_groups, MAX_TEXT)?;
+    let societies = domain::optional_text("assessedSocieties", n.assessed_societies, MAX_TEXT)?;
+    let risk_ids = dedup(n.risk_ids);
+    let mut w = gate.write(actor, org, Operation::WriteImpactAssessments).await?;
+    expect_ai_system(&w, n.ai_system_id, "aiSystemId").await?;
+    let s = crate::store::risk::settings_in_writer(&w).await?;
+    let impacts = impacts(n.impacts, &s)?;
+    expect_risks(&w, &risk_ids, "riskIds").await?;
+    let at = now();
+    let am = impact_assessment::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(org),
+        ai_system_id: Set(n.ai_system_id),
+        title: Set(title),
+        assessed_individuals: Set(individuals),
+        assessed_groups: Set(groups),
+        assessed_societies: Set(societies),
+        impacts: Set(impacts),
+        status: Set(ImpactAssessmentStatus::Draft.as_str().to_string()),
+        approved_by: Set(None),
+        approved_at: Set(None),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let m = w.insert(am).await?;
+    set_links(&w, m.id, &risk_ids).await?;
+    w.record_create(Kind::ImpactAssessment, m.id, &Snapshot { row: &m, risks: risk_ids }).await?;
+    w.commit().await?;
+    Ok((m, s))
+}
+
+/// `None`: unchanged; `Some(None)`: cleared.
+#[derive(Default)]
+pub struct AssessmentChanges {
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    pub assessed_individuals: Option<Option<String>>,
+    pub assessed_groups: Option<Option<String>>,
+    pub assessed_societies: Option<Option<String>>,
+    /// Replaces the list.
+    pub impacts: Option<Vec<ImpactIn>>,
+    /// Replaces the linked risks.
+    pub risk_ids: Option<Vec<Uuid>>,
+    /// A move of the workflow.
+    pub status: Option<ImpactAssessmentStatus>,
+    pub note: Option<String>,
+}
+
+impl AssessmentChanges {
+    /// The first content field this change touches (for the read-only rule).
+    fn first_content_field(&self) -> Option<&'static str> {
+        [
+            (self.title.is_some(), "title"),
+            (self.assessed_individuals.is_some(), "assessedIndividuals"),
+            (self.assessed_groups.is_some(), "assessedGroups"),
+            (self.assessed_societies.is_some(), "assessedSocieties"),
+            (self.impacts.is_some(), "impacts"),
+            (self.risk_ids.is_some(), "riskIds"),
+        ]
+        .into_iter()
+        .find(|(given, _)| *given)
+        .map(|(_, f)| f)
+    }
+}
+
+/// Content edits and workflow moves in one transaction. The move is checked against the
+/// caller's rights (approving and reopening need `ApproveImpactAssessment`); content of
+/// an APPROVED assessment can only change together with reopening it.
+pub async fn update_assessment(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    ch: AssessmentChanges,
+) -> AppResult<(impact_assessment::Model, RiskSettings)> {
+    let opt = |field: &str, v: &Option<Option<String>>| {
+        v.as_ref().map(|d| domain::optional_text(field, d.as_deref(), MAX_TEXT)).transpose()
+    };
+    let title = ch.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+    let individuals = opt("assessedIndividuals", &ch.assessed_individuals)?;
+    let groups = opt("assessedGroups", &ch.assessed_groups)?;
+    let societies = opt("assessedSocieties", &ch.assessed_societies)?;
+    let note = domain::optional_text("note", ch.note.as_deref(), MAX_TEXT)?;
+    let risk_ids = ch.risk_ids.as_deref().map(dedup);
+
+    let (mut w, before) =
+        gate.write_on::<impact_assessment::Entity>(actor, id, Operation::WriteImpactAssessments).await?;
+    crate::store::org::check_version(ch.expected_version, before.version)?;
+    let from = ImpactAssessmentStatus::parse(&before.status)
+        .ok_or_else(|| AppError::internal("bad assessment status in database"))?;
+    let to = ch.status.filter(|s| *s != from);
+    let needs = to.map(|to| rules::transition(from, to)).transpose()?;
+    if needs == Some(Right::Approve) && !w.access().allows(Operation::ApproveImpactAssessment) {
+        return Err(AppError::Forbidden(
+            "approving or reopening an impact assessment needs the OWNER or MANAGER role".into(),
+        ));
+    }
+    let status_after = to.unwrap_or(from);
+    // ISO 42001 6.1.4: the approved result stays as approved until reopened.
+    if let Some(field) = ch.first_content_field() {
+        check_editable(
+            if to == Some(ImpactAssessmentStatus::Draft) { ImpactAssessmentStatus::Draft } else { from },
+            field,
+        )?;
+    }
+    let s = crate::store::risk::settings_in_writer(&w).await?;
+    let new_impacts = ch.impacts.as_deref().map(|l| impacts(l, &s)).transpose()?;
+    if let Some(ids) = &risk_ids {
+        expect_risks(&w, ids, "riskIds").await?;
+    }
+    let impact_count = new_impacts.as_ref().map_or(before.impacts.len(), Vec::len);
+    if to.is_some() {
+        check_submittable(status_after, impact_count)?;
+    }
+
+    let links_before = linked_risk_ids(&w, id).await?;
+    let mut am: impact_assessment::ActiveModel = before.clone().into();
+    if let Some(t) = title {
+        am.title = Set(t);
+    }
+    if let Some(v) = individuals {
+        am.assessed_individuals = Set(v);
+    }
+    if let Some(v) = groups {
+        am.assessed_groups = Set(v);
+    }
+    if let Some(v) = societies {
+        am.assessed_societies = Set(v);
+    }
+    if let Some(v) = new_impacts {
+        am.impacts = Set(v);
+    }
+    if let Some(to) = to {
+        am.status = Set(to.as_str().to_string());
+        match to {
+            ImpactAssessmentStatus::Approved => {
+                am.approved_by = Set(Some(w.actor().to_string()));
+                am.approved_at = Set(Some(now()));
+            }
+            _ => {
+                am.approved_by = Set(None);
+                am.approved_at = Set(None);
+            }
+        }
+    }
+    let after = w.update(am).await?;
+    let links_after = match &risk_ids {
+        Some(ids) => {
+            set_links(&w, id, ids).await?;
+            ids.clone()
+        }
+        None => links_before.clone(),
+    };
+    // Content changes as an UPDATE row, the move as a TRANSITION row.
+    let mut content_after = after.clone();
+    content_after.status = before.status.clone();
+    content_after.approved_by = before.approved_by.clone();
+    content_after.approved_at = before.approved_at;
+    w.record_update(
+        Kind::ImpactAssessment,
+        id,
+        &Snapshot { row: &before, risks: links_before },
+        &Snapshot { row: &content_after, risks: links_after },
+    )
+    .await?;
+    if let Some(to) = to {
+        w.record_transition(Kind::ImpactAssessment, id, from.as_str(), to.as_str(), note.as_deref()).await?;
+    }
+    w.commit().await?;
+    Ok((after, s))
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AssessmentFilter {
+    pub ai_system_id: Option<Uuid>,
+    pub status: Option<ImpactAssessmentStatus>,
+}
+
+pub async fn list_assessments(
+    r: &Reader<'_>,
+    f: &AssessmentFilter,
+    args: &PageArgs,
+    want_total: bool,
+) -> AppResult<Page<impact_assessment::Model>> {
+    use impact_assessment::Column as C;
+    let mut q = r.find::<impact_assessment::Entity>();
+    if let Some(id) = f.ai_system_id {
+        q = q.filter(C::AiSystemId.eq(id));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(C::Status.eq(s.as_str()));
+    }
+    let sort = Sort::by("impactAssessments:CREATED_AT", C::CreatedAt, false, C::Id, false);
+    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Time(m.created_at), |m| m.id).await
+}
+
+/// Assessments of the given AI systems, oldest first (one statement).
+pub async fn assessments_of_ai_systems(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<impact_assessment::Model>> {
+    if ids.is_empty() || r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<impact_assessment::Entity>()
+        .filter(impact_assessment::Column::AiSystemId.is_in(ids.iter().copied()))
+        .order_by_asc(impact_assessment::Column::CreatedAt)
+        .order_by_asc(impact_assessment::Column::Id)
+        .all(r.conn())
+        .await?)
+}
+
+/// `(assessment id, risk)` for the linked risks of the given assessments (two statements).
+pub async fn risks_of_assessments(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<(Uuid, risk::Model)>> {
+    if ids.is_empty() || r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    let links = impact_assessment_risk::Entity::find()
+        .filter(impact_assessment_risk::Column::OrganizationId.is_in(r.orgs().iter().copied()))
+        .filter(impact_assessment_risk::Column::ImpactAssessmentId.is_in(ids.iter().copied()))
+        .all(r.conn())
+        .await?;
+    let risk_ids = dedup(&links.iter().map(|l| l.risk_id).collect::<Vec<_>>());
+    let risks: Vec<risk::Model> = risks_by_ids(r, &risk_ids).await?;
+    let mut out = Vec::new();
+    // In the risks' order (highest score first).
+    for m in &risks {
+        for l in links.iter().filter(|l| l.risk_id == m.id) {
+            out.push((l.impact_assessment_id, m.clone()));
+        }
+    }
+    Ok(out)
+}

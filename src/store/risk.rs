@@ -1,0 +1,729 @@
+//! The integrated risk register: security, AI and shared risks under one method
+//! (`domain::risk`), links to SoA rows of either standard, and the organization's risk
+//! settings as they apply when risks are read.
+//!
+//! A risk row stores its ratings, `inherent_score` (likelihood × impact) and
+//! `effective_score` (the residual score, falling back to the inherent one): both depend
+//! on the ratings only, so settings changes never rewrite risk rows. Levels, appetite and
+//! breaches are computed from these scores and the settings in force when read; filters
+//! on them become score ranges in SQL.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::Operation;
+use crate::domain::risk::{
+    self as rules, Acceptance, RatingsInUse, RiskCategory, RiskDomain, RiskLevel, RiskSettings, RiskStatus,
+    RiskTreatment, StoredRiskSettings,
+};
+use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
+use crate::entity::{control, impact_assessment, impact_assessment_risk, organization, risk, risk_control};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+use crate::store::ai_system::expect_ai_system;
+use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::scope::expect_scope;
+use crate::store::soa::{ilike, like_pattern};
+use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+
+/// Today, in UTC: acceptance expiry and review dates are compared with it.
+pub fn today() -> NaiveDate {
+    now().date_naive()
+}
+
+/// The settings stored on an organization row, resolved against the defaults.
+pub fn settings_of_model(org: &organization::Model) -> AppResult<RiskSettings> {
+    Ok(StoredRiskSettings::from_json(org.risk_settings.as_ref()).map_err(AppError::internal)?.resolve())
+}
+
+pub(crate) async fn settings_in_writer(w: &Writer) -> AppResult<RiskSettings> {
+    let org = organization::Entity::find_by_id(w.org())
+        .one(w.tx())
+        .await?
+        .ok_or_else(|| AppError::not_found("organization"))?;
+    settings_of_model(&org)
+}
+
+/// The settings in force for the reader's organization.
+pub async fn settings(r: &Reader<'_>) -> AppResult<RiskSettings> {
+    let org = organization::Entity::find_by_id(r.org())
+        .one(r.conn())
+        .await?
+        .ok_or_else(|| AppError::not_found("organization"))?;
+    settings_of_model(&org)
+}
+
+/// The settings of several organizations (one statement).
+pub async fn settings_many(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, RiskSettings>> {
+    if r.orgs().is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(r.orgs().iter().copied()))
+        .all(r.conn())
+        .await?;
+    rows.iter().map(|o| Ok((o.id, settings_of_model(o)?))).collect()
+}
+
+/// The largest rating any risk or impact assessment of the writer's organization uses.
+pub(crate) async fn ratings_in_use(w: &Writer) -> AppResult<RatingsInUse> {
+    use risk::Column as C;
+    type Maxima = (Option<i32>, Option<i32>, Option<i32>, Option<i32>);
+    let row: Option<Maxima> = w
+        .find::<risk::Entity>()
+        .select_only()
+        .column_as(C::Likelihood.max(), "l")
+        .column_as(C::Impact.max(), "i")
+        .column_as(C::ResidualLikelihood.max(), "rl")
+        .column_as(C::ResidualImpact.max(), "ri")
+        .into_tuple()
+        .one(w.tx())
+        .await?;
+    let mut max = row.map(|(a, b, c, d)| [a, b, c, d].into_iter().flatten().max().unwrap_or(0)).unwrap_or(0);
+    let assessments = w.find::<impact_assessment::Entity>().all(w.tx()).await?;
+    for a in assessments {
+        for i in a.impacts {
+            max = max.max(i.likelihood).max(i.severity);
+        }
+    }
+    Ok(RatingsInUse(max))
+}
+
+/// What the audit trail records of a risk: the row plus its linked controls.
+#[derive(Serialize)]
+struct RiskLinks {
+    controls: Vec<String>,
+}
+
+pub struct NewRisk<'a> {
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub category: RiskCategory,
+    pub likelihood: i32,
+    pub impact: i32,
+    pub residual_likelihood: Option<i32>,
+    pub residual_impact: Option<i32>,
+    pub treatment: Option<RiskTreatment>,
+    pub acceptance_justification: Option<&'a str>,
+    pub accepted_by: Option<&'a str>,
+    pub acceptance_expires_on: Option<NaiveDate>,
+    pub owner: Option<&'a str>,
+    pub status: Option<RiskStatus>,
+    pub review_date: Option<NaiveDate>,
+    pub scope_id: Option<Uuid>,
+    pub ai_system_id: Option<Uuid>,
+}
+
+/// The rated, accepted state of a risk after a create or update, checked as a whole.
+struct Rated {
+    likelihood: i32,
+    impact: i32,
+    residual_likelihood: Option<i32>,
+    residual_impact: Option<i32>,
+    inherent: i32,
+    effective: i32,
+}
+
+fn rate(
+    s: &RiskSettings,
+    likelihood: i32,
+    impact: i32,
+    residual_likelihood: Option<i32>,
+    residual_impact: Option<i32>,
+) -> AppResult<Rated> {
+    let likelihood = rules::rating("likelihood", likelihood, s.matrix)?;
+    let impact = rules::rating("impact", impact, s.matrix)?;
+    let residual_likelihood =
+        residual_likelihood.map(|v| rules::rating("residualLikelihood", v, s.matrix)).transpose()?;
+    let residual_impact = residual_impact.map(|v| rules::rating("residualImpact", v, s.matrix)).transpose()?;
+    Ok(Rated {
+        likelihood,
+        impact,
+        residual_likelihood,
+        residual_impact,
+        inherent: rules::score(likelihood, impact),
+        effective: rules::residual_score(likelihood, impact, residual_likelihood, residual_impact),
+    })
+}
+
+pub async fn create_risk(
+    gate: &Gate,
+    actor: &Actor,
+    org: Uuid,
+    n: NewRisk<'_>,
+) -> AppResult<(risk::Model, RiskSettings)> {
+    let title = domain::required_text("title", n.title, MAX_TITLE)?;
+    let description = domain::optional_text("description", n.description, MAX_TEXT)?;
+    let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
+    let justification = domain::optional_text("acceptanceJustification", n.acceptance_justification, MAX_TEXT)?;
+    let accepted_by = domain::optional_text("acceptedBy", n.accepted_by, MAX_NAME)?;
+    if let Some(d) = n.acceptance_expires_on {
+        rules::check_new_expiry(d, today())?;
+    }
+    let mut w = gate.write(actor, org, Operation::WriteRisks).await?;
+    let s = settings_in_writer(&w).await?;
+    let r = rate(&s, n.likelihood, n.impact, n.residual_likelihood, n.residual_impact)?;
+    let domain = n.category.domain();
+    rules::check_acceptance(
+        n.treatment,
+        s.exceeds_appetite(domain, r.effective),
+        &Acceptance {
+            justification: justification.as_deref(),
+            accepted_by: accepted_by.as_deref(),
+            expires_on: n.acceptance_expires_on,
+        },
+    )?;
+    if let Some(id) = n.scope_id {
+        expect_scope(&w, id, "scopeId").await?;
+    }
+    if let Some(id) = n.ai_system_id {
+        expect_ai_system(&w, id, "aiSystemId").await?;
+    }
+    let at = now();
+    let am = risk::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(org),
+        title: Set(title),
+        description: Set(description),
+        category: Set(n.category.as_str().to_string()),
+        domain: Set(domain.as_str().to_string()),
+        likelihood: Set(r.likelihood),
+        impact: Set(r.impact),
+        inherent_score: Set(r.inherent),
+        residual_likelihood: Set(r.residual_likelihood),
+        residual_impact: Set(r.residual_impact),
+        effective_score: Set(r.effective),
+        treatment: Set(n.treatment.map(|t| t.as_str().to_string())),
+        acceptance_justification: Set(justification),
+        accepted_by: Set(accepted_by),
+        acceptance_expires_on: Set(n.acceptance_expires_on),
+        owner: Set(owner),
+        status: Set(n.status.unwrap_or(RiskStatus::Identified).as_str().to_string()),
+        review_date: Set(n.review_date),
+        scope_id: Set(n.scope_id),
+        ai_system_id: Set(n.ai_system_id),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let m = w.insert(am).await?;
+    w.record_create(Kind::Risk, m.id, &m).await?;
+    w.commit().await?;
+    Ok((m, s))
+}
+
+/// `None`: unchanged; `Some(None)`: cleared.
+#[derive(Default)]
+pub struct RiskChanges {
+    pub expected_version: Option<i32>,
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub category: Option<RiskCategory>,
+    pub likelihood: Option<i32>,
+    pub impact: Option<i32>,
+    pub residual_likelihood: Option<Option<i32>>,
+    pub residual_impact: Option<Option<i32>>,
+    pub treatment: Option<Option<RiskTreatment>>,
+    pub acceptance_justification: Option<Option<String>>,
+    pub accepted_by: Option<Option<String>>,
+    pub acceptance_expires_on: Option<Option<NaiveDate>>,
+    pub owner: Option<Option<String>>,
+    pub status: Option<RiskStatus>,
+    pub review_date: Option<Option<NaiveDate>>,
+    pub scope_id: Option<Option<Uuid>>,
+    pub ai_system_id: Option<Option<Uuid>>,
+}
+
+fn parse_stored<T>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> AppResult<T> {
+    parse(v).ok_or_else(|| AppError::internal(format!("bad {what} in database: {v}")))
+}
+
+pub async fn update_risk(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    ch: RiskChanges,
+) -> AppResult<(risk::Model, RiskSettings)> {
+    let opt = |field: &str, v: &Option<Option<String>>, max| {
+        v.as_ref().map(|d| domain::optional_text(field, d.as_deref(), max)).transpose()
+    };
+    let title = ch.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+    let description = opt("description", &ch.description, MAX_TEXT)?;
+    let owner = opt("owner", &ch.owner, MAX_NAME)?;
+    let justification = opt("acceptanceJustification", &ch.acceptance_justification, MAX_TEXT)?;
+    let accepted_by = opt("acceptedBy", &ch.accepted_by, MAX_NAME)?;
+    if let Some(Some(d)) = ch.acceptance_expires_on {
+        rules::check_new_expiry(d, today())?;
+    }
+
+    let (mut w, before) = gate.write_on::<risk::Entity>(actor, id, Operation::WriteRisks).await?;
+    crate::store::org::check_version(ch.expected_version, before.version)?;
+    let s = settings_in_writer(&w).await?;
+    let category = match ch.category {
+        Some(c) => c,
+        None => parse_stored(&before.category, RiskCategory::parse, "category")?,
+    };
+    let r = rate(
+        &s,
+        ch.likelihood.unwrap_or(before.likelihood),
+        ch.impact.unwrap_or(before.impact),
+        ch.residual_likelihood.unwrap_or(before.residual_likelihood),
+        ch.residual_impact.unwrap_or(before.residual_impact),
+    )?;
+    let treatment = match ch.treatment {
+        Some(t) => t,
+        None => before.treatment.as_deref().map(|t| parse_stored(t, RiskTreatment::parse, "treatment")).transpose()?,
+    };
+    // Acceptance details belong to ACCEPT: kept while it stays, cleared when it goes
+    // (unless this input sets them, which the rule then refuses).
+    let (justification, accepted_by, expires_on) = if treatment == Some(RiskTreatment::Accept) {
+        (
+            justification.unwrap_or(before.acceptance_justification.clone()),
+            accepted_by.unwrap_or(before.accepted_by.clone()),
+            ch.acceptance_expires_on.unwrap_or(before.acceptance_expires_on),
+        )
+    } else {
+        (justification.flatten(), accepted_by.flatten(), ch.acceptance_expires_on.flatten())
+    };
+    rules::check_acceptance(
+        treatment,
+        s.exceeds_appetite(category.domain(), r.effective),
+        &Acceptance { justification: justification.as_deref(), accepted_by: accepted_by.as_deref(), expires_on },
+    )?;
+    if let Some(Some(sid)) = ch.scope_id {
+        expect_scope(&w, sid, "scopeId").await?;
+    }
+    if let Some(Some(aid)) = ch.ai_system_id {
+        expect_ai_system(&w, aid, "aiSystemId").await?;
+    }
+
+    let mut am: risk::ActiveModel = before.clone().into();
+    if let Some(t) = title {
+        am.title = Set(t);
+    }
+    if let Some(d) = description {
+        am.description = Set(d);
+    }
+    am.category = Set(category.as_str().to_string());
+    am.domain = Set(category.domain().as_str().to_string());
+    am.likelihood = Set(r.likelihood);
+    am.impact = Set(r.impact);
+    am.residual_likelihood = Set(r.residual_likelihood);
+    am.residual_impact = Set(r.residual_impact);
+    am.inherent_score = Set(r.inherent);
+    am.effective_score = Set(r.effective);
+    am.treatment = Set(treatment.map(|t| t.as_str().to_string()));
+    am.acceptance_justification = Set(justification);
+    am.accepted_by = Set(accepted_by);
+    am.acceptance_expires_on = Set(expires_on);
+    if let Some(o) = owner {
+        am.owner = Set(o);
+    }
+    if let Some(st) = ch.status {
+        am.status = Set(st.as_str().to_string());
+    }
+    if let Some(d) = ch.review_date {
+        am.review_date = Set(d);
+    }
+    if let Some(v) = ch.scope_id {
+        am.scope_id = Set(v);
+    }
+    if let Some(v) = ch.ai_system_id {
+        am.ai_system_id = Set(v);
+    }
+    let after = w.update(am).await?;
+    w.record_update(Kind::Risk, id, &before, &after).await?;
+    w.commit().await?;
+    Ok((after, s))
+}
+
+/// Deletes the risk; its control links and assessment links go with it.
+pub async fn delete_risk(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<risk::Model> {
+    let (mut w, before) = gate.write_on::<risk::Entity>(actor, id, Operation::WriteRisks).await?;
+    risk_control::Entity::delete_many()
+        .filter(risk_control::Column::OrganizationId.eq(w.org()))
+        .filter(risk_control::Column::RiskId.eq(id))
+        .exec(w.tx())
+        .await?;
+    impact_assessment_risk::Entity::delete_many()
+        .filter(impact_assessment_risk::Column::OrganizationId.eq(w.org()))
+        .filter(impact_assessment_risk::Column::RiskId.eq(id))
+        .exec(w.tx())
+        .await?;
+    w.delete::<risk::Entity>(id).await?;
+    w.record_delete(Kind::Risk, id, &before).await?;
+    w.commit().await?;
+    Ok(before)
+}
+
+async fn linked_refs(w: &Writer, risk_id: Uuid) -> AppResult<Vec<String>> {
+    let ids: Vec<Uuid> = risk_control::Entity::find()
+        .filter(risk_control::Column::OrganizationId.eq(w.org()))
+        .filter(risk_control::Column::RiskId.eq(risk_id))
+        .select_only()
+        .column(risk_control::Column::ControlId)
+        .into_tuple()
+        .all(w.tx())
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = w
+        .find::<control::Entity>()
+        .filter(control::Column::Id.is_in(ids))
+        .order_by_asc(control::Column::Position)
+        .all(w.tx())
+        .await?;
+    Ok(rows.into_iter().map(|c| format!("{}:{}", c.standard, c.reference)).collect())
+}
+
+/// The result of a link change: the risk, the control, the settings in force.
+pub struct Linked {
+    pub risk: risk::Model,
+    pub control: control::Model,
+    pub settings: RiskSettings,
+}
+
+/// Links a risk to an SoA row of either standard (ISO 27001 6.1.3 b-d: the controls
+/// that treat it). Linking twice changes nothing.
+pub async fn link_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id: Uuid) -> AppResult<Linked> {
+    let (mut w, risk) = gate.write_on::<risk::Entity>(actor, risk_id, Operation::WriteRisks).await?;
+    let control = w
+        .get::<control::Entity>(control_id)
+        .await?
+        .ok_or_else(|| AppError::bad_input("controlId", "controlId: no such control in this organization"))?;
+    // ISO 27001 6.1.3 d: controls that treat risks are applicable in the SoA.
+    if !control.applicable {
+        return Err(AppError::bad_input(
+            "controlId",
+            format!("{} is excluded in the SoA; include it before treating risks with it", control.reference),
+        ));
+    }
+    let before = linked_refs(&w, risk_id).await?;
+    let exists = risk_control::Entity::find()
+        .filter(risk_control::Column::OrganizationId.eq(w.org()))
+        .filter(risk_control::Column::RiskId.eq(risk_id))
+        .filter(risk_control::Column::ControlId.eq(control_id))
+        .count(w.tx())
+        .await?
+        > 0;
+    if !exists {
+        risk_control::Entity::insert(risk_control::ActiveModel {
+            organization_id: Set(w.org()),
+            risk_id: Set(risk_id),
+            control_id: Set(control_id),
+            created_at: Set(now()),
+        })
+        .exec_without_returning(w.tx())
+        .await?;
+        let after = linked_refs(&w, risk_id).await?;
+        w.record_update(Kind::Risk, risk_id, &RiskLinks { controls: before }, &RiskLinks { controls: after }).await?;
+    }
+    let settings = settings_in_writer(&w).await?;
+    w.commit().await?;
+    Ok(Linked { risk, control, settings })
+}
+
+/// Removes a link; unlinking what is not linked changes nothing.
+pub async fn unlink_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id: Uuid) -> AppResult<Linked> {
+    let (mut w, risk) = gate.write_on::<risk::Entity>(actor, risk_id, Operation::WriteRisks).await?;
+    let control = w
+        .get::<control::Entity>(control_id)
+        .await?
+        .ok_or_else(|| AppError::bad_input("controlId", "controlId: no such control in this organization"))?;
+    let before = linked_refs(&w, risk_id).await?;
+    let res = risk_control::Entity::delete_many()
+        .filter(risk_control::Column::OrganizationId.eq(w.org()))
+        .filter(risk_control::Column::RiskId.eq(risk_id))
+        .filter(risk_control::Column::ControlId.eq(control_id))
+        .exec(w.tx())
+        .await?;
+    if res.rows_affected > 0 {
+        let after = linked_refs(&w, risk_id).await?;
+        w.record_update(Kind::Risk, risk_id, &RiskLinks { controls: before }, &RiskLinks { controls: after }).await?;
+    }
+    let settings = settings_in_writer(&w).await?;
+    w.commit().await?;
+    Ok(Linked { risk, control, settings })
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RiskFilter {
+    pub domain: Option<RiskDomain>,
+    pub category: Option<RiskCategory>,
+    /// Residual (effective) level under the current thresholds.
+    pub level: Option<RiskLevel>,
+    pub inherent_level: Option<RiskLevel>,
+    pub treatment: Option<RiskTreatment>,
+    pub status: Option<RiskStatus>,
+    pub exceeds_appetite: Option<bool>,
+    pub appetite_breach: Option<bool>,
+    pub review_overdue: Option<bool>,
+    pub owner: Option<String>,
+    /// `Some(None)`: no AI system / no scope.
+    pub ai_system_id: Option<Option<Uuid>>,
+    pub scope_id: Option<Option<Uuid>>,
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskOrder {
+    /// The effective (residual) score.
+    Score,
+    CreatedAt,
+    Title,
+    ReviewDate,
+}
+
+/// Effective score above the appetite of the row's domain, per the settings in force.
+pub fn exceeds_condition(s: &RiskSettings) -> Condition {
+    let mut any = Condition::any();
+    for d in RiskDomain::ALL {
+        any = any.add(
+            Condition::all()
+                .add(risk::Column::Domain.eq(d.as_str()))
+                .add(risk::Column::EffectiveScore.gt(s.appetite.for_domain(*d))),
+        );
+    }
+    any
+}
+
+/// `appetiteBreach`: exceeds the appetite, not closed, and not validly accepted on `today`
+/// (what the dashboard counts).
+pub fn breach_condition(s: &RiskSettings, today: NaiveDate) -> Condition {
+    use risk::Column as C;
+    // NULL-safe: every nullable column is tested for presence first.
+    let validly_accepted = Condition::all()
+        .add(C::Treatment.is_not_null())
+        .add(C::Treatment.eq(RiskTreatment::Accept.as_str()))
+        .add(C::AcceptanceJustification.is_not_null())
+        .add(C::AcceptedBy.is_not_null())
+        .add(C::AcceptanceExpiresOn.is_not_null())
+        .add(C::AcceptanceExpiresOn.gte(today));
+    Condition::all()
+        .add(exceeds_condition(s))
+        .add(C::Status.ne(RiskStatus::Closed.as_str()))
+        .add(validly_accepted.not())
+}
+
+fn level_condition(col: risk::Column, s: &RiskSettings, level: RiskLevel) -> Condition {
+    let (lo, hi) = s.thresholds.range(level, s.matrix);
+    Condition::all().add(col.gte(lo)).add(col.lte(hi))
+}
+
+fn risk_filter(
+    mut q: sea_orm::Select<risk::Entity>,
+    f: &RiskFilter,
+    s: &RiskSettings,
+    today: NaiveDate,
+) -> sea_orm::Select<risk::Entity> {
+    use risk::Column as C;
+    if let Some(d) = f.domain {
+        q = q.filter(C::Domain.eq(d.as_str()));
+    }
+    if let Some(c) = f.category {
+        q = q.filter(C::Category.eq(c.as_str()));
+    }
+    if let Some(l) = f.level {
+        q = q.filter(level_condition(C::EffectiveScore, s, l));
+    }
+    if let Some(l) = f.inherent_level {
+        q = q.filter(level_condition(C::InherentScore, s, l));
+    }
+    if let Some(t) = f.treatment {
+        q = q.filter(C::Treatment.eq(t.as_str()));
+    }
+    if let Some(st) = f.status {
+        q = q.filter(C::Status.eq(st.as_str()));
+    }
+    if let Some(e) = f.exceeds_appetite {
+        q = q.filter(if e { exceeds_condition(s) } else { exceeds_condition(s).not() });
+    }
+    if let Some(b) = f.appetite_breach {
+        q = q.filter(if b { breach_condition(s, today) } else { breach_condition(s, today).not() });
+    }
+    if let Some(o) = f.review_overdue {
+        let overdue = Condition::all()
+            .add(C::ReviewDate.is_not_null())
+            .add(C::ReviewDate.lt(today))
+            .add(C::Status.ne(RiskStatus::Closed.as_str()));
+        q = q.filter(if o { overdue } else { overdue.not() });
+    }
+    if let Some(o) = f.owner.as_deref() {
+        q = q.filter(C::Owner.eq(o.trim()));
+    }
+    match f.ai_system_id {
+        Some(Some(id)) => q = q.filter(C::AiSystemId.eq(id)),
+        Some(None) => q = q.filter(C::AiSystemId.is_null()),
+        None => {}
+    }
+    match f.scope_id {
+        Some(Some(id)) => q = q.filter(C::ScopeId.eq(id)),
+        Some(None) => q = q.filter(C::ScopeId.is_null()),
+        None => {}
+    }
+    if let Some(term) = f.search.as_deref().filter(|t| !t.trim().is_empty()) {
+        let p = like_pattern(term);
+        q = q.filter(Condition::any().add(ilike(C::Title, &p)).add(ilike(C::Description, &p)));
+    }
+    q
+}
+
+pub fn risk_sort(order: RiskOrder, desc: bool) -> Sort<risk::Column> {
+    use risk::Column as C;
+    let name = format!("risks:{order:?}:{}", if desc { "DESC" } else { "ASC" });
+    match order {
+        RiskOrder::Score => Sort::by(&name, C::EffectiveScore, false, C::Id, desc),
+        RiskOrder::CreatedAt => Sort::by(&name, C::CreatedAt, false, C::Id, desc),
+        RiskOrder::Title => Sort::by(&name, C::Title, false, C::Id, desc),
+        RiskOrder::ReviewDate => Sort::by(&name, C::ReviewDate, true, C::Id, desc),
+    }
+}
+
+fn risk_sort_key(order: RiskOrder, m: &risk::Model) -> SortValue {
+    match order {
+        RiskOrder::Score => SortValue::Int(m.effective_score.into()),
+        RiskOrder::CreatedAt => SortValue::Time(m.created_at),
+        RiskOrder::Title => SortValue::Text(m.title.clone()),
+        RiskOrder::ReviewDate => SortValue::from(m.review_date),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn list_risks(
+    r: &Reader<'_>,
+    settings: &RiskSettings,
+    filter: &RiskFilter,
+    order: RiskOrder,
+    desc: bool,
+    args: &PageArgs,
+    want_total: bool,
+) -> AppResult<Page<risk::Model>> {
+    let q = risk_filter(r.find::<risk::Entity>(), filter, settings, today());
+    let sort = risk_sort(order, desc);
+    page::fetch(r.conn(), q, &sort, args, want_total, |m| risk_sort_key(order, m), |m| m.id).await
+}
+
+pub async fn risks_by_ids(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<risk::Model>> {
+    if ids.is_empty() || r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<risk::Entity>()
+        .filter(risk::Column::Id.is_in(ids.iter().copied()))
+        .order_by_desc(risk::Column::EffectiveScore)
+        .order_by_asc(risk::Column::Id)
+        .all(r.conn())
+        .await?)
+}
+
+/// `(risk id, control)` for every link of the given risks (two statements).
+pub async fn controls_of_risks(r: &MultiReader<'_>, risk_ids: &[Uuid]) -> AppResult<Vec<(Uuid, control::Model)>> {
+    if risk_ids.is_empty() || r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    let links = risk_control::Entity::find()
+        .filter(risk_control::Column::OrganizationId.is_in(r.orgs().iter().copied()))
+        .filter(risk_control::Column::RiskId.is_in(risk_ids.iter().copied()))
+        .all(r.conn())
+        .await?;
+    if links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<Uuid> = links.iter().map(|l| l.control_id).collect();
+    ids.sort();
+    ids.dedup();
+    let controls: HashMap<Uuid, control::Model> = r
+        .find::<control::Entity>()
+        .filter(control::Column::Id.is_in(ids))
+        .all(r.conn())
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let mut out: Vec<(Uuid, control::Model)> =
+        links.iter().filter_map(|l| controls.get(&l.control_id).map(|c| (l.risk_id, c.clone()))).collect();
+    out.sort_by_key(|(_, c)| (c.position, c.id));
+    Ok(out)
+}
+
+/// `(control id, risk)` for every link of the given SoA rows (two statements).
+pub async fn risks_of_controls(r: &MultiReader<'_>, control_ids: &[Uuid]) -> AppResult<Vec<(Uuid, risk::Model)>> {
+    if control_ids.is_empty() || r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    let links = risk_control::Entity::find()
+        .filter(risk_control::Column::OrganizationId.is_in(r.orgs().iter().copied()))
+        .filter(risk_control::Column::ControlId.is_in(control_ids.iter().copied()))
+        .all(r.conn())
+        .await?;
+    let mut ids: Vec<Uuid> = links.iter().map(|l| l.risk_id).collect();
+    ids.sort();
+    ids.dedup();
+    let risks: HashMap<Uuid, risk::Model> = risks_by_ids(r, &ids).await?.into_iter().map(|m| (m.id, m)).collect();
+    let mut out: Vec<(Uuid, risk::Model)> =
+        links.iter().filter_map(|l| risks.get(&l.risk_id).map(|m| (l.control_id, m.clone()))).collect();
+    out.sort_by(|a, b| b.1.effective_score.cmp(&a.1.effective_score).then(a.1.id.cmp(&b.1.id)));
+    Ok(out)
+}
+
+/// Risks of the given AI systems (one statement).
+pub async fn risks_of_ai_systems(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<risk::Model>> {
+    if ids.is_empty() || r.orgs().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(r.find::<risk::Entity>()
+        .filter(risk::Column::AiSystemId.is_in(ids.iter().copied()))
+        .order_by_desc(risk::Column::EffectiveScore)
+        .order_by_asc(risk::Column::Id)
+        .all(r.conn())
+        .await?)
+}
+
+/// A risk's place in the heat map and register, as read now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluation {
+    pub inherent_level: RiskLevel,
+    pub residual_level: RiskLevel,
+    pub exceeds_appetite: bool,
+    pub acceptance_expired: bool,
+    pub appetite_breach: bool,
+    pub review_overdue: bool,
+}
+
+/// Evaluates a stored risk against the settings in force and `today`.
+pub fn evaluate(m: &risk::Model, s: &RiskSettings, today: NaiveDate) -> AppResult<Evaluation> {
+    let domain = parse_stored(&m.domain, RiskDomain::parse, "domain")?;
+    let status = parse_stored(&m.status, RiskStatus::parse, "status")?;
+    let treatment = m.treatment.as_deref().map(|t| parse_stored(t, RiskTreatment::parse, "treatment")).transpose()?;
+    let exceeds = s.exceeds_appetite(domain, m.effective_score);
+    let acceptance = Acceptance {
+        justification: m.acceptance_justification.as_deref(),
+        accepted_by: m.accepted_by.as_deref(),
+        expires_on: m.acceptance_expires_on,
+    };
+    Ok(Evaluation {
+        inherent_level: s.level(m.inherent_score),
+        residual_level: s.level(m.effective_score),
+        exceeds_appetite: exceeds,
+        acceptance_expired: rules::acceptance_expired(m.acceptance_expires_on, today),
+        appetite_breach: rules::appetite_breach(exceeds, status, treatment, &acceptance, today),
+        review_overdue: rules::review_overdue(m.review_date, status, today),
+    })
+}
+
+/// Risk ids given in input must all name risks of the writer's organization.
+pub(crate) async fn expect_risks(w: &Writer, ids: &[Uuid], field: &str) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found = w.find::<risk::Entity>().filter(risk::Column::Id.is_in(ids.iter().copied())).count(w.tx()).await?;
+    if found as usize != ids.len() {
+        return Err(AppError::bad_input(field, format!("{field}: no such risk in this organization")));
+    }
+    Ok(())
+}
