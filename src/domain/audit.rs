@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 
 use super::Invalid;
 use super::ncr::{Severity, Source};
-use super::refs::{Standard, labelled};
+use super::labelled;
+use super::refs::Standard;
 
 labelled!(AuditType {
     Internal => "INTERNAL",

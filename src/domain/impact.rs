@@ -7,9 +7,10 @@
 //! which clears the approval (the audit trail keeps it).
 
 use super::Invalid;
-use super::risk::{MatrixSize, rating, str_enum};
+use super::risk::{MatrixSize, rating};
+use super::labelled;
 
-str_enum!(
+labelled!(
     AiLifecycleStage {
         Design => "DESIGN",
         Development => "DEVELOPMENT",
@@ -19,16 +20,16 @@ str_enum!(
     }
 );
 
-str_enum!(
+labelled!(
     /// The organization's role for an AI system (ISO 42001 4.1; ISO/IEC 22989 5.19).
     AiRole { Provider => "PROVIDER", Developer => "DEVELOPER", Deployer => "DEPLOYER", User => "USER" }
 );
 
-str_enum!(
+labelled!(
     ImpactAssessmentStatus { Draft => "DRAFT", InReview => "IN_REVIEW", Approved => "APPROVED" }
 );
 
-str_enum!(
+labelled!(
     ImpactArea {
         Fairness => "FAIRNESS",
         Privacy => "PRIVACY",

@@ -1,6 +1,36 @@
 //! Domain rules in plain Rust: no GraphQL, no SQL. Each rule of the standards cites its
 //! clause. Errors are [`Invalid`]: the input field at fault and a message.
 
+/// A string-backed enum, stored and exchanged as its label: `ALL`, `as_str`, `parse` and
+/// `FromStr`.
+macro_rules! labelled {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                Self::parse(s).ok_or_else(|| format!("unknown {} {s:?}", stringify!($name)))
+            }
+        }
+    };
+}
+pub(crate) use labelled;
+
 pub mod audit;
 pub mod dashboard;
 pub mod impact;

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::Invalid;
-use super::refs::labelled;
+use super::labelled;
 
 labelled!(NcrStatus {
     Open => "OPEN",

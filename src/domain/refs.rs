@@ -2,35 +2,8 @@
 //! (`ISO27001:A.5.15`, `ISO42001:6.1.4`). Refs collide across standards (27001 A.5.2 is
 //! not 42001 A.5.2), so a reference always names its standard.
 
-use super::{Invalid, clean_list};
+use super::{Invalid, clean_list, labelled};
 
-/// A string-backed enum: `as_str`, `FromStr` and `ALL`, stored as its label.
-macro_rules! labelled {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $label),+ }
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($label => Ok($name::$variant),)+
-                    _ => Err(format!("unknown {} {s:?}", stringify!($name))),
-                }
-            }
-        }
-    };
-}
-pub(crate) use labelled;
 
 labelled!(
     /// The two standards of the integrated management system.

@@ -19,35 +19,15 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::Invalid;
+use super::{Invalid, labelled};
 
-macro_rules! str_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),* }
 
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $s),* }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
-pub(crate) use str_enum;
-
-str_enum!(
+labelled!(
     /// Which appetite applies (API.md: category → domain).
     RiskDomain { Security => "SECURITY", Ai => "AI", Shared => "SHARED" }
 );
 
-str_enum!(
+labelled!(
     RiskCategory {
         Confidentiality => "CONFIDENTIALITY",
         Integrity => "INTEGRITY",
@@ -76,14 +56,14 @@ impl RiskCategory {
     }
 }
 
-str_enum!(RiskLevel { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Critical => "CRITICAL" });
+labelled!(RiskLevel { Low => "LOW", Medium => "MEDIUM", High => "HIGH", Critical => "CRITICAL" });
 
-str_enum!(
+labelled!(
     /// ISO 27001 6.1.3 a; ISO 42001 6.1.3: risk treatment options.
     RiskTreatment { Mitigate => "MITIGATE", Accept => "ACCEPT", Transfer => "TRANSFER", Avoid => "AVOID" }
 );
 
-str_enum!(
+labelled!(
     RiskStatus {
         Identified => "IDENTIFIED",
         Assessed => "ASSESSED",

@@ -1,9 +1,9 @@
 //! Scopes of the management system (ISO 27001 4.3; ISO 42001 4.3).
 
 use super::Invalid;
-use super::risk::str_enum;
+use super::labelled;
 
-str_enum!(ScopeKind { Isms => "ISMS", Aims => "AIMS", Integrated => "INTEGRATED" });
+labelled!(ScopeKind { Isms => "ISMS", Aims => "AIMS", Integrated => "INTEGRATED" });
 
 impl ScopeKind {
     /// The standards a scope of this kind covers when none are given.

@@ -1,85 +1,32 @@
 //! Statement of Applicability rules and readiness arithmetic.
 
-use super::Invalid;
+use super::{Invalid, labelled};
 
-/// Implementation status of an SoA row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ImplementationStatus {
-    NotStarted,
-    Planned,
-    Partial,
-    Implemented,
-}
-
-impl ImplementationStatus {
-    pub const ALL: [Self; 4] = [Self::NotStarted, Self::Planned, Self::Partial, Self::Implemented];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotStarted => "NOT_STARTED",
-            Self::Planned => "PLANNED",
-            Self::Partial => "PARTIAL",
-            Self::Implemented => "IMPLEMENTED",
-        }
+labelled!(
+    /// Implementation status of an SoA row.
+    ImplementationStatus {
+        NotStarted => "NOT_STARTED",
+        Planned => "PLANNED",
+        Partial => "PARTIAL",
+        Implemented => "IMPLEMENTED",
     }
+);
 
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+labelled!(
+    /// Why a control is in the SoA (what auditors ask for, ISO 27001 6.1.3 d).
+    InclusionReason {
+        RiskTreatment => "RISK_TREATMENT",
+        LegalRegulatory => "LEGAL_REGULATORY",
+        Contractual => "CONTRACTUAL",
+        BusinessRequirement => "BUSINESS_REQUIREMENT",
+        BestPractice => "BEST_PRACTICE",
     }
-}
+);
 
-/// Why a control is in the SoA (what auditors ask for, ISO 27001 6.1.3 d).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InclusionReason {
-    RiskTreatment,
-    LegalRegulatory,
-    Contractual,
-    BusinessRequirement,
-    BestPractice,
-}
-
-impl InclusionReason {
-    pub const ALL: [Self; 5] =
-        [Self::RiskTreatment, Self::LegalRegulatory, Self::Contractual, Self::BusinessRequirement, Self::BestPractice];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RiskTreatment => "RISK_TREATMENT",
-            Self::LegalRegulatory => "LEGAL_REGULATORY",
-            Self::Contractual => "CONTRACTUAL",
-            Self::BusinessRequirement => "BUSINESS_REQUIREMENT",
-            Self::BestPractice => "BEST_PRACTICE",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-/// Gap-analysis status of a clause.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ClauseStatus {
-    NotAddressed,
-    Partial,
-    Addressed,
-}
-
-impl ClauseStatus {
-    pub const ALL: [Self; 3] = [Self::NotAddressed, Self::Partial, Self::Addressed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::NotAddressed => "NOT_ADDRESSED",
-            Self::Partial => "PARTIAL",
-            Self::Addressed => "ADDRESSED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
+labelled!(
+    /// Gap-analysis status of a clause.
+    ClauseStatus { NotAddressed => "NOT_ADDRESSED", Partial => "PARTIAL", Addressed => "ADDRESSED" }
+);
 
 /// The applicability decision of an SoA row after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
