@@ -5,7 +5,6 @@ use chrono::NaiveDate;
 
 use super::Invalid;
 use super::ncr::{Severity, Source};
-use super::labelled;
 use super::refs::Standard;
 
 labelled!(AuditType {

@@ -8,7 +8,6 @@
 
 use super::Invalid;
 use super::risk::{MatrixSize, rating};
-use super::labelled;
 
 labelled!(
     AiLifecycleStage {

@@ -29,7 +29,6 @@ macro_rules! labelled {
         }
     };
 }
-pub(crate) use labelled;
 
 pub mod audit;
 pub mod dashboard;

@@ -4,7 +4,6 @@
 use chrono::NaiveDate;
 
 use super::Invalid;
-use super::labelled;
 
 labelled!(NcrStatus {
     Open => "OPEN",

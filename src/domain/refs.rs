@@ -2,8 +2,7 @@
 //! (`ISO27001:A.5.15`, `ISO42001:6.1.4`). Refs collide across standards (27001 A.5.2 is
 //! not 42001 A.5.2), so a reference always names its standard.
 
-use super::{Invalid, clean_list, labelled};
-
+use super::{Invalid, clean_list};
 
 labelled!(
     /// The two standards of the integrated management system.

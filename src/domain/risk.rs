@@ -19,8 +19,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{Invalid, labelled};
-
+use super::Invalid;
 
 labelled!(
     /// Which appetite applies (API.md: category → domain).

@@ -1,7 +1,6 @@
 //! Scopes of the management system (ISO 27001 4.3; ISO 42001 4.3).
 
 use super::Invalid;
-use super::labelled;
 
 labelled!(ScopeKind { Isms => "ISMS", Aims => "AIMS", Integrated => "INTEGRATED" });
 

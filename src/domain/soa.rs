@@ -1,6 +1,6 @@
 //! Statement of Applicability rules and readiness arithmetic.
 
-use super::{Invalid, labelled};
+use super::Invalid;
 
 labelled!(
     /// Implementation status of an SoA row.

@@ -221,6 +221,18 @@ impl Audit {
     async fn scope_id(&self) -> Option<ID> {
         self.model.scope_id.map(|s| ID(ids::encode(Kind::Scope, s)))
     }
+    /// The scope audited (`null` for none, or when the caller may not read scopes).
+    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::inventory::Scope>> {
+        let Some(id) = self.model.scope_id else { return Ok(None) };
+        if !self.access.allows(Operation::ReadScopes) {
+            return Ok(None);
+        }
+        let loader = ctx.loader(|gate, actor| crate::graphql::inventory::ScopeById { gate, actor })?;
+        Ok(loader
+            .load_one((self.model.organization_id, id))
+            .await?
+            .map(|m| crate::graphql::inventory::Scope::new(m, self.access)))
+    }
     async fn planned_start(&self) -> Option<Date> {
         self.model.planned_start.map(Date)
     }

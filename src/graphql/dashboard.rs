@@ -9,15 +9,17 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use uuid::Uuid;
 
 use crate::auth::Operation;
-use crate::domain::dashboard::{AgingBucket as DAgingBucket, percent};
+use crate::domain::dashboard::{AgingBucket as DAgingBucket, heat_map, percent};
 use crate::domain::ncr::NcrStatus;
+use crate::domain::risk::{RiskDomain as DRiskDomain, RiskLevel as DRiskLevel, RiskSettings as DRiskSettings};
 use crate::graphql::audit::Audit;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::context::ContextExt;
 use crate::graphql::ncr::NonconformityStatus;
 use crate::graphql::org::Organization;
+use crate::graphql::risk::{RiskDomain, RiskLevel};
 use crate::graphql::soa::{Readiness, readiness_by_org};
-use crate::store::dashboard::{self as store, SoaCount};
+use crate::store::dashboard::{self as store, RiskScoreCount, SoaCount};
 use crate::store::tenancy::{MultiReader, now};
 use tokio::sync::OnceCell;
 
@@ -32,6 +34,11 @@ pub struct DashboardBatch {
     overdue: OnceCell<HashMap<Uuid, u64>>,
     readiness: OnceCell<HashMap<Uuid, Vec<Readiness>>>,
     upcoming: OnceCell<HashMap<Uuid, Vec<crate::entity::audit::Model>>>,
+    settings: OnceCell<HashMap<Uuid, DRiskSettings>>,
+    risk_scores: OnceCell<HashMap<Uuid, Vec<RiskScoreCount>>>,
+    heat_inherent: OnceCell<HashMap<Uuid, Vec<(i32, i32, u64)>>>,
+    heat_residual: OnceCell<HashMap<Uuid, Vec<(i32, i32, u64)>>>,
+    ai_missing: OnceCell<HashMap<Uuid, u64>>,
 }
 
 impl DashboardBatch {
@@ -44,6 +51,11 @@ impl DashboardBatch {
             overdue: OnceCell::new(),
             readiness: OnceCell::new(),
             upcoming: OnceCell::new(),
+            settings: OnceCell::new(),
+            risk_scores: OnceCell::new(),
+            heat_inherent: OnceCell::new(),
+            heat_residual: OnceCell::new(),
+            ai_missing: OnceCell::new(),
         })
     }
 
@@ -98,6 +110,49 @@ impl DashboardBatch {
             .await
     }
 
+    async fn settings(&self, ctx: &Context<'_>, org: Uuid) -> Result<DRiskSettings> {
+        let all = self
+            .settings
+            .get_or_try_init(|| async {
+                Ok::<_, async_graphql::Error>(crate::store::risk::settings_many(&self.reader(ctx).await?).await?)
+            })
+            .await?;
+        Ok(all.get(&org).cloned().unwrap_or_default())
+    }
+
+    async fn risk_scores(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<RiskScoreCount>>> {
+        self.risk_scores
+            .get_or_try_init(|| async {
+                Ok(store::risk_score_counts(&self.reader(ctx).await?, now().date_naive()).await?)
+            })
+            .await
+    }
+
+    async fn heat(&self, ctx: &Context<'_>, residual: bool) -> Result<&HashMap<Uuid, Vec<(i32, i32, u64)>>> {
+        let cell = if residual { &self.heat_residual } else { &self.heat_inherent };
+        cell.get_or_try_init(|| async { Ok(store::risk_heat_map(&self.reader(ctx).await?, residual).await?) }).await
+    }
+
+    async fn ai_missing(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, u64>> {
+        self.ai_missing
+            .get_or_try_init(|| async { Ok(store::ai_systems_without_assessment(&self.reader(ctx).await?).await?) })
+            .await
+    }
+
+    /// Appetite breaches of `org`: open risks above their domain's appetite that are not
+    /// validly accepted.
+    async fn breaches(&self, ctx: &Context<'_>, org: Uuid) -> Result<u64> {
+        let settings = self.settings(ctx, org).await?;
+        let rows = self.risk_scores(ctx).await?.get(&org).cloned().unwrap_or_default();
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let domain = DRiskDomain::parse(&r.domain)?;
+                settings.exceeds_appetite(domain, r.score).then_some(r.total - r.accepted)
+            })
+            .sum())
+    }
+
     async fn readiness(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<Readiness>>> {
         self.readiness.get_or_try_init(|| async { Ok(readiness_by_org(&self.reader(ctx).await?).await?) }).await
     }
@@ -117,6 +172,27 @@ pub struct AgingCount {
     pub bucket: AgingBucket,
     /// `0-30`, `31-90`, `91-180`, `180+` (days open).
     pub label: String,
+    pub count: i32,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct HeatCell {
+    pub likelihood: i32,
+    pub impact: i32,
+    pub count: i32,
+    /// The level of the cell's score under the settings in force.
+    pub level: RiskLevel,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct DomainCount {
+    pub domain: RiskDomain,
+    pub count: i32,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct LevelCount {
+    pub level: RiskLevel,
     pub count: i32,
 }
 
@@ -259,6 +335,66 @@ impl Dashboard {
         Ok(self.batch.overdue(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
     }
 
+    /// Open risks per likelihood × impact cell, every cell of the organization's matrix
+    /// present (zeros included). `residual: true` uses residual ratings (each falling back
+    /// to its inherent one).
+    async fn risk_heat_map(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] residual: bool,
+    ) -> Result<Vec<HeatCell>> {
+        let settings = self.batch.settings(ctx, self.org).await?;
+        let counts = self.batch.heat(ctx, residual).await?.get(&self.org).cloned().unwrap_or_default();
+        Ok(heat_map(settings.matrix.get(), |l, i| {
+            counts.iter().filter(|(cl, ci, _)| *cl == l && *ci == i).map(|(_, _, n)| *n).sum()
+        })
+        .into_iter()
+        .map(|(likelihood, impact, count)| HeatCell {
+            likelihood,
+            impact,
+            count: count as i32,
+            level: settings.level(likelihood * impact).into(),
+        })
+        .collect())
+    }
+
+    /// Open risks per domain (every domain present).
+    async fn risks_by_domain(&self, ctx: &Context<'_>) -> Result<Vec<DomainCount>> {
+        let rows = self.batch.risk_scores(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        Ok(DRiskDomain::ALL
+            .iter()
+            .map(|d| DomainCount {
+                domain: (*d).into(),
+                count: rows.iter().filter(|r| r.domain == d.as_str()).map(|r| r.total as i32).sum(),
+            })
+            .collect())
+    }
+
+    /// Open risks per level of their effective (residual, else inherent) score under the
+    /// settings in force (every level present).
+    async fn risks_by_level(&self, ctx: &Context<'_>) -> Result<Vec<LevelCount>> {
+        let settings = self.batch.settings(ctx, self.org).await?;
+        let rows = self.batch.risk_scores(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        Ok(DRiskLevel::ALL
+            .iter()
+            .map(|l| LevelCount {
+                level: (*l).into(),
+                count: rows.iter().filter(|r| settings.level(r.score) == *l).map(|r| r.total as i32).sum(),
+            })
+            .collect())
+    }
+
+    /// Open risks above their domain's appetite that are not validly accepted (an expired
+    /// acceptance counts again).
+    async fn appetite_breaches(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.breaches(ctx, self.org).await? as i32)
+    }
+
+    /// DEPLOYED AI systems with no APPROVED impact assessment (ISO 42001 6.1.4, 8.4).
+    async fn ai_systems_without_impact_assessment(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.ai_missing(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
+    }
+
     /// PLANNED or IN_PROGRESS audits starting within the next 90 days (today included),
     /// soonest first.
     async fn upcoming_audits(&self, ctx: &Context<'_>) -> Result<Vec<Audit>> {
@@ -307,6 +443,14 @@ impl Portfolio {
     /// How many organizations the caller may see.
     async fn organizations(&self) -> i32 {
         self.orgs.len() as i32
+    }
+
+    async fn total_appetite_breaches(&self, ctx: &Context<'_>) -> Result<i32> {
+        let mut total = 0;
+        for org in &self.orgs {
+            total += self.batch.breaches(ctx, org.model.id).await?;
+        }
+        Ok(total as i32)
     }
 
     async fn total_open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {

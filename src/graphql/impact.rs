@@ -157,6 +157,16 @@ impl ImpactAssessment {
         self.model.updated_at
     }
     /// Content can change (not APPROVED, and the viewer writes assessments).
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+    }
     async fn viewer_can_update(&self) -> Result<bool> {
         Ok(self.allowed(Right::Write) && self.current()? != DStatus::Approved)
     }

@@ -120,6 +120,16 @@ impl Scope {
         self.access.allows(Operation::WriteScopes)
     }
     /// Deleting is refused while risks, AI systems or audits refer to the scope.
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+    }
     async fn viewer_can_delete(&self) -> bool {
         self.access.allows(Operation::WriteScopes)
     }
@@ -302,6 +312,16 @@ impl AiSystem {
         self.access.allows(Operation::WriteAiSystems)
     }
     /// Deleting is refused while risks or impact assessments refer to the system.
+    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::trail::ChangeConnection> {
+        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+    }
     async fn viewer_can_delete(&self) -> bool {
         self.access.allows(Operation::WriteAiSystems)
     }

@@ -1,7 +1,7 @@
 //! The AI systems inventory (ISO 42001 4.1, 4.3, A.4.2-A.4.6, A.6).
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Operation;
@@ -211,17 +211,7 @@ pub async fn list_ai_systems(
         q = q.filter(Condition::any().add(ilike(C::Name, &p)).add(ilike(C::Purpose, &p)).add(ilike(C::Owner, &p)));
     }
     if let Some(missing) = f.impact_assessment_missing {
-        let approved: Vec<Uuid> = r
-            .find::<impact_assessment::Entity>()
-            .filter(impact_assessment::Column::Status.eq(ImpactAssessmentStatus::Approved.as_str()))
-            .select_only()
-            .column(impact_assessment::Column::AiSystemId)
-            .distinct()
-            .into_tuple()
-            .all(r.conn())
-            .await?;
-        let deployed = C::LifecycleStage.eq(AiLifecycleStage::Deployed.as_str());
-        let cond = Condition::all().add(deployed).add(C::Id.is_not_in(approved));
+        let cond = assessment_missing_condition();
         q = q.filter(if missing { cond } else { cond.not() });
     }
     let sort = Sort::by("aiSystems:NAME", C::Name, false, C::Id, false);
@@ -240,4 +230,22 @@ pub(crate) async fn expect_ai_system(w: &Writer, id: Uuid, field: &str) -> AppRe
     w.get::<ai_system::Entity>(id)
         .await?
         .ok_or_else(|| AppError::bad_input(field, format!("{field}: no such AI system in this organization")))
+}
+
+/// ISO 42001 6.1.4, 8.4: a DEPLOYED AI system with no APPROVED impact assessment (a
+/// correlated `NOT EXISTS`, so lists and dashboard counts agree).
+pub fn assessment_missing_condition() -> Condition {
+    use ai_system::Column as C;
+    use impact_assessment::Column as IA;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let approved = Query::select()
+        .expr(Expr::val(1))
+        .from(impact_assessment::Entity)
+        .and_where(
+            Expr::col((impact_assessment::Entity, IA::OrganizationId)).equals((ai_system::Entity, C::OrganizationId)),
+        )
+        .and_where(Expr::col((impact_assessment::Entity, IA::AiSystemId)).equals((ai_system::Entity, C::Id)))
+        .and_where(Expr::col((impact_assessment::Entity, IA::Status)).eq(ImpactAssessmentStatus::Approved.as_str()))
+        .to_owned();
+    Condition::all().add(C::LifecycleStage.eq(AiLifecycleStage::Deployed.as_str())).add(Expr::exists(approved).not())
 }

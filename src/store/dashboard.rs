@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::domain::dashboard::aging_cutoffs;
-use crate::entity::{audit, control, corrective_action, nonconformity};
+use crate::entity::{ai_system, audit, control, corrective_action, nonconformity, risk};
 use crate::error::AppResult;
 use crate::store::tenancy::MultiReader;
 
@@ -164,6 +164,114 @@ pub async fn upcoming_audits(
         .await?;
     for a in rows {
         out.entry(a.organization_id).or_default().push(a);
+    }
+    Ok(out)
+}
+
+/// Open (not CLOSED) risks of one domain and effective score, and how many of them are
+/// validly accepted on `today` (ISO 27001 6.1.3 f).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RiskScoreCount {
+    pub domain: String,
+    pub score: i32,
+    pub total: u64,
+    pub accepted: u64,
+}
+
+/// One grouped statement behind `risksByDomain`, `risksByLevel` and `appetiteBreaches`.
+pub async fn risk_score_counts(r: &MultiReader<'_>, today: NaiveDate) -> AppResult<HashMap<Uuid, Vec<RiskScoreCount>>> {
+    use risk::Column as C;
+    let mut out: HashMap<Uuid, Vec<RiskScoreCount>> = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let validly_accepted = Condition::all()
+        .add(C::Treatment.eq("ACCEPT"))
+        .add(C::AcceptanceJustification.is_not_null())
+        .add(C::AcceptedBy.is_not_null())
+        .add(C::AcceptanceExpiresOn.is_not_null())
+        .add(C::AcceptanceExpiresOn.gte(today));
+    let rows: Vec<(Uuid, String, i32, i64, i64)> = r
+        .find::<risk::Entity>()
+        .filter(C::Status.ne("CLOSED"))
+        .select_only()
+        .column(C::OrganizationId)
+        .column(C::Domain)
+        .column(C::EffectiveScore)
+        .column_as(C::Id.count(), "total")
+        .expr_as(Expr::case(validly_accepted, 1).finally(0).sum(), "accepted")
+        .group_by(C::OrganizationId)
+        .group_by(C::Domain)
+        .group_by(C::EffectiveScore)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, domain, score, total, accepted) in rows {
+        out.entry(org).or_default().push(RiskScoreCount {
+            domain,
+            score,
+            total: total as u64,
+            accepted: accepted as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Open risks per (likelihood, impact) cell: inherent ratings, or residual ones (each
+/// falling back to its inherent rating).
+pub async fn risk_heat_map(r: &MultiReader<'_>, residual: bool) -> AppResult<HashMap<Uuid, Vec<(i32, i32, u64)>>> {
+    use risk::Column as C;
+    let mut out: HashMap<Uuid, Vec<(i32, i32, u64)>> = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let (l, i): (Expr, Expr) = if residual {
+        (
+            Func::coalesce([Expr::col(C::ResidualLikelihood), Expr::col(C::Likelihood)]).into(),
+            Func::coalesce([Expr::col(C::ResidualImpact), Expr::col(C::Impact)]).into(),
+        )
+    } else {
+        (Expr::col(C::Likelihood), Expr::col(C::Impact))
+    };
+    let rows: Vec<(Uuid, i32, i32, i64)> = r
+        .find::<risk::Entity>()
+        .filter(C::Status.ne("CLOSED"))
+        .select_only()
+        .column(C::OrganizationId)
+        .expr_as(l.clone(), "l")
+        .expr_as(i.clone(), "i")
+        .column_as(C::Id.count(), "n")
+        .group_by(C::OrganizationId)
+        .group_by(l)
+        .group_by(i)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, l, i, n) in rows {
+        out.entry(org).or_default().push((l, i, n as u64));
+    }
+    Ok(out)
+}
+
+/// DEPLOYED AI systems with no APPROVED impact assessment (ISO 42001 6.1.4, 8.4).
+pub async fn ai_systems_without_assessment(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, u64>> {
+    use ai_system::Column as C;
+    let mut out = HashMap::new();
+    if r.orgs().is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(Uuid, i64)> = r
+        .find::<ai_system::Entity>()
+        .filter(crate::store::ai_system::assessment_missing_condition())
+        .select_only()
+        .column(C::OrganizationId)
+        .column_as(C::Id.count(), "n")
+        .group_by(C::OrganizationId)
+        .into_tuple()
+        .all(r.conn())
+        .await?;
+    for (org, n) in rows {
+        out.insert(org, n as u64);
     }
     Ok(out)
 }

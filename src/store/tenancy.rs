@@ -339,9 +339,6 @@ impl Reader<'_> {
     pub(in crate::store) fn find<E: TenantOwned>(&self) -> Select<E> {
         E::find().filter(E::org_column().eq(self.org))
     }
-    pub(in crate::store) async fn get<E: TenantOwned>(&self, id: Uuid) -> AppResult<Option<E::Model>> {
-        Ok(self.find::<E>().filter(E::id_column().eq(id)).one(self.conn).await?)
-    }
 }
 
 /// Read access to several organizations (batch loaders).
