@@ -23,6 +23,9 @@ use crate::store::dashboard::{self as store, RiskScoreCount, SoaCount};
 use crate::store::tenancy::{MultiReader, now};
 use tokio::sync::OnceCell;
 
+/// Risks per (likelihood, impact) cell, per organization.
+type HeatCounts = HashMap<Uuid, Vec<(i32, i32, u64)>>;
+
 /// The dashboard figures of a set of organizations (a page of `organizations`, a
 /// portfolio, or a single organization), each computed once for all of them with one
 /// grouped statement, on first use.
@@ -36,8 +39,8 @@ pub struct DashboardBatch {
     upcoming: OnceCell<HashMap<Uuid, Vec<crate::entity::audit::Model>>>,
     settings: OnceCell<HashMap<Uuid, DRiskSettings>>,
     risk_scores: OnceCell<HashMap<Uuid, Vec<RiskScoreCount>>>,
-    heat_inherent: OnceCell<HashMap<Uuid, Vec<(i32, i32, u64)>>>,
-    heat_residual: OnceCell<HashMap<Uuid, Vec<(i32, i32, u64)>>>,
+    heat_inherent: OnceCell<HeatCounts>,
+    heat_residual: OnceCell<HeatCounts>,
     ai_missing: OnceCell<HashMap<Uuid, u64>>,
 }
 
@@ -128,7 +131,7 @@ impl DashboardBatch {
             .await
     }
 
-    async fn heat(&self, ctx: &Context<'_>, residual: bool) -> Result<&HashMap<Uuid, Vec<(i32, i32, u64)>>> {
+    async fn heat(&self, ctx: &Context<'_>, residual: bool) -> Result<&HeatCounts> {
         let cell = if residual { &self.heat_residual } else { &self.heat_inherent };
         cell.get_or_try_init(|| async { Ok(store::risk_heat_map(&self.reader(ctx).await?, residual).await?) }).await
     }

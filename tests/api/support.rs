@@ -173,10 +173,6 @@ impl TestApp {
         }
     }
 
-    pub fn state(&self) -> &annex::http::AppState {
-        &self.running.as_ref().expect("running").state
-    }
-
     /// A token for `sub` signed with the configured secret.
     pub fn token(&self, sub: &str) -> String {
         jwt(json!({ "sub": sub, "aud": "annex", "exp": now() + 600 }))
