@@ -98,7 +98,8 @@ async fn main() {
     let admin = token("bench-admin", true);
     let consultant = token("consultant", false);
 
-    // Seed: `orgs` organizations with the consultant as MANAGER, a few SoA decisions each.
+    // Seed: `orgs` organizations with the consultant as MANAGER, a few SoA decisions, 20
+    // risks and 5 nonconformities (each with an overdue action) each.
     let seed_started = Instant::now();
     let mut org_ids = Vec::with_capacity(orgs);
     let mut control_ids = Vec::with_capacity(orgs);
@@ -141,18 +142,47 @@ async fn main() {
                 )
                 .await;
         }
+        // A small register and improvement backlog per organization.
+        let categories = ["CONFIDENTIALITY", "BIAS_FAIRNESS", "MODEL_INTEGRITY", "AVAILABILITY", "TRANSPARENCY"];
+        for k in 0..20 {
+            client
+                .gql(
+                    &consultant,
+                    "mutation($i: CreateRiskInput!) { createRisk(input: $i) { risk { id } } }",
+                    json!({ "i": { "organizationId": id, "title": format!("Risk {k}"), "category": categories[k % 5], "likelihood": 1 + k % 5, "impact": 1 + (k * 3) % 5 } }),
+                )
+                .await;
+        }
+        for k in 0..5 {
+            let ncr = client
+                .gql(
+                    &consultant,
+                    "mutation($i: CreateNonconformityInput!) { createNonconformity(input: $i) { nonconformity { id } } }",
+                    json!({ "i": { "organizationId": id, "title": format!("NCR {k}"), "source": "INCIDENT", "severity": "MINOR" } }),
+                )
+                .await;
+            client
+                .gql(
+                    &consultant,
+                    "mutation($i: AddCorrectiveActionInput!) { addCorrectiveAction(input: $i) { correctiveAction { id } } }",
+                    json!({ "i": { "nonconformityId": ncr["createNonconformity"]["nonconformity"]["id"], "title": "fix", "dueDate": "2026-01-31" } }),
+                )
+                .await;
+        }
         org_ids.push(id);
         control_ids.push(ids);
     }
     println!("backend {backend}: seeded {orgs} organizations in {:.1} s", seed_started.elapsed().as_secs_f64());
 
-    let dashboard = "query($o: ID!) { organization(id: $o) { dashboard { soaCoverage { standard percentImplemented groups { groupRef implemented } } openNonconformities nonconformityAging { count } overdueCorrectiveActions readiness { standard percent } } } }".to_string();
-    let portfolio = "{ organizations(first: 50) { nodes { name dashboard { soaCoverage { standard percentImplemented } openNonconformities overdueCorrectiveActions readiness { standard percent } } } } portfolio { organizations totalOpenNonconformities lowestReadiness { percent } } }".to_string();
+    let dashboard = "query($o: ID!) { organization(id: $o) { dashboard { riskHeatMap { count } risksByLevel { count } appetiteBreaches soaCoverage { standard percentImplemented groups { groupRef implemented } } openNonconformities nonconformityAging { count } overdueCorrectiveActions readiness { standard percent } } } }".to_string();
+    let portfolio = "{ organizations(first: 50) { nodes { name dashboard { riskHeatMap { count } appetiteBreaches soaCoverage { standard percentImplemented } openNonconformities overdueCorrectiveActions readiness { standard percent } } } } portfolio { organizations totalOpenNonconformities totalAppetiteBreaches lowestReadiness { percent } } }".to_string();
+    let risks_page = "query($o: ID!) { organization(id: $o) { risks(first: 20, orderBy: {field: SCORE, direction: DESC}) { totalCount nodes { title residualScore residualLevel exceedsAppetite controls { ref } } } } }".to_string();
     let controls_page = "query($o: ID!) { organization(id: $o) { controls(first: 50, filter: {standard: ISO42001}) { totalCount nodes { ref status coverageFromIso27001 { level percent } } } } }".to_string();
     let update = "mutation($i: UpdateControlInput!) { updateControl(input: $i) { control { version } } }".to_string();
 
     let org_list = org_ids.clone();
     let org_list2 = org_ids.clone();
+    let org_list3 = org_ids.clone();
     let ctrl = control_ids.clone();
     let scenarios: Vec<Scenario> = vec![
         ("dashboard (one organization)", dashboard, Box::new(move |i| json!({ "o": org_list[i % org_list.len()] }))),

@@ -74,6 +74,10 @@ impl Organization {
     async fn viewer_can_update(&self) -> bool {
         self.allows(Operation::UpdateOrganization)
     }
+    /// Organizations are not deleted through the API.
+    async fn viewer_can_delete(&self) -> bool {
+        false
+    }
     async fn viewer_can_manage_members(&self) -> bool {
         self.allows(Operation::ManageMembers)
     }
