@@ -193,6 +193,11 @@ async fn main() {
             Box::new(move |i| json!({ "o": org_list2[i % org_list2.len()] })),
         ),
         (
+            "risk register page (20 by score)",
+            risks_page,
+            Box::new(move |i| json!({ "o": org_list3[i % org_list3.len()] })),
+        ),
+        (
             "updateControl (mutation + trail + event)",
             update,
             Box::new(move |i| {
