@@ -2,7 +2,6 @@
 //! and the batch loaders behind their nested lists.
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
@@ -17,14 +16,13 @@ use crate::error::{AppError, AppResult};
 pub use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::LoaderExt;
+use crate::graphql::loaders::{LoaderExt, load_by_id};
 use crate::graphql::ncr::{Nonconformity, RaisedFrom};
 use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
 use crate::store::audit::{self as store, stored};
 use crate::store::page::PageArgs;
-use crate::store::tenancy::TenantOwned;
 use crate::store::{Actor, Gate};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -85,52 +83,6 @@ pub(crate) fn clearable<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> O
 
 fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
     Ok(stored::<D>(s)?.into())
-}
-
-/// Batch-loads rows of `E` by `(organization, id)` for the caller, for `op`.
-pub struct ById<E> {
-    gate: Gate,
-    actor: Arc<Actor>,
-    op: Operation,
-    _e: PhantomData<fn() -> E>,
-}
-
-impl<E> ById<E> {
-    pub fn new(gate: Gate, actor: Arc<Actor>, op: Operation) -> Self {
-        Self { gate, actor, op, _e: PhantomData }
-    }
-}
-
-impl<E> Loader<(Uuid, Uuid)> for ById<E>
-where
-    E: TenantOwned + 'static,
-    E::Model: Sync + Send + Clone + 'static,
-{
-    type Value = E::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), E::Model>> {
-        let rows = store::by_ids::<E>(&self.gate, &self.actor, keys, self.op).await?;
-        Ok(rows.into_iter().map(|m| ((E::org_of(&m), id_of::<E>(&m)), m)).collect())
-    }
-}
-
-fn id_of<E: TenantOwned>(m: &E::Model) -> Uuid {
-    use sea_orm::ModelTrait;
-    match m.get(E::id_column()) {
-        sea_orm::Value::Uuid(Some(u)) => u,
-        _ => Uuid::nil(),
-    }
-}
-
-/// Loads one row of `E` in the caller's batch; `None` when missing or not visible.
-pub(crate) async fn load_by_id<E>(ctx: &Context<'_>, org: Uuid, id: Uuid, op: Operation) -> Result<Option<E::Model>>
-where
-    E: TenantOwned + 'static,
-    E::Model: Sync + Send + Clone + 'static,
-{
-    let loader = ctx.loader(|gate, actor| ById::<E>::new(gate, actor, op))?;
-    loader.load_one((org, id)).await
 }
 
 pub struct FindingsByAudit {
@@ -227,9 +179,7 @@ impl Audit {
         if !self.access.allows(Operation::ReadScopes) {
             return Ok(None);
         }
-        let loader = ctx.loader(|gate, actor| crate::graphql::inventory::ScopeById { gate, actor })?;
-        Ok(loader
-            .load_one((self.model.organization_id, id))
+        Ok(load_by_id::<crate::entity::scope::Entity>(ctx, self.model.organization_id, id)
             .await?
             .map(|m| crate::graphql::inventory::Scope::new(m, self.access)))
     }
@@ -374,9 +324,7 @@ impl Finding {
         &self.model.refs.0
     }
     async fn audit(&self, ctx: &Context<'_>) -> Result<Option<Audit>> {
-        let m =
-            load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
-                .await?;
+        let m = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
         Ok(m.map(|m| Audit::new(m, self.access)))
     }
     /// The nonconformity raised from this finding, if any.
@@ -399,9 +347,7 @@ impl Finding {
         if !self.access.allows(Operation::WriteFindings) {
             return Ok(false);
         }
-        let audit =
-            load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id, Operation::ReadAudits)
-                .await?;
+        let audit = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
         Ok(match audit {
             Some(a) => stored::<rules::AuditStatus>(&a.status)?.accepts_findings(),
             None => false,

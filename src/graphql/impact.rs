@@ -14,8 +14,8 @@ use crate::entity::{impact_assessment, risk};
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
-use crate::graphql::inventory::{AiSystem, AiSystemById};
-use crate::graphql::loaders::LoaderExt;
+use crate::graphql::inventory::AiSystem;
+use crate::graphql::loaders::{LoaderExt, load_by_id};
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{Risk, change, ref_id, risks_in};
 use crate::ids::{self, Kind};
@@ -90,9 +90,7 @@ impl ImpactAssessment {
         ID(ids::encode(Kind::ImpactAssessment, self.model.id))
     }
     async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
-        let loader = ctx.loader(|gate, actor| AiSystemById { gate, actor })?;
-        Ok(loader
-            .load_one((self.model.organization_id, self.model.ai_system_id))
+        Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, self.model.ai_system_id)
             .await?
             .map(|m| AiSystem::new(m, self.access)))
     }

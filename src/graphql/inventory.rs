@@ -17,7 +17,7 @@ use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::impact::ImpactAssessment;
-use crate::graphql::loaders::LoaderExt;
+use crate::graphql::loaders::{LoaderExt, load_by_id};
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{Risk, change, ref_id, risks_in, try_change};
 use crate::ids::{self, Kind};
@@ -54,14 +54,6 @@ pub enum AiRole {
 
 fn stored<T>(v: Option<T>, what: &str) -> AppResult<T> {
     v.ok_or_else(|| AppError::internal(format!("bad {what} in database")))
-}
-
-/// `(organization, id)` keys → their organizations.
-fn orgs_of(keys: &[(Uuid, Uuid)]) -> Vec<Uuid> {
-    let mut v: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 // ---------------------------------------------------------------------------------------
@@ -132,23 +124,6 @@ impl Scope {
     }
     async fn viewer_can_delete(&self) -> bool {
         self.access.allows(Operation::WriteScopes)
-    }
-}
-
-/// `(organization, scope id)` → the scope.
-pub struct ScopeById {
-    pub gate: Gate,
-    pub actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for ScopeById {
-    type Value = scope::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadScopes).await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-        Ok(store::scopes_by_ids(&r, &ids).await?.into_iter().map(|m| ((m.organization_id, m.id), m)).collect())
     }
 }
 
@@ -266,8 +241,7 @@ impl AiSystem {
     }
     async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
         let Some(id) = self.model.scope_id else { return Ok(None) };
-        let loader = ctx.loader(|gate, actor| ScopeById { gate, actor })?;
-        Ok(loader.load_one((self.model.organization_id, id)).await?.map(|m| Scope::new(m, self.access)))
+        Ok(load_by_id::<scope::Entity>(ctx, self.model.organization_id, id).await?.map(|m| Scope::new(m, self.access)))
     }
     async fn data_categories(&self) -> &[String] {
         &self.model.data_categories.0
@@ -327,23 +301,6 @@ impl AiSystem {
     }
 }
 
-/// `(organization, AI system id)` → the system.
-pub struct AiSystemById {
-    pub gate: Gate,
-    pub actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for AiSystemById {
-    type Value = ai_system::Model;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadAiSystems).await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-        Ok(ai_store::ai_systems_by_ids(&r, &ids).await?.into_iter().map(|m| ((m.organization_id, m.id), m)).collect())
-    }
-}
-
 /// `(organization, AI system id)` → its impact assessments.
 pub struct AssessmentsOfAiSystem {
     gate: Gate,
@@ -355,7 +312,10 @@ impl Loader<(Uuid, Uuid)> for AssessmentsOfAiSystem {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadImpactAssessments).await?;
+        let r = self
+            .gate
+            .read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadImpactAssessments)
+            .await?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
         let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
         for m in impact_store::assessments_of_ai_systems(&r, &ids).await? {
@@ -376,7 +336,7 @@ impl Loader<(Uuid, Uuid)> for RisksOfAiSystem {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadRisks).await?;
+        let r = self.gate.read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadRisks).await?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
         let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
         for m in risk_store::risks_of_ai_systems(&r, &ids).await? {

@@ -19,6 +19,7 @@ use async_graphql::dataloader::DataLoader;
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{ContextExt, RequestCtx};
+use crate::store::tenancy::TenantOwned;
 use crate::store::{Actor, Gate};
 
 #[derive(Default)]
@@ -60,4 +61,59 @@ impl LoaderExt for Context<'_> {
         let actor = req.actor.clone().ok_or_else(|| AppError::Unauthenticated("authentication required".into()))?;
         Ok(req.loaders.get_or_make(move || make(gate, actor)))
     }
+}
+
+/// Batch-loads rows of any tenant entity by `(organization, id)`, with the read right the
+/// entity itself names (`TenantOwned::READ`).
+pub struct ById<E> {
+    gate: Gate,
+    actor: Arc<Actor>,
+    _e: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for ById<E>
+where
+    E: TenantOwned + 'static,
+    E::Model: Sync + Send + Clone + 'static,
+{
+    type Value = E::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(uuid::Uuid, uuid::Uuid)],
+    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), E::Model>, Self::Error> {
+        let rows = self.gate.rows_by_ids::<E>(&self.actor, keys).await?;
+        Ok(rows.into_iter().filter_map(|m| Some(((E::org_of(&m), id_of::<E>(&m)?), m))).collect())
+    }
+}
+
+fn id_of<E: TenantOwned>(m: &E::Model) -> Option<uuid::Uuid> {
+    use sea_orm::ModelTrait;
+    match m.get(E::id_column()) {
+        sea_orm::Value::Uuid(Some(u)) => Some(u),
+        _ => None,
+    }
+}
+
+/// One row of `E`, loaded in the request's batch; `None` when missing or not visible.
+pub async fn load_by_id<E>(
+    ctx: &Context<'_>,
+    org: uuid::Uuid,
+    id: uuid::Uuid,
+) -> async_graphql::Result<Option<E::Model>>
+where
+    E: TenantOwned + 'static,
+    E::Model: Sync + Send + Clone + 'static,
+{
+    let loader = ctx.loader(|gate, actor| ById::<E> { gate, actor, _e: std::marker::PhantomData })?;
+    loader.load_one((org, id)).await
+}
+
+/// The distinct organizations of `(organization, id)` loader keys.
+pub fn orgs_of(keys: &[(uuid::Uuid, uuid::Uuid)]) -> Vec<uuid::Uuid> {
+    let mut orgs: Vec<uuid::Uuid> = keys.iter().map(|k| k.0).collect();
+    orgs.sort();
+    orgs.dedup();
+    orgs
 }

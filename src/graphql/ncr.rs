@@ -13,10 +13,10 @@ use crate::auth::{Access, Operation};
 use crate::domain::ncr::{self as rules, ExternalRef as Ticket};
 use crate::entity::{corrective_action, finding, nonconformity};
 use crate::error::{AppError, AppResult};
-use crate::graphql::audit::{Finding, TransitionsOf, clearable, load_by_id};
+use crate::graphql::audit::{Finding, TransitionsOf, clearable};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::LoaderExt;
+use crate::graphql::loaders::{LoaderExt, load_by_id};
 use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
@@ -207,7 +207,7 @@ impl Nonconformity {
         if !self.access.allows(Operation::ReadAudits) {
             return Err(AppError::forbidden().into());
         }
-        let m = load_by_id::<finding::Entity>(ctx, self.model.organization_id, fid, Operation::ReadAudits).await?;
+        let m = load_by_id::<finding::Entity>(ctx, self.model.organization_id, fid).await?;
         Ok(m.map(|m| Finding::new(m, self.access)))
     }
     async fn corrective_actions(&self, ctx: &Context<'_>) -> Result<Vec<CorrectiveAction>> {
@@ -334,13 +334,8 @@ impl CorrectiveAction {
         Ok(is_overdue(&self.model, today())?)
     }
     async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
-        let m = load_by_id::<nonconformity::Entity>(
-            ctx,
-            self.model.organization_id,
-            self.model.nonconformity_id,
-            Operation::ReadNonconformities,
-        )
-        .await?;
+        let m =
+            load_by_id::<nonconformity::Entity>(ctx, self.model.organization_id, self.model.nonconformity_id).await?;
         Ok(m.map(|m| Nonconformity::new(m, self.access)))
     }
     async fn version(&self) -> i32 {
@@ -357,13 +352,8 @@ impl CorrectiveAction {
         if !self.access.allows(Operation::WriteCorrectiveActions) {
             return Ok(false);
         }
-        let ncr = load_by_id::<nonconformity::Entity>(
-            ctx,
-            self.model.organization_id,
-            self.model.nonconformity_id,
-            Operation::ReadNonconformities,
-        )
-        .await?;
+        let ncr =
+            load_by_id::<nonconformity::Entity>(ctx, self.model.organization_id, self.model.nonconformity_id).await?;
         Ok(match ncr {
             Some(n) => stored::<rules::NcrStatus>(&n.status)? != rules::NcrStatus::Closed,
             None => false,

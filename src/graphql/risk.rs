@@ -14,8 +14,8 @@ use crate::entity::{control, risk};
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
-use crate::graphql::inventory::{AiSystem, AiSystemById, Scope, ScopeById};
-use crate::graphql::loaders::LoaderExt;
+use crate::graphql::inventory::{AiSystem, Scope};
+use crate::graphql::loaders::{LoaderExt, load_by_id};
 use crate::graphql::org::Organization;
 use crate::graphql::scalars::Date;
 use crate::graphql::soa::{Control, OrderDirection};
@@ -385,13 +385,15 @@ impl Risk {
     }
     async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
         let Some(id) = self.model.scope_id else { return Ok(None) };
-        let loader = ctx.loader(|gate, actor| ScopeById { gate, actor })?;
-        Ok(loader.load_one((self.model.organization_id, id)).await?.map(|m| Scope::new(m, self.access)))
+        Ok(load_by_id::<crate::entity::scope::Entity>(ctx, self.model.organization_id, id)
+            .await?
+            .map(|m| Scope::new(m, self.access)))
     }
     async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
         let Some(id) = self.model.ai_system_id else { return Ok(None) };
-        let loader = ctx.loader(|gate, actor| AiSystemById { gate, actor })?;
-        Ok(loader.load_one((self.model.organization_id, id)).await?.map(|m| AiSystem::new(m, self.access)))
+        Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, id)
+            .await?
+            .map(|m| AiSystem::new(m, self.access)))
     }
     /// The SoA rows (either standard) that treat this risk, in SoA order.
     async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {
@@ -426,14 +428,6 @@ impl Risk {
     }
 }
 
-/// Groups `(org, id)` keys by organization.
-fn orgs_of(keys: &[(Uuid, Uuid)]) -> Vec<Uuid> {
-    let mut v: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 /// `(organization, risk)` → the SoA rows linked to it.
 pub struct ControlsOfRisk {
     gate: Gate,
@@ -445,7 +439,8 @@ impl Loader<(Uuid, Uuid)> for ControlsOfRisk {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadControls).await?;
+        let r =
+            self.gate.read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadControls).await?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
         let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
         for (risk_id, c) in store::controls_of_risks(&r, &ids).await? {
@@ -466,7 +461,7 @@ impl Loader<(Uuid, Uuid)> for RisksOfControl {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &orgs_of(keys), Operation::ReadRisks).await?;
+        let r = self.gate.read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadRisks).await?;
         let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
         let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
         for (control_id, m) in store::risks_of_controls(&r, &ids).await? {

@@ -13,7 +13,7 @@ use crate::ids::{self, Kind};
 use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
 use crate::store::scope::{describe_references, expect_scope};
 use crate::store::soa::{ilike, like_pattern};
-use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+use crate::store::tenancy::{Actor, Gate, Reader, Writer, now};
 
 pub struct NewAiSystem<'a> {
     pub name: &'a str,
@@ -216,13 +216,6 @@ pub async fn list_ai_systems(
     }
     let sort = Sort::by("aiSystems:NAME", C::Name, false, C::Id, false);
     page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await
-}
-
-pub async fn ai_systems_by_ids(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<ai_system::Model>> {
-    if ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<ai_system::Entity>().filter(ai_system::Column::Id.is_in(ids.iter().copied())).all(r.conn()).await?)
 }
 
 /// An AI system id given in input must name a system of the writer's organization.

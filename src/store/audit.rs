@@ -340,25 +340,6 @@ where
     Ok((m, r.access()))
 }
 
-/// Rows by `(organization, id)` keys, for batch loaders; organizations the caller may not
-/// read for `op` are left out.
-pub async fn by_ids<E: TenantOwned>(
-    gate: &Gate,
-    actor: &Actor,
-    keys: &[(Uuid, Uuid)],
-    op: Operation,
-) -> AppResult<Vec<E::Model>>
-where
-    E::Model: Sync,
-{
-    let (orgs, ids) = split_keys(keys);
-    let r = gate.read_many(actor, &orgs, op).await?;
-    if r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<E>().filter(E::id_column().is_in(ids)).all(r.conn()).await?)
-}
-
 pub(in crate::store) fn split_keys(keys: &[(Uuid, Uuid)]) -> (Vec<Uuid>, Vec<Uuid>) {
     let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
     orgs.sort();

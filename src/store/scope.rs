@@ -11,7 +11,7 @@ use crate::entity::{StringList, ai_system, audit, risk, scope};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
-use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+use crate::store::tenancy::{Actor, Gate, Reader, Writer, now};
 
 const MAX_ITEMS: usize = 100;
 const MAX_ITEM: usize = 1_000;
@@ -183,13 +183,6 @@ pub async fn list_scopes(r: &Reader<'_>, args: &PageArgs, want_total: bool) -> A
     let sort = Sort::by("scopes:NAME", scope::Column::Name, false, scope::Column::Id, false);
     let q = r.find::<scope::Entity>();
     page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await
-}
-
-pub async fn scopes_by_ids(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<scope::Model>> {
-    if ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<scope::Entity>().filter(scope::Column::Id.is_in(ids.iter().copied())).all(r.conn()).await?)
 }
 
 /// A scope id given in input must name a scope of the writer's organization.

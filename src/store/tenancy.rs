@@ -32,6 +32,8 @@ use crate::ids::Kind;
 /// A tenant-owned entity: its rows belong to exactly one organization.
 pub trait TenantOwned: EntityTrait {
     const KIND: Kind;
+    /// The operation that reading a row of this entity needs.
+    const READ: Operation;
     fn org_column() -> Self::Column;
     fn id_column() -> Self::Column;
     fn version_column() -> Option<Self::Column>;
@@ -40,15 +42,16 @@ pub trait TenantOwned: EntityTrait {
 }
 
 macro_rules! tenant_owned {
-    ($module:ident, $kind:ident, versioned) => {
-        tenant_owned!(@impl $module, $kind, Some(entity::$module::Column::Version), Some(entity::$module::Column::UpdatedAt));
+    ($module:ident, $kind:ident, $read:ident, versioned) => {
+        tenant_owned!(@impl $module, $kind, $read, Some(entity::$module::Column::Version), Some(entity::$module::Column::UpdatedAt));
     };
-    ($module:ident, $kind:ident) => {
-        tenant_owned!(@impl $module, $kind, None, None);
+    ($module:ident, $kind:ident, $read:ident) => {
+        tenant_owned!(@impl $module, $kind, $read, None, None);
     };
-    (@impl $module:ident, $kind:ident, $version:expr, $updated:expr) => {
+    (@impl $module:ident, $kind:ident, $read:ident, $version:expr, $updated:expr) => {
         impl TenantOwned for entity::$module::Entity {
             const KIND: Kind = Kind::$kind;
+            const READ: Operation = Operation::$read;
             fn org_column() -> Self::Column {
                 entity::$module::Column::OrganizationId
             }
@@ -68,19 +71,19 @@ macro_rules! tenant_owned {
     };
 }
 
-tenant_owned!(membership, Membership, versioned);
-tenant_owned!(control, Control, versioned);
-tenant_owned!(clause_assessment, ClauseAssessment, versioned);
-tenant_owned!(scope, Scope, versioned);
-tenant_owned!(ai_system, AiSystem, versioned);
-tenant_owned!(risk, Risk, versioned);
-tenant_owned!(impact_assessment, ImpactAssessment, versioned);
-tenant_owned!(audit, Audit, versioned);
-tenant_owned!(finding, Finding, versioned);
-tenant_owned!(nonconformity, Nonconformity, versioned);
-tenant_owned!(corrective_action, CorrectiveAction, versioned);
-tenant_owned!(change, Change);
-tenant_owned!(workflow_transition, WorkflowTransition);
+tenant_owned!(membership, Membership, ReadOrganization, versioned);
+tenant_owned!(control, Control, ReadControls, versioned);
+tenant_owned!(clause_assessment, ClauseAssessment, ReadClauseAssessments, versioned);
+tenant_owned!(scope, Scope, ReadScopes, versioned);
+tenant_owned!(ai_system, AiSystem, ReadAiSystems, versioned);
+tenant_owned!(risk, Risk, ReadRisks, versioned);
+tenant_owned!(impact_assessment, ImpactAssessment, ReadImpactAssessments, versioned);
+tenant_owned!(audit, Audit, ReadAudits, versioned);
+tenant_owned!(finding, Finding, ReadAudits, versioned);
+tenant_owned!(nonconformity, Nonconformity, ReadNonconformities, versioned);
+tenant_owned!(corrective_action, CorrectiveAction, ReadNonconformities, versioned);
+tenant_owned!(change, Change, ReadChanges);
+tenant_owned!(workflow_transition, WorkflowTransition, ReadOrganization);
 
 /// The verified caller of one request, with its organization roles cached for the request.
 pub struct Actor {
@@ -239,6 +242,22 @@ impl Gate {
         let org = E::org_of(&row);
         let access = self.authorize(actor, org, op, E::KIND.name()).await?;
         Ok((Reader { conn: &self.db.conn, org, access }, row))
+    }
+
+    /// Rows of `E` by `(organization, id)` keys, from the organizations where the caller
+    /// may read `E` (one statement; others silently left out).
+    pub async fn rows_by_ids<E: TenantOwned>(&self, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<E::Model>>
+    where
+        E::Model: Sync,
+    {
+        let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        orgs.sort();
+        orgs.dedup();
+        let r = self.read_many(actor, &orgs, E::READ).await?;
+        if r.orgs().is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(r.find::<E>().filter(E::id_column().is_in(keys.iter().map(|k| k.1))).all(r.conn).await?)
     }
 
     /// The organization a tenant row belongs to, if the row exists.
