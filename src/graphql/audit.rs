@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 pub use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{LoaderExt, load_by_id};
+use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::ncr::{Nonconformity, RaisedFrom};
 use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
@@ -83,24 +83,6 @@ pub(crate) fn clearable<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> O
 
 fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
     Ok(stored::<D>(s)?.into())
-}
-
-pub struct FindingsByAudit {
-    gate: Gate,
-    actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for FindingsByAudit {
-    type Value = Vec<finding::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<finding::Model>>> {
-        let mut out: HashMap<(Uuid, Uuid), Vec<finding::Model>> = HashMap::new();
-        for f in store::findings_of(&self.gate, &self.actor, keys).await? {
-            out.entry((f.organization_id, f.audit_id)).or_default().push(f);
-        }
-        Ok(out)
-    }
 }
 
 /// Workflow history by `(organization, entity)`, read for `op` (audits or NCRs).
@@ -216,8 +198,7 @@ impl Audit {
         self.model.cancel_reason.as_deref()
     }
     async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
-        let loader = ctx.loader(|gate, actor| FindingsByAudit { gate, actor })?;
-        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        let rows = load_children::<finding::Entity>(ctx, self.model.organization_id, self.model.id).await?;
         Ok(rows.into_iter().map(|f| Finding::new(f, self.access)).collect())
     }
     /// Every status change: who, when, and the reason given.
@@ -239,7 +220,6 @@ impl Audit {
     async fn viewer_can_update(&self) -> Result<bool> {
         Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
     }
-    /// Always false: audit records are kept as evidence of the programme (9.2.2 g).
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn history(
@@ -250,6 +230,7 @@ impl Audit {
     ) -> Result<crate::graphql::trail::ChangeConnection> {
         crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
+    /// Always false: audit records are kept as evidence of the programme (9.2.2 g).
     async fn viewer_can_delete(&self) -> bool {
         false
     }

@@ -154,7 +154,6 @@ impl ImpactAssessment {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at
     }
-    /// Content can change (not APPROVED, and the viewer writes assessments).
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn history(
@@ -165,6 +164,7 @@ impl ImpactAssessment {
     ) -> Result<crate::graphql::trail::ChangeConnection> {
         crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
+    /// Content can change (not APPROVED, and the viewer writes assessments).
     async fn viewer_can_update(&self) -> Result<bool> {
         Ok(self.allowed(Right::Write) && self.current()? != DStatus::Approved)
     }

@@ -1,9 +1,7 @@
 //! Scopes of the management system and the AI systems inventory.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -17,12 +15,12 @@ use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::impact::ImpactAssessment;
-use crate::graphql::loaders::{LoaderExt, load_by_id};
+use crate::graphql::loaders::{load_by_id, load_children};
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{Risk, change, ref_id, risks_in, try_change};
 use crate::ids::{self, Kind};
 use crate::store::page::PageArgs;
-use crate::store::{Actor, Gate, ai_system as ai_store, impact as impact_store, risk as risk_store, scope as store};
+use crate::store::{ai_system as ai_store, scope as store};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::scope::ScopeKind")]
@@ -111,7 +109,6 @@ impl Scope {
     async fn viewer_can_update(&self) -> bool {
         self.access.allows(Operation::WriteScopes)
     }
-    /// Deleting is refused while risks, AI systems or audits refer to the scope.
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn history(
@@ -122,6 +119,7 @@ impl Scope {
     ) -> Result<crate::graphql::trail::ChangeConnection> {
         crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
+    /// Deleting is refused while risks, AI systems or audits refer to the scope.
     async fn viewer_can_delete(&self) -> bool {
         self.access.allows(Operation::WriteScopes)
     }
@@ -211,8 +209,7 @@ impl AiSystem {
     }
 
     async fn assessments(&self, ctx: &Context<'_>) -> Result<Vec<impact_assessment::Model>> {
-        let loader = ctx.loader(|gate, actor| AssessmentsOfAiSystem { gate, actor })?;
-        Ok(loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default())
+        load_children::<impact_assessment::Entity>(ctx, self.model.organization_id, self.model.id).await
     }
 }
 
@@ -269,8 +266,7 @@ impl AiSystem {
         if !self.access.allows(Operation::ReadRisks) {
             return Ok(Vec::new());
         }
-        let loader = ctx.loader(|gate, actor| RisksOfAiSystem { gate, actor })?;
-        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        let rows = load_children::<risk::Entity>(ctx, self.model.organization_id, self.model.id).await?;
         risks_in(ctx, self.model.organization_id, rows, self.access).await
     }
     async fn version(&self) -> i32 {
@@ -285,7 +281,6 @@ impl AiSystem {
     async fn viewer_can_update(&self) -> bool {
         self.access.allows(Operation::WriteAiSystems)
     }
-    /// Deleting is refused while risks or impact assessments refer to the system.
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn history(
@@ -296,55 +291,9 @@ impl AiSystem {
     ) -> Result<crate::graphql::trail::ChangeConnection> {
         crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
+    /// Deleting is refused while risks or impact assessments refer to the system.
     async fn viewer_can_delete(&self) -> bool {
         self.access.allows(Operation::WriteAiSystems)
-    }
-}
-
-/// `(organization, AI system id)` → its impact assessments.
-pub struct AssessmentsOfAiSystem {
-    gate: Gate,
-    actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for AssessmentsOfAiSystem {
-    type Value = Vec<impact_assessment::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self
-            .gate
-            .read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadImpactAssessments)
-            .await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
-        for m in impact_store::assessments_of_ai_systems(&r, &ids).await? {
-            out.entry((m.organization_id, m.ai_system_id)).or_default().push(m);
-        }
-        Ok(out)
-    }
-}
-
-/// `(organization, AI system id)` → its risks.
-pub struct RisksOfAiSystem {
-    gate: Gate,
-    actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for RisksOfAiSystem {
-    type Value = Vec<risk::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadRisks).await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
-        for m in risk_store::risks_of_ai_systems(&r, &ids).await? {
-            if let Some(a) = m.ai_system_id {
-                out.entry((m.organization_id, a)).or_default().push(m);
-            }
-        }
-        Ok(out)
     }
 }
 

@@ -3,7 +3,7 @@
 //! and caller:
 //!
 //! ```ignore
-//! let loader = ctx.loader(|gate, actor| ActionsByNonconformity { gate, actor })?;
+//! let loader = ctx.loader(|gate, actor| ControlsOfRisk { gate, actor })?;
 //! let actions = loader.load_one((org_id, ncr_id)).await?.unwrap_or_default();
 //! ```
 //!
@@ -19,7 +19,7 @@ use async_graphql::dataloader::DataLoader;
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{ContextExt, RequestCtx};
-use crate::store::tenancy::TenantOwned;
+use crate::store::tenancy::{ChildOf, TenantOwned};
 use crate::store::{Actor, Gate};
 
 #[derive(Default)]
@@ -116,4 +116,47 @@ pub fn orgs_of(keys: &[(uuid::Uuid, uuid::Uuid)]) -> Vec<uuid::Uuid> {
     orgs.sort();
     orgs.dedup();
     orgs
+}
+
+/// Batch-loads the children of many parents (see `store::tenancy::ChildOf`).
+pub struct ChildrenOf<E> {
+    gate: Gate,
+    actor: Arc<Actor>,
+    _e: std::marker::PhantomData<fn() -> E>,
+}
+
+impl<E> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for ChildrenOf<E>
+where
+    E: ChildOf + 'static,
+    E::Model: Sync + Send + Clone + 'static,
+{
+    type Value = Vec<E::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(uuid::Uuid, uuid::Uuid)],
+    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), Self::Value>, Self::Error> {
+        let mut out: HashMap<(uuid::Uuid, uuid::Uuid), Self::Value> = HashMap::new();
+        for m in self.gate.children::<E>(&self.actor, keys).await? {
+            if let Some(parent) = E::parent_of(&m) {
+                out.entry((E::org_of(&m), parent)).or_default().push(m);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The children of one parent, loaded in the request's batch.
+pub async fn load_children<E>(
+    ctx: &Context<'_>,
+    org: uuid::Uuid,
+    parent: uuid::Uuid,
+) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: ChildOf + 'static,
+    E::Model: Sync + Send + Clone + 'static,
+{
+    let loader = ctx.loader(|gate, actor| ChildrenOf::<E> { gate, actor, _e: std::marker::PhantomData })?;
+    Ok(loader.load_one((org, parent)).await?.unwrap_or_default())
 }

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::audit::{Finding, TransitionsOf, clearable};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
-use crate::graphql::loaders::{LoaderExt, load_by_id};
+use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
@@ -71,24 +71,6 @@ fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppRe
     Ok(stored::<D>(s)?.into())
 }
 
-pub struct ActionsByNonconformity {
-    gate: Gate,
-    actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for ActionsByNonconformity {
-    type Value = Vec<corrective_action::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<corrective_action::Model>>> {
-        let mut out: HashMap<(Uuid, Uuid), Vec<corrective_action::Model>> = HashMap::new();
-        for a in store::actions_of(&self.gate, &self.actor, keys).await? {
-            out.entry((a.organization_id, a.nonconformity_id)).or_default().push(a);
-        }
-        Ok(out)
-    }
-}
-
 /// The NCR raised from each finding, by `(organization, finding)`.
 pub struct RaisedFrom {
     pub gate: Gate,
@@ -106,8 +88,7 @@ impl Loader<(Uuid, Uuid)> for RaisedFrom {
 }
 
 async fn actions_loaded(ctx: &Context<'_>, org: Uuid, ncr: Uuid) -> Result<Vec<corrective_action::Model>> {
-    let loader = ctx.loader(|gate, actor| ActionsByNonconformity { gate, actor })?;
-    Ok(loader.load_one((org, ncr)).await?.unwrap_or_default())
+    load_children::<corrective_action::Entity>(ctx, org, ncr).await
 }
 
 fn today() -> chrono::NaiveDate {
@@ -253,7 +234,6 @@ impl Nonconformity {
     async fn viewer_can_update(&self) -> Result<bool> {
         Ok(self.access.allows(Operation::WriteNonconformities) && self.current()? != rules::NcrStatus::Closed)
     }
-    /// Always false: nonconformities are kept as evidence (10.2 f, g).
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn history(
@@ -264,6 +244,7 @@ impl Nonconformity {
     ) -> Result<crate::graphql::trail::ChangeConnection> {
         crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
+    /// Always false: nonconformities are kept as evidence (10.2 f, g).
     async fn viewer_can_delete(&self) -> bool {
         false
     }

@@ -347,20 +347,6 @@ pub(in crate::store) fn split_keys(keys: &[(Uuid, Uuid)]) -> (Vec<Uuid>, Vec<Uui
     (orgs, keys.iter().map(|k| k.1).collect())
 }
 
-/// Findings of several audits (keys: organization, audit), oldest first.
-pub async fn findings_of(gate: &Gate, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<finding::Model>> {
-    let (orgs, audits) = split_keys(keys);
-    let r = gate.read_many(actor, &orgs, Operation::ReadAudits).await?;
-    if r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<finding::Entity>()
-        .filter(finding::Column::AuditId.is_in(audits))
-        .order_by_asc(finding::Column::Id)
-        .all(r.conn())
-        .await?)
-}
-
 /// Workflow history of several entities (keys: organization, entity), oldest first.
 pub async fn transitions_of(
     gate: &Gate,

@@ -309,19 +309,6 @@ pub async fn list_assessments(
     page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Time(m.created_at), |m| m.id).await
 }
 
-/// Assessments of the given AI systems, oldest first (one statement).
-pub async fn assessments_of_ai_systems(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<impact_assessment::Model>> {
-    if ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<impact_assessment::Entity>()
-        .filter(impact_assessment::Column::AiSystemId.is_in(ids.iter().copied()))
-        .order_by_asc(impact_assessment::Column::CreatedAt)
-        .order_by_asc(impact_assessment::Column::Id)
-        .all(r.conn())
-        .await?)
-}
-
 /// `(assessment id, risk)` for the linked risks of the given assessments (two statements).
 pub async fn risks_of_assessments(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<(Uuid, risk::Model)>> {
     if ids.is_empty() || r.orgs().is_empty() {

@@ -523,20 +523,6 @@ pub async fn list(
     fetch(r.conn(), q, &sort, args, want_total, |_| SortValue::Null, |m| m.id).await
 }
 
-/// Corrective actions of several NCRs (keys: organization, NCR), oldest first.
-pub async fn actions_of(gate: &Gate, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<corrective_action::Model>> {
-    let (orgs, ncrs) = split_keys(keys);
-    let r = gate.read_many(actor, &orgs, Operation::ReadNonconformities).await?;
-    if r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<corrective_action::Entity>()
-        .filter(corrective_action::Column::NonconformityId.is_in(ncrs))
-        .order_by_asc(corrective_action::Column::Id)
-        .all(r.conn())
-        .await?)
-}
-
 /// The NCRs raised from several findings (keys: organization, finding).
 pub async fn raised_from(gate: &Gate, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<nonconformity::Model>> {
     let (orgs, findings) = split_keys(keys);

@@ -671,19 +671,6 @@ pub async fn risks_of_controls(r: &MultiReader<'_>, control_ids: &[Uuid]) -> App
     Ok(out)
 }
 
-/// Risks of the given AI systems (one statement).
-pub async fn risks_of_ai_systems(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<risk::Model>> {
-    if ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<risk::Entity>()
-        .filter(risk::Column::AiSystemId.is_in(ids.iter().copied()))
-        .order_by_desc(risk::Column::EffectiveScore)
-        .order_by_asc(risk::Column::Id)
-        .all(r.conn())
-        .await?)
-}
-
 /// A risk's place in the heat map and register, as read now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Evaluation {

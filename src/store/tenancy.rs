@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, Select, Statement, TransactionTrait, Value,
+    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Select, Statement, TransactionTrait, Value,
 };
 use tokio::sync::OwnedMutexGuard;
 use uuid::Uuid;
@@ -84,6 +84,39 @@ tenant_owned!(nonconformity, Nonconformity, ReadNonconformities, versioned);
 tenant_owned!(corrective_action, CorrectiveAction, ReadNonconformities, versioned);
 tenant_owned!(change, Change, ReadChanges);
 tenant_owned!(workflow_transition, WorkflowTransition, ReadOrganization);
+
+/// A tenant entity listed under a parent row (findings of an audit, actions of a
+/// nonconformity, …), for batch loading.
+pub trait ChildOf: TenantOwned {
+    fn parent_column() -> Self::Column;
+    fn parent_of(model: &Self::Model) -> Option<Uuid>;
+    /// The order children are listed in.
+    fn order(q: Select<Self>) -> Select<Self>;
+}
+
+macro_rules! child_of {
+    ($module:ident, $parent:ident, |$m:ident| $parent_of:expr, |$q:ident| $order:expr) => {
+        impl ChildOf for entity::$module::Entity {
+            fn parent_column() -> Self::Column {
+                entity::$module::Column::$parent
+            }
+            fn parent_of($m: &Self::Model) -> Option<Uuid> {
+                $parent_of
+            }
+            fn order($q: Select<Self>) -> Select<Self> {
+                use entity::$module::Column as C;
+                $order
+            }
+        }
+    };
+}
+
+child_of!(finding, AuditId, |m| Some(m.audit_id), |q| q.order_by_asc(C::Id));
+child_of!(corrective_action, NonconformityId, |m| Some(m.nonconformity_id), |q| q.order_by_asc(C::Id));
+child_of!(impact_assessment, AiSystemId, |m| Some(m.ai_system_id), |q| q
+    .order_by_asc(C::CreatedAt)
+    .order_by_asc(C::Id));
+child_of!(risk, AiSystemId, |m| m.ai_system_id, |q| q.order_by_desc(C::EffectiveScore).order_by_asc(C::Id));
 
 /// The verified caller of one request, with its organization roles cached for the request.
 pub struct Actor {
@@ -258,6 +291,23 @@ impl Gate {
             return Ok(Vec::new());
         }
         Ok(r.find::<E>().filter(E::id_column().is_in(keys.iter().map(|k| k.1))).all(r.conn).await?)
+    }
+
+    /// Children of `E` under `(organization, parent)` keys, from the organizations where the
+    /// caller may read `E` (one statement).
+    pub async fn children<E: ChildOf>(&self, actor: &Actor, keys: &[(Uuid, Uuid)]) -> AppResult<Vec<E::Model>>
+    where
+        E::Model: Sync,
+    {
+        let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        orgs.sort();
+        orgs.dedup();
+        let r = self.read_many(actor, &orgs, E::READ).await?;
+        if r.orgs().is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = r.find::<E>().filter(E::parent_column().is_in(keys.iter().map(|k| k.1)));
+        Ok(E::order(q).all(r.conn).await?)
     }
 
     /// The organization a tenant row belongs to, if the row exists.
