@@ -89,8 +89,8 @@ impl Running {
 /// Connects, migrates, and builds the application state.
 pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
     crate::init_crypto();
+    Database::migrate(&cfg).await.map_err(|e| StartError::Database(format!("migrations failed: {e}")))?;
     let db = Database::connect(&cfg).await.map_err(|e| StartError::Database(e.to_string()))?;
-    db.migrate().await.map_err(|e| StartError::Database(format!("migrations failed: {e}")))?;
     let dev = match cfg.key_source {
         KeySource::GeneratedDevSecret => Some(dev_secret(&cfg.data_dir)?),
         _ => None,

@@ -46,7 +46,11 @@ pub enum KeySource {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `DATABASE_URL`: what the service connects as (the runtime role on PostgreSQL).
     pub database_url: String,
+    /// `ANNEX_MIGRATION_DATABASE_URL`: the owner role that runs migrations; `None` means
+    /// `DATABASE_URL`.
+    pub migration_database_url: Option<String>,
     pub listen: SocketAddr,
     pub mode: Mode,
     pub key_source: KeySource,
@@ -120,6 +124,13 @@ impl Config {
 
         let database_url = non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         let data_dir = validate_database_url(&database_url)?;
+        let migration_database_url = non_empty("ANNEX_MIGRATION_DATABASE_URL");
+        if let Some(m) = &migration_database_url {
+            validate_database_url(m).map_err(|e| err("ANNEX_MIGRATION_DATABASE_URL", e.message))?;
+            if m.starts_with("sqlite:") != database_url.starts_with("sqlite:") {
+                return Err(err("ANNEX_MIGRATION_DATABASE_URL", "must name the same kind of database as DATABASE_URL"));
+            }
+        }
 
         let listen = match non_empty("ANNEX_LISTEN") {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -186,6 +197,7 @@ impl Config {
 
         Ok(Config {
             database_url,
+            migration_database_url,
             listen,
             mode,
             key_source,
@@ -201,6 +213,38 @@ impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+
+    /// The URL migrations run with (the owner role).
+    pub fn migration_database_url(&self) -> &str {
+        self.migration_database_url.as_deref().unwrap_or(&self.database_url)
+    }
+
+    /// The PostgreSQL role the service runs as, when it differs from the owner that runs
+    /// migrations: `annex migrate` grants it the service's rights.
+    pub fn runtime_role(&self) -> Option<String> {
+        let runtime = postgres_user(&self.database_url)?;
+        let owner = postgres_user(self.migration_database_url.as_deref()?)?;
+        (runtime != owner).then_some(runtime)
+    }
+
+    /// The database name of a PostgreSQL `DATABASE_URL`.
+    pub fn postgres_database(&self) -> Option<String> {
+        let rest = self.database_url.split_once("://")?.1;
+        let path = rest.split_once('/')?.1;
+        let name = path.split('?').next()?;
+        (!name.is_empty()).then(|| name.to_string())
+    }
+}
+
+/// The user named in a `postgres://user[:password]@host/…` URL.
+pub fn postgres_user(url: &str) -> Option<String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return None;
+    }
+    let rest = url.split_once("://")?.1;
+    let (userinfo, _) = rest.split_once('@')?;
+    let user = userinfo.split(':').next()?;
+    (!user.is_empty()).then(|| user.to_string())
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -275,6 +319,24 @@ mod tests {
             let e = cfg(&vars).expect_err("must fail");
             assert_eq!(e.var, var, "{vars:?}");
         }
+    }
+
+    #[test]
+    fn runtime_role_is_the_runtime_user_when_owner_differs() {
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://annex_app:pw@db/annex"),
+            ("ANNEX_MIGRATION_DATABASE_URL", "postgres://annex_owner@db/annex"),
+            ("ANNEX_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .expect("config");
+        assert_eq!(c.runtime_role().as_deref(), Some("annex_app"));
+        assert_eq!(c.migration_database_url(), "postgres://annex_owner@db/annex");
+        assert_eq!(c.postgres_database().as_deref(), Some("annex"));
+        let same = cfg(&[("DATABASE_URL", "postgres://annex_owner@db/annex")]).expect("config");
+        assert_eq!(same.runtime_role(), None);
+        assert_eq!(same.migration_database_url(), "postgres://annex_owner@db/annex");
+        let mixed = cfg(&[("DATABASE_URL", "postgres://u@db/a"), ("ANNEX_MIGRATION_DATABASE_URL", "sqlite://x.db")]);
+        assert_eq!(mixed.expect_err("mixed").var, "ANNEX_MIGRATION_DATABASE_URL");
     }
 
     #[test]

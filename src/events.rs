@@ -10,12 +10,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::DbBackend;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::db::Database;
+use crate::store::tenancy::Database;
 
 pub const PG_CHANNEL: &str = "annex_events";
 
@@ -48,9 +48,7 @@ impl EventBus {
         let transport = if db.backend() == DbBackend::Postgres { Transport::PgNotify } else { Transport::InProcess };
         let bus = Self { tx, transport };
         if transport == Transport::PgNotify {
-            let pool = db.conn.get_postgres_connection_pool().clone();
-            let sender = bus.tx.clone();
-            tokio::spawn(listen(pool, sender));
+            tokio::spawn(listen(db.clone(), bus.tx.clone()));
         }
         bus
     }
@@ -59,18 +57,13 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    /// Called inside the transaction for each event.
-    pub(crate) async fn stage(&self, tx: &DatabaseTransaction, event: &ChangeEvent) -> Result<(), sea_orm::DbErr> {
-        if self.transport == Transport::PgNotify {
-            let payload = serde_json::to_string(event).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-            tx.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [PG_CHANNEL.into(), payload.into()],
-            ))
-            .await?;
+    /// The `pg_notify` payload the writer sends inside its transaction (PostgreSQL
+    /// delivers it on commit, drops it on rollback); `None` in-process.
+    pub(crate) fn notify_payload(&self, event: &ChangeEvent) -> Result<Option<String>, serde_json::Error> {
+        match self.transport {
+            Transport::PgNotify => serde_json::to_string(event).map(Some),
+            Transport::InProcess => Ok(None),
         }
-        Ok(())
     }
 
     /// Called after a successful commit with the events of that transaction.
@@ -84,11 +77,12 @@ impl EventBus {
     }
 }
 
-async fn listen(pool: sqlx::PgPool, sender: broadcast::Sender<ChangeEvent>) {
+async fn listen(db: Database, sender: broadcast::Sender<ChangeEvent>) {
     loop {
-        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-            Ok(l) => l,
-            Err(e) => {
+        let mut listener = match db.listener().await {
+            None => return,
+            Some(Ok(l)) => l,
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "event listener cannot connect; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
@@ -108,7 +102,7 @@ async fn listen(pool: sqlx::PgPool, sender: broadcast::Sender<ChangeEvent>) {
                     Err(e) => tracing::warn!(error = %e, "ignoring a malformed event payload"),
                 },
                 Err(e) => {
-                    if pool.is_closed() {
+                    if db.is_closed() {
                         return;
                     }
                     tracing::warn!(error = %e, "event listener lost its connection; reconnecting");

@@ -7,8 +7,7 @@ use std::time::Duration;
 use annex::config::{Config, Mode};
 use annex::{app, auth, db, graphql, telemetry};
 
-const USAGE: &str =
-    "usage: annex [serve | schema | migrate | permissions | token --sub SUBJECT [--platform-admin] [--ttl 1h]]";
+const USAGE: &str = "usage: annex [serve | schema | migrate [--print-roles] | permissions | token --sub SUBJECT [--platform-admin] [--ttl 1h]]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -45,6 +44,9 @@ fn run(command: &str, rest: &[String]) -> ExitCode {
     if command == "token" {
         return token(&cfg, rest);
     }
+    if command == "migrate" && rest.iter().any(|a| a == "--print-roles") {
+        return print_roles(&cfg);
+    }
     telemetry::init(cfg.mode);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -56,9 +58,7 @@ fn run(command: &str, rest: &[String]) -> ExitCode {
     let result = runtime.block_on(async move {
         match command {
             "migrate" => {
-                let db = db::Database::connect(&cfg).await.map_err(|e| format!("database: {e}"))?;
-                db.migrate().await.map_err(|e| format!("migrations failed: {e}"))?;
-                db.close().await;
+                db::Database::migrate(&cfg).await.map_err(|e| format!("migrations failed: {e}"))?;
                 tracing::info!("migrations applied");
                 Ok(())
             }
@@ -72,6 +72,18 @@ fn run(command: &str, rest: &[String]) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `annex migrate --print-roles`: the SQL that creates the PostgreSQL runtime role.
+fn print_roles(cfg: &Config) -> ExitCode {
+    if cfg.is_sqlite() {
+        eprintln!("--print-roles is for PostgreSQL (DATABASE_URL is SQLite, which has no roles)");
+        return ExitCode::from(2);
+    }
+    let role = annex::config::postgres_user(&cfg.database_url).unwrap_or_else(|| "annex_app".to_string());
+    let database = cfg.postgres_database().unwrap_or_else(|| "annex".to_string());
+    print!("{}", migration::create_role_sql(&role, &database));
+    ExitCode::SUCCESS
 }
 
 fn token(cfg: &Config, rest: &[String]) -> ExitCode {

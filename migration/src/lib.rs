@@ -14,9 +14,12 @@ mod m20261128_000003_soa;
 mod m20261128_000004_risk;
 mod m20261128_000005_improvement;
 mod m20261128_000006_append_only_trail;
+mod m20261201_000001_row_level_security;
+mod roles;
 mod util;
 
 pub use catalog_data::{CatalogData, CatalogStandard, ai_specific_42001_refs, catalog};
+pub use roles::{APPEND_ONLY, create_role_sql, quote_ident, runtime_grants_sql};
 
 pub struct Migrator;
 
@@ -30,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_risk::Migration),
             Box::new(m20261128_000005_improvement::Migration),
             Box::new(m20261128_000006_append_only_trail::Migration),
+            Box::new(m20261201_000001_row_level_security::Migration),
         ]
     }
 }

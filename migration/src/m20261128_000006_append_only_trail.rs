@@ -1,6 +1,7 @@
 //! Defence in depth for the audit trail: the database itself refuses UPDATE and DELETE on
-//! `changes` (the service only ever inserts). Tamper evidence still comes from the hash
-//! chain, which also catches edits made by someone able to drop these triggers.
+//! `changes` (the service only ever inserts). The hash chain shows edits by anyone who
+//! cannot recompute it; an owner able to drop these triggers can rewrite a row and every
+//! later hash, which only the signed trail head (`auditTrailHead`) exposes.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;

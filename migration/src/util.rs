@@ -83,3 +83,66 @@ pub async fn drop(m: &SchemaManager<'_>, tables: &[&'static str]) -> Result<(), 
     }
     Ok(())
 }
+
+/// The tenant tables as of 2026-12-01 (row-level security migration). Later migrations
+/// call [`tenant_rls`] for each tenant table they create.
+pub const TENANT_TABLES_20261201: &[&str] = &[
+    "organizations",
+    "memberships",
+    "changes",
+    "controls",
+    "clause_assessments",
+    "scopes",
+    "ai_systems",
+    "risks",
+    "risk_controls",
+    "impact_assessments",
+    "impact_assessment_risks",
+    "audits",
+    "findings",
+    "nonconformities",
+    "corrective_actions",
+    "workflow_transitions",
+];
+
+/// PostgreSQL: forces row-level security on a tenant table with the one tenant policy
+/// (see `m20261201_000001_row_level_security`). No-op on SQLite.
+pub async fn tenant_rls(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    if m.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let column = if table == "organizations" { "id" } else { "organization_id" };
+    m.get_connection()
+        .execute_unprepared(&format!(
+            "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+             ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+             CREATE POLICY tenant_isolation ON {table}
+               USING (annex_visible({column})) WITH CHECK (annex_visible({column}));"
+        ))
+        .await?;
+    Ok(())
+}
+
+pub async fn tenant_rls_down(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    if m.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    m.get_connection()
+        .execute_unprepared(&format!(
+            "DROP POLICY IF EXISTS tenant_isolation ON {table};
+             ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
+             ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"
+        ))
+        .await?;
+    Ok(())
+}
+
+/// PostgreSQL: lets the rest of the current migration read and write every tenant's rows
+/// (data migrations run as the owner, whom `FORCE ROW LEVEL SECURITY` binds too).
+#[allow(dead_code)] // for the data migrations that touch every tenant
+pub async fn cross_tenant(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    if m.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+        m.get_connection().execute_unprepared("SELECT set_config('annex.platform_admin', 'on', true)").await?;
+    }
+    Ok(())
+}

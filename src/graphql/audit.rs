@@ -23,6 +23,7 @@ use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
 use crate::store::audit::{self as store, stored};
 use crate::store::page::PageArgs;
+use crate::store::tenancy::Granted;
 use crate::store::{Actor, Gate};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -532,7 +533,7 @@ impl AuditMutation {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let scope = input.scope_id.as_ref().map(scope_id).transpose()?;
-        let (m, access) = store::create(
+        let Granted { model: m, access } = store::create(
             gate,
             actor,
             catalog,
@@ -566,7 +567,7 @@ impl AuditMutation {
             MaybeUndefined::Value(s) => Some(Some(scope_id(&s)?)),
         };
         let std = input.standards.as_deref().map(standards);
-        let (m, access) = store::update(
+        let Granted { model: m, access } = store::update(
             gate,
             actor,
             catalog,
@@ -598,7 +599,7 @@ impl AuditMutation {
     async fn transition_audit(&self, ctx: &Context<'_>, input: TransitionAuditInput) -> Result<TransitionAuditPayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::Audit, &input.id, "id")?;
-        let (m, access) =
+        let Granted { model: m, access } =
             store::transition(gate, actor, id, input.to.into(), input.reason.as_deref(), input.expected_version)
                 .await?;
         Ok(TransitionAuditPayload { audit: Audit::new(m, access) })
@@ -609,7 +610,7 @@ impl AuditMutation {
     async fn add_finding(&self, ctx: &Context<'_>, input: AddFindingInput) -> Result<AddFindingPayload> {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let audit_id = ids::expect(Kind::Audit, &input.audit_id, "auditId")?;
-        let (m, access) = store::add_finding(
+        let Granted { model: m, access } = store::add_finding(
             gate,
             actor,
             catalog,
@@ -630,7 +631,7 @@ impl AuditMutation {
     async fn update_finding(&self, ctx: &Context<'_>, input: UpdateFindingInput) -> Result<UpdateFindingPayload> {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let id = ids::expect(Kind::Finding, &input.id, "id")?;
-        let (m, access) = store::update_finding(
+        let Granted { model: m, access } = store::update_finding(
             gate,
             actor,
             catalog,

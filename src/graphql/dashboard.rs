@@ -66,7 +66,7 @@ impl DashboardBatch {
         self.orgs.contains(&org)
     }
 
-    async fn reader<'g>(&self, ctx: &'g Context<'_>) -> Result<MultiReader<'g>> {
+    async fn reader(&self, ctx: &Context<'_>) -> Result<MultiReader> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         Ok(gate.read_many(actor, &self.orgs, Operation::ReadDashboard).await?)
     }

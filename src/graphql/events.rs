@@ -71,6 +71,9 @@ impl EventSubscription {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &organization_id, "organizationId")?;
         gate.read(actor, org, Operation::SubscribeEvents).await?;
+        // A subscription lives long; its session (and, on PostgreSQL, the read transaction
+        // holding a connection) must not.
+        actor.end_session().await;
         let rx = gate.events().subscribe();
         Ok(BroadcastStream::new(rx).filter_map(move |item| match item {
             Ok(e) if e.organization_id == org => ChangeEvent::from_bus(e),

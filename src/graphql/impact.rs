@@ -1,26 +1,25 @@
 //! AI system impact assessments (ISO 42001 6.1.4, 8.4; A.5.2-A.5.5).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
 use crate::domain::impact::{self as rules, ImpactAssessmentStatus as DStatus, Right};
-use crate::entity::{impact_assessment, risk};
+use crate::entity::impact_assessment;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::inventory::AiSystem;
-use crate::graphql::loaders::{LoaderExt, load_by_id};
+use crate::graphql::loaders::load_by_id;
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{Risk, change, ref_id, risks_in};
 use crate::ids::{self, Kind};
 use crate::store::impact as store;
 use crate::store::page::PageArgs;
+use crate::store::tenancy::Granted;
 use crate::store::{Actor, Gate};
 
 /// DRAFT → IN_REVIEW → APPROVED; IN_REVIEW → DRAFT sends it back; APPROVED → DRAFT
@@ -141,8 +140,12 @@ impl ImpactAssessment {
         if !self.access.allows(Operation::ReadRisks) {
             return Ok(Vec::new());
         }
-        let loader = ctx.loader(|gate, actor| RisksOfAssessment { gate, actor })?;
-        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        let rows = crate::graphql::loaders::load_right_of::<crate::entity::impact_assessment_risk::Entity>(
+            ctx,
+            self.model.organization_id,
+            self.model.id,
+        )
+        .await?;
         risks_in(ctx, self.model.organization_id, rows, self.access).await
     }
     async fn version(&self) -> i32 {
@@ -179,30 +182,6 @@ impl ImpactAssessment {
             .filter(|(_, r)| self.allowed(*r))
             .map(|(s, _)| s.into())
             .collect())
-    }
-}
-
-/// `(organization, assessment id)` → its linked risks.
-pub struct RisksOfAssessment {
-    gate: Gate,
-    actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for RisksOfAssessment {
-    type Value = Vec<risk::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        orgs.sort();
-        orgs.dedup();
-        let r = self.gate.read_many(&self.actor, &orgs, Operation::ReadRisks).await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
-        for (assessment, m) in store::risks_of_assessments(&r, &ids).await? {
-            out.entry((m.organization_id, assessment)).or_default().push(m);
-        }
-        Ok(out)
     }
 }
 
@@ -326,7 +305,7 @@ impl ImpactMutation {
         let ai_system_id = ref_id(Kind::AiSystem, &input.ai_system_id, "aiSystemId")?;
         let risks = risk_ids(input.risk_ids.as_deref().unwrap_or_default())?;
         let impacts = impacts_in(input.impacts.unwrap_or_default());
-        let (m, _) = store::create_assessment(
+        let Granted { model: (m, _), access } = store::create_assessment(
             gate,
             actor,
             org,
@@ -341,7 +320,6 @@ impl ImpactMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, org).await?;
         Ok(CreateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
     }
 
@@ -363,8 +341,7 @@ impl ImpactMutation {
             status: input.status.map(Into::into),
             note: input.note,
         };
-        let (m, _) = store::update_assessment(gate, actor, id, changes).await?;
-        let access = gate.access_of(actor, m.organization_id).await?;
+        let Granted { model: (m, _), access } = store::update_assessment(gate, actor, id, changes).await?;
         Ok(UpdateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
     }
 }

@@ -418,8 +418,7 @@ impl InventoryMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, org).await?;
-        Ok(CreateScopePayload { scope: Scope::new(m, access) })
+        Ok(CreateScopePayload { scope: m.into_object(Scope::new) })
     }
 
     async fn update_scope(&self, ctx: &Context<'_>, input: UpdateScopeInput) -> Result<UpdateScopePayload> {
@@ -441,8 +440,7 @@ impl InventoryMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, m.organization_id).await?;
-        Ok(UpdateScopePayload { scope: Scope::new(m, access) })
+        Ok(UpdateScopePayload { scope: m.into_object(Scope::new) })
     }
 
     /// Refused with CONFLICT while risks, AI systems or audits refer to the scope.
@@ -450,7 +448,7 @@ impl InventoryMutation {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::Scope, &input.id, "id")?;
         let m = store::delete_scope(gate, actor, id).await?;
-        Ok(DeleteScopePayload { deleted_id: ID(ids::encode(Kind::Scope, m.id)) })
+        Ok(DeleteScopePayload { deleted_id: ID(ids::encode(Kind::Scope, m.model.id)) })
     }
 
     async fn create_ai_system(&self, ctx: &Context<'_>, input: CreateAiSystemInput) -> Result<CreateAiSystemPayload> {
@@ -474,8 +472,7 @@ impl InventoryMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, org).await?;
-        Ok(CreateAiSystemPayload { ai_system: AiSystem::new(m, access) })
+        Ok(CreateAiSystemPayload { ai_system: m.into_object(AiSystem::new) })
     }
 
     async fn update_ai_system(&self, ctx: &Context<'_>, input: UpdateAiSystemInput) -> Result<UpdateAiSystemPayload> {
@@ -499,8 +496,7 @@ impl InventoryMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, m.organization_id).await?;
-        Ok(UpdateAiSystemPayload { ai_system: AiSystem::new(m, access) })
+        Ok(UpdateAiSystemPayload { ai_system: m.into_object(AiSystem::new) })
     }
 
     /// Refused with CONFLICT while risks or impact assessments refer to the system (retire
@@ -509,6 +505,6 @@ impl InventoryMutation {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::AiSystem, &input.id, "id")?;
         let m = ai_store::delete_ai_system(gate, actor, id).await?;
-        Ok(DeleteAiSystemPayload { deleted_id: ID(ids::encode(Kind::AiSystem, m.id)) })
+        Ok(DeleteAiSystemPayload { deleted_id: ID(ids::encode(Kind::AiSystem, m.model.id)) })
     }
 }

@@ -3,7 +3,7 @@
 //! and caller:
 //!
 //! ```ignore
-//! let loader = ctx.loader(|gate, actor| ControlsOfRisk { gate, actor })?;
+//! let loader = ctx.loader(|gate, actor| ById::<risk::Entity> { gate, actor, _e: PhantomData })?;
 //! let actions = loader.load_one((org_id, ncr_id)).await?.unwrap_or_default();
 //! ```
 //!
@@ -19,7 +19,7 @@ use async_graphql::dataloader::DataLoader;
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{ContextExt, RequestCtx};
-use crate::store::tenancy::{ChildOf, TenantOwned};
+use crate::store::tenancy::{ChildOf, Link, TenantOwned};
 use crate::store::{Actor, Gate};
 
 #[derive(Default)]
@@ -84,15 +84,7 @@ where
         keys: &[(uuid::Uuid, uuid::Uuid)],
     ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), E::Model>, Self::Error> {
         let rows = self.gate.rows_by_ids::<E>(&self.actor, keys).await?;
-        Ok(rows.into_iter().filter_map(|m| Some(((E::org_of(&m), id_of::<E>(&m)?), m))).collect())
-    }
-}
-
-fn id_of<E: TenantOwned>(m: &E::Model) -> Option<uuid::Uuid> {
-    use sea_orm::ModelTrait;
-    match m.get(E::id_column()) {
-        sea_orm::Value::Uuid(Some(u)) => Some(u),
-        _ => None,
+        Ok(rows.into_iter().map(|m| ((E::org_of(&m), E::id_of(&m)), m)).collect())
     }
 }
 
@@ -159,4 +151,91 @@ where
 {
     let loader = ctx.loader(|gate, actor| ChildrenOf::<E> { gate, actor, _e: std::marker::PhantomData })?;
     Ok(loader.load_one((org, parent)).await?.unwrap_or_default())
+}
+
+/// Batch-loads, for many left-hand rows, the right-hand rows a link table ties to each
+/// (`Risk.controls` through `risk_controls`, …), through the gate's link registry.
+pub struct RightOf<L> {
+    gate: Gate,
+    actor: Arc<Actor>,
+    _l: std::marker::PhantomData<fn() -> L>,
+}
+
+impl<L> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for RightOf<L>
+where
+    L: Link + 'static,
+    L::Model: Sync,
+    <L::Right as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
+{
+    type Value = Vec<<L::Right as sea_orm::EntityTrait>::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(uuid::Uuid, uuid::Uuid)],
+    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), Self::Value>, Self::Error> {
+        let mut out: HashMap<(uuid::Uuid, uuid::Uuid), Self::Value> = HashMap::new();
+        for (left, m) in self.gate.linked_right::<L>(&self.actor, keys).await? {
+            out.entry((<L::Right as TenantOwned>::org_of(&m), left)).or_default().push(m);
+        }
+        Ok(out)
+    }
+}
+
+/// The right-hand rows linked to one left-hand row, loaded in the request's batch.
+pub async fn load_right_of<L>(
+    ctx: &Context<'_>,
+    org: uuid::Uuid,
+    left: uuid::Uuid,
+) -> async_graphql::Result<Vec<<L::Right as sea_orm::EntityTrait>::Model>>
+where
+    L: Link + 'static,
+    L::Model: Sync,
+    <L::Right as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
+{
+    let loader = ctx.loader(|gate, actor| RightOf::<L> { gate, actor, _l: std::marker::PhantomData })?;
+    Ok(loader.load_one((org, left)).await?.unwrap_or_default())
+}
+
+/// The reverse of [`RightOf`]: for many right-hand rows, the left-hand rows linked to each.
+pub struct LeftOf<L> {
+    gate: Gate,
+    actor: Arc<Actor>,
+    _l: std::marker::PhantomData<fn() -> L>,
+}
+
+impl<L> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for LeftOf<L>
+where
+    L: Link + 'static,
+    L::Model: Sync,
+    <L::Left as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
+{
+    type Value = Vec<<L::Left as sea_orm::EntityTrait>::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(uuid::Uuid, uuid::Uuid)],
+    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), Self::Value>, Self::Error> {
+        let mut out: HashMap<(uuid::Uuid, uuid::Uuid), Self::Value> = HashMap::new();
+        for (right, m) in self.gate.linked_left::<L>(&self.actor, keys).await? {
+            out.entry((<L::Left as TenantOwned>::org_of(&m), right)).or_default().push(m);
+        }
+        Ok(out)
+    }
+}
+
+/// The left-hand rows linked to one right-hand row, loaded in the request's batch.
+pub async fn load_left_of<L>(
+    ctx: &Context<'_>,
+    org: uuid::Uuid,
+    right: uuid::Uuid,
+) -> async_graphql::Result<Vec<<L::Left as sea_orm::EntityTrait>::Model>>
+where
+    L: Link + 'static,
+    L::Model: Sync,
+    <L::Left as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
+{
+    let loader = ctx.loader(|gate, actor| LeftOf::<L> { gate, actor, _l: std::marker::PhantomData })?;
+    Ok(loader.load_one((org, right)).await?.unwrap_or_default())
 }

@@ -23,6 +23,7 @@ use crate::ids::{self, Kind};
 use crate::store::audit::{get, stored};
 use crate::store::ncr as store;
 use crate::store::page::PageArgs;
+use crate::store::tenancy::Granted;
 use crate::store::tenancy::now;
 use crate::store::{Actor, Gate};
 
@@ -562,7 +563,7 @@ impl NcrMutation {
     ) -> Result<CreateNonconformityPayload> {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let (m, access) = store::create(
+        let Granted { model: m, access } = store::create(
             gate,
             actor,
             catalog,
@@ -590,7 +591,7 @@ impl NcrMutation {
     ) -> Result<UpdateNonconformityPayload> {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let id = ids::expect(Kind::Nonconformity, &input.id, "id")?;
-        let (m, access) = store::update(
+        let Granted { model: m, access } = store::update(
             gate,
             actor,
             catalog,
@@ -622,7 +623,7 @@ impl NcrMutation {
     ) -> Result<TransitionNonconformityPayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::Nonconformity, &input.id, "id")?;
-        let (m, access) = store::transition(
+        let Granted { model: m, access } = store::transition(
             gate,
             actor,
             id,
@@ -643,7 +644,7 @@ impl NcrMutation {
     ) -> Result<RaiseNonconformityPayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::Finding, &input.finding_id, "findingId")?;
-        let (m, access, created) = store::raise(gate, actor, id).await?;
+        let Granted { model: (m, created), access } = store::raise(gate, actor, id).await?;
         Ok(RaiseNonconformityPayload { nonconformity: Nonconformity::new(m, access), created })
     }
 
@@ -656,7 +657,7 @@ impl NcrMutation {
     ) -> Result<UpsertNonconformityByExternalRefPayload> {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let (m, access, created) = store::upsert_by_external_ref(
+        let Granted { model: (m, created), access } = store::upsert_by_external_ref(
             gate,
             actor,
             catalog,
@@ -685,7 +686,7 @@ impl NcrMutation {
     ) -> Result<AddCorrectiveActionPayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::Nonconformity, &input.nonconformity_id, "nonconformityId")?;
-        let (m, access) = store::add_action(
+        let Granted { model: m, access } = store::add_action(
             gate,
             actor,
             id,
@@ -707,7 +708,7 @@ impl NcrMutation {
     ) -> Result<UpdateCorrectiveActionPayload> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::CorrectiveAction, &input.id, "id")?;
-        let (m, access) = store::update_action(
+        let Granted { model: m, access } = store::update_action(
             gate,
             actor,
             id,

@@ -452,8 +452,7 @@ impl OrgMutation {
             },
         )
         .await?;
-        actor.forget();
-        Ok(CreateOrganizationPayload { organization: Organization::new(org, Access::PlatformAdmin) })
+        Ok(CreateOrganizationPayload { organization: org.into_object(Organization::new) })
     }
 
     async fn update_organization(
@@ -475,8 +474,7 @@ impl OrgMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, id).await?;
-        Ok(UpdateOrganizationPayload { organization: Organization::new(org, access) })
+        Ok(UpdateOrganizationPayload { organization: org.into_object(Organization::new) })
     }
 
     /// OWNER or platform admin.
@@ -484,8 +482,7 @@ impl OrgMutation {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let m = store::add_member(gate, actor, org, &input.subject, input.role.into()).await?;
-        let access = gate.access_of(actor, org).await?;
-        Ok(AddMemberPayload { membership: Membership::new(m, access) })
+        Ok(AddMemberPayload { membership: m.into_object(Membership::new) })
     }
 
     /// OWNER or platform admin. The last OWNER cannot be demoted.
@@ -498,8 +495,7 @@ impl OrgMutation {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let m = store::change_member_role(gate, actor, org, &input.subject, input.role.into(), input.expected_version)
             .await?;
-        let access = gate.access_of(actor, org).await?;
-        Ok(ChangeMemberRolePayload { membership: Membership::new(m, access) })
+        Ok(ChangeMemberRolePayload { membership: m.into_object(Membership::new) })
     }
 
     /// OWNER or platform admin. The last OWNER cannot be removed.
@@ -507,6 +503,6 @@ impl OrgMutation {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let m = store::remove_member(gate, actor, org, &input.subject).await?;
-        Ok(RemoveMemberPayload { deleted_id: ID(ids::encode(Kind::Membership, m.id)) })
+        Ok(RemoveMemberPayload { deleted_id: ID(ids::encode(Kind::Membership, m.model.id)) })
     }
 }

@@ -10,18 +10,19 @@ use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
 use crate::domain::risk::{self as rules, RiskSettings as Settings};
-use crate::entity::{control, risk};
+use crate::entity::{control, risk, risk_control};
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::inventory::{AiSystem, Scope};
-use crate::graphql::loaders::{LoaderExt, load_by_id};
+use crate::graphql::loaders::{LoaderExt, load_by_id, load_left_of, load_right_of};
 use crate::graphql::org::Organization;
 use crate::graphql::scalars::Date;
 use crate::graphql::soa::{Control, OrderDirection};
 use crate::ids::{self, Kind};
 use crate::store::page::PageArgs;
 use crate::store::risk as store;
+use crate::store::tenancy::Granted;
 use crate::store::{Actor, Gate};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -397,8 +398,7 @@ impl Risk {
     }
     /// The SoA rows (either standard) that treat this risk, in SoA order.
     async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {
-        let loader = ctx.loader(|gate, actor| ControlsOfRisk { gate, actor })?;
-        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+        let rows = load_right_of::<risk_control::Entity>(ctx, self.model.organization_id, self.model.id).await?;
         Ok(rows.into_iter().map(|c| Control::new(c, self.access)).collect())
     }
     async fn version(&self) -> i32 {
@@ -428,56 +428,12 @@ impl Risk {
     }
 }
 
-/// `(organization, risk)` → the SoA rows linked to it.
-pub struct ControlsOfRisk {
-    gate: Gate,
-    actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for ControlsOfRisk {
-    type Value = Vec<control::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r =
-            self.gate.read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadControls).await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
-        for (risk_id, c) in store::controls_of_risks(&r, &ids).await? {
-            out.entry((c.organization_id, risk_id)).or_default().push(c);
-        }
-        Ok(out)
-    }
-}
-
-/// `(organization, SoA row)` → the risks linked to it.
-pub struct RisksOfControl {
-    gate: Gate,
-    actor: Arc<Actor>,
-}
-
-impl Loader<(Uuid, Uuid)> for RisksOfControl {
-    type Value = Vec<risk::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        let r = self.gate.read_many(&self.actor, &crate::graphql::loaders::orgs_of(keys), Operation::ReadRisks).await?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-        let mut out: HashMap<(Uuid, Uuid), Self::Value> = HashMap::new();
-        for (control_id, m) in store::risks_of_controls(&r, &ids).await? {
-            out.entry((m.organization_id, control_id)).or_default().push(m);
-        }
-        Ok(out)
-    }
-}
-
 /// `Control.risks`: the risks an SoA row treats.
 pub async fn risks_of_control(ctx: &Context<'_>, c: &control::Model, access: Access) -> Result<Vec<Risk>> {
     if !access.allows(Operation::ReadRisks) {
         return Ok(Vec::new());
     }
-    let loader = ctx.loader(|gate, actor| RisksOfControl { gate, actor })?;
-    let rows = loader.load_one((c.organization_id, c.id)).await?.unwrap_or_default();
+    let rows = load_left_of::<risk_control::Entity>(ctx, c.organization_id, c.id).await?;
     risks_in(ctx, c.organization_id, rows, access).await
 }
 
@@ -694,7 +650,7 @@ impl RiskMutation {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let scope_id = input.scope_id.as_ref().map(|i| ref_id(Kind::Scope, i, "scopeId")).transpose()?;
         let ai_system_id = input.ai_system_id.as_ref().map(|i| ref_id(Kind::AiSystem, i, "aiSystemId")).transpose()?;
-        let (m, settings) = store::create_risk(
+        let Granted { model: (m, settings), access } = store::create_risk(
             gate,
             actor,
             org,
@@ -718,7 +674,6 @@ impl RiskMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, org).await?;
         Ok(CreateRiskPayload { risk: Risk::new(m, access, settings) })
     }
 
@@ -744,8 +699,7 @@ impl RiskMutation {
             scope_id: try_change(input.scope_id, |i| ref_id(Kind::Scope, &i, "scopeId"))?,
             ai_system_id: try_change(input.ai_system_id, |i| ref_id(Kind::AiSystem, &i, "aiSystemId"))?,
         };
-        let (m, settings) = store::update_risk(gate, actor, id, changes).await?;
-        let access = gate.access_of(actor, m.organization_id).await?;
+        let Granted { model: (m, settings), access } = store::update_risk(gate, actor, id, changes).await?;
         Ok(UpdateRiskPayload { risk: Risk::new(m, access, settings) })
     }
 
@@ -754,7 +708,7 @@ impl RiskMutation {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let id = ids::expect(Kind::Risk, &input.id, "id")?;
         let m = store::delete_risk(gate, actor, id).await?;
-        Ok(DeleteRiskPayload { deleted_id: ID(ids::encode(Kind::Risk, m.id)) })
+        Ok(DeleteRiskPayload { deleted_id: ID(ids::encode(Kind::Risk, m.model.id)) })
     }
 
     /// Treats the risk with an applicable SoA row of either standard. Idempotent.
@@ -767,7 +721,7 @@ impl RiskMutation {
         let risk_id = ids::expect(Kind::Risk, &input.risk_id, "riskId")?;
         let control_id = ref_id(Kind::Control, &input.control_id, "controlId")?;
         let l = store::link_control(gate, actor, risk_id, control_id).await?;
-        let access = gate.access_of(actor, l.risk.organization_id).await?;
+        let Granted { model: l, access } = l;
         Ok(LinkRiskControlPayload {
             risk: Risk::new(l.risk, access, l.settings),
             control: Control::new(l.control, access),
@@ -784,7 +738,7 @@ impl RiskMutation {
         let risk_id = ids::expect(Kind::Risk, &input.risk_id, "riskId")?;
         let control_id = ref_id(Kind::Control, &input.control_id, "controlId")?;
         let l = store::unlink_control(gate, actor, risk_id, control_id).await?;
-        let access = gate.access_of(actor, l.risk.organization_id).await?;
+        let Granted { model: l, access } = l;
         Ok(UnlinkRiskControlPayload {
             risk: Risk::new(l.risk, access, l.settings),
             control: Control::new(l.control, access),

@@ -540,7 +540,7 @@ pub struct Readiness {
 
 /// Readiness of every organization `reader` covers (two grouped statements).
 pub async fn readiness_by_org(
-    reader: &crate::store::tenancy::MultiReader<'_>,
+    reader: &crate::store::tenancy::MultiReader,
 ) -> Result<HashMap<Uuid, Vec<Readiness>>, AppError> {
     let counts = store::readiness_counts(reader).await?;
     let mut out = HashMap::new();
@@ -648,8 +648,7 @@ impl SoaMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, m.organization_id).await?;
-        Ok(UpdateControlPayload { control: Control::new(m, access) })
+        Ok(UpdateControlPayload { control: m.into_object(Control::new) })
     }
 
     /// Adds an organization-defined control to the SoA (ISO 27001 6.1.3 c).
@@ -673,8 +672,7 @@ impl SoaMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, org).await?;
-        Ok(CreateCustomControlPayload { control: Control::new(m, access) })
+        Ok(CreateCustomControlPayload { control: m.into_object(Control::new) })
     }
 
     async fn update_clause_assessment(
@@ -696,7 +694,8 @@ impl SoaMutation {
             },
         )
         .await?;
-        let access = gate.access_of(actor, m.organization_id).await?;
-        Ok(UpdateClauseAssessmentPayload { clause_assessment: ClauseAssessment { model: m, access } })
+        Ok(UpdateClauseAssessmentPayload {
+            clause_assessment: m.into_object(|model, access| ClauseAssessment { model, access }),
+        })
     }
 }

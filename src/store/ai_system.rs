@@ -1,7 +1,7 @@
 //! The AI systems inventory (ISO 42001 4.1, 4.3, A.4.2-A.4.6, A.6).
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Operation;
@@ -10,10 +10,10 @@ use crate::domain::{self, MAX_NAME, MAX_TEXT};
 use crate::entity::{StringList, ai_system, impact_assessment, risk};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::scope::{describe_references, expect_scope};
 use crate::store::soa::{ilike, like_pattern};
-use crate::store::tenancy::{Actor, Gate, Reader, Writer, now};
+use crate::store::tenancy::{Actor, Gate, Granted, Reader, Writer, now};
 
 pub struct NewAiSystem<'a> {
     pub name: &'a str,
@@ -28,11 +28,11 @@ pub struct NewAiSystem<'a> {
 }
 
 async fn ensure_name_free(w: &Writer, name: &str, except: Option<Uuid>) -> AppResult<()> {
-    let mut q = w.find::<ai_system::Entity>().filter(ai_system::Column::Name.eq(name));
+    let mut q = w.find::<ai_system::Entity>()?.filter(ai_system::Column::Name.eq(name));
     if let Some(id) = except {
         q = q.filter(ai_system::Column::Id.ne(id));
     }
-    if q.count(w.tx()).await? > 0 {
+    if q.count().await? > 0 {
         return Err(AppError::Conflict(format!("an AI system named {name:?} already exists in this organization")));
     }
     Ok(())
@@ -47,7 +47,7 @@ pub async fn create_ai_system(
     actor: &Actor,
     org: Uuid,
     n: NewAiSystem<'_>,
-) -> AppResult<ai_system::Model> {
+) -> AppResult<Granted<ai_system::Model>> {
     let name = domain::required_text("name", n.name, MAX_NAME)?;
     let description = domain::optional_text("description", n.description, MAX_TEXT)?;
     let purpose = domain::optional_text("purpose", n.purpose, MAX_TEXT)?;
@@ -76,10 +76,9 @@ pub async fn create_ai_system(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert(am).await.map_err(|e| AppError::on_unique(e, "an AI system with that name already exists"))?;
+    let m = w.insert(am, "an AI system with that name already exists").await?;
     w.record_create(Kind::AiSystem, m.id, &m).await?;
-    w.commit().await?;
-    Ok(m)
+    w.commit_with(m).await
 }
 
 #[derive(Default)]
@@ -102,7 +101,7 @@ pub async fn update_ai_system(
     actor: &Actor,
     id: Uuid,
     ch: AiSystemChanges,
-) -> AppResult<ai_system::Model> {
+) -> AppResult<Granted<ai_system::Model>> {
     let opt = |field: &str, v: &Option<Option<String>>, max| {
         v.as_ref().map(|d| domain::optional_text(field, d.as_deref(), max)).transpose()
     };
@@ -151,21 +150,17 @@ pub async fn update_ai_system(
     }
     let after = w.update(am).await?;
     w.record_update(Kind::AiSystem, id, &before, &after).await?;
-    w.commit().await?;
-    Ok(after)
+    w.commit_with(after).await
 }
 
 /// Refused (`CONFLICT`) while risks or impact assessments point at the system: the
 /// assessments are records of the AIMS (ISO 42001 7.5) and the risks need re-homing;
 /// retire the system (lifecycle RETIRED) to keep its history instead.
-pub async fn delete_ai_system(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<ai_system::Model> {
+pub async fn delete_ai_system(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Granted<ai_system::Model>> {
     let (mut w, before) = gate.write_on::<ai_system::Entity>(actor, id, Operation::WriteAiSystems).await?;
-    let risks = w.find::<risk::Entity>().filter(risk::Column::AiSystemId.eq(id)).count(w.tx()).await?;
-    let assessments = w
-        .find::<impact_assessment::Entity>()
-        .filter(impact_assessment::Column::AiSystemId.eq(id))
-        .count(w.tx())
-        .await?;
+    let risks = w.find::<risk::Entity>()?.filter(risk::Column::AiSystemId.eq(id)).count().await?;
+    let assessments =
+        w.find::<impact_assessment::Entity>()?.filter(impact_assessment::Column::AiSystemId.eq(id)).count().await?;
     if let Some(what) =
         describe_references(&[(risks, "risk", "risks"), (assessments, "impact assessment", "impact assessments")])
     {
@@ -175,8 +170,7 @@ pub async fn delete_ai_system(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult
     }
     w.delete::<ai_system::Entity>(id).await?;
     w.record_delete(Kind::AiSystem, id, &before).await?;
-    w.commit().await?;
-    Ok(before)
+    w.commit_with(before).await
 }
 
 #[derive(Debug, Default, Clone)]
@@ -190,13 +184,13 @@ pub struct AiSystemFilter {
 }
 
 pub async fn list_ai_systems(
-    r: &Reader<'_>,
+    r: &Reader,
     f: &AiSystemFilter,
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<ai_system::Model>> {
     use ai_system::Column as C;
-    let mut q = r.find::<ai_system::Entity>();
+    let mut q = r.find::<ai_system::Entity>()?;
     if let Some(s) = f.lifecycle_stage {
         q = q.filter(C::LifecycleStage.eq(s.as_str()));
     }
@@ -215,7 +209,7 @@ pub async fn list_ai_systems(
         q = q.filter(if missing { cond } else { cond.not() });
     }
     let sort = Sort::by("aiSystems:NAME", C::Name, false, C::Id, false);
-    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await
+    q.page(&sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await
 }
 
 /// An AI system id given in input must name a system of the writer's organization.

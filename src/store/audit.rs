@@ -15,8 +15,8 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::catalog::Catalog;
 use crate::store::org::check_version;
-use crate::store::page::{Page, PageArgs, Sort, SortValue, fetch};
-use crate::store::tenancy::{Actor, Gate, TenantOwned, Writer, now};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
+use crate::store::tenancy::{Actor, Gate, Granted, TenantOwned, Writer, now};
 
 const MAX_TEAM: usize = 50;
 
@@ -64,7 +64,7 @@ pub(in crate::store) async fn record_move(
         note: Set(note.map(str::to_string)),
         at: Set(now()),
     };
-    w.insert::<workflow_transition::Entity, _>(row).await?;
+    w.insert::<workflow_transition::Entity, _>(row, "that transition is already recorded").await?;
     Ok(())
 }
 
@@ -100,7 +100,7 @@ pub async fn create(
     catalog: &Catalog,
     org: Uuid,
     input: NewAudit<'_>,
-) -> AppResult<(audit::Model, Access)> {
+) -> AppResult<Granted<audit::Model>> {
     let title = domain::required_text("title", input.title, MAX_TITLE)?;
     let standards = rules::check_standards(input.mode, input.standards)?;
     rules::check_period(input.planned_start, input.planned_end, "plannedEnd")?;
@@ -135,11 +135,9 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert::<audit::Entity, _>(am).await?;
+    let m = w.insert::<audit::Entity, _>(am, "that audit already exists").await?;
     w.record_create(Kind::Audit, m.id, &m).await?;
-    let access = w.access();
-    w.commit().await?;
-    Ok((m, access))
+    w.commit_with(m).await
 }
 
 /// Changes to an audit: `None` leaves a field alone; for clearable fields `Some(None)`
@@ -169,7 +167,7 @@ pub async fn update(
     catalog: &Catalog,
     id: Uuid,
     ch: AuditChanges<'_>,
-) -> AppResult<(audit::Model, Access)> {
+) -> AppResult<Granted<audit::Model>> {
     let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
     let lead = ch.lead_auditor.map(|l| domain::optional_text("leadAuditor", Some(l), MAX_NAME)).transpose()?;
     let team = ch.team.map(|t| domain::clean_list("team", t, MAX_TEAM, MAX_NAME)).transpose()?;
@@ -225,19 +223,17 @@ pub async fn update(
     if let Some(s) = ch.scope_id {
         am.scope_id.set_ne(s);
     }
-    let access = w.access();
     if !sea_orm::ActiveModelTrait::is_changed(&am) {
-        return Ok((before, access));
+        return w.commit_with(before).await;
     }
     let after = w.update(am).await?;
     w.record_update(Kind::Audit, id, &before, &after).await?;
-    w.commit().await?;
-    Ok((after, access))
+    w.commit_with(after).await
 }
 
 /// Narrowing an audit's standards may not orphan the references of its findings.
 async fn keep_findings_covered(w: &Writer, audit_id: Uuid, standards: &[Standard]) -> AppResult<()> {
-    let findings = w.find::<finding::Entity>().filter(finding::Column::AuditId.eq(audit_id)).all(w.tx()).await?;
+    let findings = w.find::<finding::Entity>()?.filter(finding::Column::AuditId.eq(audit_id)).all().await?;
     for f in findings {
         for r in &f.refs.0 {
             if refs::Reference::parse(r).is_some_and(|p| !standards.contains(&p.standard)) {
@@ -258,7 +254,7 @@ pub async fn transition(
     to: AuditStatus,
     reason: Option<&str>,
     expected_version: Option<i32>,
-) -> AppResult<(audit::Model, Access)> {
+) -> AppResult<Granted<audit::Model>> {
     let reason = domain::optional_text("reason", reason, MAX_TEXT)?;
     let (mut w, before) = gate.write_on::<audit::Entity>(actor, id, Operation::WriteAudits).await?;
     check_version(expected_version, before.version)?;
@@ -281,9 +277,7 @@ pub async fn transition(
     // Dates and the cancel reason set by the move, if any.
     let moved = audit::Model { status: after.status.clone(), ..before };
     w.record_update(Kind::Audit, id, &moved, &after).await?;
-    let access = w.access();
-    w.commit().await?;
-    Ok((after, access))
+    w.commit_with(after).await
 }
 
 #[derive(Default)]
@@ -309,7 +303,7 @@ pub async fn list(
     want_total: bool,
 ) -> AppResult<Page<audit::Model>> {
     let r = gate.read(actor, org, Operation::ReadAudits).await?;
-    let mut q = r.find::<audit::Entity>();
+    let mut q = r.find::<audit::Entity>()?;
     if !filter.statuses.is_empty() {
         q = q.filter(audit::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
     }
@@ -328,7 +322,7 @@ pub async fn list(
         q = q.filter(audit::Column::PlannedStart.lte(to));
     }
     let sort = Sort::by(AUDIT_ORDER, audit::Column::PlannedStart, true, audit::Column::Id, false);
-    fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::from(m.planned_start), |m| m.id).await
+    q.page(&sort, args, want_total, |m| SortValue::from(m.planned_start), |m| m.id).await
 }
 
 /// One row the caller may read for `op`, with the caller's standing in its organization.
@@ -359,12 +353,12 @@ pub async fn transitions_of(
     if r.orgs().is_empty() {
         return Ok(Vec::new());
     }
-    Ok(r.find::<workflow_transition::Entity>()
+    r.find::<workflow_transition::Entity>()?
         .filter(workflow_transition::Column::EntityId.is_in(ids))
         .order_by_asc(workflow_transition::Column::At)
         .order_by_asc(workflow_transition::Column::Id)
-        .all(r.conn())
-        .await?)
+        .all()
+        .await
 }
 
 pub struct NewFinding<'a> {
@@ -381,7 +375,7 @@ pub async fn add_finding(
     catalog: &Catalog,
     audit_id: Uuid,
     input: NewFinding<'_>,
-) -> AppResult<(finding::Model, Access)> {
+) -> AppResult<Granted<finding::Model>> {
     let title = domain::required_text("title", input.title, MAX_TITLE)?;
     let description = domain::optional_text("description", input.description, MAX_TEXT)?;
     let evidence = domain::optional_text("evidence", input.evidence, MAX_TEXT)?;
@@ -404,11 +398,9 @@ pub async fn add_finding(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert::<finding::Entity, _>(am).await?;
+    let m = w.insert::<finding::Entity, _>(am, "that finding already exists").await?;
     w.record_create(Kind::Finding, m.id, &m).await?;
-    let access = w.access();
-    w.commit().await?;
-    Ok((m, access))
+    w.commit_with(m).await
 }
 
 #[derive(Default)]
@@ -427,7 +419,7 @@ pub async fn update_finding(
     catalog: &Catalog,
     id: Uuid,
     ch: FindingChanges<'_>,
-) -> AppResult<(finding::Model, Access)> {
+) -> AppResult<Granted<finding::Model>> {
     let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
     let description = ch.description.map(|d| domain::optional_text("description", Some(d), MAX_TEXT)).transpose()?;
     let evidence = ch.evidence.map(|e| domain::optional_text("evidence", Some(e), MAX_TEXT)).transpose()?;
@@ -440,12 +432,8 @@ pub async fn update_finding(
     if let Some(t) = ch.finding_type
         && t.as_str() != before.finding_type
     {
-        let raised = w
-            .find::<nonconformity::Entity>()
-            .filter(nonconformity::Column::FindingId.eq(id))
-            .one(w.tx())
-            .await?
-            .is_some();
+        let raised =
+            w.find::<nonconformity::Entity>()?.filter(nonconformity::Column::FindingId.eq(id)).one().await?.is_some();
         if raised {
             return Err(Invalid::new("type", "the finding has raised a nonconformity; its type is fixed").into());
         }
@@ -464,12 +452,10 @@ pub async fn update_finding(
     if let Some(e) = evidence {
         am.evidence.set_ne(e);
     }
-    let access = w.access();
     if !sea_orm::ActiveModelTrait::is_changed(&am) {
-        return Ok((before, access));
+        return w.commit_with(before).await;
     }
     let after = w.update(am).await?;
     w.record_update(Kind::Finding, id, &before, &after).await?;
-    w.commit().await?;
-    Ok((after, access))
+    w.commit_with(after).await
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::QueryOrder;
 
 use crate::entity::{catalog_control, clause, control_mapping, standard};
 use crate::error::AppResult;
@@ -21,19 +21,21 @@ pub struct Catalog {
 
 impl Catalog {
     pub async fn load(gate: &Gate) -> AppResult<Self> {
-        let conn = gate.catalog_conn();
-        let standards = standard::Entity::find().order_by_asc(standard::Column::Code).all(conn).await?;
-        let clauses = clause::Entity::find()
+        let c = gate.catalog();
+        let standards = c.find::<standard::Entity>().order_by_asc(standard::Column::Code).all().await?;
+        let clauses = c
+            .find::<clause::Entity>()
             .order_by_asc(clause::Column::Standard)
             .order_by_asc(clause::Column::Position)
-            .all(conn)
+            .all()
             .await?;
-        let controls = catalog_control::Entity::find()
+        let controls = c
+            .find::<catalog_control::Entity>()
             .order_by_asc(catalog_control::Column::Standard)
             .order_by_asc(catalog_control::Column::Position)
-            .all(conn)
+            .all()
             .await?;
-        let mappings = control_mapping::Entity::find().order_by_asc(control_mapping::Column::Id).all(conn).await?;
+        let mappings = c.find::<control_mapping::Entity>().order_by_asc(control_mapping::Column::Id).all().await?;
         let control_index =
             controls.iter().enumerate().map(|(i, c)| ((c.standard.clone(), c.reference.clone()), i)).collect();
         let clause_index =

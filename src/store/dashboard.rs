@@ -25,14 +25,14 @@ pub struct SoaCount {
     pub count: u64,
 }
 
-pub async fn soa_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, Vec<SoaCount>>> {
+pub async fn soa_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<SoaCount>>> {
     use control::Column as C;
     let mut out: HashMap<Uuid, Vec<SoaCount>> = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
     let rows: Vec<(Uuid, String, String, String, bool, String, i64)> = r
-        .find::<control::Entity>()
+        .find::<control::Entity>()?
         .select_only()
         .column(C::OrganizationId)
         .column(C::Standard)
@@ -47,8 +47,7 @@ pub async fn soa_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, Vec<SoaC
         .group_by(C::GroupTitle)
         .group_by(C::Applicable)
         .group_by(C::Status)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, standard, group_ref, group_title, applicable, status, n) in rows {
         out.entry(org).or_default().push(SoaCount {
@@ -64,22 +63,21 @@ pub async fn soa_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, Vec<SoaC
 }
 
 /// Nonconformities per status.
-pub async fn nonconformities_by_status(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, Vec<(String, u64)>>> {
+pub async fn nonconformities_by_status(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<(String, u64)>>> {
     use nonconformity::Column as C;
     let mut out: HashMap<Uuid, Vec<(String, u64)>> = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
     let rows: Vec<(Uuid, String, i64)> = r
-        .find::<nonconformity::Entity>()
+        .find::<nonconformity::Entity>()?
         .select_only()
         .column(C::OrganizationId)
         .column(C::Status)
         .column_as(C::Id.count(), "n")
         .group_by(C::OrganizationId)
         .group_by(C::Status)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, status, n) in rows {
         out.entry(org).or_default().push((status, n as u64));
@@ -88,7 +86,7 @@ pub async fn nonconformities_by_status(r: &MultiReader<'_>) -> AppResult<HashMap
 }
 
 /// Open (not CLOSED) nonconformities per aging bucket (0-30, 31-90, 91-180, 180+ days).
-pub async fn nonconformity_aging(r: &MultiReader<'_>, now: DateTime<Utc>) -> AppResult<HashMap<Uuid, [u64; 4]>> {
+pub async fn nonconformity_aging(r: &MultiReader, now: DateTime<Utc>) -> AppResult<HashMap<Uuid, [u64; 4]>> {
     use nonconformity::Column as C;
     let mut out: HashMap<Uuid, [u64; 4]> = HashMap::new();
     if r.orgs().is_empty() {
@@ -98,7 +96,7 @@ pub async fn nonconformity_aging(r: &MultiReader<'_>, now: DateTime<Utc>) -> App
     let opened = || Expr::col(C::CreatedAt);
     let one_if = |cond: sea_orm::sea_query::SimpleExpr| Expr::case(cond, 1).finally(0).sum();
     let rows: Vec<(Uuid, i64, i64, i64, i64)> = r
-        .find::<nonconformity::Entity>()
+        .find::<nonconformity::Entity>()?
         .filter(C::Status.ne("CLOSED"))
         .select_only()
         .column(C::OrganizationId)
@@ -107,8 +105,7 @@ pub async fn nonconformity_aging(r: &MultiReader<'_>, now: DateTime<Utc>) -> App
         .expr_as(one_if(opened().lte(c1).and(opened().gt(c2))), "b2")
         .expr_as(one_if(opened().lte(c2)), "b3")
         .group_by(C::OrganizationId)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, b0, b1, b2, b3) in rows {
         out.insert(org, [b0 as u64, b1 as u64, b2 as u64, b3 as u64]);
@@ -118,22 +115,21 @@ pub async fn nonconformity_aging(r: &MultiReader<'_>, now: DateTime<Utc>) -> App
 
 /// Corrective actions past their due date (strictly before `today`) and not DONE or
 /// CANCELLED.
-pub async fn overdue_corrective_actions(r: &MultiReader<'_>, today: NaiveDate) -> AppResult<HashMap<Uuid, u64>> {
+pub async fn overdue_corrective_actions(r: &MultiReader, today: NaiveDate) -> AppResult<HashMap<Uuid, u64>> {
     use corrective_action::Column as C;
     let mut out = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
     let rows: Vec<(Uuid, i64)> = r
-        .find::<corrective_action::Entity>()
+        .find::<corrective_action::Entity>()?
         .filter(C::DueDate.lt(today))
         .filter(C::Status.is_not_in(["DONE", "CANCELLED"]))
         .select_only()
         .column(C::OrganizationId)
         .column_as(C::Id.count(), "n")
         .group_by(C::OrganizationId)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, n) in rows {
         out.insert(org, n as u64);
@@ -143,7 +139,7 @@ pub async fn overdue_corrective_actions(r: &MultiReader<'_>, today: NaiveDate) -
 
 /// PLANNED or IN_PROGRESS audits whose planned start lies in `[today, today + days]`.
 pub async fn upcoming_audits(
-    r: &MultiReader<'_>,
+    r: &MultiReader,
     today: NaiveDate,
     days: i64,
 ) -> AppResult<HashMap<Uuid, Vec<audit::Model>>> {
@@ -154,13 +150,13 @@ pub async fn upcoming_audits(
     }
     let until = today + chrono::Duration::days(days);
     let rows = r
-        .find::<audit::Entity>()
+        .find::<audit::Entity>()?
         .filter(C::Status.is_in(["PLANNED", "IN_PROGRESS"]))
         .filter(C::PlannedStart.gte(today))
         .filter(C::PlannedStart.lte(until))
         .order_by_asc(C::PlannedStart)
         .order_by_asc(C::Id)
-        .all(r.conn())
+        .all()
         .await?;
     for a in rows {
         out.entry(a.organization_id).or_default().push(a);
@@ -179,7 +175,7 @@ pub struct RiskScoreCount {
 }
 
 /// One grouped statement behind `risksByDomain`, `risksByLevel` and `appetiteBreaches`.
-pub async fn risk_score_counts(r: &MultiReader<'_>, today: NaiveDate) -> AppResult<HashMap<Uuid, Vec<RiskScoreCount>>> {
+pub async fn risk_score_counts(r: &MultiReader, today: NaiveDate) -> AppResult<HashMap<Uuid, Vec<RiskScoreCount>>> {
     use risk::Column as C;
     let mut out: HashMap<Uuid, Vec<RiskScoreCount>> = HashMap::new();
     if r.orgs().is_empty() {
@@ -192,7 +188,7 @@ pub async fn risk_score_counts(r: &MultiReader<'_>, today: NaiveDate) -> AppResu
         .add(C::AcceptanceExpiresOn.is_not_null())
         .add(C::AcceptanceExpiresOn.gte(today));
     let rows: Vec<(Uuid, String, i32, i64, i64)> = r
-        .find::<risk::Entity>()
+        .find::<risk::Entity>()?
         .filter(C::Status.ne("CLOSED"))
         .select_only()
         .column(C::OrganizationId)
@@ -203,8 +199,7 @@ pub async fn risk_score_counts(r: &MultiReader<'_>, today: NaiveDate) -> AppResu
         .group_by(C::OrganizationId)
         .group_by(C::Domain)
         .group_by(C::EffectiveScore)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, domain, score, total, accepted) in rows {
         out.entry(org).or_default().push(RiskScoreCount {
@@ -219,7 +214,7 @@ pub async fn risk_score_counts(r: &MultiReader<'_>, today: NaiveDate) -> AppResu
 
 /// Open risks per (likelihood, impact) cell: inherent ratings, or residual ones (each
 /// falling back to its inherent rating).
-pub async fn risk_heat_map(r: &MultiReader<'_>, residual: bool) -> AppResult<HashMap<Uuid, Vec<(i32, i32, u64)>>> {
+pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap<Uuid, Vec<(i32, i32, u64)>>> {
     use risk::Column as C;
     let mut out: HashMap<Uuid, Vec<(i32, i32, u64)>> = HashMap::new();
     if r.orgs().is_empty() {
@@ -234,7 +229,7 @@ pub async fn risk_heat_map(r: &MultiReader<'_>, residual: bool) -> AppResult<Has
         (Expr::col(C::Likelihood), Expr::col(C::Impact))
     };
     let rows: Vec<(Uuid, i32, i32, i64)> = r
-        .find::<risk::Entity>()
+        .find::<risk::Entity>()?
         .filter(C::Status.ne("CLOSED"))
         .select_only()
         .column(C::OrganizationId)
@@ -244,8 +239,7 @@ pub async fn risk_heat_map(r: &MultiReader<'_>, residual: bool) -> AppResult<Has
         .group_by(C::OrganizationId)
         .group_by(l)
         .group_by(i)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, l, i, n) in rows {
         out.entry(org).or_default().push((l, i, n as u64));
@@ -254,21 +248,20 @@ pub async fn risk_heat_map(r: &MultiReader<'_>, residual: bool) -> AppResult<Has
 }
 
 /// DEPLOYED AI systems with no APPROVED impact assessment (ISO 42001 6.1.4, 8.4).
-pub async fn ai_systems_without_assessment(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, u64>> {
+pub async fn ai_systems_without_assessment(r: &MultiReader) -> AppResult<HashMap<Uuid, u64>> {
     use ai_system::Column as C;
     let mut out = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
     let rows: Vec<(Uuid, i64)> = r
-        .find::<ai_system::Entity>()
+        .find::<ai_system::Entity>()?
         .filter(crate::store::ai_system::assessment_missing_condition())
         .select_only()
         .column(C::OrganizationId)
         .column_as(C::Id.count(), "n")
         .group_by(C::OrganizationId)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, n) in rows {
         out.insert(org, n as u64);

@@ -2,7 +2,7 @@
 //! (`domain::impact`).
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -13,13 +13,13 @@ use crate::domain::impact::{
 };
 use crate::domain::risk::RiskSettings;
 use crate::domain::{self, MAX_TEXT, MAX_TITLE};
-use crate::entity::{ImpactEntry, impact_assessment, impact_assessment_risk, risk};
+use crate::entity::{ImpactEntry, impact_assessment, impact_assessment_risk};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::ai_system::expect_ai_system;
-use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
-use crate::store::risk::{expect_risks, risks_by_ids};
-use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
+use crate::store::risk::expect_risks;
+use crate::store::tenancy::{Actor, Gate, Granted, Reader, Writer, now};
 
 /// One impact as given by a client.
 #[derive(Debug, Clone)]
@@ -67,31 +67,29 @@ struct Snapshot<'a> {
 }
 
 async fn linked_risk_ids(w: &Writer, id: Uuid) -> AppResult<Vec<Uuid>> {
-    let rows = impact_assessment_risk::Entity::find()
-        .filter(impact_assessment_risk::Column::OrganizationId.eq(w.org()))
+    let rows = w
+        .find::<impact_assessment_risk::Entity>()?
         .filter(impact_assessment_risk::Column::ImpactAssessmentId.eq(id))
         .order_by_asc(impact_assessment_risk::Column::RiskId)
-        .all(w.tx())
+        .all()
         .await?;
     Ok(rows.into_iter().map(|r| r.risk_id).collect())
 }
 
 async fn set_links(w: &Writer, id: Uuid, risk_ids: &[Uuid]) -> AppResult<()> {
-    impact_assessment_risk::Entity::delete_many()
-        .filter(impact_assessment_risk::Column::OrganizationId.eq(w.org()))
-        .filter(impact_assessment_risk::Column::ImpactAssessmentId.eq(id))
-        .exec(w.tx())
-        .await?;
-    if risk_ids.is_empty() {
-        return Ok(());
-    }
-    let rows = risk_ids.iter().map(|r| impact_assessment_risk::ActiveModel {
-        organization_id: Set(w.org()),
-        impact_assessment_id: Set(id),
-        risk_id: Set(*r),
-    });
-    impact_assessment_risk::Entity::insert_many(rows).exec_without_returning(w.tx()).await?;
-    Ok(())
+    w.delete_where::<impact_assessment_risk::Entity>(
+        Condition::all().add(impact_assessment_risk::Column::ImpactAssessmentId.eq(id)),
+    )
+    .await?;
+    let rows = risk_ids
+        .iter()
+        .map(|r| impact_assessment_risk::ActiveModel {
+            organization_id: Set(w.org()),
+            impact_assessment_id: Set(id),
+            risk_id: Set(*r),
+        })
+        .collect();
+    w.insert_many(rows).await
 }
 
 pub struct NewAssessment<'a> {
@@ -110,7 +108,7 @@ pub async fn create_assessment(
     actor: &Actor,
     org: Uuid,
     n: NewAssessment<'_>,
-) -> AppResult<(impact_assessment::Model, RiskSettings)> {
+) -> AppResult<Granted<(impact_assessment::Model, RiskSettings)>> {
     let title = domain::required_text("title", n.title, MAX_TITLE)?;
     let individuals = domain::optional_text("assessedIndividuals", n.assessed_individuals, MAX_TEXT)?;
     let groups = domain::optional_text("assessedGroups", n.assessed_groups, MAX_TEXT)?;
@@ -138,11 +136,10 @@ pub async fn create_assessment(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert(am).await?;
+    let m = w.insert(am, "that name or key is already taken in this organization").await?;
     set_links(&w, m.id, &risk_ids).await?;
     w.record_create(Kind::ImpactAssessment, m.id, &Snapshot { row: &m, risks: risk_ids }).await?;
-    w.commit().await?;
-    Ok((m, s))
+    w.commit_with((m, s)).await
 }
 
 /// `None`: unchanged; `Some(None)`: cleared.
@@ -187,7 +184,7 @@ pub async fn update_assessment(
     actor: &Actor,
     id: Uuid,
     ch: AssessmentChanges,
-) -> AppResult<(impact_assessment::Model, RiskSettings)> {
+) -> AppResult<Granted<(impact_assessment::Model, RiskSettings)>> {
     let opt = |field: &str, v: &Option<Option<String>>| {
         v.as_ref().map(|d| domain::optional_text(field, d.as_deref(), MAX_TEXT)).transpose()
     };
@@ -281,8 +278,7 @@ pub async fn update_assessment(
     if let Some(to) = to {
         w.record_transition(Kind::ImpactAssessment, id, from.as_str(), to.as_str(), note.as_deref()).await?;
     }
-    w.commit().await?;
-    Ok((after, s))
+    w.commit_with((after, s)).await
 }
 
 #[derive(Debug, Default, Clone)]
@@ -292,13 +288,13 @@ pub struct AssessmentFilter {
 }
 
 pub async fn list_assessments(
-    r: &Reader<'_>,
+    r: &Reader,
     f: &AssessmentFilter,
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<impact_assessment::Model>> {
     use impact_assessment::Column as C;
-    let mut q = r.find::<impact_assessment::Entity>();
+    let mut q = r.find::<impact_assessment::Entity>()?;
     if let Some(id) = f.ai_system_id {
         q = q.filter(C::AiSystemId.eq(id));
     }
@@ -306,27 +302,5 @@ pub async fn list_assessments(
         q = q.filter(C::Status.eq(s.as_str()));
     }
     let sort = Sort::by("impactAssessments:CREATED_AT", C::CreatedAt, false, C::Id, false);
-    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Time(m.created_at), |m| m.id).await
-}
-
-/// `(assessment id, risk)` for the linked risks of the given assessments (two statements).
-pub async fn risks_of_assessments(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<(Uuid, risk::Model)>> {
-    if ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    let links = impact_assessment_risk::Entity::find()
-        .filter(impact_assessment_risk::Column::OrganizationId.is_in(r.orgs().iter().copied()))
-        .filter(impact_assessment_risk::Column::ImpactAssessmentId.is_in(ids.iter().copied()))
-        .all(r.conn())
-        .await?;
-    let risk_ids = dedup(&links.iter().map(|l| l.risk_id).collect::<Vec<_>>());
-    let risks: Vec<risk::Model> = risks_by_ids(r, &risk_ids).await?;
-    let mut out = Vec::new();
-    // In the risks' order (highest score first).
-    for m in &risks {
-        for l in links.iter().filter(|l| l.risk_id == m.id) {
-            out.push((l.impact_assessment_id, m.clone()));
-        }
-    }
-    Ok(out)
+    q.page(&sort, args, want_total, |m| SortValue::Time(m.created_at), |m| m.id).await
 }

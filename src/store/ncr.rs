@@ -7,7 +7,7 @@ use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::auth::{Access, Operation};
+use crate::auth::Operation;
 use crate::domain::audit::{FindingType, ncr_source};
 use crate::domain::ncr::{
     self as rules, ActionStatus, ExternalRef, Facts, NcrStatus, Severity, Source, advance_towards_verification,
@@ -20,8 +20,8 @@ use crate::ids::{self, Kind};
 use crate::store::audit::{in_catalog, record_move, split_keys, stored};
 use crate::store::catalog::Catalog;
 use crate::store::org::check_version;
-use crate::store::page::{Page, PageArgs, Sort, SortValue, fetch};
-use crate::store::tenancy::{Actor, Gate, Writer, now};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
+use crate::store::tenancy::{Actor, Gate, Granted, Writer, now};
 
 fn has_text(s: &Option<String>) -> bool {
     s.as_deref().is_some_and(|t| !t.trim().is_empty())
@@ -33,11 +33,11 @@ fn check_refs(catalog: &Catalog, values: &[String]) -> AppResult<Vec<String>> {
 }
 
 async fn actions(w: &Writer, ncr: Uuid) -> AppResult<Vec<corrective_action::Model>> {
-    Ok(w.find::<corrective_action::Entity>()
+    w.find::<corrective_action::Entity>()?
         .filter(corrective_action::Column::NonconformityId.eq(ncr))
         .order_by_asc(corrective_action::Column::Id)
-        .all(w.tx())
-        .await?)
+        .all()
+        .await
 }
 
 async fn facts(w: &Writer, ncr: &nonconformity::Model) -> AppResult<Facts> {
@@ -53,13 +53,13 @@ async fn facts(w: &Writer, ncr: &nonconformity::Model) -> AppResult<Facts> {
 /// One NCR per ticket: (system, key) is unique per organization.
 async fn ensure_ticket_free(w: &Writer, ext: &ExternalRef, except: Option<Uuid>) -> AppResult<()> {
     let mut q = w
-        .find::<nonconformity::Entity>()
+        .find::<nonconformity::Entity>()?
         .filter(nonconformity::Column::ExternalSystem.eq(ext.system.as_str()))
         .filter(nonconformity::Column::ExternalKey.eq(ext.key.as_str()));
     if let Some(id) = except {
         q = q.filter(nonconformity::Column::Id.ne(id));
     }
-    if q.one(w.tx()).await?.is_some() {
+    if q.one().await?.is_some() {
         return Err(AppError::Conflict(format!(
             "ticket {}:{} is already linked to another nonconformity",
             ext.system, ext.key
@@ -68,9 +68,7 @@ async fn ensure_ticket_free(w: &Writer, ext: &ExternalRef, except: Option<Uuid>)
     Ok(())
 }
 
-fn ticket_taken(e: sea_orm::DbErr) -> AppError {
-    AppError::on_unique(e, "that ticket or finding is already linked to a nonconformity")
-}
+const TICKET_TAKEN: &str = "that ticket or finding is already linked to a nonconformity";
 
 struct Content {
     title: String,
@@ -112,7 +110,7 @@ async fn insert(w: &mut Writer, c: Content) -> AppResult<nonconformity::Model> {
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert::<nonconformity::Entity, _>(am).await.map_err(ticket_taken)?;
+    let m = w.insert::<nonconformity::Entity, _>(am, TICKET_TAKEN).await?;
     w.record_create(Kind::Nonconformity, m.id, &m).await?;
     Ok(m)
 }
@@ -134,7 +132,7 @@ pub async fn create(
     catalog: &Catalog,
     org: Uuid,
     input: NewNcr<'_>,
-) -> AppResult<(nonconformity::Model, Access)> {
+) -> AppResult<Granted<nonconformity::Model>> {
     let content = Content {
         title: domain::required_text("title", input.title, MAX_TITLE)?,
         description: domain::optional_text("description", input.description, MAX_TEXT)?,
@@ -153,9 +151,7 @@ pub async fn create(
         ensure_ticket_free(&w, ext, None).await?;
     }
     let m = insert(&mut w, content).await?;
-    let access = w.access();
-    w.commit().await?;
-    Ok((m, access))
+    w.commit_with(m).await
 }
 
 /// Changes to an NCR: `None` leaves a field alone; an empty text clears an optional one.
@@ -180,7 +176,7 @@ pub async fn update(
     catalog: &Catalog,
     id: Uuid,
     ch: NcrChanges<'_>,
-) -> AppResult<(nonconformity::Model, Access)> {
+) -> AppResult<Granted<nonconformity::Model>> {
     let text = |field: &str, v: Option<&str>| v.map(|t| domain::optional_text(field, Some(t), MAX_TEXT)).transpose();
     let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
     let description = text("description", ch.description)?;
@@ -232,14 +228,12 @@ pub async fn update(
         am.external_key.set_ne(Some(ext.key));
         am.external_url.set_ne(ext.url);
     }
-    let access = w.access();
     if !sea_orm::ActiveModelTrait::is_changed(&am) {
-        return Ok((before, access));
+        return w.commit_with(before).await;
     }
     let after = w.update(am).await?;
     w.record_update(Kind::Nonconformity, id, &before, &after).await?;
-    w.commit().await?;
-    Ok((after, access))
+    w.commit_with(after).await
 }
 
 pub async fn transition(
@@ -250,7 +244,7 @@ pub async fn transition(
     note: Option<&str>,
     effectiveness_review: Option<&str>,
     expected_version: Option<i32>,
-) -> AppResult<(nonconformity::Model, Access)> {
+) -> AppResult<Granted<nonconformity::Model>> {
     let note = domain::optional_text("note", note, MAX_TEXT)?;
     let review = domain::optional_text("effectivenessReview", effectiveness_review, MAX_TEXT)?;
     if review.is_some() && to != NcrStatus::Closed {
@@ -276,14 +270,12 @@ pub async fn transition(
     record_move(&mut w, Kind::Nonconformity, id, from.as_str(), to.as_str(), note.as_deref()).await?;
     let moved = nonconformity::Model { status: after.status.clone(), ..before };
     w.record_update(Kind::Nonconformity, id, &moved, &after).await?;
-    let access = w.access();
-    w.commit().await?;
-    Ok((after, access))
+    w.commit_with(after).await
 }
 
 /// Raises the NCR of a nonconformity finding; raising again returns the same NCR
 /// (`false`: nothing was created).
-pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<(nonconformity::Model, Access, bool)> {
+pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<Granted<(nonconformity::Model, bool)>> {
     let (mut w, f) = gate.write_on::<finding::Entity>(actor, finding_id, Operation::RaiseNonconformity).await?;
     let finding_type: FindingType = stored(&f.finding_type)?;
     let Some(severity) = finding_type.severity() else {
@@ -292,11 +284,10 @@ pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<(n
             format!("only nonconformity findings raise NCRs; this one is {}", finding_type.as_str()),
         ));
     };
-    let access = w.access();
     let existing =
-        w.find::<nonconformity::Entity>().filter(nonconformity::Column::FindingId.eq(finding_id)).one(w.tx()).await?;
+        w.find::<nonconformity::Entity>()?.filter(nonconformity::Column::FindingId.eq(finding_id)).one().await?;
     if let Some(ncr) = existing {
-        return Ok((ncr, access, false));
+        return w.commit_with((ncr, false)).await;
     }
     let audit = w.get::<audit::Entity>(f.audit_id).await?.ok_or_else(|| AppError::internal("finding without audit"))?;
     let content = Content {
@@ -313,8 +304,7 @@ pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<(n
         external_done: None,
     };
     let m = insert(&mut w, content).await?;
-    w.commit().await?;
-    Ok((m, access, true))
+    w.commit_with((m, true)).await
 }
 
 pub struct UpsertNcr<'a> {
@@ -339,7 +329,7 @@ pub async fn upsert_by_external_ref(
     catalog: &Catalog,
     org: Uuid,
     input: UpsertNcr<'_>,
-) -> AppResult<(nonconformity::Model, Access, bool)> {
+) -> AppResult<Granted<(nonconformity::Model, bool)>> {
     let ext = input.external_ref;
     let title = domain::required_text("title", input.title, MAX_TITLE)?;
     let description = domain::optional_text("description", input.description, MAX_TEXT)?;
@@ -347,12 +337,11 @@ pub async fn upsert_by_external_ref(
     let ext_status = domain::optional_text("externalStatus", input.external_status, MAX_NAME)?;
     let references = input.references.map(|r| check_refs(catalog, r)).transpose()?;
     let mut w = gate.write(actor, org, Operation::WriteNonconformities).await?;
-    let access = w.access();
     let existing = w
-        .find::<nonconformity::Entity>()
+        .find::<nonconformity::Entity>()?
         .filter(nonconformity::Column::ExternalSystem.eq(ext.system.as_str()))
         .filter(nonconformity::Column::ExternalKey.eq(ext.key.as_str()))
-        .one(w.tx())
+        .one()
         .await?;
     let done_note = format!("ticket {}:{} reported done", ext.system, ext.key);
     let (before, created) = match existing {
@@ -443,8 +432,7 @@ pub async fn upsert_by_external_ref(
         }
     }
     if !sea_orm::ActiveModelTrait::is_changed(&am) {
-        w.commit().await?;
-        return Ok((before, access, created));
+        return w.commit_with((before, created)).await;
     }
     let after = w.update(am).await?;
     let mut from = status;
@@ -454,8 +442,7 @@ pub async fn upsert_by_external_ref(
     }
     let unmoved = nonconformity::Model { status: before.status.clone(), ..after.clone() };
     w.record_update(Kind::Nonconformity, before.id, &before, &unmoved).await?;
-    w.commit().await?;
-    Ok((after, access, created))
+    w.commit_with((after, created)).await
 }
 
 #[derive(Default)]
@@ -482,7 +469,7 @@ pub async fn list(
     want_total: bool,
 ) -> AppResult<Page<nonconformity::Model>> {
     let r = gate.read(actor, org, Operation::ReadNonconformities).await?;
-    let mut q = r.find::<nonconformity::Entity>();
+    let mut q = r.find::<nonconformity::Entity>()?;
     if !filter.statuses.is_empty() {
         q = q.filter(nonconformity::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
     }
@@ -520,7 +507,7 @@ pub async fn list(
         };
     }
     let sort = Sort { name: NCR_ORDER.to_string(), key: None, id: nonconformity::Column::Id, desc: true };
-    fetch(r.conn(), q, &sort, args, want_total, |_| SortValue::Null, |m| m.id).await
+    q.page(&sort, args, want_total, |_| SortValue::Null, |m| m.id).await
 }
 
 /// The NCRs raised from several findings (keys: organization, finding).
@@ -530,7 +517,7 @@ pub async fn raised_from(gate: &Gate, actor: &Actor, keys: &[(Uuid, Uuid)]) -> A
     if r.orgs().is_empty() {
         return Ok(Vec::new());
     }
-    Ok(r.find::<nonconformity::Entity>().filter(nonconformity::Column::FindingId.is_in(findings)).all(r.conn()).await?)
+    r.find::<nonconformity::Entity>()?.filter(nonconformity::Column::FindingId.is_in(findings)).all().await
 }
 
 pub struct NewAction<'a> {
@@ -544,7 +531,7 @@ pub async fn add_action(
     actor: &Actor,
     ncr_id: Uuid,
     input: NewAction<'_>,
-) -> AppResult<(corrective_action::Model, Access)> {
+) -> AppResult<Granted<corrective_action::Model>> {
     let title = domain::required_text("title", input.title, MAX_TITLE)?;
     let owner = domain::optional_text("owner", input.owner, MAX_NAME)?;
     let (mut w, ncr) = gate.write_on::<nonconformity::Entity>(actor, ncr_id, Operation::WriteCorrectiveActions).await?;
@@ -564,11 +551,9 @@ pub async fn add_action(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert::<corrective_action::Entity, _>(am).await?;
+    let m = w.insert::<corrective_action::Entity, _>(am, "that corrective action already exists").await?;
     w.record_create(Kind::CorrectiveAction, m.id, &m).await?;
-    let access = w.access();
-    w.commit().await?;
-    Ok((m, access))
+    w.commit_with(m).await
 }
 
 #[derive(Default)]
@@ -586,7 +571,7 @@ pub async fn update_action(
     actor: &Actor,
     id: Uuid,
     ch: ActionChanges<'_>,
-) -> AppResult<(corrective_action::Model, Access)> {
+) -> AppResult<Granted<corrective_action::Model>> {
     let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
     let owner = ch.owner.map(|o| domain::optional_text("owner", Some(o), MAX_NAME)).transpose()?;
     let note = ch.completion_note.map(|n| domain::optional_text("completionNote", Some(n), MAX_TEXT)).transpose()?;
@@ -617,12 +602,10 @@ pub async fn update_action(
         am.status = Set(s.as_str().to_string());
         am.completed_at = Set((s == ActionStatus::Done).then(now));
     }
-    let access = w.access();
     if !sea_orm::ActiveModelTrait::is_changed(&am) {
-        return Ok((before, access));
+        return w.commit_with(before).await;
     }
     let after = w.update(am).await?;
     w.record_update(Kind::CorrectiveAction, id, &before, &after).await?;
-    w.commit().await?;
-    Ok((after, access))
+    w.commit_with(after).await
 }

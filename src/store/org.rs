@@ -1,7 +1,7 @@
 //! Organizations and memberships.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::auth::{Operation, Role};
@@ -10,9 +10,9 @@ use crate::domain::{self, MAX_NAME};
 use crate::entity::{membership, organization};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::soa;
-use crate::store::tenancy::{Actor, Gate, Reader, Writer, now};
+use crate::store::tenancy::{Actor, Gate, Granted, Reader, Writer, now};
 
 pub struct NewOrganization<'a> {
     pub name: &'a str,
@@ -23,13 +23,12 @@ pub struct NewOrganization<'a> {
 
 /// Creates an organization with its whole Statement of Applicability and gap-analysis
 /// rows, in one transaction (platform admins only).
-pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> AppResult<organization::Model> {
+pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> AppResult<Granted<organization::Model>> {
     let name = domain::required_text("name", input.name, MAX_NAME)?;
     let slug = Slug::parse(input.slug)?;
     let owner = domain::optional_text("initialOwner", input.initial_owner, MAX_NAME)?;
     let id = ids::new_id();
     let mut w = gate.write_new_organization(actor, id).await?;
-    ensure_slug_free(&w, slug.as_str(), None).await?;
     let at = now();
     let org = organization::ActiveModel {
         id: Set(id),
@@ -40,48 +39,35 @@ pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> A
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let org = organization::Entity::insert(org)
-        .exec_with_returning(w.tx())
-        .await
-        .map_err(|e| AppError::on_unique(e, "slug is already taken"))?;
+    // The slug is unique across tenants; no tenant can see another's, so the unique index
+    // decides.
+    let org = w.insert(org, &slug_taken(slug.as_str())).await?;
     w.record_create(Kind::Organization, id, &org).await?;
     soa::seed_organization(&mut w).await?;
     if let Some(subject) = owner {
         insert_member(&mut w, &subject, Role::Owner).await?;
     }
-    w.commit().await?;
-    Ok(org)
+    w.commit_with(org).await
 }
 
-async fn ensure_slug_free(w: &Writer, slug: &str, except: Option<Uuid>) -> AppResult<()> {
-    let mut q = organization::Entity::find().filter(organization::Column::Slug.eq(slug));
-    if let Some(id) = except {
-        q = q.filter(organization::Column::Id.ne(id));
-    }
-    if q.count(w.tx()).await? > 0 {
-        return Err(AppError::Conflict(format!("slug {slug:?} is already taken")));
-    }
-    Ok(())
+fn slug_taken(slug: &str) -> String {
+    format!("slug {slug:?} is already taken")
 }
 
 /// Reads one organization the caller may see.
-pub async fn get<'g>(gate: &'g Gate, actor: &Actor, id: Uuid) -> AppResult<(Reader<'g>, organization::Model)> {
+pub async fn get(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<(Reader, organization::Model)> {
     let r = gate.read(actor, id, Operation::ReadOrganization).await?;
-    let org =
-        organization::Entity::find_by_id(id).one(r.conn()).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    let org = r.get::<organization::Entity>(id).await?.ok_or_else(|| AppError::not_found("organization"))?;
     Ok((r, org))
 }
 
 /// Loads organizations by id (the caller's access is checked by the gate).
 pub async fn get_many(gate: &Gate, actor: &Actor, ids: &[Uuid]) -> AppResult<Vec<organization::Model>> {
     let r = gate.read_many(actor, ids, Operation::ReadOrganization).await?;
-    if r.orgs().is_empty() {
+    if r.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(organization::Entity::find()
-        .filter(organization::Column::Id.is_in(r.orgs().iter().copied()))
-        .all(r.conn())
-        .await?)
+    r.find::<organization::Entity>()?.all().await
 }
 
 /// The organizations the caller may see (all of them for a platform admin), by name.
@@ -91,14 +77,10 @@ pub async fn list(
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<organization::Model>> {
-    let visible = gate.visible_organizations(actor).await?;
-    let mut q = organization::Entity::find();
-    if let Some(v) = &visible {
-        q = q.filter(organization::Column::Id.is_in(v.iter().map(|(id, _)| *id)));
-    }
+    let visible = gate.organizations(actor).await?;
     let sort = Sort::by("organizations:NAME", organization::Column::Name, false, organization::Column::Id, false);
-    let page = gate.page_global(q, &sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await?;
-    gate.note_admin_access(actor, page.items.iter().map(|(_, o)| o.id));
+    let page = visible.find().page(&sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await?;
+    visible.note_seen(page.items.iter().map(|(_, o)| o.id));
     Ok(page)
 }
 
@@ -115,16 +97,13 @@ pub async fn update(
     actor: &Actor,
     id: Uuid,
     ch: OrganizationChanges<'_>,
-) -> AppResult<organization::Model> {
+) -> AppResult<Granted<organization::Model>> {
     let name = ch.name.map(|n| domain::required_text("name", n, MAX_NAME)).transpose()?;
     let slug = ch.slug.map(Slug::parse).transpose()?;
     let mut w = gate.write(actor, id, Operation::UpdateOrganization).await?;
-    let before =
-        organization::Entity::find_by_id(id).one(w.tx()).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    let before = w.get::<organization::Entity>(id).await?.ok_or_else(|| AppError::not_found("organization"))?;
     check_version(ch.expected_version, before.version)?;
-    if let Some(s) = &slug {
-        ensure_slug_free(&w, s.as_str(), Some(id)).await?;
-    }
+    let conflict = slug.as_ref().map(|s| slug_taken(s.as_str()));
     let mut am: organization::ActiveModel = before.clone().into();
     if let Some(n) = name {
         am.name = Set(n);
@@ -143,23 +122,12 @@ pub async fn update(
         let next = change.apply(&current, in_use)?;
         am.risk_settings = Set(Some(serde_json::to_value(&next)?));
     }
-    am.version = Set(before.version + 1);
-    am.updated_at = Set(now());
-    let res = organization::Entity::update_many()
-        .set(am)
-        .filter(organization::Column::Id.eq(id))
-        .filter(organization::Column::Version.eq(before.version))
-        .exec(w.tx())
-        .await
-        .map_err(|e| AppError::on_unique(e, "slug is already taken"))?;
-    if res.rows_affected == 0 {
-        return Err(AppError::Conflict("the organization was changed by someone else; reload and retry".into()));
-    }
-    let after =
-        organization::Entity::find_by_id(id).one(w.tx()).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    let after = match &conflict {
+        Some(message) => w.update_unique(am, message).await?,
+        None => w.update(am).await?,
+    };
     w.record_update(Kind::Organization, id, &before, &after).await?;
-    w.commit().await?;
-    Ok(after)
+    w.commit_with(after).await
 }
 
 /// `expectedVersion`, when given, must match.
@@ -172,13 +140,12 @@ pub fn check_version(expected: Option<i32>, actual: i32) -> AppResult<()> {
     }
 }
 
-pub async fn members(r: &Reader<'_>) -> AppResult<Vec<membership::Model>> {
-    Ok(r.find::<membership::Entity>().order_by_asc(membership::Column::Subject).all(r.conn()).await?)
+pub async fn members(r: &Reader) -> AppResult<Vec<membership::Model>> {
+    r.find::<membership::Entity>()?.order_by_asc(membership::Column::Subject).all().await
 }
 
 async fn insert_member(w: &mut Writer, subject: &str, role: Role) -> AppResult<membership::Model> {
-    let exists =
-        w.find::<membership::Entity>().filter(membership::Column::Subject.eq(subject)).count(w.tx()).await? > 0;
+    let exists = w.find::<membership::Entity>()?.filter(membership::Column::Subject.eq(subject)).exists().await?;
     if exists {
         return Err(AppError::Conflict(format!("{subject:?} is already a member")));
     }
@@ -192,7 +159,7 @@ async fn insert_member(w: &mut Writer, subject: &str, role: Role) -> AppResult<m
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert(m).await.map_err(|e| AppError::on_unique(e, "already a member"))?;
+    let m = w.insert(m, &format!("{subject:?} is already a member")).await?;
     w.record_create(Kind::Membership, m.id, &m).await?;
     Ok(m)
 }
@@ -203,26 +170,24 @@ pub async fn add_member(
     org: Uuid,
     subject: &str,
     role: Role,
-) -> AppResult<membership::Model> {
+) -> AppResult<Granted<membership::Model>> {
     let subject = domain::required_text("subject", subject, MAX_NAME)?;
     let mut w = gate.write(actor, org, Operation::ManageMembers).await?;
     let m = insert_member(&mut w, &subject, role).await?;
-    w.commit().await?;
-    actor.forget();
-    Ok(m)
+    w.commit_with(m).await
 }
 
 async fn member_by_subject(w: &Writer, subject: &str) -> AppResult<membership::Model> {
-    w.find::<membership::Entity>()
+    w.find::<membership::Entity>()?
         .filter(membership::Column::Subject.eq(subject))
-        .one(w.tx())
+        .one()
         .await?
         .ok_or_else(|| AppError::not_found("membership"))
 }
 
 async fn owner_count(w: &Writer) -> AppResult<OwnerCount> {
     Ok(OwnerCount(
-        w.find::<membership::Entity>().filter(membership::Column::Role.eq(Role::Owner.as_str())).count(w.tx()).await?,
+        w.find::<membership::Entity>()?.filter(membership::Column::Role.eq(Role::Owner.as_str())).count().await?,
     ))
 }
 
@@ -233,7 +198,7 @@ pub async fn change_member_role(
     subject: &str,
     role: Role,
     expected_version: Option<i32>,
-) -> AppResult<membership::Model> {
+) -> AppResult<Granted<membership::Model>> {
     let mut w = gate.write(actor, org, Operation::ManageMembers).await?;
     let before = member_by_subject(&w, subject).await?;
     check_version(expected_version, before.version)?;
@@ -243,67 +208,32 @@ pub async fn change_member_role(
     am.role = Set(role.as_str().to_string());
     let after = w.update(am).await?;
     w.record_update(Kind::Membership, after.id, &before, &after).await?;
-    w.commit().await?;
-    actor.forget();
-    Ok(after)
+    w.commit_with(after).await
 }
 
-pub async fn remove_member(gate: &Gate, actor: &Actor, org: Uuid, subject: &str) -> AppResult<membership::Model> {
+pub async fn remove_member(
+    gate: &Gate,
+    actor: &Actor,
+    org: Uuid,
+    subject: &str,
+) -> AppResult<Granted<membership::Model>> {
     let mut w = gate.write(actor, org, Operation::ManageMembers).await?;
     let before = member_by_subject(&w, subject).await?;
     check_owner_remains(owner_count(&w).await?, before.role == Role::Owner.as_str())?;
     w.delete::<membership::Entity>(before.id).await?;
     w.record_delete(Kind::Membership, before.id, &before).await?;
-    w.commit().await?;
-    actor.forget();
-    Ok(before)
-}
-
-impl Gate {
-    /// Pages a query over global rows the caller was already checked for.
-    pub(in crate::store) async fn page_global<E>(
-        &self,
-        q: sea_orm::Select<E>,
-        sort: &Sort<E::Column>,
-        args: &PageArgs,
-        want_total: bool,
-        key_of: impl Fn(&E::Model) -> SortValue,
-        id_of: impl Fn(&E::Model) -> Uuid,
-    ) -> AppResult<Page<E::Model>>
-    where
-        E: EntityTrait,
-        E::Model: Sync,
-    {
-        page::fetch(self.catalog_conn(), q, sort, args, want_total, key_of, id_of).await
-    }
+    w.commit_with(before).await
 }
 
 /// The slug of the reader's organization.
-pub async fn slug_of(r: &Reader<'_>) -> AppResult<String> {
-    organization::Entity::find_by_id(r.org())
-        .one(r.conn())
-        .await?
-        .map(|o| o.slug)
-        .ok_or_else(|| AppError::not_found("organization"))
+pub async fn slug_of(r: &Reader) -> AppResult<String> {
+    r.get::<organization::Entity>(r.org()).await?.map(|o| o.slug).ok_or_else(|| AppError::not_found("organization"))
 }
 
 /// Every organization the caller may see (portfolio figures), by name.
 pub async fn all_visible(gate: &Gate, actor: &Actor) -> AppResult<Vec<organization::Model>> {
-    let visible = gate.visible_organizations(actor).await?;
-    let mut q = organization::Entity::find().order_by_asc(organization::Column::Name);
-    if let Some(v) = &visible {
-        if v.is_empty() {
-            return Ok(Vec::new());
-        }
-        q = q.filter(organization::Column::Id.is_in(v.iter().map(|(id, _)| *id)));
-    }
-    let orgs = gate.all_global(q).await?;
-    gate.note_admin_access(actor, orgs.iter().map(|o| o.id));
+    let visible = gate.organizations(actor).await?;
+    let orgs = visible.find().order_by_asc(organization::Column::Name).all().await?;
+    visible.note_seen(orgs.iter().map(|o| o.id));
     Ok(orgs)
-}
-
-impl Gate {
-    pub(in crate::store) async fn all_global<E: EntityTrait>(&self, q: sea_orm::Select<E>) -> AppResult<Vec<E::Model>> {
-        Ok(q.all(self.catalog_conn()).await?)
-    }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -26,10 +26,10 @@ use crate::entity::{control, impact_assessment, impact_assessment_risk, organiza
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::ai_system::expect_ai_system;
-use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::scope::expect_scope;
 use crate::store::soa::{ilike, like_pattern};
-use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+use crate::store::tenancy::{Actor, Gate, Granted, MultiReader, Reader, Writer, now};
 
 /// Today, in UTC: acceptance expiry and review dates are compared with it.
 pub fn today() -> NaiveDate {
@@ -42,31 +42,22 @@ pub fn settings_of_model(org: &organization::Model) -> AppResult<RiskSettings> {
 }
 
 pub(crate) async fn settings_in_writer(w: &Writer) -> AppResult<RiskSettings> {
-    let org = organization::Entity::find_by_id(w.org())
-        .one(w.tx())
-        .await?
-        .ok_or_else(|| AppError::not_found("organization"))?;
+    let org = w.get::<organization::Entity>(w.org()).await?.ok_or_else(|| AppError::not_found("organization"))?;
     settings_of_model(&org)
 }
 
 /// The settings in force for the reader's organization.
-pub async fn settings(r: &Reader<'_>) -> AppResult<RiskSettings> {
-    let org = organization::Entity::find_by_id(r.org())
-        .one(r.conn())
-        .await?
-        .ok_or_else(|| AppError::not_found("organization"))?;
+pub async fn settings(r: &Reader) -> AppResult<RiskSettings> {
+    let org = r.get::<organization::Entity>(r.org()).await?.ok_or_else(|| AppError::not_found("organization"))?;
     settings_of_model(&org)
 }
 
 /// The settings of several organizations (one statement).
-pub async fn settings_many(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, RiskSettings>> {
-    if r.orgs().is_empty() {
+pub async fn settings_many(r: &MultiReader) -> AppResult<HashMap<Uuid, RiskSettings>> {
+    if r.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(r.orgs().iter().copied()))
-        .all(r.conn())
-        .await?;
+    let rows = r.find::<organization::Entity>()?.all().await?;
     rows.iter().map(|o| Ok((o.id, settings_of_model(o)?))).collect()
 }
 
@@ -75,17 +66,16 @@ pub(crate) async fn ratings_in_use(w: &Writer) -> AppResult<RatingsInUse> {
     use risk::Column as C;
     type Maxima = (Option<i32>, Option<i32>, Option<i32>, Option<i32>);
     let row: Option<Maxima> = w
-        .find::<risk::Entity>()
+        .find::<risk::Entity>()?
         .select_only()
         .column_as(C::Likelihood.max(), "l")
         .column_as(C::Impact.max(), "i")
         .column_as(C::ResidualLikelihood.max(), "rl")
         .column_as(C::ResidualImpact.max(), "ri")
-        .into_tuple()
-        .one(w.tx())
+        .tuple()
         .await?;
     let mut max = row.map(|(a, b, c, d)| [a, b, c, d].into_iter().flatten().max().unwrap_or(0)).unwrap_or(0);
-    let assessments = w.find::<impact_assessment::Entity>().all(w.tx()).await?;
+    let assessments = w.find::<impact_assessment::Entity>()?.all().await?;
     for a in assessments {
         for i in a.impacts {
             max = max.max(i.likelihood).max(i.severity);
@@ -156,7 +146,7 @@ pub async fn create_risk(
     actor: &Actor,
     org: Uuid,
     n: NewRisk<'_>,
-) -> AppResult<(risk::Model, RiskSettings)> {
+) -> AppResult<Granted<(risk::Model, RiskSettings)>> {
     let title = domain::required_text("title", n.title, MAX_TITLE)?;
     let description = domain::optional_text("description", n.description, MAX_TEXT)?;
     let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
@@ -211,10 +201,9 @@ pub async fn create_risk(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert(am).await?;
+    let m = w.insert(am, "that name or key is already taken in this organization").await?;
     w.record_create(Kind::Risk, m.id, &m).await?;
-    w.commit().await?;
-    Ok((m, s))
+    w.commit_with((m, s)).await
 }
 
 /// `None`: unchanged; `Some(None)`: cleared.
@@ -248,7 +237,7 @@ pub async fn update_risk(
     actor: &Actor,
     id: Uuid,
     ch: RiskChanges,
-) -> AppResult<(risk::Model, RiskSettings)> {
+) -> AppResult<Granted<(risk::Model, RiskSettings)>> {
     let opt = |field: &str, v: &Option<Option<String>>, max| {
         v.as_ref().map(|d| domain::optional_text(field, d.as_deref(), max)).transpose()
     };
@@ -338,46 +327,38 @@ pub async fn update_risk(
     }
     let after = w.update(am).await?;
     w.record_update(Kind::Risk, id, &before, &after).await?;
-    w.commit().await?;
-    Ok((after, s))
+    w.commit_with((after, s)).await
 }
 
 /// Deletes the risk; its control links and assessment links go with it.
-pub async fn delete_risk(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<risk::Model> {
+pub async fn delete_risk(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Granted<risk::Model>> {
     let (mut w, before) = gate.write_on::<risk::Entity>(actor, id, Operation::WriteRisks).await?;
-    risk_control::Entity::delete_many()
-        .filter(risk_control::Column::OrganizationId.eq(w.org()))
-        .filter(risk_control::Column::RiskId.eq(id))
-        .exec(w.tx())
-        .await?;
-    impact_assessment_risk::Entity::delete_many()
-        .filter(impact_assessment_risk::Column::OrganizationId.eq(w.org()))
-        .filter(impact_assessment_risk::Column::RiskId.eq(id))
-        .exec(w.tx())
-        .await?;
+    w.delete_where::<risk_control::Entity>(Condition::all().add(risk_control::Column::RiskId.eq(id))).await?;
+    w.delete_where::<impact_assessment_risk::Entity>(
+        Condition::all().add(impact_assessment_risk::Column::RiskId.eq(id)),
+    )
+    .await?;
     w.delete::<risk::Entity>(id).await?;
     w.record_delete(Kind::Risk, id, &before).await?;
-    w.commit().await?;
-    Ok(before)
+    w.commit_with(before).await
 }
 
 async fn linked_refs(w: &Writer, risk_id: Uuid) -> AppResult<Vec<String>> {
-    let ids: Vec<Uuid> = risk_control::Entity::find()
-        .filter(risk_control::Column::OrganizationId.eq(w.org()))
+    let ids: Vec<Uuid> = w
+        .find::<risk_control::Entity>()?
         .filter(risk_control::Column::RiskId.eq(risk_id))
         .select_only()
         .column(risk_control::Column::ControlId)
-        .into_tuple()
-        .all(w.tx())
+        .tuples()
         .await?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = w
-        .find::<control::Entity>()
+        .find::<control::Entity>()?
         .filter(control::Column::Id.is_in(ids))
         .order_by_asc(control::Column::Position)
-        .all(w.tx())
+        .all()
         .await?;
     Ok(rows.into_iter().map(|c| format!("{}:{}", c.standard, c.reference)).collect())
 }
@@ -391,7 +372,7 @@ pub struct Linked {
 
 /// Links a risk to an SoA row of either standard (ISO 27001 6.1.3 b-d: the controls
 /// that treat it). Linking twice changes nothing.
-pub async fn link_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id: Uuid) -> AppResult<Linked> {
+pub async fn link_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id: Uuid) -> AppResult<Granted<Linked>> {
     let (mut w, risk) = gate.write_on::<risk::Entity>(actor, risk_id, Operation::WriteRisks).await?;
     let control = w
         .get::<control::Entity>(control_id)
@@ -405,51 +386,48 @@ pub async fn link_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id:
         ));
     }
     let before = linked_refs(&w, risk_id).await?;
-    let exists = risk_control::Entity::find()
-        .filter(risk_control::Column::OrganizationId.eq(w.org()))
+    let exists = w
+        .find::<risk_control::Entity>()?
         .filter(risk_control::Column::RiskId.eq(risk_id))
         .filter(risk_control::Column::ControlId.eq(control_id))
-        .count(w.tx())
-        .await?
-        > 0;
+        .exists()
+        .await?;
     if !exists {
-        risk_control::Entity::insert(risk_control::ActiveModel {
+        w.insert_many(vec![risk_control::ActiveModel {
             organization_id: Set(w.org()),
             risk_id: Set(risk_id),
             control_id: Set(control_id),
             created_at: Set(now()),
-        })
-        .exec_without_returning(w.tx())
+        }])
         .await?;
         let after = linked_refs(&w, risk_id).await?;
         w.record_update(Kind::Risk, risk_id, &RiskLinks { controls: before }, &RiskLinks { controls: after }).await?;
     }
     let settings = settings_in_writer(&w).await?;
-    w.commit().await?;
-    Ok(Linked { risk, control, settings })
+    w.commit_with(Linked { risk, control, settings }).await
 }
 
 /// Removes a link; unlinking what is not linked changes nothing.
-pub async fn unlink_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id: Uuid) -> AppResult<Linked> {
+pub async fn unlink_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id: Uuid) -> AppResult<Granted<Linked>> {
     let (mut w, risk) = gate.write_on::<risk::Entity>(actor, risk_id, Operation::WriteRisks).await?;
     let control = w
         .get::<control::Entity>(control_id)
         .await?
         .ok_or_else(|| AppError::bad_input("controlId", "controlId: no such control in this organization"))?;
     let before = linked_refs(&w, risk_id).await?;
-    let res = risk_control::Entity::delete_many()
-        .filter(risk_control::Column::OrganizationId.eq(w.org()))
-        .filter(risk_control::Column::RiskId.eq(risk_id))
-        .filter(risk_control::Column::ControlId.eq(control_id))
-        .exec(w.tx())
+    let removed = w
+        .delete_where::<risk_control::Entity>(
+            Condition::all()
+                .add(risk_control::Column::RiskId.eq(risk_id))
+                .add(risk_control::Column::ControlId.eq(control_id)),
+        )
         .await?;
-    if res.rows_affected > 0 {
+    if removed > 0 {
         let after = linked_refs(&w, risk_id).await?;
         w.record_update(Kind::Risk, risk_id, &RiskLinks { controls: before }, &RiskLinks { controls: after }).await?;
     }
     let settings = settings_in_writer(&w).await?;
-    w.commit().await?;
-    Ok(Linked { risk, control, settings })
+    w.commit_with(Linked { risk, control, settings }).await
 }
 
 #[derive(Debug, Default, Clone)]
@@ -516,12 +494,7 @@ fn level_condition(col: risk::Column, s: &RiskSettings, level: RiskLevel) -> Con
     Condition::all().add(col.gte(lo)).add(col.lte(hi))
 }
 
-fn risk_filter(
-    mut q: sea_orm::Select<risk::Entity>,
-    f: &RiskFilter,
-    s: &RiskSettings,
-    today: NaiveDate,
-) -> sea_orm::Select<risk::Entity> {
+fn risk_filter<Q: QueryFilter>(mut q: Q, f: &RiskFilter, s: &RiskSettings, today: NaiveDate) -> Q {
     use risk::Column as C;
     if let Some(d) = f.domain {
         q = q.filter(C::Domain.eq(d.as_str()));
@@ -596,7 +569,7 @@ fn risk_sort_key(order: RiskOrder, m: &risk::Model) -> SortValue {
 
 #[allow(clippy::too_many_arguments)]
 pub async fn list_risks(
-    r: &Reader<'_>,
+    r: &Reader,
     settings: &RiskSettings,
     filter: &RiskFilter,
     order: RiskOrder,
@@ -604,71 +577,9 @@ pub async fn list_risks(
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<risk::Model>> {
-    let q = risk_filter(r.find::<risk::Entity>(), filter, settings, today());
+    let q = risk_filter(r.find::<risk::Entity>()?, filter, settings, today());
     let sort = risk_sort(order, desc);
-    page::fetch(r.conn(), q, &sort, args, want_total, |m| risk_sort_key(order, m), |m| m.id).await
-}
-
-pub async fn risks_by_ids(r: &MultiReader<'_>, ids: &[Uuid]) -> AppResult<Vec<risk::Model>> {
-    if ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(r.find::<risk::Entity>()
-        .filter(risk::Column::Id.is_in(ids.iter().copied()))
-        .order_by_desc(risk::Column::EffectiveScore)
-        .order_by_asc(risk::Column::Id)
-        .all(r.conn())
-        .await?)
-}
-
-/// `(risk id, control)` for every link of the given risks (two statements).
-pub async fn controls_of_risks(r: &MultiReader<'_>, risk_ids: &[Uuid]) -> AppResult<Vec<(Uuid, control::Model)>> {
-    if risk_ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    let links = risk_control::Entity::find()
-        .filter(risk_control::Column::OrganizationId.is_in(r.orgs().iter().copied()))
-        .filter(risk_control::Column::RiskId.is_in(risk_ids.iter().copied()))
-        .all(r.conn())
-        .await?;
-    if links.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut ids: Vec<Uuid> = links.iter().map(|l| l.control_id).collect();
-    ids.sort();
-    ids.dedup();
-    let controls: HashMap<Uuid, control::Model> = r
-        .find::<control::Entity>()
-        .filter(control::Column::Id.is_in(ids))
-        .all(r.conn())
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c))
-        .collect();
-    let mut out: Vec<(Uuid, control::Model)> =
-        links.iter().filter_map(|l| controls.get(&l.control_id).map(|c| (l.risk_id, c.clone()))).collect();
-    out.sort_by_key(|(_, c)| (c.position, c.id));
-    Ok(out)
-}
-
-/// `(control id, risk)` for every link of the given SoA rows (two statements).
-pub async fn risks_of_controls(r: &MultiReader<'_>, control_ids: &[Uuid]) -> AppResult<Vec<(Uuid, risk::Model)>> {
-    if control_ids.is_empty() || r.orgs().is_empty() {
-        return Ok(Vec::new());
-    }
-    let links = risk_control::Entity::find()
-        .filter(risk_control::Column::OrganizationId.is_in(r.orgs().iter().copied()))
-        .filter(risk_control::Column::ControlId.is_in(control_ids.iter().copied()))
-        .all(r.conn())
-        .await?;
-    let mut ids: Vec<Uuid> = links.iter().map(|l| l.risk_id).collect();
-    ids.sort();
-    ids.dedup();
-    let risks: HashMap<Uuid, risk::Model> = risks_by_ids(r, &ids).await?.into_iter().map(|m| (m.id, m)).collect();
-    let mut out: Vec<(Uuid, risk::Model)> =
-        links.iter().filter_map(|l| risks.get(&l.risk_id).map(|m| (l.control_id, m.clone()))).collect();
-    out.sort_by(|a, b| b.1.effective_score.cmp(&a.1.effective_score).then(a.1.id.cmp(&b.1.id)));
-    Ok(out)
+    q.page(&sort, args, want_total, |m| risk_sort_key(order, m), |m| m.id).await
 }
 
 /// A risk's place in the heat map and register, as read now.
@@ -708,7 +619,7 @@ pub(crate) async fn expect_risks(w: &Writer, ids: &[Uuid], field: &str) -> AppRe
     if ids.is_empty() {
         return Ok(());
     }
-    let found = w.find::<risk::Entity>().filter(risk::Column::Id.is_in(ids.iter().copied())).count(w.tx()).await?;
+    let found = w.find::<risk::Entity>()?.filter(risk::Column::Id.is_in(ids.iter().copied())).count().await?;
     if found as usize != ids.len() {
         return Err(AppError::bad_input(field, format!("{field}: no such risk in this organization")));
     }

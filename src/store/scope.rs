@@ -1,7 +1,7 @@
 //! Scopes of the management system (ISO 27001 4.3; ISO 42001 4.3).
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Operation;
@@ -10,8 +10,8 @@ use crate::domain::{self, MAX_NAME, MAX_TEXT};
 use crate::entity::{StringList, ai_system, audit, risk, scope};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
-use crate::store::tenancy::{Actor, Gate, Reader, Writer, now};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
+use crate::store::tenancy::{Actor, Gate, Granted, Reader, Writer, now};
 
 const MAX_ITEMS: usize = 100;
 const MAX_ITEM: usize = 1_000;
@@ -36,17 +36,17 @@ fn standards_of(kind: ScopeKind, given: Option<Vec<&'static str>>) -> AppResult<
 }
 
 async fn ensure_name_free(w: &Writer, name: &str, except: Option<Uuid>) -> AppResult<()> {
-    let mut q = w.find::<scope::Entity>().filter(scope::Column::Name.eq(name));
+    let mut q = w.find::<scope::Entity>()?.filter(scope::Column::Name.eq(name));
     if let Some(id) = except {
         q = q.filter(scope::Column::Id.ne(id));
     }
-    if q.count(w.tx()).await? > 0 {
+    if q.count().await? > 0 {
         return Err(AppError::Conflict(format!("a scope named {name:?} already exists in this organization")));
     }
     Ok(())
 }
 
-pub async fn create_scope(gate: &Gate, actor: &Actor, org: Uuid, n: NewScope<'_>) -> AppResult<scope::Model> {
+pub async fn create_scope(gate: &Gate, actor: &Actor, org: Uuid, n: NewScope<'_>) -> AppResult<Granted<scope::Model>> {
     let name = domain::required_text("name", n.name, MAX_NAME)?;
     let description = domain::optional_text("description", n.description, MAX_TEXT)?;
     let boundaries = domain::optional_text("boundaries", n.boundaries, MAX_TEXT)?;
@@ -70,10 +70,9 @@ pub async fn create_scope(gate: &Gate, actor: &Actor, org: Uuid, n: NewScope<'_>
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert(am).await.map_err(|e| AppError::on_unique(e, "a scope with that name already exists"))?;
+    let m = w.insert(am, "a scope with that name already exists").await?;
     w.record_create(Kind::Scope, m.id, &m).await?;
-    w.commit().await?;
-    Ok(m)
+    w.commit_with(m).await
 }
 
 #[derive(Default)]
@@ -89,7 +88,7 @@ pub struct ScopeChanges {
     pub standards: Option<Vec<&'static str>>,
 }
 
-pub async fn update_scope(gate: &Gate, actor: &Actor, id: Uuid, ch: ScopeChanges) -> AppResult<scope::Model> {
+pub async fn update_scope(gate: &Gate, actor: &Actor, id: Uuid, ch: ScopeChanges) -> AppResult<Granted<scope::Model>> {
     let name = ch.name.as_deref().map(|n| domain::required_text("name", n, MAX_NAME)).transpose()?;
     let description =
         ch.description.as_ref().map(|d| domain::optional_text("description", d.as_deref(), MAX_TEXT)).transpose()?;
@@ -137,8 +136,7 @@ pub async fn update_scope(gate: &Gate, actor: &Actor, id: Uuid, ch: ScopeChanges
     }
     let after = w.update(am).await?;
     w.record_update(Kind::Scope, id, &before, &after).await?;
-    w.commit().await?;
-    Ok(after)
+    w.commit_with(after).await
 }
 
 /// `"2 risks, 1 AI system and 1 audit"`, or `None` when nothing is counted.
@@ -159,11 +157,11 @@ pub(crate) fn describe_references(counts: &[(u64, &str, &str)]) -> Option<String
 }
 
 /// Refused (`CONFLICT`) while risks, AI systems or audits point at the scope.
-pub async fn delete_scope(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<scope::Model> {
+pub async fn delete_scope(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Granted<scope::Model>> {
     let (mut w, before) = gate.write_on::<scope::Entity>(actor, id, Operation::WriteScopes).await?;
-    let risks = w.find::<risk::Entity>().filter(risk::Column::ScopeId.eq(id)).count(w.tx()).await?;
-    let systems = w.find::<ai_system::Entity>().filter(ai_system::Column::ScopeId.eq(id)).count(w.tx()).await?;
-    let audits = w.find::<audit::Entity>().filter(audit::Column::ScopeId.eq(id)).count(w.tx()).await?;
+    let risks = w.find::<risk::Entity>()?.filter(risk::Column::ScopeId.eq(id)).count().await?;
+    let systems = w.find::<ai_system::Entity>()?.filter(ai_system::Column::ScopeId.eq(id)).count().await?;
+    let audits = w.find::<audit::Entity>()?.filter(audit::Column::ScopeId.eq(id)).count().await?;
     if let Some(what) = describe_references(&[
         (risks, "risk", "risks"),
         (systems, "AI system", "AI systems"),
@@ -175,14 +173,13 @@ pub async fn delete_scope(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<sco
     }
     w.delete::<scope::Entity>(id).await?;
     w.record_delete(Kind::Scope, id, &before).await?;
-    w.commit().await?;
-    Ok(before)
+    w.commit_with(before).await
 }
 
-pub async fn list_scopes(r: &Reader<'_>, args: &PageArgs, want_total: bool) -> AppResult<Page<scope::Model>> {
+pub async fn list_scopes(r: &Reader, args: &PageArgs, want_total: bool) -> AppResult<Page<scope::Model>> {
     let sort = Sort::by("scopes:NAME", scope::Column::Name, false, scope::Column::Id, false);
-    let q = r.find::<scope::Entity>();
-    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await
+    let q = r.find::<scope::Entity>()?;
+    q.page(&sort, args, want_total, |m| SortValue::Text(m.name.clone()), |m| m.id).await
 }
 
 /// A scope id given in input must name a scope of the writer's organization.

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::Operation;
@@ -15,8 +15,8 @@ use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
 use crate::entity::{EvidenceLink, StringList, catalog_control, clause, clause_assessment, control};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
-use crate::store::tenancy::{Actor, Gate, MultiReader, Reader, Writer, now};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
+use crate::store::tenancy::{Actor, Gate, Granted, MultiReader, Reader, Writer, now};
 
 /// SoA order: ISO 27001 Annex A, then ISO 42001 Annex A, then organization-defined controls.
 fn catalog_position(standard: &str, position: i32) -> i32 {
@@ -30,7 +30,7 @@ const CUSTOM_POSITION_BASE: i32 = 1_000_000;
 pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
     let org = w.org();
     let at = now();
-    let catalog = catalog_control::Entity::find().all(w.tx()).await?;
+    let catalog = w.catalog::<catalog_control::Entity>().all().await?;
     let rows: Vec<control::ActiveModel> = catalog
         .into_iter()
         .map(|c| control::ActiveModel {
@@ -57,9 +57,9 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             updated_at: Set(at),
         })
         .collect();
-    control::Entity::insert_many(rows).exec_without_returning(w.tx()).await?;
+    w.insert_many(rows).await?;
 
-    let clauses = clause::Entity::find().all(w.tx()).await?;
+    let clauses = w.catalog::<clause::Entity>().all().await?;
     let rows: Vec<clause_assessment::ActiveModel> = clauses
         .iter()
         .map(|c| clause_assessment::ActiveModel {
@@ -81,7 +81,7 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             updated_at: Set(at),
         })
         .collect();
-    clause_assessment::Entity::insert_many(rows).exec_without_returning(w.tx()).await?;
+    w.insert_many(rows).await?;
     Ok(())
 }
 
@@ -163,34 +163,30 @@ pub fn control_sort_key(order: ControlOrder, m: &control::Model) -> SortValue {
 }
 
 pub async fn list_controls(
-    r: &Reader<'_>,
+    r: &Reader,
     filter: &ControlFilter,
     order: ControlOrder,
     desc: bool,
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<control::Model>> {
-    let q = control_filter(r.find::<control::Entity>(), filter);
+    let q = control_filter(r.find::<control::Entity>()?, filter);
     let sort = control_sort(order, desc);
-    page::fetch(r.conn(), q, &sort, args, want_total, |m| control_sort_key(order, m), |m| m.id).await
+    q.page(&sort, args, want_total, |m| control_sort_key(order, m), |m| m.id).await
 }
 
 /// Every SoA row of the organization in catalog order (exports).
-pub async fn all_controls(r: &Reader<'_>) -> AppResult<Vec<control::Model>> {
-    Ok(r.find::<control::Entity>()
-        .order_by_asc(control::Column::Position)
-        .order_by_asc(control::Column::Id)
-        .all(r.conn())
-        .await?)
+pub async fn all_controls(r: &Reader) -> AppResult<Vec<control::Model>> {
+    r.find::<control::Entity>()?.order_by_asc(control::Column::Position).order_by_asc(control::Column::Id).all().await
 }
 
 /// SoA rows with the given `(standard, ref)` keys in several organizations (one statement).
-pub async fn controls_by_refs(r: &MultiReader<'_>, refs: &[(String, String)]) -> AppResult<Vec<control::Model>> {
+pub async fn controls_by_refs(r: &MultiReader, refs: &[(String, String)]) -> AppResult<Vec<control::Model>> {
     if refs.is_empty() || r.orgs().is_empty() {
         return Ok(Vec::new());
     }
     let names: std::collections::BTreeSet<&str> = refs.iter().map(|(_, r)| r.as_str()).collect();
-    let rows = r.find::<control::Entity>().filter(control::Column::Reference.is_in(names)).all(r.conn()).await?;
+    let rows = r.find::<control::Entity>()?.filter(control::Column::Reference.is_in(names)).all().await?;
     Ok(rows.into_iter().filter(|c| refs.iter().any(|(s, rf)| *s == c.standard && *rf == c.reference)).collect())
 }
 
@@ -207,7 +203,12 @@ pub struct ControlChanges {
     pub title: Option<String>,
 }
 
-pub async fn update_control(gate: &Gate, actor: &Actor, id: Uuid, ch: ControlChanges) -> AppResult<control::Model> {
+pub async fn update_control(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    ch: ControlChanges,
+) -> AppResult<Granted<control::Model>> {
     let justification = match &ch.justification {
         Some(j) => Some(domain::optional_text("justification", j.as_deref(), MAX_TEXT)?),
         None => None,
@@ -281,8 +282,7 @@ pub async fn update_control(gate: &Gate, actor: &Actor, id: Uuid, ch: ControlCha
     }
     let after = w.update(am).await?;
     w.record_update(Kind::Control, id, &before, &after).await?;
-    w.commit().await?;
-    Ok(after)
+    w.commit_with(after).await
 }
 
 pub struct NewCustomControl<'a> {
@@ -300,7 +300,7 @@ pub async fn create_custom_control(
     actor: &Actor,
     org: Uuid,
     n: NewCustomControl<'_>,
-) -> AppResult<control::Model> {
+) -> AppResult<Granted<control::Model>> {
     let reference = domain::required_text("ref", n.reference, 32)?;
     if reference.chars().any(char::is_whitespace) {
         return Err(AppError::bad_input("ref", "ref must not contain spaces"));
@@ -310,11 +310,11 @@ pub async fn create_custom_control(
     let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
     let mut w = gate.write(actor, org, Operation::CreateCustomControl).await?;
     let taken =
-        w.find::<control::Entity>().filter(control::Column::Reference.eq(reference.as_str())).count(w.tx()).await? > 0;
+        w.find::<control::Entity>()?.filter(control::Column::Reference.eq(reference.as_str())).count().await? > 0;
     if taken {
         return Err(AppError::Conflict(format!("ref {reference:?} is already used in this organization's SoA")));
     }
-    let customs = w.find::<control::Entity>().filter(control::Column::IsCustom.eq(true)).count(w.tx()).await?;
+    let customs = w.find::<control::Entity>()?.filter(control::Column::IsCustom.eq(true)).count().await?;
     let at = now();
     let am = control::ActiveModel {
         id: Set(ids::new_id()),
@@ -339,13 +339,9 @@ pub async fn create_custom_control(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w
-        .insert(am)
-        .await
-        .map_err(|e| AppError::on_unique(e, "that ref is already used in this organization's SoA"))?;
+    let m = w.insert(am, "that ref is already used in this organization's SoA").await?;
     w.record_create(Kind::Control, m.id, &m).await?;
-    w.commit().await?;
-    Ok(m)
+    w.commit_with(m).await
 }
 
 #[derive(Debug, Default, Clone)]
@@ -356,13 +352,13 @@ pub struct ClauseFilter {
 }
 
 pub async fn list_clause_assessments(
-    r: &Reader<'_>,
+    r: &Reader,
     f: &ClauseFilter,
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<clause_assessment::Model>> {
     use clause_assessment::Column as C;
-    let mut q = r.find::<clause_assessment::Entity>();
+    let mut q = r.find::<clause_assessment::Entity>()?;
     if let Some(s) = &f.standard {
         q = q.filter(C::Standard.eq(s.as_str()));
     }
@@ -374,7 +370,7 @@ pub async fn list_clause_assessments(
     }
     // Standard then clause order, as one integer key.
     let sort = Sort::by("clauses:POSITION", C::Position, false, C::Id, false);
-    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Int(m.position.into()), |m| m.id).await
+    q.page(&sort, args, want_total, |m| SortValue::Int(m.position.into()), |m| m.id).await
 }
 
 pub struct ClauseChanges {
@@ -389,7 +385,7 @@ pub async fn update_clause_assessment(
     actor: &Actor,
     id: Uuid,
     ch: ClauseChanges,
-) -> AppResult<clause_assessment::Model> {
+) -> AppResult<Granted<clause_assessment::Model>> {
     let notes = match &ch.notes {
         Some(n) => Some(domain::optional_text("notes", n.as_deref(), MAX_TEXT)?),
         None => None,
@@ -413,24 +409,23 @@ pub async fn update_clause_assessment(
     }
     let after = w.update(am).await?;
     w.record_update(Kind::ClauseAssessment, id, &before, &after).await?;
-    w.commit().await?;
-    Ok(after)
+    w.commit_with(after).await
 }
 
 /// Readiness counts per organization and standard, from two grouped statements.
-pub async fn readiness_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, BTreeMap<String, ReadinessCounts>>> {
+pub async fn readiness_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, BTreeMap<String, ReadinessCounts>>> {
     let mut out: HashMap<Uuid, BTreeMap<String, ReadinessCounts>> = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
     for org in r.orgs() {
-        let e = out.entry(*org).or_default();
+        let e = out.entry(org).or_default();
         e.insert("ISO27001".into(), ReadinessCounts::default());
         e.insert("ISO42001".into(), ReadinessCounts::default());
     }
     use clause_assessment::Column as A;
     let clauses: Vec<(Uuid, String, String, i64)> = r
-        .find::<clause_assessment::Entity>()
+        .find::<clause_assessment::Entity>()?
         .filter(A::IsLeaf.eq(true))
         .select_only()
         .column(A::OrganizationId)
@@ -440,8 +435,7 @@ pub async fn readiness_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, BT
         .group_by(A::OrganizationId)
         .group_by(A::Standard)
         .group_by(A::Status)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, standard, status, n) in clauses {
         let c = out.entry(org).or_default().entry(standard).or_default();
@@ -455,7 +449,7 @@ pub async fn readiness_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, BT
     }
     use control::Column as C;
     let controls: Vec<(Uuid, String, String, i64)> = r
-        .find::<control::Entity>()
+        .find::<control::Entity>()?
         .filter(C::Applicable.eq(true))
         .select_only()
         .column(C::OrganizationId)
@@ -465,8 +459,7 @@ pub async fn readiness_counts(r: &MultiReader<'_>) -> AppResult<HashMap<Uuid, BT
         .group_by(C::OrganizationId)
         .group_by(C::Standard)
         .group_by(C::Status)
-        .into_tuple()
-        .all(r.conn())
+        .tuples()
         .await?;
     for (org, standard, status, n) in controls {
         let c = out.entry(org).or_default().entry(standard).or_default();

@@ -1,9 +1,9 @@
 //! Appending to and reading the audit trail (the `changes` table).
 
-use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::tenancy::Reader;
 use chrono::SecondsFormat;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveValue::Set, ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -76,14 +76,7 @@ impl Writer {
     ) -> AppResult<()> {
         let (prev_seq, prev_hash) = match self.chain_head.take() {
             Some(head) => head,
-            None => change::Entity::find()
-                .filter(change::Column::OrganizationId.eq(self.org()))
-                .order_by_desc(change::Column::Seq)
-                .limit(1)
-                .one(self.tx())
-                .await?
-                .map(|r| (r.seq, r.hash))
-                .unwrap_or((0, GENESIS.to_string())),
+            None => self.trail_head().await?.unwrap_or((0, GENESIS.to_string())),
         };
         let seq = prev_seq + 1;
         let at = now();
@@ -117,7 +110,7 @@ impl Writer {
             prev_hash: Set(prev_hash),
             hash: Set(hash.clone()),
         };
-        change::Entity::insert(row).exec_without_returning(self.tx()).await?;
+        self.append_change(row).await?;
         self.chain_head = Some((seq, hash));
         let event = ChangeEvent {
             organization_id: self.org(),
@@ -194,13 +187,13 @@ pub struct ChangeFilter {
 
 /// Newest first.
 pub async fn list_changes(
-    r: &Reader<'_>,
+    r: &Reader,
     f: &ChangeFilter,
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<change::Model>> {
     use change::Column as C;
-    let mut q = r.find::<change::Entity>();
+    let mut q = r.find::<change::Entity>()?;
     if let Some(t) = &f.entity_type {
         q = q.filter(C::EntityType.eq(t.as_str()));
     }
@@ -220,23 +213,18 @@ pub async fn list_changes(
         q = q.filter(C::At.lt(to));
     }
     let sort = Sort::by("changes:SEQ:DESC", C::Seq, false, C::Id, true);
-    page::fetch(r.conn(), q, &sort, args, want_total, |m| SortValue::Int(m.seq), |m| m.id).await
+    q.page(&sort, args, want_total, |m| SortValue::Int(m.seq), |m| m.id).await
 }
 
 /// Recomputes the tenant's hash chain, a batch of rows at a time.
-pub async fn verify_chain(r: &Reader<'_>) -> AppResult<trail::Verification> {
+pub async fn verify_chain(r: &Reader) -> AppResult<trail::Verification> {
     use change::Column as C;
     let mut v = trail::Verifier::default();
     let mut last_seq = 0i64;
     let org = r.org().to_string();
     loop {
-        let rows = r
-            .find::<change::Entity>()
-            .filter(C::Seq.gt(last_seq))
-            .order_by_asc(C::Seq)
-            .limit(500)
-            .all(r.conn())
-            .await?;
+        let rows =
+            r.find::<change::Entity>()?.filter(C::Seq.gt(last_seq)).order_by_asc(C::Seq).limit(500).all().await?;
         if rows.is_empty() {
             break;
         }

@@ -96,9 +96,7 @@ pub async fn fresh_postgres_database(base: &str) -> String {
             .await
             .expect("create template");
         let cfg = config(&with_database(base, &name), &[]);
-        let db = annex::db::Database::connect(&cfg).await.expect("connect template");
-        db.migrate().await.expect("migrate template");
-        db.close().await;
+        annex::db::Database::migrate(&cfg).await.expect("migrate template");
         *template = Some(name);
     }
     let tpl = template.clone().expect("template");

@@ -1,0 +1,99 @@
+//! A query the gate built: sea-orm's builder methods (filters, order, selection) work on
+//! it as on any `Select`, but it runs only on the connection the gate chose, and the
+//! tenant condition is added when it runs, after everything the caller added.
+
+use sea_orm::sea_query::SelectStatement;
+use sea_orm::{
+    Condition, DatabaseExecutor, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    TryGetableMany,
+};
+use uuid::Uuid;
+
+use crate::error::AppResult;
+use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
+
+pub struct Scoped<'c, E: EntityTrait> {
+    select: Select<E>,
+    exec: DatabaseExecutor<'c>,
+    tenant: Condition,
+}
+
+impl<'c, E: EntityTrait> Scoped<'c, E> {
+    pub(super) fn new(exec: DatabaseExecutor<'c>, tenant: Condition) -> Self {
+        Self { select: E::find(), exec, tenant }
+    }
+
+    fn finish(self) -> (Select<E>, DatabaseExecutor<'c>) {
+        (self.select.filter(self.tenant), self.exec)
+    }
+}
+
+impl<E: EntityTrait> QueryFilter for Scoped<'_, E> {
+    type QueryStatement = SelectStatement;
+    fn query(&mut self) -> &mut SelectStatement {
+        QueryFilter::query(&mut self.select)
+    }
+}
+
+impl<E: EntityTrait> QueryOrder for Scoped<'_, E> {
+    type QueryStatement = SelectStatement;
+    fn query(&mut self) -> &mut SelectStatement {
+        QueryOrder::query(&mut self.select)
+    }
+}
+
+impl<E: EntityTrait> QuerySelect for Scoped<'_, E> {
+    type QueryStatement = SelectStatement;
+    fn query(&mut self) -> &mut SelectStatement {
+        QuerySelect::query(&mut self.select)
+    }
+}
+
+impl<E> Scoped<'_, E>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    pub async fn all(self) -> AppResult<Vec<E::Model>> {
+        let (q, exec) = self.finish();
+        Ok(q.all(&exec).await?)
+    }
+
+    pub async fn one(self) -> AppResult<Option<E::Model>> {
+        let (q, exec) = self.finish();
+        Ok(q.one(&exec).await?)
+    }
+
+    pub async fn count(self) -> AppResult<u64> {
+        let (q, exec) = self.finish();
+        Ok(q.count(&exec).await?)
+    }
+
+    pub async fn exists(self) -> AppResult<bool> {
+        Ok(self.limit(1).one().await?.is_some())
+    }
+
+    /// Rows as tuples of the selected columns (after `select_only().column(…)`).
+    pub async fn tuples<T: TryGetableMany>(self) -> AppResult<Vec<T>> {
+        let (q, exec) = self.finish();
+        Ok(q.into_tuple::<T>().all(&exec).await?)
+    }
+
+    pub async fn tuple<T: TryGetableMany>(self) -> AppResult<Option<T>> {
+        let (q, exec) = self.finish();
+        Ok(q.into_tuple::<T>().one(&exec).await?)
+    }
+
+    /// One page of a keyset-paginated connection (see [`page::fetch`]).
+    pub async fn page(
+        self,
+        sort: &Sort<E::Column>,
+        args: &PageArgs,
+        want_total: bool,
+        key_of: impl Fn(&E::Model) -> SortValue,
+        id_of: impl Fn(&E::Model) -> Uuid,
+    ) -> AppResult<Page<E::Model>> {
+        let (q, exec) = self.finish();
+        page::fetch(&exec, q, sort, args, want_total, key_of, id_of).await
+    }
+}
