@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::parser::types::OperationType;
-use async_graphql::{BatchRequest, Data};
+use async_graphql::{BatchRequest, BatchResponse, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
@@ -18,16 +18,16 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
-use serde_json::json;
 use tracing::Instrument;
 
-use crate::auth::TokenVerifier;
+use crate::auth::{Caller, TokenVerifier};
 use crate::config::{Config, Mode};
 use crate::db::Database;
-use crate::error::AppError;
-use crate::graphql::{AppSchema, RequestCtx};
+use crate::error::{AppError, add_retry_after, graphql_status};
+use crate::graphql::AppSchema;
+use crate::graphql::context::{Session, new_request_id};
 use crate::metrics::Metrics;
-use crate::store::{Actor, Gate};
+use crate::store::Gate;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -41,8 +41,21 @@ pub struct AppState {
     pub catalog: Arc<crate::store::catalog::Catalog>,
 }
 
-#[derive(Clone)]
-pub struct RequestId(pub String);
+/// The ids of one HTTP request: the service's own (UUIDv7, the `x-request-id` of the
+/// response) and the `x-request-id` the client sent, when sane (logged and echoed as
+/// `clientRequestId`, never used as the service's id).
+#[derive(Clone, Debug)]
+pub struct RequestId {
+    pub id: String,
+    pub client: Option<String>,
+}
+
+impl RequestId {
+    /// The HTTP answer for an error (the one exit of every handler).
+    pub fn error(&self, e: &AppError) -> Response {
+        e.to_http(&self.id, self.client.as_deref())
+    }
+}
 
 pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_body_bytes;
@@ -64,17 +77,24 @@ fn valid_request_id(v: &str) -> bool {
         && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-/// Request id (taken from `x-request-id` when sane, else new), tracing span, timeout.
+/// Request id (always the service's; the client's kept beside it), tracing span, timeout.
 async fn request_context(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
-    let rid = req
+    let client = req
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| valid_request_id(v))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    req.extensions_mut().insert(RequestId(rid.clone()));
-    let span = tracing::info_span!("request", request_id = %rid, method = %req.method(), path = %req.uri().path());
+        .map(str::to_string);
+    let ids = RequestId { id: new_request_id(), client };
+    let rid = ids.id.clone();
+    req.extensions_mut().insert(ids.clone());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %rid,
+        client_request_id = ids.client.as_deref().unwrap_or("-"),
+        method = %req.method(),
+        path = %req.uri().path()
+    );
     let started = Instant::now();
     let is_ws = req.uri().path() == "/graphql/ws";
     let fut = next.run(req).instrument(span.clone());
@@ -86,11 +106,7 @@ async fn request_context(State(st): State<AppState>, mut req: Request, next: Nex
             Err(_) => {
                 let _g = span.enter();
                 tracing::warn!("request timed out");
-                error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &AppError::ServiceUnavailable("request timed out".into()),
-                    &rid,
-                )
+                ids.error(&AppError::ServiceUnavailable("request timed out".into()))
             }
         }
     };
@@ -107,39 +123,38 @@ async fn request_context(State(st): State<AppState>, mut req: Request, next: Nex
     resp
 }
 
-/// A GraphQL-shaped error body (`errors[].extensions.code` and `requestId`).
-pub fn error_response(status: StatusCode, e: &AppError, request_id: &str) -> Response {
-    let mut ext = json!({ "code": e.code(), "requestId": request_id });
-    if let AppError::BadUserInput { field: Some(f), .. } = e {
-        ext["field"] = json!(f);
-    }
-    let message = match e {
-        AppError::ServiceUnavailable(m) if m == "request timed out" => m.clone(),
-        other => other.public_message(),
-    };
-    let body = json!({ "errors": [{ "message": message, "extensions": ext }] });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
-}
-
 /// Verifies the bearer token, if any, and applies the rate limit.
-pub async fn authenticate(st: &AppState, headers: &HeaderMap, rid: &str) -> Result<Option<Arc<Actor>>, Response> {
+pub async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
-        let e = AppError::Unauthenticated("the Authorization header must be `Bearer <JWT>`".into());
-        return Err(error_response(StatusCode::UNAUTHORIZED, &e, rid));
+        return Err(AppError::Unauthenticated("the Authorization header must be `Bearer <JWT>`".into()));
     };
-    let caller = st.verifier.verify(token).await.map_err(|e| error_response(StatusCode::UNAUTHORIZED, &e, rid))?;
+    let caller = st.verifier.verify(token).await?;
     if !st.limiter.allow(&caller.subject) {
-        let e = AppError::RateLimited(format!(
+        return Err(AppError::RateLimited(format!(
             "rate limit of {} requests per minute exceeded; retry shortly",
             st.config.rate_limit_per_minute
-        ));
-        return Err(error_response(StatusCode::TOO_MANY_REQUESTS, &e, rid));
+        )));
     }
-    Ok(Some(Arc::new(Actor::new(caller, rid.to_string()))))
+    Ok(Some(caller))
+}
+
+/// The serialized GraphQL answer: 503 with `Retry-After` when nothing but
+/// `SERVICE_UNAVAILABLE` came back, else 200.
+fn graphql_answer(headers: &HeaderMap, resp: &BatchResponse) -> Response {
+    let status = match resp {
+        BatchResponse::Single(r) => graphql_status([r]),
+        BatchResponse::Batch(rs) => graphql_status(rs),
+    };
+    let body = serde_json::to_string(resp).unwrap_or_else(|_| "{}".into());
+    let mut answer = (status, [(header::CONTENT_TYPE, response_content_type(headers))], body).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        add_retry_after(&mut answer);
+    }
+    answer
 }
 
 fn is_csrf_simple(headers: &HeaderMap) -> bool {
@@ -162,7 +177,7 @@ fn response_content_type(headers: &HeaderMap) -> &'static str {
 
 async fn graphql_post(
     State(st): State<AppState>,
-    Extension(RequestId(rid)): Extension<RequestId>,
+    Extension(ids): Extension<RequestId>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -171,27 +186,28 @@ async fn graphql_post(
             field: None,
             message: "send Content-Type: application/json (or a non-empty x-annex-csrf header)".into(),
         };
-        return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+        return ids.error(&e);
     }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
             let e = AppError::BadUserInput { field: None, message: format!("the body is not a GraphQL request: {e}") };
-            return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+            return ids.error(&e);
         }
     };
     if batch.iter().count() > st.config.limits.max_batch {
         let e = AppError::QueryTooComplex(format!("a batch takes at most {} operations", st.config.limits.max_batch));
-        return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+        return ids.error(&e);
     }
-    let actor = match authenticate(&st, &headers, &rid).await {
-        Ok(a) => a,
-        Err(resp) => return resp,
+    let caller = match authenticate(&st, &headers).await {
+        Ok(c) => c,
+        Err(e) => return ids.error(&e),
     };
-    let batch = batch.data(RequestCtx::new(actor, rid));
+    // One operation: it is the HTTP request, and takes its id. A batch: one id each.
+    let request_id = matches!(batch, BatchRequest::Single(_)).then(|| ids.id.clone());
+    let batch = batch.data(Session { caller, request_id, client_request_id: ids.client.clone() });
     let resp = st.schema.execute_batch(batch).await;
-    let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
-    (StatusCode::OK, [(header::CONTENT_TYPE, response_content_type(&headers))], body).into_response()
+    graphql_answer(&headers, &resp)
 }
 
 #[derive(Deserialize)]
@@ -204,7 +220,7 @@ struct GetParams {
 
 async fn graphql_get(
     State(st): State<AppState>,
-    Extension(RequestId(rid)): Extension<RequestId>,
+    Extension(ids): Extension<RequestId>,
     headers: HeaderMap,
     Query(params): Query<GetParams>,
 ) -> Response {
@@ -223,7 +239,7 @@ async fn graphql_get(
             field: Some("query".into()),
             message: "GET /graphql needs a query parameter".into(),
         };
-        return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+        return ids.error(&e);
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -234,7 +250,7 @@ async fn graphql_get(
             Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
             Err(_) => {
                 let e = AppError::bad_input("variables", "variables is not a JSON object");
-                return error_response(StatusCode::BAD_REQUEST, &e, &rid);
+                return ids.error(&e);
             }
         }
     }
@@ -249,27 +265,25 @@ async fn graphql_get(
             (ops, None) => ops.iter().next().map(|(_, o)| o.node.ty),
         };
         if matches!(op, Some(OperationType::Mutation | OperationType::Subscription)) {
-            let e = AppError::BadUserInput {
-                field: None,
-                message: "GET /graphql runs queries only; send mutations with POST".into(),
-            };
-            return error_response(StatusCode::METHOD_NOT_ALLOWED, &e, &rid);
+            let e = AppError::MethodNotAllowed("GET /graphql runs queries only; send mutations with POST".into());
+            return ids.error(&e);
         }
     }
-    let actor = match authenticate(&st, &headers, &rid).await {
-        Ok(a) => a,
-        Err(resp) => return resp,
+    let caller = match authenticate(&st, &headers).await {
+        Ok(c) => c,
+        Err(e) => return ids.error(&e),
     };
-    let resp = st.schema.execute(request.data(RequestCtx::new(actor, rid))).await;
-    let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
-    (StatusCode::OK, [(header::CONTENT_TYPE, response_content_type(&headers))], body).into_response()
+    let session = Session { caller, request_id: Some(ids.id.clone()), client_request_id: ids.client.clone() };
+    let resp = st.schema.execute(request.data(session)).await;
+    graphql_answer(&headers, &BatchResponse::Single(resp))
 }
 
 /// graphql-transport-ws (and legacy graphql-ws). The token comes in the
-/// `connection_init` payload as `Authorization: Bearer …` or `token`.
+/// `connection_init` payload as `Authorization: Bearer …` or `token`; the verified caller
+/// stays in the connection data, and every operation gets its own id and `Actor`.
 async fn graphql_ws(
     State(st): State<AppState>,
-    Extension(RequestId(rid)): Extension<RequestId>,
+    Extension(ids): Extension<RequestId>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -289,7 +303,7 @@ async fn graphql_ws(
                 };
                 let caller = st.verifier.verify(&token).await?;
                 let mut data = Data::default();
-                data.insert(RequestCtx::new(Some(Arc::new(Actor::new(caller, rid.clone()))), rid));
+                data.insert(Session { caller: Some(caller), request_id: None, client_request_id: ids.client });
                 Ok(data)
             })
             .serve()

@@ -22,6 +22,14 @@ use crate::error::AppError;
 pub const LEEWAY_SECS: u64 = 30;
 /// The platform role that may do everything everywhere.
 pub const PLATFORM_ADMIN: &str = "platform_admin";
+/// The longest `sub` accepted (memberships are keyed by it).
+pub const MAX_SUBJECT: usize = 200;
+
+/// A subject the service can store and compare: not blank, at most [`MAX_SUBJECT`]
+/// characters, no control characters (PostgreSQL text cannot even hold NUL).
+pub fn valid_subject(sub: &str) -> bool {
+    !sub.trim().is_empty() && sub.chars().count() <= MAX_SUBJECT && !sub.chars().any(char::is_control)
+}
 
 /// The verified caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,8 +167,8 @@ impl TokenVerifier {
                 _ => "malformed",
             })
         })?;
-        if data.claims.sub.trim().is_empty() {
-            return Err(unauthenticated("empty subject"));
+        if !valid_subject(&data.claims.sub) {
+            return Err(unauthenticated("the subject (sub) is empty, too long or has control characters"));
         }
         Ok(Caller { platform_admin: data.claims.roles.iter().any(|r| r == PLATFORM_ADMIN), subject: data.claims.sub })
     }
@@ -366,6 +374,21 @@ mod tests {
         let e = v.verify(&t).await.unwrap_err();
         assert_eq!(e.code(), "UNAUTHENTICATED");
         assert!(!e.message().contains(&t[..20]));
+    }
+
+    #[tokio::test]
+    async fn unusable_subjects_are_refused() {
+        let v = verifier().await;
+        for sub in ["", "  ", "a\u{0}b", "tab\there", "line\nbreak", &"x".repeat(MAX_SUBJECT + 1)] {
+            let t = mint_hs256(SECRET, sub, false, Duration::from_secs(60), Some("https://idp.example"), Some("annex"))
+                .expect("mint");
+            assert_eq!(v.verify(&t).await.unwrap_err().code(), "UNAUTHENTICATED", "{sub:?}");
+        }
+        for sub in ["alice", "auth0|5f1c", "Zoë Müller", &"é".repeat(MAX_SUBJECT)] {
+            let t = mint_hs256(SECRET, sub, false, Duration::from_secs(60), Some("https://idp.example"), Some("annex"))
+                .expect("mint");
+            assert_eq!(v.verify(&t).await.expect("valid").subject, sub);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::Context;
 
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::store::catalog::Catalog;
 use crate::store::{Actor, Gate};
@@ -15,7 +16,37 @@ pub struct Services {
     pub catalog: Arc<Catalog>,
 }
 
-/// Per-request data: who is calling (if anyone), the request id, the request's loaders.
+/// What a transport knows before any operation runs: the verified caller (if any) and
+/// the ids. An HTTP request puts it in each operation's data; a WebSocket puts it in the
+/// connection data at `connection_init`. The Policy extension turns it into a fresh
+/// [`RequestCtx`] (new [`Actor`], new id) for every operation, so nothing per-operation
+/// (cached roles, loaders) is shared between operations.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub caller: Option<Caller>,
+    /// The transport's own id (UUIDv7), used as the operation's id when the transport
+    /// carries exactly one operation (an HTTP request that is not a batch).
+    pub request_id: Option<String>,
+    /// The `x-request-id` the client sent, when sane: logged and echoed, never trusted.
+    pub client_request_id: Option<String>,
+}
+
+impl Session {
+    /// The context of one operation: the transport's id when it has one, else a new one.
+    pub fn operation(&self) -> RequestCtx {
+        let id = self.request_id.clone().unwrap_or_else(new_request_id);
+        let actor = self.caller.clone().map(|c| Arc::new(Actor::new(c, id.clone())));
+        RequestCtx::new(actor, id)
+    }
+}
+
+/// A service-generated request id (UUIDv7: unique, and sorts by time).
+pub fn new_request_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Per-operation data: who is calling (if anyone), the operation's request id (the
+/// audit trail's `requestId`), the operation's loaders.
 #[derive(Clone)]
 pub struct RequestCtx {
     pub actor: Option<Arc<Actor>>,

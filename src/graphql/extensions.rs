@@ -1,19 +1,33 @@
-//! Request-level policy for every GraphQL operation: depth, complexity and alias limits
-//! (`QUERY_TOO_COMPLEX`), the `extensions.cost` report, request metrics, and the last step
-//! of the error policy: every error carries `extensions.code` and `extensions.requestId`.
+//! Request-level policy for every GraphQL operation: a fresh context (service-generated
+//! request id, new `Actor`) per operation, depth, complexity and alias limits
+//! (`QUERY_TOO_COMPLEX`), generic input bounds (`BAD_USER_INPUT`), the `extensions.cost`
+//! report, request metrics, and the last step of the error policy: every error carries
+//! `extensions.code` and `extensions.requestId`.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextSubscribe, NextValidation,
 };
+use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use async_graphql::{Name, Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{
+    Name, Pos, Request, Response, ServerError, ServerResult, ValidationResult, Value as ConstValue, Variables,
+};
+use futures_util::StreamExt;
+use tracing::Instrument;
 
 use crate::config::Limits;
-use crate::graphql::context::RequestCtx;
+use crate::domain::MAX_TEXT;
+use crate::error::{AppError, finish_graphql_error};
+use crate::graphql::context::{RequestCtx, Session, new_request_id};
 use crate::metrics::Metrics;
+
+/// The most items any list argument may carry (nested lists included).
+pub const MAX_LIST_ITEMS: usize = 500;
 
 pub struct Policy {
     pub limits: Limits,
@@ -22,31 +36,39 @@ pub struct Policy {
 
 impl ExtensionFactory for Policy {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PolicyExtension {
-            limits: self.limits.clone(),
-            metrics: self.metrics.clone(),
-            state: Mutex::new(State::default()),
-        })
+        Arc::new(PolicyExtension { limits: self.limits.clone(), metrics: self.metrics.clone(), state: Arc::default() })
     }
 }
 
 #[derive(Default)]
 struct State {
     request_id: Option<String>,
+    client_request_id: Option<String>,
     complexity: Option<usize>,
     operation: Option<&'static str>,
+    /// Found while parsing, reported after validation (a malformed request is told so first).
+    out_of_bounds: Option<ServerError>,
 }
 
+impl State {
+    /// Code and ids on every error of a response leaving the service.
+    fn finish(&self, resp: &mut Response) {
+        let request_id = self.request_id.as_deref().unwrap_or("-");
+        for e in &mut resp.errors {
+            finish_graphql_error(e, request_id, self.client_request_id.as_deref());
+        }
+    }
+}
+
+/// One instance per operation (async-graphql creates the extensions for each execution).
 struct PolicyExtension {
     limits: Limits,
     metrics: Arc<Metrics>,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
 }
 
 fn too_complex(message: String) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    e.extensions.get_or_insert_with(Default::default).set("code", "QUERY_TOO_COMPLEX");
-    e
+    AppError::QueryTooComplex(message).to_server_error(None)
 }
 
 fn count_aliases(set: &SelectionSet, depth: usize) -> usize {
@@ -74,44 +96,194 @@ fn operation_type(doc: &ExecutableDocument) -> &'static str {
     }
 }
 
+/// Walks every argument value of a document (literals, variables with their defaults,
+/// nested objects and lists) against the generic bounds.
+struct Bounds<'a> {
+    variables: HashMap<&'a str, &'a ConstValue>,
+}
+
+/// Argument paths as clients know them: `filter.status`; a mutation's `input` argument is
+/// left out (`subject`, `title`), as in every other input error.
+fn path_of(path: &[&str]) -> String {
+    let parts: Vec<&str> = match path.split_first() {
+        Some((&"input", rest)) if !rest.is_empty() => rest.to_vec(),
+        _ => path.to_vec(),
+    };
+    parts.join(".")
+}
+
+fn check_string(s: &str, path: &[&str]) -> Result<(), AppError> {
+    if s.contains('\0') {
+        return Err(AppError::bad_input(path_of(path), format!("{} must not contain NUL characters", path_of(path))));
+    }
+    if s.len() > MAX_TEXT && s.chars().count() > MAX_TEXT {
+        return Err(AppError::bad_input(
+            path_of(path),
+            format!("{} takes at most {MAX_TEXT} characters", path_of(path)),
+        ));
+    }
+    Ok(())
+}
+
+fn check_list(len: usize, path: &[&str]) -> Result<(), AppError> {
+    if len > MAX_LIST_ITEMS {
+        return Err(AppError::bad_input(
+            path_of(path),
+            format!("{} takes at most {MAX_LIST_ITEMS} items", path_of(path)),
+        ));
+    }
+    Ok(())
+}
+
+impl<'a> Bounds<'a> {
+    fn new(doc: &'a ExecutableDocument, variables: &'a Variables) -> Self {
+        let mut map: HashMap<&'a str, &'a ConstValue> = HashMap::new();
+        for (_, op) in doc.operations.iter() {
+            for def in &op.node.variable_definitions {
+                if let Some(default) = &def.node.default_value {
+                    map.insert(def.node.name.node.as_str(), &default.node);
+                }
+            }
+        }
+        for (name, value) in variables.iter() {
+            map.insert(name.as_str(), value);
+        }
+        Self { variables: map }
+    }
+
+    fn document(&self, doc: &'a ExecutableDocument) -> Result<(), (AppError, Pos)> {
+        for (_, op) in doc.operations.iter() {
+            self.selection_set(&op.node.selection_set.node)?;
+        }
+        for fragment in doc.fragments.values() {
+            self.selection_set(&fragment.node.selection_set.node)?;
+        }
+        Ok(())
+    }
+
+    fn selection_set(&self, set: &'a SelectionSet) -> Result<(), (AppError, Pos)> {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    for (name, value) in &f.node.arguments {
+                        // The document's value type is not nameable from here: turn each
+                        // variable into a marker (`$name` cannot be a literal enum), then walk.
+                        let literal = value
+                            .node
+                            .clone()
+                            .into_const_with(|var| Ok::<_, ()>(ConstValue::Enum(Name::new(format!("${var}")))))
+                            .unwrap_or(ConstValue::Null);
+                        let mut path = vec![name.node.as_str()];
+                        self.value(&literal, &mut path, 0).map_err(|e| (e, value.pos))?;
+                    }
+                    self.selection_set(&f.node.selection_set.node)?;
+                }
+                Selection::InlineFragment(i) => self.selection_set(&i.node.selection_set.node)?,
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn value<'v>(&self, v: &'v ConstValue, path: &mut Vec<&'v str>, depth: usize) -> Result<(), AppError>
+    where
+        'a: 'v,
+    {
+        if depth > 64 {
+            return Err(AppError::bad_input(path_of(path), "input is nested too deeply"));
+        }
+        match v {
+            ConstValue::Enum(marker) if marker.starts_with('$') => match self.variables.get(&marker[1..]) {
+                Some(c) => self.value(c, path, depth + 1),
+                None => Ok(()),
+            },
+            ConstValue::String(s) => check_string(s, path),
+            ConstValue::List(items) => {
+                check_list(items.len(), path)?;
+                items.iter().try_for_each(|i| self.value(i, path, depth + 1))
+            }
+            ConstValue::Object(fields) => fields.iter().try_for_each(|(k, v)| {
+                path.push(k.as_str());
+                let r = self.value(v, path, depth + 1);
+                path.pop();
+                r
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The first argument value out of bounds, as the error to report.
+pub fn out_of_bounds(doc: &ExecutableDocument, variables: &Variables) -> Option<ServerError> {
+    Bounds::new(doc, variables).document(doc).err().map(|(e, pos)| e.to_server_error(Some(pos)))
+}
+
+fn data_of<T: Clone + Send + Sync + 'static>(data: &async_graphql::Data) -> Option<T> {
+    data.get(&std::any::TypeId::of::<T>()).and_then(|d| d.downcast_ref::<T>()).cloned()
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for PolicyExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let mut resp = next.run(ctx).await;
-        let (request_id, complexity, operation) = match self.state.lock() {
-            Ok(s) => (s.request_id.clone().unwrap_or_default(), s.complexity, s.operation),
-            Err(_) => (String::new(), None, None),
-        };
-        if let Some(c) = complexity {
-            let mut cost = async_graphql::indexmap::IndexMap::new();
-            cost.insert(Name::new("requested"), Value::from(c as u64));
-            resp.extensions.insert("cost".to_string(), Value::Object(cost));
-        }
-        for e in &mut resp.errors {
-            let ext = e.extensions.get_or_insert_with(Default::default);
-            if ext.get("code").is_none() {
-                // Parse, validation and input-coercion errors: the request is at fault.
-                ext.set("code", "BAD_USER_INPUT");
+        let operation = match self.state.lock() {
+            Ok(s) => {
+                if let Some(c) = s.complexity {
+                    let mut cost = async_graphql::indexmap::IndexMap::new();
+                    cost.insert(Name::new("requested"), ConstValue::from(c as u64));
+                    resp.extensions.insert("cost".to_string(), ConstValue::Object(cost));
+                }
+                s.finish(&mut resp);
+                s.operation
             }
-            ext.set("requestId", request_id.as_str());
-        }
+            Err(_) => None,
+        };
         self.metrics.observe_graphql(operation.unwrap_or("invalid"), started.elapsed());
         resp
     }
 
+    /// WebSocket operations run as streams and skip `request`: their errors are finished here.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let state = self.state.clone();
+        next.run(ctx, stream)
+            .map(move |mut resp| {
+                if let Ok(s) = state.lock() {
+                    s.finish(&mut resp);
+                }
+                resp
+            })
+            .boxed()
+    }
+
+    /// Every operation gets its own context: a request id made here (or the HTTP
+    /// request's, when the request carries this one operation only) and a new `Actor`
+    /// built from the verified caller of the transport.
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        request: Request,
+        mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        if let Some(r) =
-            request.data.get(&std::any::TypeId::of::<RequestCtx>()).and_then(|d| d.downcast_ref::<RequestCtx>())
-            && let Ok(mut s) = self.state.lock()
-        {
-            s.request_id = Some(r.request_id.clone());
+        let session = data_of::<Session>(&request.data).or_else(|| data_of::<Session>(ctx.session_data));
+        let (op, client) = match session {
+            Some(s) => (s.operation(), s.client_request_id),
+            // Built by hand (tests, tools): kept as given.
+            None => match data_of::<RequestCtx>(&request.data) {
+                Some(r) => (r, None),
+                None => (RequestCtx::new(None, new_request_id()), None),
+            },
+        };
+        if let Ok(mut s) = self.state.lock() {
+            s.request_id = Some(op.request_id.clone());
+            s.client_request_id = client;
         }
+        request.data.insert(op);
         next.run(ctx, request).await
     }
 
@@ -126,8 +298,10 @@ impl Extension for PolicyExtension {
         let aliases: usize =
             doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, 0)).sum::<usize>()
                 + doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, 0)).sum::<usize>();
+        let out_of_bounds = out_of_bounds(&doc, variables);
         if let Ok(mut s) = self.state.lock() {
             s.operation = Some(operation_type(&doc));
+            s.out_of_bounds = out_of_bounds;
         }
         if aliases > self.limits.max_aliases {
             return Err(too_complex(format!(
@@ -144,9 +318,13 @@ impl Extension for PolicyExtension {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
-        if let Ok(mut s) = self.state.lock() {
-            s.complexity = Some(result.complexity);
-        }
+        let out_of_bounds = match self.state.lock() {
+            Ok(mut s) => {
+                s.complexity = Some(result.complexity);
+                s.out_of_bounds.take()
+            }
+            Err(_) => None,
+        };
         if result.depth > self.limits.max_depth {
             return Err(vec![too_complex(format!(
                 "the operation is nested {} levels deep; at most {} are allowed",
@@ -159,6 +337,76 @@ impl Extension for PolicyExtension {
                 result.complexity, self.limits.max_complexity
             ))]);
         }
+        if let Some(e) = out_of_bounds {
+            return Err(vec![e]);
+        }
         Ok(result)
+    }
+
+    /// The operation's span carries its ids into every log line (internal errors included).
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let (id, client) = match self.state.lock() {
+            Ok(s) => (s.request_id.clone().unwrap_or_default(), s.client_request_id.clone()),
+            Err(_) => (String::new(), None),
+        };
+        let span =
+            tracing::info_span!("operation", request_id = %id, client_request_id = client.as_deref().unwrap_or("-"));
+        next.run(ctx, operation_name).instrument(span).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(query: &str, variables: serde_json::Value) -> Option<(String, String)> {
+        let doc = async_graphql::parser::parse_query(query).expect("parses");
+        let vars = Variables::from_json(variables);
+        out_of_bounds(&doc, &vars).map(|e| {
+            let ext = e.extensions.expect("extensions");
+            let field = match ext.get("field") {
+                Some(ConstValue::String(f)) => f.clone(),
+                other => panic!("field: {other:?}"),
+            };
+            let code = match ext.get("code") {
+                Some(ConstValue::String(c)) => c.clone(),
+                other => panic!("code: {other:?}"),
+            };
+            (code, field)
+        })
+    }
+
+    fn bad(field: &str) -> Option<(String, String)> {
+        Some(("BAD_USER_INPUT".into(), field.into()))
+    }
+
+    #[test]
+    fn lists_strings_and_nul_are_bounded_everywhere() {
+        let many = vec!["OPEN"; MAX_LIST_ITEMS + 1];
+        let q = "query($f: F) { o { n(filter: $f) { id } } }";
+        assert_eq!(check(q, serde_json::json!({ "f": { "status": many } })), bad("filter.status"));
+        assert_eq!(check(q, serde_json::json!({ "f": { "status": vec!["OPEN"; MAX_LIST_ITEMS] } })), None);
+        let inline = format!("{{ o {{ n(filter: {{status: [{}]}}) {{ id }} }} }}", many.join(","));
+        assert_eq!(check(&inline, serde_json::json!({})), bad("filter.status"));
+        let m = "mutation($i: I!) { addMember(input: $i) { id } }";
+        assert_eq!(check(m, serde_json::json!({ "i": { "subject": "a\u{0}b" } })), bad("subject"));
+        assert_eq!(check(m, serde_json::json!({ "i": { "subject": "x".repeat(MAX_TEXT + 1) } })), bad("subject"));
+        assert_eq!(check(m, serde_json::json!({ "i": { "subject": "é".repeat(MAX_TEXT) } })), None);
+        assert_eq!(
+            check(m, serde_json::json!({ "i": { "evidence": [{ "title": "t\u{0}" }] } })),
+            bad("evidence.title")
+        );
+        assert_eq!(check("{ a(search: \"x\\u0000\") }", serde_json::json!({})), bad("search"));
+        // Fragments and defaults are walked too.
+        assert_eq!(
+            check("query($s: String = \"a\\u0000\") { ...F } fragment F on Q { a(search: $s) }", serde_json::json!({})),
+            bad("search")
+        );
+        assert_eq!(check("{ a(search: \"plain\") }", serde_json::json!({})), None);
     }
 }

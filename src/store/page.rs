@@ -5,11 +5,11 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -40,6 +40,58 @@ impl SortValue {
             SortValue::Date(d) => (*d).into(),
             SortValue::Time(t) => (*t).into(),
             SortValue::Bool(b) => (*b).into(),
+        }
+    }
+}
+
+/// The kind of key a column's values take in a cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Int,
+    Text,
+    Date,
+    Time,
+    Bool,
+}
+
+impl KeyKind {
+    /// `None` for column types without a cursor rule (any non-null key is taken).
+    fn of(t: &ColumnType) -> Option<Self> {
+        use ColumnType as T;
+        Some(match t {
+            T::TinyInteger
+            | T::SmallInteger
+            | T::Integer
+            | T::BigInteger
+            | T::TinyUnsigned
+            | T::SmallUnsigned
+            | T::Unsigned
+            | T::BigUnsigned => KeyKind::Int,
+            T::Char(_) | T::String(_) | T::Text | T::Enum { .. } => KeyKind::Text,
+            T::Date => KeyKind::Date,
+            T::DateTime | T::Timestamp | T::TimestampWithTimeZone => KeyKind::Time,
+            T::Boolean => KeyKind::Bool,
+            _ => return None,
+        })
+    }
+}
+
+/// Years both databases store and compare (PostgreSQL refuses dates beyond its range).
+fn sane_year(year: i32) -> bool {
+    (1..=9999).contains(&year)
+}
+
+impl SortValue {
+    /// True when this key can be a value of a column of type `t`.
+    fn fits(&self, t: &ColumnType) -> bool {
+        let Some(kind) = KeyKind::of(t) else { return !matches!(self, SortValue::Null) };
+        match self {
+            SortValue::Null => false,
+            SortValue::Int(_) => kind == KeyKind::Int,
+            SortValue::Text(s) => kind == KeyKind::Text && !s.contains('\0') && s.len() <= crate::domain::MAX_TEXT,
+            SortValue::Date(d) => kind == KeyKind::Date && sane_year(d.year()),
+            SortValue::Time(t) => kind == KeyKind::Time && sane_year(t.year()),
+            SortValue::Bool(_) => kind == KeyKind::Bool,
         }
     }
 }
@@ -112,6 +164,17 @@ impl<C: ColumnTrait> Sort<C> {
         Sort { name: name.to_string(), key: Some((key, nullable)), id, desc }
     }
 
+    /// A hand-made cursor whose key does not fit the sort (wrong type, a null key on a
+    /// non-nullable sort) is the client's mistake, not a database error.
+    fn check(&self, c: &CursorData) -> AppResult<()> {
+        let fits = match (&self.key, &c.k) {
+            (None, k) => *k == SortValue::Null,
+            (Some((_, nullable)), SortValue::Null) => *nullable,
+            (Some((key, _)), k) => k.fits(key.def().get_column_type()),
+        };
+        if fits { Ok(()) } else { Err(AppError::bad_input("after", "after is not a cursor of this list and order")) }
+    }
+
     fn after_condition(&self, c: &CursorData) -> Condition {
         let id_after: SimpleExpr = if self.desc { self.id.lt(c.id) } else { self.id.gt(c.id) };
         match &self.key {
@@ -179,6 +242,9 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
+    if let Some(c) = &args.after {
+        sort.check(c)?;
+    }
     let total = if want_total { Some(select.clone().count(conn).await?) } else { None };
     let mut q = select;
     if let Some(c) = &args.after {
@@ -217,5 +283,31 @@ mod tests {
         assert_eq!(PageArgs::new(Some(5), Some("garbage!"), "x").unwrap_err().code(), "BAD_USER_INPUT");
         assert_eq!(PageArgs::new(Some(0), None, "x").unwrap_err().code(), "BAD_USER_INPUT");
         assert_eq!(PageArgs::new(Some(101), None, "x").unwrap_err().code(), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn cursor_keys_must_fit_the_sort() {
+        use crate::entity::risk::Column as C;
+        let cursor = |k: SortValue| CursorData { s: "s".into(), k, id: Uuid::now_v7() };
+        let by_score = Sort::by("s", C::EffectiveScore, false, C::Id, true);
+        assert!(by_score.check(&cursor(SortValue::Int(12))).is_ok());
+        for k in [SortValue::Text("12".into()), SortValue::Null, SortValue::Bool(true)] {
+            assert_eq!(by_score.check(&cursor(k)).unwrap_err().code(), "BAD_USER_INPUT");
+        }
+        let by_title = Sort::by("s", C::Title, false, C::Id, false);
+        assert!(by_title.check(&cursor(SortValue::Text("a".into()))).is_ok());
+        assert!(by_title.check(&cursor(SortValue::Text("a\0".into()))).is_err());
+        assert!(by_title.check(&cursor(SortValue::Int(1))).is_err());
+        let by_review = Sort::by("s", C::ReviewDate, true, C::Id, false);
+        assert!(by_review.check(&cursor(SortValue::Null)).is_ok());
+        assert!(by_review.check(&cursor(SortValue::Date(NaiveDate::from_ymd_opt(2026, 1, 2).expect("date")))).is_ok());
+        assert!(by_review.check(&cursor(SortValue::Date(NaiveDate::MAX))).is_err());
+        assert!(by_review.check(&cursor(SortValue::Time(Utc::now()))).is_err());
+        let by_created = Sort::by("s", C::CreatedAt, false, C::Id, false);
+        assert!(by_created.check(&cursor(SortValue::Time(Utc::now()))).is_ok());
+        assert!(by_created.check(&cursor(SortValue::Time(DateTime::<Utc>::MIN_UTC))).is_err());
+        let by_id = Sort::by_id("s", C::Id);
+        assert!(by_id.check(&cursor(SortValue::Null)).is_ok());
+        assert!(by_id.check(&cursor(SortValue::Int(1))).is_err());
     }
 }

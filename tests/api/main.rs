@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod dashboard;
 mod events;
+mod hardening;
 mod improvement;
 mod risk;
 mod soa;

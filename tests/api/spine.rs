@@ -520,7 +520,8 @@ async fn transport_rules(app: &TestApp) {
     // Every response reports its cost.
     let body = app.gql(&token, "{ viewer { subject } }", json!({})).await;
     assert!(body["extensions"]["cost"]["requested"].as_u64().is_some(), "{body}");
-    // The request id of an error is the one the log and the response header carry.
+    // The request id of an error is the service's, the one the log and the response header
+    // carry; the client's own id comes back only as clientRequestId.
     let resp = app
         .client
         .post(&url)
@@ -529,9 +530,11 @@ async fn transport_rules(app: &TestApp) {
         .send()
         .await
         .expect("post");
-    assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("req-12345"));
+    let id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("x-request-id").to_string();
+    assert_ne!(id, "req-12345");
     let (_, body) = status_and_body(resp).await;
-    assert_eq!(body["errors"][0]["extensions"]["requestId"], "req-12345");
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], json!(id));
+    assert_eq!(body["errors"][0]["extensions"]["clientRequestId"], "req-12345");
     // Unknown fields are the client's fault.
     assert_error(&app.gql(&token, "{ nope }", json!({})).await, "BAD_USER_INPUT", None);
 }

@@ -43,6 +43,7 @@ async fn every_mutation_kind_is_recorded(app: &TestApp) {
         .await
         .expect("post");
     assert_eq!(resp.status().as_u16(), 200);
+    let request_id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("id").to_string();
 
     let data = app.ok(&o, CHANGES, json!({ "o": org })).await;
     let nodes = data["organization"]["changes"]["nodes"].as_array().expect("nodes").clone();
@@ -72,7 +73,8 @@ async fn every_mutation_kind_is_recorded(app: &TestApp) {
     assert_eq!(seqs, vec![6, 5, 4, 3, 2, 1]);
     let update = &nodes[0];
     assert_eq!(update["entityId"], json!(control));
-    assert_eq!(update["requestId"], "trail-req-1");
+    // The service's id of the request, not the one the client sent.
+    assert_eq!(update["requestId"], json!(request_id));
     assert_eq!(field(update, "status"), &json!({ "field": "status", "before": "NOT_STARTED", "after": "PARTIAL" }));
     assert_eq!(field(update, "owner"), &json!({ "field": "owner", "before": null, "after": "ciso" }));
     assert_eq!(update["changes"].as_array().map(Vec::len), Some(2), "only what changed: {update}");
@@ -89,7 +91,7 @@ async fn every_mutation_kind_is_recorded(app: &TestApp) {
     let data = app.ok(&o, "query($id: ID!) { node(id: $id) { ... on Control { history { totalCount nodes { action requestId } } } } }", json!({ "id": control })).await;
     assert_eq!(
         data["node"]["history"],
-        json!({ "totalCount": 1, "nodes": [{ "action": "UPDATE", "requestId": "trail-req-1" }] })
+        json!({ "totalCount": 1, "nodes": [{ "action": "UPDATE", "requestId": request_id }] })
     );
     // A refused mutation leaves no row.
     let body = app.gql(&o, UPDATE, json!({ "i": { "id": control, "applicable": false } })).await;
