@@ -1,12 +1,14 @@
 //! The one integration-test binary: the real HTTP API on a fresh database per test, on
 //! SQLite and (with `ANNEX_TEST_POSTGRES_URL`) PostgreSQL.
 
+mod builders;
 mod support;
 
 mod cli;
 mod dashboard;
 mod events;
 mod improvement;
+mod permissions;
 mod risk;
 mod soa;
 mod spine;
