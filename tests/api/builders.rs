@@ -113,10 +113,6 @@ impl<'a, F: Fixture> Builder<'a, F> {
         self.set("organizationId", id)
     }
 
-    pub fn input(&self) -> &Value {
-        &self.input
-    }
-
     /// Sends the mutation as it stands; the whole response body, errors included.
     pub async fn send(&self) -> Value {
         self.send_returning("id").await
@@ -269,9 +265,6 @@ impl<F: Fixture> Builder<'_, F> {
     pub fn owner(self, v: &str) -> Self {
         self.set("owner", v)
     }
-    pub fn description(self, v: &str) -> Self {
-        self.set("description", v)
-    }
 }
 
 impl Builder<'_, ScopeFixture> {
@@ -325,18 +318,6 @@ impl Builder<'_, RiskFixture> {
     }
 }
 
-impl Builder<'_, ControlUpdate> {
-    pub fn applicable(self, v: bool) -> Self {
-        self.set("applicable", v)
-    }
-    pub fn justification(self, v: &str) -> Self {
-        self.set("justification", v)
-    }
-    pub fn status(self, v: &str) -> Self {
-        self.set("status", v)
-    }
-}
-
 impl Builder<'_, AuditFixture> {
     pub fn kind(self, v: &str) -> Self {
         self.set("type", v)
@@ -379,9 +360,6 @@ impl Builder<'_, NonconformityFixture> {
     pub fn references(self, v: &[&str]) -> Self {
         self.set("references", v)
     }
-    pub fn external_ref(self, system: &str, key: &str) -> Self {
-        self.set("externalRef", json!({ "system": system, "key": key }))
-    }
     /// With a root cause, an effectiveness review and one DONE action, driven to `status`.
     pub fn at(mut self, status: &str) -> Self {
         self.at = Some(status.to_string());
@@ -401,9 +379,6 @@ impl Builder<'_, CorrectiveActionFixture> {
 }
 
 impl Builder<'_, ImpactAssessmentFixture> {
-    pub fn impacts(self, v: Value) -> Self {
-        self.set("impacts", v)
-    }
     pub fn risks(self, ids: &[&str]) -> Self {
         self.set("riskIds", ids)
     }

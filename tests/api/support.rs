@@ -285,7 +285,6 @@ impl TestApp {
             org: Some(id.clone()),
         };
         Tenant {
-            slug: slug.to_string(),
             admin: self.admin().in_org(&id),
             owner: member(Role::Owner),
             manager: member(Role::Manager),
@@ -392,7 +391,6 @@ impl<'a> Actor<'a> {
 /// One organization with a member of every role, its platform admin and a stranger.
 pub struct Tenant<'a> {
     pub id: String,
-    pub slug: String,
     /// The platform admin, aiming at this organization.
     pub admin: Actor<'a>,
     pub owner: Actor<'a>,
