@@ -87,9 +87,7 @@ impl<'a, F: Fixture> Builder<'a, F> {
         if F::IN_ORG {
             input["organizationId"] = json!(by.org());
         }
-        let mut b = Builder { by, input, at: None, _fixture: PhantomData };
-        b = b.with(base);
-        b
+        Builder { by, input, at: None, _fixture: PhantomData }.with(base)
     }
 
     /// Sets one input field (`null` included).
@@ -130,11 +128,7 @@ impl<'a, F: Fixture> Builder<'a, F> {
 
     /// Creates it (and takes the workflow steps asked for); the object with `selection`.
     pub async fn create_returning(self, selection: &str) -> Value {
-        let selection = if selection.split_whitespace().any(|f| f == "id") {
-            selection.to_string()
-        } else {
-            format!("id {selection}")
-        };
+        let selection = format!("id {selection}");
         let body = self.send_returning(&selection).await;
         assert!(body.get("errors").is_none(), "{} by {}: {body:#}\ninput: {}", F::MUTATION, self.by.sub, self.input);
         let object = body["data"][F::MUTATION][F::PAYLOAD].clone();
@@ -146,7 +140,7 @@ impl<'a, F: Fixture> Builder<'a, F> {
 
     /// Creates it (and takes the workflow steps asked for); its ID.
     pub async fn create(self) -> String {
-        let object = self.create_returning("id").await;
+        let object = self.create_returning("").await;
         object["id"].as_str().expect("id").to_string()
     }
 }
