@@ -4,16 +4,15 @@
 
 use serde_json::{Value, json};
 
-use crate::soa::{control_id, metric};
+use crate::soa::metric;
 use crate::support::{TestApp, assert_error};
-
-const UPDATE: &str = "mutation($i: UpdateControlInput!) { updateControl(input: $i) { control { id } } }";
 
 const DASHBOARD: &str = "query($o: ID!) { organization(id: $o) { dashboard { soaCoverage { standard applicable excluded implemented partial planned notStarted percentImplemented groups { groupRef group applicable excluded implemented partial planned notStarted percentImplemented } } openNonconformities nonconformitiesByStatus { status count } nonconformityAging { bucket label count } overdueCorrectiveActions readiness { standard percent } } } }";
 
 async fn soa_coverage_matches_the_lists(app: &TestApp) {
     let org = app.org("acme", &[("m", "MANAGER"), ("v", "VIEWER")]).await;
     let m = app.token("m");
+    let manager = app.user("m").in_org(&org);
     for (reference, change) in [
         ("A.7.1", json!({ "applicable": false, "justification": "remote" })),
         ("A.7.2", json!({ "applicable": false, "justification": "remote" })),
@@ -22,10 +21,8 @@ async fn soa_coverage_matches_the_lists(app: &TestApp) {
         ("A.8.1", json!({ "status": "PARTIAL" })),
         ("A.6.1", json!({ "status": "PLANNED" })),
     ] {
-        let id = control_id(app, &m, &org, "ISO27001", reference).await;
-        let mut i = change;
-        i["id"] = json!(id);
-        app.ok(&m, UPDATE, json!({ "i": i })).await;
+        let id = manager.control_id("ISO27001", reference).await;
+        manager.control(&id).with(change).update().await;
     }
     let data = app.ok(&app.token("v"), DASHBOARD, json!({ "o": org })).await;
     let d = &data["organization"]["dashboard"];
@@ -73,13 +70,8 @@ async fn soa_coverage_matches_the_lists(app: &TestApp) {
     assert_eq!(d["readiness"][0]["standard"], "ISO27001");
 }
 
-const CREATE_NCR: &str =
-    "mutation($i: CreateNonconformityInput!) { createNonconformity(input: $i) { nonconformity { id } } }";
-const ADD_ACTION: &str =
-    "mutation($i: AddCorrectiveActionInput!) { addCorrectiveAction(input: $i) { correctiveAction { id } } }";
 const UPDATE_ACTION: &str =
     "mutation($i: UpdateCorrectiveActionInput!) { updateCorrectiveAction(input: $i) { correctiveAction { id } } }";
-const CREATE_AUDIT: &str = "mutation($i: CreateAuditInput!) { createAudit(input: $i) { audit { id } } }";
 const TRANSITION_AUDIT: &str = "mutation($i: TransitionAuditInput!) { transitionAudit(input: $i) { audit { id } } }";
 
 fn days_ago(days: i64, hours: i64) -> String {
@@ -94,15 +86,14 @@ fn day(offset: i64) -> String {
 async fn improvement_figures_against_a_fixture(app: &TestApp) {
     let org = app.org("acme", &[("m", "MANAGER"), ("v", "VIEWER"), ("i", "INTEGRATION")]).await;
     let m = app.token("m");
+    let manager = app.user("m").in_org(&org);
     // Open NCRs opened at the edges of each aging bucket, plus one closed-looking old one.
     let ages = [(0, 1), (30, 23), (31, 0), (90, 23), (91, 0), (180, 23), (181, 0), (400, 0)];
     let mut ncrs = Vec::new();
     for (k, (d, h)) in ages.iter().enumerate() {
-        let data = app
-            .ok(&m, CREATE_NCR, json!({ "i": { "organizationId": org, "title": format!("NCR {k}"), "source": "INCIDENT", "severity": "MINOR" } }))
-            .await;
-        let id = data["createNonconformity"]["nonconformity"]["id"].as_str().expect("id").to_string();
+        let id = manager.nonconformity().title(&format!("NCR {k}")).source("INCIDENT").severity("MINOR").create().await;
         let uuid = id.trim_start_matches("ncr_").to_string();
+        // The API never backdates: time passes here.
         app.sql(&format!(
             "UPDATE nonconformities SET created_at = '{}' WHERE id = {}",
             days_ago(*d, *h),
@@ -120,11 +111,8 @@ async fn improvement_figures_against_a_fixture(app: &TestApp) {
         (Some(day(-5)), Some("CANCELLED")),
         (None, None),
     ] {
-        let data = app
-            .ok(&m, ADD_ACTION, json!({ "i": { "nonconformityId": ncrs[0], "title": "fix", "dueDate": due } }))
-            .await;
+        let id = manager.corrective_action(&ncrs[0]).title("fix").due(due.as_deref()).create().await;
         if let Some(status) = finish {
-            let id = data["addCorrectiveAction"]["correctiveAction"]["id"].clone();
             app.ok(&m, UPDATE_ACTION, json!({ "i": { "id": id, "status": status, "completionNote": "done" } })).await;
         }
     }
@@ -138,10 +126,9 @@ async fn improvement_figures_against_a_fixture(app: &TestApp) {
         ("yesterday", -1, false),
         ("cancelled", 10, true),
     ] {
-        let data = app
-            .ok(&m, CREATE_AUDIT, json!({ "i": { "organizationId": org, "title": title, "type": "INTERNAL", "mode": "INTEGRATED", "standards": ["ISO27001", "ISO42001"], "plannedStart": day(start), "plannedEnd": day(start + 2) } }))
-            .await;
-        let id = data["createAudit"]["audit"]["id"].clone();
+        let audit =
+            manager.audit().title(title).kind("INTERNAL").mode("INTEGRATED").standards(&["ISO27001", "ISO42001"]);
+        let id = audit.planned(&day(start), &day(start + 2)).create().await;
         if cancel {
             app.ok(&m, TRANSITION_AUDIT, json!({ "i": { "id": id, "to": "CANCELLED", "reason": "moved" } })).await;
         } else if (0..=90).contains(&start) {
@@ -192,12 +179,11 @@ async fn improvement_figures_against_a_fixture(app: &TestApp) {
     assert_eq!(data["organization"]["dashboard"]["openNonconformities"], 8);
 }
 
-const CREATE_RISK: &str = "mutation($i: CreateRiskInput!) { createRisk(input: $i) { risk { id } } }";
 const RISK_FIGURES: &str = "query($o: ID!) { organization(id: $o) { dashboard { inherent: riskHeatMap { likelihood impact count level } residual: riskHeatMap(residual: true) { likelihood impact count } risksByDomain { domain count } risksByLevel { level count } appetiteBreaches aiSystemsWithoutImpactAssessment } } }";
 
 async fn risk_figures_against_a_fixture(app: &TestApp) {
     let org = app.org("acme", &[("m", "MANAGER"), ("v", "VIEWER")]).await;
-    let m = app.token("m");
+    let manager = app.user("m").in_org(&org);
     let future = day(60);
     let risks = [
         json!({ "title": "r1", "category": "CONFIDENTIALITY", "likelihood": 4, "impact": 4, "residualLikelihood": 2, "residualImpact": 3 }),
@@ -209,15 +195,14 @@ async fn risk_figures_against_a_fixture(app: &TestApp) {
         json!({ "title": "closed", "category": "AVAILABILITY", "likelihood": 5, "impact": 5, "status": "CLOSED" }),
     ];
     for r in risks {
-        let mut i = r;
-        i["organizationId"] = json!(org);
-        app.ok(&m, CREATE_RISK, json!({ "i": i })).await;
+        manager.risk().with(r).create().await;
     }
-    // r6's acceptance has expired: it counts as a breach again.
+    // r6's acceptance has expired (time passes; the API never backdates): it counts as a
+    // breach again.
     app.sql(&format!("UPDATE risks SET acceptance_expires_on = '{}' WHERE title = 'r6'", day(-1))).await;
     // AI systems: one DEPLOYED without an approved assessment, one still in design.
     for (name, stage) in [("chatbot", "DEPLOYED"), ("scoring", "DESIGN")] {
-        app.ok(&m, "mutation($i: CreateAiSystemInput!) { createAiSystem(input: $i) { aiSystem { id } } }", json!({ "i": { "organizationId": org, "name": name, "lifecycleStage": stage, "organizationRole": "DEPLOYER" } })).await;
+        manager.ai_system().name(name).stage(stage).role("DEPLOYER").create().await;
     }
 
     let data = app.ok(&app.token("v"), RISK_FIGURES, json!({ "o": org })).await;
@@ -259,8 +244,7 @@ async fn risk_figures_against_a_fixture(app: &TestApp) {
     assert_eq!(d["aiSystemsWithoutImpactAssessment"], 1);
 
     // The figures agree with the lists.
-    let lists = app
-        .ok(&m, "query($o: ID!) { organization(id: $o) { breaches: risks(filter: {appetiteBreach: true}) { totalCount } ai: risks(filter: {domain: AI}) { totalCount } missing: aiSystems(filter: {impactAssessmentMissing: true}) { totalCount } } }", json!({ "o": org }))
+    let lists = manager.ok("query($o: ID!) { organization(id: $o) { breaches: risks(filter: {appetiteBreach: true}) { totalCount } ai: risks(filter: {domain: AI}) { totalCount } missing: aiSystems(filter: {impactAssessmentMissing: true}) { totalCount } } }", json!({ "o": org }))
         .await;
     let l = &lists["organization"];
     assert_eq!(l["breaches"]["totalCount"], d["appetiteBreaches"]);
@@ -268,12 +252,12 @@ async fn risk_figures_against_a_fixture(app: &TestApp) {
     assert_eq!(l["missing"]["totalCount"], d["aiSystemsWithoutImpactAssessment"]);
 
     // Settings re-evaluate at read time: a higher AI appetite leaves two breaches.
-    app.ok(
-        &m,
-        "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { id } } }",
-        json!({ "i": { "id": org, "riskSettings": { "appetite": { "ai": 9 } } } }),
-    )
-    .await;
+    manager
+        .ok(
+            "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { id } } }",
+            json!({ "i": { "id": org, "riskSettings": { "appetite": { "ai": 9 } } } }),
+        )
+        .await;
     let data = app.ok(&app.token("v"), RISK_FIGURES, json!({ "o": org })).await;
     assert_eq!(data["organization"]["dashboard"]["appetiteBreaches"], 2);
     let data = app.ok(&app.admin_token(), "{ portfolio { totalAppetiteBreaches } }", json!({})).await;

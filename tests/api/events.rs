@@ -3,60 +3,16 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::soa::control_id;
-use crate::support::{Backend, TestApp};
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::support::{Backend, TestApp, Ws, ws_connect as connect, ws_next as next};
 
 const SUBSCRIBE: &str = "subscription($o: ID!) { organizationEvents(organizationId: $o) { organizationId action entityType entityId actor at } }";
 const UPDATE: &str = "mutation($i: UpdateControlInput!) { updateControl(input: $i) { control { id } } }";
 
-async fn connect(app: &TestApp, init: Value) -> Ws {
-    let url = app.base.replace("http://", "ws://") + "/graphql/ws";
-    let mut req = url.into_client_request().expect("request");
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
-    ws.send(Message::text(json!({ "type": "connection_init", "payload": init }).to_string())).await.expect("init");
-    ws
-}
-
-/// The next protocol message (skipping pings); `None` on close or after `wait`.
-async fn next(ws: &mut Ws, wait: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let msg = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
-        match msg {
-            Message::Text(t) => {
-                let v: Value = serde_json::from_str(&t).ok()?;
-                if v["type"] == "ping" || v["type"] == "pong" {
-                    continue;
-                }
-                return Some(v);
-            }
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
-}
-
-async fn subscribe(app: &TestApp, token: &str, org: &str) -> Ws {
-    let mut ws = connect(app, json!({ "Authorization": format!("Bearer {token}") })).await;
-    let ack = next(&mut ws, Duration::from_secs(5)).await.expect("ack");
-    assert_eq!(ack["type"], "connection_ack");
-    ws.send(Message::text(
-        json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIBE, "variables": { "o": org } } })
-            .to_string(),
-    ))
-    .await
-    .expect("subscribe");
-    // Give the server a moment to register the subscription.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    ws
+async fn subscribe(app: &TestApp, sub: &str, org: &str) -> Ws {
+    app.user(sub).subscribe(SUBSCRIBE, json!({ "o": org })).await
 }
 
 async fn delivers_committed_changes_only(app: &TestApp) {
@@ -66,7 +22,7 @@ async fn delivers_committed_changes_only(app: &TestApp) {
     let a = control_id(app, &m, &org, "ISO27001", "A.5.1").await;
     let b = control_id(app, &m, &org, "ISO27001", "A.5.2").await;
     let elsewhere = control_id(app, &m, &other, "ISO27001", "A.5.1").await;
-    let mut ws = subscribe(app, &app.token("v"), &org).await;
+    let mut ws = subscribe(app, "v", &org).await;
 
     // Refused (rolled back) and other-tenant changes produce nothing; the next real one arrives.
     let body = app.gql(&m, UPDATE, json!({ "i": { "id": a, "applicable": false } })).await;
@@ -87,7 +43,7 @@ async fn delivers_committed_changes_only(app: &TestApp) {
 
 async fn non_members_get_an_error_and_nothing_else(app: &TestApp) {
     let org = app.org("acme", &[("m", "MANAGER")]).await;
-    let mut ws = subscribe(app, &app.token("stranger"), &org).await;
+    let mut ws = subscribe(app, "stranger", &org).await;
     let msg = next(&mut ws, Duration::from_secs(5)).await.expect("an answer");
     // graphql-transport-ws: an `error` message, or a `next` carrying only errors.
     let errors = if msg["type"] == "error" { msg["payload"].clone() } else { msg["payload"]["errors"].clone() };
@@ -117,7 +73,7 @@ async fn reaches_subscribers_on_another_replica(app: &TestApp) {
     }
     let replica = TestApp::start_on(Backend::Postgres, &app.database_url, &[]).await;
     let org = app.org("acme", &[("m", "MANAGER")]).await;
-    let mut ws = subscribe(&replica, &replica.token("m"), &org).await;
+    let mut ws = subscribe(&replica, "m", &org).await;
     let a = control_id(app, &app.token("m"), &org, "ISO27001", "A.8.1").await;
     let started = std::time::Instant::now();
     app.ok(&app.token("m"), UPDATE, json!({ "i": { "id": a, "status": "PARTIAL" } })).await;

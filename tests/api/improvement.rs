@@ -2,10 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Backend, TestApp, assert_error};
-
-const ROLES: [(&str, &str); 6] =
-    [("o", "OWNER"), ("m", "MANAGER"), ("c", "CONTRIBUTOR"), ("a", "AUDITOR"), ("v", "VIEWER"), ("i", "INTEGRATION")];
+use crate::builders::NCR_PATH;
+use crate::support::{Actor, Role, TestApp, assert_error};
 
 const CREATE_AUDIT: &str = "mutation($i: CreateAuditInput!) { createAudit(input: $i) { audit { id status version standards mode type scopeId criteria plannedStart plannedEnd } } }";
 const UPDATE_AUDIT: &str = "mutation($i: UpdateAuditInput!) { updateAudit(input: $i) { audit { id version title standards scopeId plannedStart plannedEnd actualStart actualEnd } } }";
@@ -22,9 +20,9 @@ const UPSERT: &str = "mutation($i: UpsertNonconformityByExternalRefInput!) { ups
 const ADD_ACTION: &str = "mutation($i: AddCorrectiveActionInput!) { addCorrectiveAction(input: $i) { correctiveAction { id status dueDate overdue version } } }";
 const UPDATE_ACTION: &str = "mutation($i: UpdateCorrectiveActionInput!) { updateCorrectiveAction(input: $i) { correctiveAction { id status dueDate overdue completedAt version } } }";
 
-const AUDIT_PATH: [&str; 4] = ["PLANNED", "IN_PROGRESS", "REPORTING", "COMPLETED"];
 const AUDIT_STATUSES: [&str; 5] = ["PLANNED", "IN_PROGRESS", "REPORTING", "COMPLETED", "CANCELLED"];
-const NCR_PATH: [&str; 6] = ["OPEN", "ANALYSIS", "ACTION_PLANNED", "IN_PROGRESS", "VERIFICATION", "CLOSED"];
+const AUDIT_TITLE: &str = "Integrated internal audit 2026";
+const NCR_TITLE: &str = "Access reviews skipped";
 
 fn merge(mut base: Value, extra: Value) -> Value {
     if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
@@ -43,15 +41,11 @@ fn day(offset: i64) -> String {
     (today() + chrono::Duration::days(offset)).format("%Y-%m-%d").to_string()
 }
 
-async fn acme(app: &TestApp) -> String {
-    app.org("acme", &ROLES).await
-}
-
 fn audit_input(org: &str, extra: Value) -> Value {
     merge(
         json!({
             "organizationId": org,
-            "title": "Integrated internal audit 2026",
+            "title": AUDIT_TITLE,
             "type": "INTERNAL",
             "mode": "INTEGRATED",
             "standards": ["ISO27001", "ISO42001"],
@@ -60,112 +54,55 @@ fn audit_input(org: &str, extra: Value) -> Value {
     )
 }
 
-async fn create_audit(app: &TestApp, org: &str, extra: Value) -> String {
-    let data = app.ok(&app.token("o"), CREATE_AUDIT, json!({ "i": audit_input(org, extra) })).await;
-    data["createAudit"]["audit"]["id"].as_str().expect("audit id").to_string()
+/// An integrated internal audit of both standards planned by `by`, with `extra` input.
+async fn create_audit(by: &Actor<'_>, extra: Value) -> String {
+    by.audit().title(AUDIT_TITLE).with(extra).create().await
 }
 
-async fn move_audit(app: &TestApp, token: &str, id: &str, to: &str, reason: Option<&str>) -> Value {
-    app.gql(token, TRANSITION_AUDIT, json!({ "i": { "id": id, "to": to, "reason": reason } })).await
+async fn move_audit(by: &Actor<'_>, id: &str, to: &str, reason: Option<&str>) -> Value {
+    by.gql(TRANSITION_AUDIT, json!({ "i": { "id": id, "to": to, "reason": reason } })).await
 }
 
 /// An audit driven to `status` along the workflow (CANCELLED: from PLANNED).
-async fn audit_at(app: &TestApp, org: &str, status: &str) -> String {
-    let id = create_audit(app, org, json!({})).await;
-    let o = app.token("o");
-    if status == "CANCELLED" {
-        let body = move_audit(app, &o, &id, "CANCELLED", Some("postponed")).await;
-        assert!(body.get("errors").is_none(), "{body}");
-        return id;
-    }
-    let target = AUDIT_PATH.iter().position(|s| *s == status).expect("status");
-    for to in &AUDIT_PATH[1..=target] {
-        let body = move_audit(app, &o, &id, to, None).await;
-        assert!(body.get("errors").is_none(), "{body}");
-    }
-    id
+async fn audit_at(by: &Actor<'_>, status: &str) -> String {
+    by.audit().title(AUDIT_TITLE).at(status).create().await
 }
 
-async fn add_finding(app: &TestApp, audit: &str, kind: &str, refs: Value) -> String {
-    let data = app
-        .ok(
-            &app.token("o"),
-            ADD_FINDING,
-            json!({ "i": { "auditId": audit, "type": kind, "title": format!("{kind} finding"), "references": refs } }),
-        )
-        .await;
-    data["addFinding"]["finding"]["id"].as_str().expect("finding id").to_string()
+async fn add_finding(by: &Actor<'_>, audit: &str, kind: &str, refs: Value) -> String {
+    by.finding(audit).kind(kind).title(&format!("{kind} finding")).set("references", refs).create().await
 }
 
-async fn create_ncr(app: &TestApp, org: &str) -> String {
-    let data = app
-        .ok(
-            &app.token("o"),
-            CREATE_NCR,
-            json!({ "i": { "organizationId": org, "title": "Access reviews skipped", "source": "INCIDENT", "severity": "MINOR" } }),
-        )
-        .await;
-    data["createNonconformity"]["nonconformity"]["id"].as_str().expect("ncr id").to_string()
+async fn create_ncr(by: &Actor<'_>) -> String {
+    by.nonconformity().title(NCR_TITLE).create().await
 }
 
-async fn add_action(app: &TestApp, ncr: &str, due: Option<String>) -> String {
-    let data = app
-        .ok(
-            &app.token("o"),
-            ADD_ACTION,
-            json!({ "i": { "nonconformityId": ncr, "title": "Quarterly review", "dueDate": due } }),
-        )
-        .await;
-    data["addCorrectiveAction"]["correctiveAction"]["id"].as_str().expect("action id").to_string()
+async fn add_action(by: &Actor<'_>, ncr: &str, due: Option<String>) -> String {
+    by.corrective_action(ncr).title("Quarterly review").set("dueDate", due).create().await
 }
 
-async fn set_action(app: &TestApp, action: &str, status: &str) {
-    app.ok(&app.token("o"), UPDATE_ACTION, json!({ "i": { "id": action, "status": status } })).await;
+async fn set_action(by: &Actor<'_>, action: &str, status: &str) {
+    by.ok(UPDATE_ACTION, json!({ "i": { "id": action, "status": status } })).await;
 }
 
-async fn move_ncr(app: &TestApp, token: &str, id: &str, to: &str, note: Option<&str>) -> Value {
-    app.gql(token, TRANSITION_NCR, json!({ "i": { "id": id, "to": to, "note": note } })).await
+async fn move_ncr(by: &Actor<'_>, id: &str, to: &str, note: Option<&str>) -> Value {
+    by.gql(TRANSITION_NCR, json!({ "i": { "id": id, "to": to, "note": note } })).await
 }
 
 /// An NCR that satisfies every rule (root cause, a DONE action, a review), driven to `status`.
-async fn ncr_at(app: &TestApp, org: &str, status: &str) -> String {
-    let id = create_ncr(app, org).await;
-    app.ok(
-        &app.token("o"),
-        UPDATE_NCR,
-        json!({ "i": { "id": id, "rootCause": "no review calendar", "effectivenessReview": "two clean quarters" } }),
-    )
-    .await;
-    let action = add_action(app, &id, None).await;
-    set_action(app, &action, "DONE").await;
-    let target = NCR_PATH.iter().position(|s| *s == status).expect("status");
-    for to in &NCR_PATH[1..=target] {
-        let body = move_ncr(app, &app.token("o"), &id, to, None).await;
-        assert!(body.get("errors").is_none(), "{to}: {body}");
-    }
-    id
+async fn ncr_at(by: &Actor<'_>, status: &str) -> String {
+    by.nonconformity().title(NCR_TITLE).at(status).create().await
 }
 
-async fn node(app: &TestApp, token: &str, id: &str, on: &str, fields: &str) -> Value {
-    app.ok(
-        token,
-        &format!("query($id: ID!) {{ node(id: $id) {{ id ... on {on} {{ {fields} }} }} }}"),
-        json!({ "id": id }),
-    )
-    .await["node"]
-        .clone()
-}
-
-async fn ncr_state(app: &TestApp, id: &str) -> (String, i64) {
-    let n = node(app, &app.token("o"), id, "Nonconformity", "status version").await;
+async fn ncr_state(by: &Actor<'_>, id: &str) -> (String, i64) {
+    let n = by.node(id, "Nonconformity", "status version").await;
     (n["status"].as_str().expect("status").to_string(), n["version"].as_i64().expect("version"))
 }
 
 // ---------------------------------------------------------------------------------------
 
 async fn audit_transition_table(app: &TestApp) {
-    let org = acme(app).await;
-    let o = app.token("o");
+    let acme = app.tenant("acme").await;
+    let o = &acme.owner;
     let allowed = [
         ("PLANNED", "IN_PROGRESS"),
         ("PLANNED", "CANCELLED"),
@@ -176,18 +113,18 @@ async fn audit_transition_table(app: &TestApp) {
     ];
     for from in AUDIT_STATUSES {
         for to in AUDIT_STATUSES {
-            let id = audit_at(app, &org, from).await;
-            let before = node(app, &o, &id, "Audit", "status version").await;
+            let id = audit_at(&acme.owner, from).await;
+            let before = o.node(&id, "Audit", "status version").await;
             assert_eq!(before["status"], from);
             let rows = app.count("workflow_transitions").await;
-            let body = move_audit(app, &o, &id, to, Some("budget cut")).await;
+            let body = move_audit(o, &id, to, Some("budget cut")).await;
             if allowed.contains(&(from, to)) {
                 assert!(body.get("errors").is_none(), "{from} -> {to}: {body}");
                 assert_eq!(body["data"]["transitionAudit"]["audit"]["status"], to, "{from} -> {to}");
                 assert_eq!(app.count("workflow_transitions").await, rows + 1);
             } else {
                 assert_error(&body, "BAD_USER_INPUT", Some("to"));
-                let after = node(app, &o, &id, "Audit", "status version").await;
+                let after = o.node(&id, "Audit", "status version").await;
                 assert_eq!(after, before, "{from} -> {to}: nothing written");
                 assert_eq!(app.count("workflow_transitions").await, rows);
             }
@@ -195,18 +132,15 @@ async fn audit_transition_table(app: &TestApp) {
     }
 
     // Cancelling needs a reason; the reason is kept.
-    let id = audit_at(app, &org, "IN_PROGRESS").await;
-    assert_error(&move_audit(app, &o, &id, "CANCELLED", None).await, "BAD_USER_INPUT", Some("reason"));
-    assert_error(&move_audit(app, &o, &id, "CANCELLED", Some("  ")).await, "BAD_USER_INPUT", Some("reason"));
-    let body = move_audit(app, &o, &id, "CANCELLED", Some("auditee unavailable")).await;
+    let id = audit_at(&acme.owner, "IN_PROGRESS").await;
+    assert_error(&move_audit(o, &id, "CANCELLED", None).await, "BAD_USER_INPUT", Some("reason"));
+    assert_error(&move_audit(o, &id, "CANCELLED", Some("  ")).await, "BAD_USER_INPUT", Some("reason"));
+    let body = move_audit(o, &id, "CANCELLED", Some("auditee unavailable")).await;
     assert_eq!(body["data"]["transitionAudit"]["audit"]["cancelReason"], "auditee unavailable");
 
     // Actual dates follow the workflow; who, when and the note are recorded.
-    let id = audit_at(app, &org, "COMPLETED").await;
-    let data = app
-        .ok(
-            &o,
-            "query($id: ID!) { node(id: $id) { ... on Audit { actualStart actualEnd viewerCanUpdate viewerCanTransition transitions { from to actor note at } } } }",
+    let id = audit_at(&acme.owner, "COMPLETED").await;
+    let data = o.ok("query($id: ID!) { node(id: $id) { ... on Audit { actualStart actualEnd viewerCanUpdate viewerCanTransition transitions { from to actor note at } } } }",
             json!({ "id": id }),
         )
         .await;
@@ -230,9 +164,9 @@ async fn audit_transition_table(app: &TestApp) {
     assert_eq!(
         moves,
         vec![
-            ("PLANNED".into(), "IN_PROGRESS".into(), "o".into()),
-            ("IN_PROGRESS".into(), "REPORTING".into(), "o".into()),
-            ("REPORTING".into(), "COMPLETED".into(), "o".into())
+            ("PLANNED".into(), "IN_PROGRESS".into(), o.sub.clone()),
+            ("IN_PROGRESS".into(), "REPORTING".into(), o.sub.clone()),
+            ("REPORTING".into(), "COMPLETED".into(), o.sub.clone())
         ]
     );
     let trail = app.sql("SELECT COUNT(*) FROM changes WHERE action = 'TRANSITION' AND entity_type = 'Audit'").await;
@@ -240,31 +174,29 @@ async fn audit_transition_table(app: &TestApp) {
 
     // Completed and cancelled audits are read-only and closed to findings.
     for status in ["COMPLETED", "CANCELLED"] {
-        let id = audit_at(app, &org, status).await;
+        let id = audit_at(&acme.owner, status).await;
         assert_error(
-            &app.gql(&o, UPDATE_AUDIT, json!({ "i": { "id": id, "title": "edited" } })).await,
+            &o.gql(UPDATE_AUDIT, json!({ "i": { "id": id, "title": "edited" } })).await,
             "BAD_USER_INPUT",
             Some("id"),
         );
-        let body =
-            app.gql(&o, ADD_FINDING, json!({ "i": { "auditId": id, "type": "OBSERVATION", "title": "late" } })).await;
+        let body = o.gql(ADD_FINDING, json!({ "i": { "auditId": id, "type": "OBSERVATION", "title": "late" } })).await;
         assert_error(&body, "BAD_USER_INPUT", Some("auditId"));
     }
     // Findings are accepted while PLANNED (document review), IN_PROGRESS and REPORTING.
     for status in ["PLANNED", "IN_PROGRESS", "REPORTING"] {
-        let id = audit_at(app, &org, status).await;
-        add_finding(app, &id, "OBSERVATION", json!([])).await;
+        let id = audit_at(&acme.owner, status).await;
+        add_finding(&acme.owner, &id, "OBSERVATION", json!([])).await;
     }
     // Stale versions conflict.
-    let id = audit_at(app, &org, "PLANNED").await;
-    let body =
-        app.gql(&o, TRANSITION_AUDIT, json!({ "i": { "id": id, "to": "IN_PROGRESS", "expectedVersion": 7 } })).await;
+    let id = audit_at(&acme.owner, "PLANNED").await;
+    let body = o.gql(TRANSITION_AUDIT, json!({ "i": { "id": id, "to": "IN_PROGRESS", "expectedVersion": 7 } })).await;
     assert_error(&body, "CONFLICT", None);
 }
 
 async fn ncr_transition_table(app: &TestApp) {
-    let org = acme(app).await;
-    let o = app.token("o");
+    let acme = app.tenant("acme").await;
+    let o = &acme.owner;
     let allowed = [
         ("OPEN", "ANALYSIS"),
         ("ANALYSIS", "ACTION_PLANNED"),
@@ -275,17 +207,17 @@ async fn ncr_transition_table(app: &TestApp) {
     ];
     for from in NCR_PATH {
         for to in NCR_PATH {
-            let id = ncr_at(app, &org, from).await;
-            let before = ncr_state(app, &id).await;
+            let id = ncr_at(&acme.owner, from).await;
+            let before = ncr_state(&acme.owner, &id).await;
             let rows = app.count("workflow_transitions").await;
-            let body = move_ncr(app, &o, &id, to, Some("the retest failed")).await;
+            let body = move_ncr(o, &id, to, Some("the retest failed")).await;
             if allowed.contains(&(from, to)) {
                 assert!(body.get("errors").is_none(), "{from} -> {to}: {body}");
                 assert_eq!(body["data"]["transitionNonconformity"]["nonconformity"]["status"], to);
                 assert_eq!(app.count("workflow_transitions").await, rows + 1);
             } else {
                 assert_error(&body, "BAD_USER_INPUT", Some("to"));
-                assert_eq!(ncr_state(app, &id).await, before, "{from} -> {to}: nothing written");
+                assert_eq!(ncr_state(&acme.owner, &id).await, before, "{from} -> {to}: nothing written");
                 assert_eq!(app.count("workflow_transitions").await, rows);
             }
         }
@@ -293,68 +225,60 @@ async fn ncr_transition_table(app: &TestApp) {
 }
 
 async fn ncr_rules_refuse_and_write_nothing(app: &TestApp) {
-    let org = acme(app).await;
-    let o = app.token("o");
-    let id = create_ncr(app, &org).await;
+    let acme = app.tenant("acme").await;
+    let o = &acme.owner;
+    let id = create_ncr(&acme.owner).await;
 
     // Refused moves leave status, version, history and trail untouched.
-    async fn refused(app: &TestApp, id: &str, to: &str, note: Option<&str>, field: &str) {
-        let before = ncr_state(app, id).await;
+    async fn refused(app: &TestApp, o: &Actor<'_>, id: &str, to: &str, note: Option<&str>, field: &str) {
+        let before = ncr_state(o, id).await;
         let (rows, changes) = (app.count("workflow_transitions").await, app.count("changes").await);
-        let body = move_ncr(app, &app.token("o"), id, to, note).await;
+        let body = move_ncr(o, id, to, note).await;
         assert_error(&body, "BAD_USER_INPUT", Some(field));
-        assert_eq!(ncr_state(app, id).await, before);
+        assert_eq!(ncr_state(o, id).await, before);
         assert_eq!((app.count("workflow_transitions").await, app.count("changes").await), (rows, changes));
     }
 
-    refused(app, &id, "ACTION_PLANNED", None, "to").await; // skipping ANALYSIS
-    assert!(move_ncr(app, &o, &id, "ANALYSIS", None).await.get("errors").is_none());
-    refused(app, &id, "ACTION_PLANNED", None, "rootCause").await;
-    app.ok(&o, UPDATE_NCR, json!({ "i": { "id": id, "rootCause": "no review calendar" } })).await;
-    refused(app, &id, "ACTION_PLANNED", None, "correctiveActions").await;
-    let cancelled = add_action(app, &id, None).await;
-    set_action(app, &cancelled, "CANCELLED").await;
-    refused(app, &id, "ACTION_PLANNED", None, "correctiveActions").await; // cancelled ones do not count
-    let action = add_action(app, &id, Some(day(30))).await;
-    assert!(move_ncr(app, &o, &id, "ACTION_PLANNED", None).await.get("errors").is_none());
+    refused(app, o, &id, "ACTION_PLANNED", None, "to").await; // skipping ANALYSIS
+    assert!(move_ncr(o, &id, "ANALYSIS", None).await.get("errors").is_none());
+    refused(app, o, &id, "ACTION_PLANNED", None, "rootCause").await;
+    o.ok(UPDATE_NCR, json!({ "i": { "id": id, "rootCause": "no review calendar" } })).await;
+    refused(app, o, &id, "ACTION_PLANNED", None, "correctiveActions").await;
+    let cancelled = add_action(&acme.owner, &id, None).await;
+    set_action(&acme.owner, &cancelled, "CANCELLED").await;
+    refused(app, o, &id, "ACTION_PLANNED", None, "correctiveActions").await; // cancelled ones do not count
+    let action = add_action(&acme.owner, &id, Some(day(30))).await;
+    assert!(move_ncr(o, &id, "ACTION_PLANNED", None).await.get("errors").is_none());
     // The root cause stays once actions are planned.
-    let body = app.gql(&o, UPDATE_NCR, json!({ "i": { "id": id, "rootCause": "" } })).await;
+    let body = o.gql(UPDATE_NCR, json!({ "i": { "id": id, "rootCause": "" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("rootCause"));
-    assert!(move_ncr(app, &o, &id, "IN_PROGRESS", None).await.get("errors").is_none());
-    refused(app, &id, "VERIFICATION", None, "correctiveActions").await; // action still OPEN
-    set_action(app, &action, "IN_PROGRESS").await;
-    refused(app, &id, "VERIFICATION", None, "correctiveActions").await;
-    set_action(app, &action, "DONE").await;
-    assert!(move_ncr(app, &o, &id, "VERIFICATION", None).await.get("errors").is_none());
-    refused(app, &id, "CLOSED", None, "effectivenessReview").await;
-    refused(app, &id, "IN_PROGRESS", None, "note").await; // reopening explains itself
+    assert!(move_ncr(o, &id, "IN_PROGRESS", None).await.get("errors").is_none());
+    refused(app, o, &id, "VERIFICATION", None, "correctiveActions").await; // action still OPEN
+    set_action(&acme.owner, &action, "IN_PROGRESS").await;
+    refused(app, o, &id, "VERIFICATION", None, "correctiveActions").await;
+    set_action(&acme.owner, &action, "DONE").await;
+    assert!(move_ncr(o, &id, "VERIFICATION", None).await.get("errors").is_none());
+    refused(app, o, &id, "CLOSED", None, "effectivenessReview").await;
+    refused(app, o, &id, "IN_PROGRESS", None, "note").await; // reopening explains itself
     // A review given with a move other than CLOSED is refused.
-    let body = app
+    let body = o
         .gql(
-            &o,
             TRANSITION_NCR,
             json!({ "i": { "id": id, "to": "IN_PROGRESS", "note": "x", "effectivenessReview": "fine" } }),
         )
         .await;
     assert_error(&body, "BAD_USER_INPUT", Some("effectivenessReview"));
     // An action reopened during verification blocks closure.
-    set_action(app, &action, "OPEN").await;
-    let body = app
-        .gql(
-            &o,
-            TRANSITION_NCR,
-            json!({ "i": { "id": id, "to": "CLOSED", "effectivenessReview": "two clean quarters" } }),
-        )
+    set_action(&acme.owner, &action, "OPEN").await;
+    let body = o
+        .gql(TRANSITION_NCR, json!({ "i": { "id": id, "to": "CLOSED", "effectivenessReview": "two clean quarters" } }))
         .await;
     assert_error(&body, "BAD_USER_INPUT", Some("correctiveActions"));
-    set_action(app, &action, "DONE").await;
+    set_action(&acme.owner, &action, "DONE").await;
 
     // The auditor closes, recording the review in the same step (10.2 d).
-    let (_, version) = ncr_state(app, &id).await;
-    let data = app
-        .ok(
-            &app.token("a"),
-            TRANSITION_NCR,
+    let (_, version) = ncr_state(&acme.owner, &id).await;
+    let data = acme.auditor.ok(TRANSITION_NCR,
             json!({ "i": { "id": id, "to": "CLOSED", "note": "verified on site", "effectivenessReview": "two clean quarters", "expectedVersion": version } }),
         )
         .await;
@@ -362,56 +286,62 @@ async fn ncr_rules_refuse_and_write_nothing(app: &TestApp) {
     assert_eq!(n["status"], "CLOSED");
     assert_eq!(n["effectivenessReview"], "two clean quarters");
     assert!(n["closedAt"].is_string());
-    let data = app
-        .ok(&o, "query($id: ID!) { node(id: $id) { ... on Nonconformity { viewerCanUpdate viewerCanTransition transitions { from to actor note } } } }", json!({ "id": id }))
+    let data = o.ok("query($id: ID!) { node(id: $id) { ... on Nonconformity { viewerCanUpdate viewerCanTransition transitions { from to actor note } } } }", json!({ "id": id }))
         .await;
     let t = data["node"]["transitions"].as_array().expect("transitions");
     assert_eq!(t.len(), 5);
-    assert_eq!(t[4], json!({ "from": "VERIFICATION", "to": "CLOSED", "actor": "a", "note": "verified on site" }));
-    assert_eq!(t[0], json!({ "from": "OPEN", "to": "ANALYSIS", "actor": "o", "note": null }));
+    assert_eq!(
+        t[4],
+        json!({ "from": "VERIFICATION", "to": "CLOSED", "actor": acme.auditor.sub, "note": "verified on site" })
+    );
+    assert_eq!(t[0], json!({ "from": "OPEN", "to": "ANALYSIS", "actor": o.sub, "note": null }));
     assert_eq!(data["node"]["viewerCanUpdate"], false);
     assert_eq!(data["node"]["viewerCanTransition"], false);
 
     // Closed NCRs are read-only, actions included.
-    let body = app.gql(&o, UPDATE_NCR, json!({ "i": { "id": id, "title": "edited" } })).await;
+    let body = o.gql(UPDATE_NCR, json!({ "i": { "id": id, "title": "edited" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("id"));
-    let body = app.gql(&o, ADD_ACTION, json!({ "i": { "nonconformityId": id, "title": "late" } })).await;
+    let body = o.gql(ADD_ACTION, json!({ "i": { "nonconformityId": id, "title": "late" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("nonconformityId"));
-    let body = app.gql(&o, UPDATE_ACTION, json!({ "i": { "id": action, "status": "OPEN" } })).await;
+    let body = o.gql(UPDATE_ACTION, json!({ "i": { "id": action, "status": "OPEN" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("id"));
     // Stale versions conflict.
-    let other = create_ncr(app, &org).await;
-    let body =
-        app.gql(&o, TRANSITION_NCR, json!({ "i": { "id": other, "to": "ANALYSIS", "expectedVersion": 9 } })).await;
+    let other = create_ncr(&acme.owner).await;
+    let body = o.gql(TRANSITION_NCR, json!({ "i": { "id": other, "to": "ANALYSIS", "expectedVersion": 9 } })).await;
     assert_error(&body, "CONFLICT", None);
 }
 
 async fn close_is_for_owner_manager_auditor(app: &TestApp) {
-    let org = acme(app).await;
-    for (sub, may_close) in [("o", true), ("m", true), ("a", true), ("c", false), ("v", false), ("i", false)] {
-        let id = ncr_at(app, &org, "VERIFICATION").await;
-        let data = app
-            .ok(
-                &app.token(sub),
-                "query($id: ID!) { node(id: $id) { ... on Nonconformity { viewerCanClose } } }",
-                json!({ "id": id }),
-            )
+    let acme = app.tenant("acme").await;
+    let cases = [
+        (&acme.owner, true),
+        (&acme.manager, true),
+        (&acme.auditor, true),
+        (&acme.contributor, false),
+        (&acme.viewer, false),
+        (&acme.integration, false),
+    ];
+    for (who, may_close) in cases {
+        let sub = who.sub.as_str();
+        let id = ncr_at(&acme.owner, "VERIFICATION").await;
+        let data = who
+            .ok("query($id: ID!) { node(id: $id) { ... on Nonconformity { viewerCanClose } } }", json!({ "id": id }))
             .await;
         assert_eq!(data["node"]["viewerCanClose"], may_close, "{sub}");
-        let body = move_ncr(app, &app.token(sub), &id, "CLOSED", None).await;
+        let body = move_ncr(who, &id, "CLOSED", None).await;
         if may_close {
             assert_eq!(body["data"]["transitionNonconformity"]["nonconformity"]["status"], "CLOSED", "{sub}: {body}");
         } else {
             assert_error(&body, "FORBIDDEN", None);
-            assert_eq!(ncr_state(app, &id).await.0, "VERIFICATION");
+            assert_eq!(ncr_state(&acme.owner, &id).await.0, "VERIFICATION");
         }
     }
     // Auditors close but do not drive the rest of the workflow (independence).
-    let id = create_ncr(app, &org).await;
-    assert_error(&move_ncr(app, &app.token("a"), &id, "ANALYSIS", None).await, "FORBIDDEN", None);
-    let data = app
+    let id = create_ncr(&acme.owner).await;
+    assert_error(&move_ncr(&acme.auditor, &id, "ANALYSIS", None).await, "FORBIDDEN", None);
+    let data = acme
+        .auditor
         .ok(
-            &app.token("a"),
             "query($id: ID!) { node(id: $id) { ... on Nonconformity { viewerCanTransition viewerCanClose } } }",
             json!({ "id": id }),
         )
@@ -420,10 +350,11 @@ async fn close_is_for_owner_manager_auditor(app: &TestApp) {
 }
 
 async fn overdue_at_date_boundaries(app: &TestApp) {
-    let org = acme(app).await;
-    let o = app.token("o");
-    let late = create_ncr(app, &org).await;
-    let on_time = create_ncr(app, &org).await;
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
+    let o = &acme.owner;
+    let late = create_ncr(&acme.owner).await;
+    let on_time = create_ncr(&acme.owner).await;
     let cases = [
         (&late, Some(day(-1)), "OPEN", true),
         (&late, Some(day(-1)), "IN_PROGRESS", true),
@@ -434,13 +365,12 @@ async fn overdue_at_date_boundaries(app: &TestApp) {
         (&on_time, None, "OPEN", false),
     ];
     for (ncr, due, status, overdue) in cases {
-        let id = add_action(app, ncr, due.clone()).await;
+        let id = add_action(&acme.owner, ncr, due.clone()).await;
         if status != "OPEN" {
-            set_action(app, &id, status).await;
+            set_action(&acme.owner, &id, status).await;
         }
-        let data = app
+        let data = o
             .ok(
-                &o,
                 "query($id: ID!) { node(id: $id) { ... on CorrectiveAction { overdue dueDate status } } }",
                 json!({ "id": id }),
             )
@@ -448,35 +378,34 @@ async fn overdue_at_date_boundaries(app: &TestApp) {
         assert_eq!(data["node"], json!({ "overdue": overdue, "dueDate": due, "status": status }), "{due:?} {status}");
     }
     let q = "query($org: ID!, $f: NonconformityFilter) { organization(id: $org) { nonconformities(filter: $f) { totalCount nodes { id hasOverdueActions } } } }";
-    let data = app.ok(&o, q, json!({ "org": org, "f": { "overdue": true } })).await;
+    let data = o.ok(q, json!({ "org": org, "f": { "overdue": true } })).await;
     assert_eq!(data["organization"]["nonconformities"]["nodes"], json!([{ "id": late, "hasOverdueActions": true }]));
-    let data = app.ok(&o, q, json!({ "org": org, "f": { "overdue": false } })).await;
+    let data = o.ok(q, json!({ "org": org, "f": { "overdue": false } })).await;
     assert_eq!(
         data["organization"]["nonconformities"]["nodes"],
         json!([{ "id": on_time, "hasOverdueActions": false }])
     );
     // Moving the due date clears it.
-    let data = app
+    let data = o
         .ok(
-            &o,
             "query($id: ID!) { node(id: $id) { ... on Nonconformity { correctiveActions { id overdue } } } }",
             json!({ "id": late }),
         )
         .await;
     let first = data["node"]["correctiveActions"][0]["id"].as_str().expect("id").to_string();
-    let data = app.ok(&o, UPDATE_ACTION, json!({ "i": { "id": first, "dueDate": day(0) } })).await;
+    let data = o.ok(UPDATE_ACTION, json!({ "i": { "id": first, "dueDate": day(0) } })).await;
     assert_eq!(data["updateCorrectiveAction"]["correctiveAction"]["overdue"], false);
-    let data = app.ok(&o, UPDATE_ACTION, json!({ "i": { "id": first, "dueDate": null } })).await;
+    let data = o.ok(UPDATE_ACTION, json!({ "i": { "id": first, "dueDate": null } })).await;
     assert_eq!(data["updateCorrectiveAction"]["correctiveAction"]["dueDate"], Value::Null);
 }
 
 async fn references_are_validated(app: &TestApp) {
-    let org = acme(app).await;
-    let o = app.token("o");
-    let isms = create_audit(app, &org, json!({ "mode": "SEPARATE", "standards": ["ISO27001"] })).await;
-    let both = create_audit(app, &org, json!({})).await;
-    let data = app
-        .ok(&o, ADD_FINDING, json!({ "i": { "auditId": isms, "type": "MINOR_NONCONFORMITY", "title": "t", "references": ["ISO27001:A.5.15", "ISO27001:9.2", "ISO27001:A.5.15"] } }))
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
+    let o = &acme.owner;
+    let isms = create_audit(&acme.owner, json!({ "mode": "SEPARATE", "standards": ["ISO27001"] })).await;
+    let both = create_audit(&acme.owner, json!({})).await;
+    let data = o.ok(ADD_FINDING, json!({ "i": { "auditId": isms, "type": "MINOR_NONCONFORMITY", "title": "t", "references": ["ISO27001:A.5.15", "ISO27001:9.2", "ISO27001:A.5.15"] } }))
         .await;
     assert_eq!(data["addFinding"]["finding"]["references"], json!(["ISO27001:A.5.15", "ISO27001:9.2"]));
     let findings = app.count("findings").await;
@@ -487,9 +416,8 @@ async fn references_are_validated(app: &TestApp) {
         (&isms, "ISO9001:4.1", "ISO9001:4.1"),
         (&both, "ISO42001:A.99", "ISO42001:A.99"),
     ] {
-        let body = app
+        let body = o
             .gql(
-                &o,
                 ADD_FINDING,
                 json!({ "i": { "auditId": audit, "type": "OBSERVATION", "title": "t", "references": [r] } }),
             )
@@ -500,28 +428,23 @@ async fn references_are_validated(app: &TestApp) {
     }
     assert_eq!(app.count("findings").await, findings, "nothing written");
     // Both standards' clauses and controls, keyed by standard (27001 A.5.2 is not 42001 A.5.2).
-    let data = app
-        .ok(&o, ADD_FINDING, json!({ "i": { "auditId": both, "type": "OBSERVATION", "title": "t", "references": ["ISO42001:6.1.4", "ISO42001:A.5.2", "ISO27001:A.5.2"] } }))
+    let data = o.ok(ADD_FINDING, json!({ "i": { "auditId": both, "type": "OBSERVATION", "title": "t", "references": ["ISO42001:6.1.4", "ISO42001:A.5.2", "ISO27001:A.5.2"] } }))
         .await;
     let finding = data["addFinding"]["finding"]["id"].as_str().expect("id").to_string();
-    let body = app.gql(&o, UPDATE_FINDING, json!({ "i": { "id": finding, "references": ["ISO42001:A.5.99"] } })).await;
+    let body = o.gql(UPDATE_FINDING, json!({ "i": { "id": finding, "references": ["ISO42001:A.5.99"] } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("references"));
     // Narrowing the audit's standards would orphan the finding's 42001 references.
-    let body =
-        app.gql(&o, UPDATE_AUDIT, json!({ "i": { "id": both, "mode": "SEPARATE", "standards": ["ISO27001"] } })).await;
+    let body = o.gql(UPDATE_AUDIT, json!({ "i": { "id": both, "mode": "SEPARATE", "standards": ["ISO27001"] } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("standards"));
     // Criteria are references within the audit's standards.
-    let body = app
-        .gql(&o, CREATE_AUDIT, json!({ "i": audit_input(&org, json!({ "mode": "SEPARATE", "standards": ["ISO27001"], "criteria": ["ISO42001:8.4"] })) }))
+    let body = o.gql(CREATE_AUDIT, json!({ "i": audit_input(&org, json!({ "mode": "SEPARATE", "standards": ["ISO27001"], "criteria": ["ISO42001:8.4"] })) }))
         .await;
     assert_error(&body, "BAD_USER_INPUT", Some("criteria"));
     // NCRs take references of either standard, checked the same way.
-    let body = app
-        .gql(&o, CREATE_NCR, json!({ "i": { "organizationId": org, "title": "t", "source": "OTHER", "severity": "MINOR", "references": ["ISO27001:A.5.99"] } }))
+    let body = o.gql(CREATE_NCR, json!({ "i": { "organizationId": org, "title": "t", "source": "OTHER", "severity": "MINOR", "references": ["ISO27001:A.5.99"] } }))
         .await;
     assert_error(&body, "BAD_USER_INPUT", Some("references"));
-    let data = app
-        .ok(&o, CREATE_NCR, json!({ "i": { "organizationId": org, "title": "t", "source": "OTHER", "severity": "MINOR", "references": ["ISO42001:A.6.2.4", "ISO27001:10.2"] } }))
+    let data = o.ok(CREATE_NCR, json!({ "i": { "organizationId": org, "title": "t", "source": "OTHER", "severity": "MINOR", "references": ["ISO42001:A.6.2.4", "ISO27001:10.2"] } }))
         .await;
     assert_eq!(
         data["createNonconformity"]["nonconformity"]["references"],
@@ -529,27 +452,11 @@ async fn references_are_validated(app: &TestApp) {
     );
 }
 
-/// Inserts a scope row directly (the scopes API is another feature) and returns its ID.
-async fn insert_scope(app: &TestApp, slug: &str, name: &str) -> String {
-    let (json_list, hex) = match app.backend {
-        Backend::Sqlite => ("'[]'", "lower(hex(s.id))"),
-        Backend::Postgres => ("'[]'::jsonb", "replace(s.id::text, '-', '')"),
-    };
-    // A control row lends a fresh UUID in the backend's storage format.
-    app.sql(&format!(
-        "INSERT INTO scopes (id, organization_id, name, kind, description, boundaries, inclusions, exclusions, standards, version, created_at, updated_at) \
-         SELECT c.id, c.organization_id, '{name}', 'INTEGRATED', NULL, NULL, {json_list}, {json_list}, {json_list}, 1, c.created_at, c.updated_at \
-         FROM controls c JOIN organizations o ON o.id = c.organization_id WHERE o.slug = '{slug}' AND c.ref = 'A.5.1' AND c.standard = 'ISO27001'"
-    ))
-    .await;
-    let rows = app.sql(&format!("SELECT {hex} FROM scopes s WHERE s.name = '{name}'")).await;
-    format!("scp_{}", rows[0][0].as_str().expect("scope id"))
-}
-
 async fn audit_input_rules_and_listing(app: &TestApp) {
-    let org = acme(app).await;
-    app.org("other", &[("bob", "OWNER")]).await;
-    let o = app.token("o");
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
+    let other = app.org("other", &[("bob", "OWNER")]).await;
+    let o = &acme.owner;
     let cases = [
         (json!({ "standards": [] , "mode": "SEPARATE" }), "standards"),
         (json!({ "standards": ["ISO27001"], "mode": "INTEGRATED" }), "standards"),
@@ -560,18 +467,17 @@ async fn audit_input_rules_and_listing(app: &TestApp) {
         (json!({ "scopeId": "garbage" }), "scopeId"),
     ];
     for (extra, field) in cases {
-        let body = app.gql(&o, CREATE_AUDIT, json!({ "i": audit_input(&org, extra.clone()) })).await;
+        let body = o.gql(CREATE_AUDIT, json!({ "i": audit_input(&org, extra.clone()) })).await;
         assert_error(&body, "BAD_USER_INPUT", Some(field));
     }
     // Another tenant's scope is refused exactly like a missing one.
-    let foreign = insert_scope(app, "other", "Bob HQ").await;
-    let body = app.gql(&o, CREATE_AUDIT, json!({ "i": audit_input(&org, json!({ "scopeId": foreign })) })).await;
+    let foreign = app.user("bob").in_org(&other).scope().name("Bob HQ").create().await;
+    let body = o.gql(CREATE_AUDIT, json!({ "i": audit_input(&org, json!({ "scopeId": foreign })) })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("scopeId"));
     assert_eq!(app.count("audits").await, 0, "nothing written");
 
-    let scope = insert_scope(app, "acme", "HQ").await;
-    let data = app
-        .ok(&o, CREATE_AUDIT, json!({ "i": audit_input(&org, json!({ "scopeId": scope, "plannedStart": "2026-05-10", "plannedEnd": "2026-05-10", "criteria": ["ISO27001:A.5.15", "ISO42001:6.1.4"] })) }))
+    let scope = o.scope().name("HQ").create().await;
+    let data = o.ok(CREATE_AUDIT, json!({ "i": audit_input(&org, json!({ "scopeId": scope, "plannedStart": "2026-05-10", "plannedEnd": "2026-05-10", "criteria": ["ISO27001:A.5.15", "ISO42001:6.1.4"] })) }))
         .await;
     let a = &data["createAudit"]["audit"];
     assert_eq!(a["scopeId"], json!(scope));
@@ -580,20 +486,19 @@ async fn audit_input_rules_and_listing(app: &TestApp) {
     assert_eq!(a["criteria"], json!(["ISO27001:A.5.15", "ISO42001:6.1.4"]));
     let id = a["id"].as_str().expect("id").to_string();
     // Updates: dates checked against each other, nulls clear, unchanged input writes nothing.
-    let body = app.gql(&o, UPDATE_AUDIT, json!({ "i": { "id": id, "plannedStart": "2026-05-11" } })).await;
+    let body = o.gql(UPDATE_AUDIT, json!({ "i": { "id": id, "plannedStart": "2026-05-11" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("plannedEnd"));
-    let body = app
-        .gql(&o, UPDATE_AUDIT, json!({ "i": { "id": id, "actualStart": "2026-05-11", "actualEnd": "2026-05-10" } }))
-        .await;
+    let body =
+        o.gql(UPDATE_AUDIT, json!({ "i": { "id": id, "actualStart": "2026-05-11", "actualEnd": "2026-05-10" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("actualEnd"));
-    let body = app.gql(&o, UPDATE_AUDIT, json!({ "i": { "id": id, "scopeId": foreign } })).await;
+    let body = o.gql(UPDATE_AUDIT, json!({ "i": { "id": id, "scopeId": foreign } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("scopeId"));
     let changes = app.count("changes").await;
-    let data = app.ok(&o, UPDATE_AUDIT, json!({ "i": { "id": id, "title": "Integrated internal audit 2026" } })).await;
+    let data = o.ok(UPDATE_AUDIT, json!({ "i": { "id": id, "title": "Integrated internal audit 2026" } })).await;
     assert_eq!(data["updateAudit"]["audit"]["version"], 1);
     assert_eq!(app.count("changes").await, changes);
-    let data = app
-        .ok(&o, UPDATE_AUDIT, json!({ "i": { "id": id, "scopeId": null, "plannedEnd": null, "expectedVersion": 1 } }))
+    let data = o
+        .ok(UPDATE_AUDIT, json!({ "i": { "id": id, "scopeId": null, "plannedEnd": null, "expectedVersion": 1 } }))
         .await;
     let a = &data["updateAudit"]["audit"];
     assert_eq!(
@@ -601,7 +506,7 @@ async fn audit_input_rules_and_listing(app: &TestApp) {
         (Value::Null, Value::Null, json!(2))
     );
     assert_eq!(app.count("changes").await, changes + 1);
-    let body = app.gql(&o, UPDATE_AUDIT, json!({ "i": { "id": id, "title": "x", "expectedVersion": 1 } })).await;
+    let body = o.gql(UPDATE_AUDIT, json!({ "i": { "id": id, "title": "x", "expectedVersion": 1 } })).await;
     assert_error(&body, "CONFLICT", None);
 
     // The programme: filters and keyset pages by planned start (unplanned last).
@@ -611,8 +516,7 @@ async fn audit_input_rules_and_listing(app: &TestApp) {
         ("Unplanned", "INTERNAL", json!(["ISO42001"]), None),
     ] {
         create_audit(
-            app,
-            &org,
+            o,
             json!({ "title": title, "type": kind, "mode": "SEPARATE", "standards": standards, "plannedStart": start }),
         )
         .await;
@@ -621,7 +525,7 @@ async fn audit_input_rules_and_listing(app: &TestApp) {
     let mut titles = Vec::new();
     let mut after = Value::Null;
     loop {
-        let data = app.ok(&o, q, json!({ "org": org, "after": after })).await;
+        let data = o.ok(q, json!({ "org": org, "after": after })).await;
         let c = &data["organization"]["audits"];
         assert_eq!(c["totalCount"], 4);
         titles.extend(
@@ -654,18 +558,19 @@ async fn audit_input_rules_and_listing(app: &TestApp) {
             vec!["Integrated internal audit 2026", "AIMS certification"],
         ),
     ] {
-        let data = app.ok(&o, q, json!({ "org": org, "f": f })).await;
+        let data = o.ok(q, json!({ "org": org, "f": f })).await;
         let got = titles_for(&data);
         assert_eq!(got, expected, "{f}");
     }
 }
 
 async fn raising_is_idempotent(app: &TestApp) {
-    let org = acme(app).await;
-    let a = app.token("a");
-    let internal = audit_at(app, &org, "IN_PROGRESS").await;
-    let major = add_finding(app, &internal, "MAJOR_NONCONFORMITY", json!(["ISO27001:A.5.15", "ISO42001:6.1.4"])).await;
-    let first = app.ok(&a, RAISE, json!({ "i": { "findingId": major } })).await;
+    let acme = app.tenant("acme").await;
+    let a = &acme.auditor;
+    let internal = audit_at(&acme.owner, "IN_PROGRESS").await;
+    let major =
+        add_finding(&acme.owner, &internal, "MAJOR_NONCONFORMITY", json!(["ISO27001:A.5.15", "ISO42001:6.1.4"])).await;
+    let first = a.ok(RAISE, json!({ "i": { "findingId": major } })).await;
     let n = &first["raiseNonconformity"];
     assert_eq!(n["created"], true);
     assert_eq!(n["nonconformity"]["source"], "INTERNAL_AUDIT");
@@ -676,13 +581,13 @@ async fn raising_is_idempotent(app: &TestApp) {
     assert_eq!(n["nonconformity"]["finding"]["id"], json!(major));
     let ncr = n["nonconformity"]["id"].clone();
     let changes = app.count("changes").await;
-    let again = app.ok(&a, RAISE, json!({ "i": { "findingId": major } })).await;
+    let again = a.ok(RAISE, json!({ "i": { "findingId": major } })).await;
     assert_eq!(again["raiseNonconformity"]["created"], false);
     assert_eq!(again["raiseNonconformity"]["nonconformity"]["id"], ncr);
     assert_eq!(app.count("changes").await, changes, "raising again writes nothing");
     // Concurrent raises of a new finding still make one NCR.
-    let minor = add_finding(app, &internal, "MINOR_NONCONFORMITY", json!([])).await;
-    let calls = (0..10).map(|_| app.gql(&a, RAISE, json!({ "i": { "findingId": minor } })));
+    let minor = add_finding(&acme.owner, &internal, "MINOR_NONCONFORMITY", json!([])).await;
+    let calls = (0..10).map(|_| a.gql(RAISE, json!({ "i": { "findingId": minor } })));
     let bodies = futures_util::future::join_all(calls).await;
     let ids: std::collections::BTreeSet<String> = bodies
         .iter()
@@ -694,9 +599,8 @@ async fn raising_is_idempotent(app: &TestApp) {
     assert_eq!(bodies.iter().filter(|b| b["data"]["raiseNonconformity"]["created"] == true).count(), 1);
     assert_eq!(app.count("nonconformities").await, 2);
     // Linked both ways.
-    let data = app
+    let data = a
         .ok(
-            &a,
             "query($id: ID!) { node(id: $id) { ... on Audit { findings { id type nonconformity { id } } } } }",
             json!({ "id": internal }),
         )
@@ -707,23 +611,19 @@ async fn raising_is_idempotent(app: &TestApp) {
     );
     assert_eq!(data["node"]["findings"][1]["nonconformity"]["id"], json!(ids.iter().next()));
     // Its type is fixed once raised.
-    let body = app.gql(&a, UPDATE_FINDING, json!({ "i": { "id": major, "type": "OBSERVATION" } })).await;
+    let body = a.gql(UPDATE_FINDING, json!({ "i": { "id": major, "type": "OBSERVATION" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("type"));
     // External audits raise EXTERNAL_AUDIT NCRs; observations and opportunities raise none.
-    let cert = create_audit(app, &org, json!({ "type": "CERTIFICATION" })).await;
-    move_audit(app, &a, &cert, "IN_PROGRESS", None).await;
-    let minor = add_finding(app, &cert, "MINOR_NONCONFORMITY", json!([])).await;
-    let data = app.ok(&a, RAISE, json!({ "i": { "findingId": minor } })).await;
+    let cert = create_audit(&acme.owner, json!({ "type": "CERTIFICATION" })).await;
+    move_audit(a, &cert, "IN_PROGRESS", None).await;
+    let minor = add_finding(&acme.owner, &cert, "MINOR_NONCONFORMITY", json!([])).await;
+    let data = a.ok(RAISE, json!({ "i": { "findingId": minor } })).await;
     assert_eq!(data["raiseNonconformity"]["nonconformity"]["source"], "EXTERNAL_AUDIT");
     assert_eq!(data["raiseNonconformity"]["nonconformity"]["severity"], "MINOR");
     for kind in ["OBSERVATION", "OPPORTUNITY_FOR_IMPROVEMENT"] {
-        let f = add_finding(app, &cert, kind, json!([])).await;
+        let f = add_finding(&acme.owner, &cert, kind, json!([])).await;
         let before = app.count("nonconformities").await;
-        assert_error(
-            &app.gql(&a, RAISE, json!({ "i": { "findingId": f } })).await,
-            "BAD_USER_INPUT",
-            Some("findingId"),
-        );
+        assert_error(&a.gql(RAISE, json!({ "i": { "findingId": f } })).await, "BAD_USER_INPUT", Some("findingId"));
         assert_eq!(app.count("nonconformities").await, before);
     }
 }
@@ -741,10 +641,10 @@ fn upsert_input(org: &str, key: &str, extra: Value) -> Value {
 }
 
 async fn ticketing_sync_is_idempotent(app: &TestApp) {
-    let org = acme(app).await;
-    let i = app.token("i");
-    let data =
-        app.ok(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "externalStatus": "To Do" })) })).await;
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
+    let i = &acme.integration;
+    let data = i.ok(UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "externalStatus": "To Do" })) })).await;
     let n = data["upsertNonconformityByExternalRef"].clone();
     assert_eq!(n["created"], true);
     assert_eq!(n["nonconformity"]["source"], "OTHER");
@@ -756,42 +656,37 @@ async fn ticketing_sync_is_idempotent(app: &TestApp) {
     let id = n["nonconformity"]["id"].clone();
     // A retried delivery changes nothing, not even the version.
     let changes = app.count("changes").await;
-    let data =
-        app.ok(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "externalStatus": "To Do" })) })).await;
+    let data = i.ok(UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "externalStatus": "To Do" })) })).await;
     assert_eq!(data["upsertNonconformityByExternalRef"]["created"], false);
     assert_eq!(data["upsertNonconformityByExternalRef"]["nonconformity"]["id"], id);
     assert_eq!(data["upsertNonconformityByExternalRef"]["nonconformity"]["version"], 1);
     assert_eq!(app.count("changes").await, changes);
-    let data = app
-        .ok(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "title": "Backups never restored" })) }))
-        .await;
+    let data =
+        i.ok(UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "title": "Backups never restored" })) })).await;
     assert_eq!(data["upsertNonconformityByExternalRef"]["nonconformity"]["title"], "Backups never restored");
     assert_eq!(data["upsertNonconformityByExternalRef"]["nonconformity"]["version"], 2);
     // Same key in another system is another ticket.
-    let data = app
-        .ok(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "externalRef": { "system": "servicenow", "key": "SEC-1" } })) }))
+    let data = i.ok(UPSERT, json!({ "i": upsert_input(&org, "SEC-1", json!({ "externalRef": { "system": "servicenow", "key": "SEC-1" } })) }))
         .await;
     assert_eq!(data["upsertNonconformityByExternalRef"]["created"], true);
     // Bad input writes nothing.
     let before = app.count("nonconformities").await;
-    let body = app.gql(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-2", json!({ "severity": null })) })).await;
+    let body = i.gql(UPSERT, json!({ "i": upsert_input(&org, "SEC-2", json!({ "severity": null })) })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("severity"));
-    let body = app
-        .gql(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-2", json!({ "externalRef": { "system": "jira", "key": "SEC-2", "url": "javascript:alert(1)" } })) }))
+    let body = i.gql(UPSERT, json!({ "i": upsert_input(&org, "SEC-2", json!({ "externalRef": { "system": "jira", "key": "SEC-2", "url": "javascript:alert(1)" } })) }))
         .await;
     assert_error(&body, "BAD_USER_INPUT", Some("externalRef.url"));
-    let body = app.gql(&i, UPSERT, json!({ "i": upsert_input(&org, " ", json!({})) })).await;
+    let body = i.gql(UPSERT, json!({ "i": upsert_input(&org, " ", json!({})) })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("externalRef.key"));
     assert_eq!(app.count("nonconformities").await, before);
     // One NCR per ticket, also through create.
-    let body = app
-        .gql(&i, CREATE_NCR, json!({ "i": { "organizationId": org, "title": "dup", "source": "OTHER", "severity": "MINOR", "externalRef": { "system": "jira", "key": "SEC-1" } } }))
+    let body = i.gql(CREATE_NCR, json!({ "i": { "organizationId": org, "title": "dup", "source": "OTHER", "severity": "MINOR", "externalRef": { "system": "jira", "key": "SEC-1" } } }))
         .await;
     assert_error(&body, "CONFLICT", None);
 
     // 20 concurrent deliveries of a new ticket: exactly one row, one `created`.
     let vars = json!({ "i": upsert_input(&org, "SEC-20", json!({ "externalStatus": "Open" })) });
-    let calls = (0..20).map(|_| app.gql(&i, UPSERT, vars.clone()));
+    let calls = (0..20).map(|_| i.gql(UPSERT, vars.clone()));
     let bodies = futures_util::future::join_all(calls).await;
     for b in &bodies {
         assert!(b.get("errors").is_none(), "{b}");
@@ -809,24 +704,24 @@ async fn ticketing_sync_is_idempotent(app: &TestApp) {
 }
 
 async fn ticket_done_stops_at_verification(app: &TestApp) {
-    let org = acme(app).await;
-    let (i, o) = (app.token("i"), app.token("o"));
-    let data = app.ok(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-7", json!({})) })).await;
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
+    let (i, o) = (&acme.integration, &acme.owner);
+    let data = i.ok(UPSERT, json!({ "i": upsert_input(&org, "SEC-7", json!({})) })).await;
     let id = data["upsertNonconformityByExternalRef"]["nonconformity"]["id"].as_str().expect("id").to_string();
     // INTEGRATION drives the content and the actions, not the workflow.
-    app.ok(&i, UPDATE_NCR, json!({ "i": { "id": id, "rootCause": "restore never rehearsed" } })).await;
-    add_action(app, &id, Some(day(-3))).await;
-    let started = add_action(app, &id, None).await;
-    let dropped = add_action(app, &id, None).await;
-    set_action(app, &started, "IN_PROGRESS").await;
-    set_action(app, &dropped, "CANCELLED").await;
-    assert_error(&move_ncr(app, &i, &id, "ANALYSIS", None).await, "FORBIDDEN", None);
-    assert!(move_ncr(app, &o, &id, "ANALYSIS", None).await.get("errors").is_none());
-    assert!(move_ncr(app, &o, &id, "ACTION_PLANNED", None).await.get("errors").is_none());
+    i.ok(UPDATE_NCR, json!({ "i": { "id": id, "rootCause": "restore never rehearsed" } })).await;
+    add_action(&acme.owner, &id, Some(day(-3))).await;
+    let started = add_action(&acme.owner, &id, None).await;
+    let dropped = add_action(&acme.owner, &id, None).await;
+    set_action(&acme.owner, &started, "IN_PROGRESS").await;
+    set_action(&acme.owner, &dropped, "CANCELLED").await;
+    assert_error(&move_ncr(i, &id, "ANALYSIS", None).await, "FORBIDDEN", None);
+    assert!(move_ncr(o, &id, "ANALYSIS", None).await.get("errors").is_none());
+    assert!(move_ncr(o, &id, "ACTION_PLANNED", None).await.get("errors").is_none());
 
-    let data = app
+    let data = i
         .ok(
-            &i,
             UPSERT,
             json!({ "i": upsert_input(&org, "SEC-7", json!({ "externalStatus": "Done", "externalDone": true })) }),
         )
@@ -842,9 +737,8 @@ async fn ticket_done_stops_at_verification(app: &TestApp) {
         .collect();
     assert_eq!(statuses, ["DONE", "DONE", "CANCELLED"]);
     assert_eq!(n["correctiveActions"][0]["completionNote"], "ticket jira:SEC-7 reported done");
-    let data = app
+    let data = o
         .ok(
-            &o,
             "query($id: ID!) { node(id: $id) { ... on Nonconformity { transitions { from to actor note } } } }",
             json!({ "id": id }),
         )
@@ -853,35 +747,32 @@ async fn ticket_done_stops_at_verification(app: &TestApp) {
     assert_eq!(t.len(), 4);
     assert_eq!(
         t[2],
-        json!({ "from": "ACTION_PLANNED", "to": "IN_PROGRESS", "actor": "i", "note": "ticket jira:SEC-7 reported done" })
+        json!({ "from": "ACTION_PLANNED", "to": "IN_PROGRESS", "actor": i.sub, "note": "ticket jira:SEC-7 reported done" })
     );
     assert_eq!(t[3]["to"], "VERIFICATION");
     // Repeating it changes nothing; closing stays a person's decision.
-    let version = ncr_state(app, &id).await.1;
-    app.ok(
-        &i,
+    let version = ncr_state(&acme.owner, &id).await.1;
+    i.ok(
         UPSERT,
         json!({ "i": upsert_input(&org, "SEC-7", json!({ "externalStatus": "Done", "externalDone": true })) }),
     )
     .await;
-    assert_eq!(ncr_state(app, &id).await, ("VERIFICATION".to_string(), version));
+    assert_eq!(ncr_state(&acme.owner, &id).await, ("VERIFICATION".to_string(), version));
     // A ticket without root cause or actions stops where the rules stop it.
-    let data = app.ok(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-8", json!({ "externalDone": true })) })).await;
+    let data = i.ok(UPSERT, json!({ "i": upsert_input(&org, "SEC-8", json!({ "externalDone": true })) })).await;
     assert_eq!(data["upsertNonconformityByExternalRef"]["nonconformity"]["status"], "ANALYSIS");
 
     // Closed: the ticket may report its state but not rewrite the record.
-    let body = app
+    let body = o
         .gql(
-            &o,
             TRANSITION_NCR,
             json!({ "i": { "id": id, "to": "CLOSED", "effectivenessReview": "restore test passed twice" } }),
         )
         .await;
     assert!(body.get("errors").is_none(), "{body}");
-    let body = app.gql(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-7", json!({ "title": "rewritten" })) })).await;
+    let body = i.gql(UPSERT, json!({ "i": upsert_input(&org, "SEC-7", json!({ "title": "rewritten" })) })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("title"));
-    let data =
-        app.ok(&i, UPSERT, json!({ "i": upsert_input(&org, "SEC-7", json!({ "externalStatus": "Closed" })) })).await;
+    let data = i.ok(UPSERT, json!({ "i": upsert_input(&org, "SEC-7", json!({ "externalStatus": "Closed" })) })).await;
     let n = &data["upsertNonconformityByExternalRef"]["nonconformity"];
     assert_eq!((n["status"].clone(), n["externalStatus"].clone()), (json!("CLOSED"), json!("Closed")));
 }
@@ -889,32 +780,18 @@ async fn ticket_done_stops_at_verification(app: &TestApp) {
 async fn other_tenants_objects_are_missing(app: &TestApp) {
     let a = app.org("alpha", &[("alice", "OWNER")]).await;
     let b = app.org("beta", &[("bob", "OWNER")]).await;
-    let alice = app.token("alice");
-    let audit = app.ok(&alice, CREATE_AUDIT, json!({ "i": audit_input(&a, json!({})) })).await["createAudit"]["audit"]
-        ["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    move_audit(app, &alice, &audit, "IN_PROGRESS", None).await;
-    let finding = app
-        .ok(&alice, ADD_FINDING, json!({ "i": { "auditId": audit, "type": "MAJOR_NONCONFORMITY", "title": "f" } }))
-        .await["addFinding"]["finding"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let ncr = app.ok(&alice, RAISE, json!({ "i": { "findingId": finding } })).await["raiseNonconformity"]["nonconformity"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let action = app
-        .ok(&alice, ADD_ACTION, json!({ "i": { "nonconformityId": ncr, "title": "fix" } }))
-        .await["addCorrectiveAction"]["correctiveAction"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    app.ok(&alice, UPSERT, json!({ "i": upsert_input(&a, "A-1", json!({})) })).await;
+    let alice = app.user("alice").in_org(&a);
+    let audit = alice.audit().title(AUDIT_TITLE).at("IN_PROGRESS").create().await;
+    let finding = alice.finding(&audit).kind("MAJOR_NONCONFORMITY").title("f").create().await;
+    let ncr =
+        alice.ok(RAISE, json!({ "i": { "findingId": finding } })).await["raiseNonconformity"]["nonconformity"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+    let action = alice.corrective_action(&ncr).title("fix").create().await;
+    alice.ok(UPSERT, json!({ "i": upsert_input(&a, "A-1", json!({})) })).await;
 
-    let bob = app.token("bob");
+    let bob = app.user("bob").in_org(&b);
     let ghosts = [
         "aud_0190000000007000800000000000dead",
         "fnd_0190000000007000800000000000dead",
@@ -922,12 +799,11 @@ async fn other_tenants_objects_are_missing(app: &TestApp) {
         "cap_0190000000007000800000000000dead",
     ];
     for id in [audit.as_str(), finding.as_str(), ncr.as_str(), action.as_str()].into_iter().chain(ghosts) {
-        let data = app.ok(&bob, "query($id: ID!) { node(id: $id) { id } }", json!({ "id": id })).await;
+        let data = bob.ok("query($id: ID!) { node(id: $id) { id } }", json!({ "id": id })).await;
         assert_eq!(data["node"], Value::Null, "{id}");
     }
-    let data = app
+    let data = bob
         .ok(
-            &bob,
             "query($a: ID!) { organization(id: $a) { audits { totalCount } nonconformities { totalCount } } }",
             json!({ "a": a }),
         )
@@ -957,7 +833,7 @@ async fn other_tenants_objects_are_missing(app: &TestApp) {
         (UPSERT, upsert_input(&a, "A-1", json!({ "title": "pwned" }))),
     ];
     for (q, input) in &attempts {
-        let body = app.gql(&bob, q, json!({ "i": input })).await;
+        let body = bob.gql(q, json!({ "i": input })).await;
         assert_error(&body, "NOT_FOUND", None);
     }
     // A missing object behaves the same.
@@ -967,20 +843,20 @@ async fn other_tenants_objects_are_missing(app: &TestApp) {
         (TRANSITION_NCR, json!({ "id": ghosts[2], "to": "ANALYSIS" })),
         (UPDATE_ACTION, json!({ "id": ghosts[3], "title": "x" })),
     ] {
-        assert_error(&app.gql(&alice, q, json!({ "i": input })).await, "NOT_FOUND", None);
+        assert_error(&alice.gql(q, json!({ "i": input })).await, "NOT_FOUND", None);
     }
     assert_eq!(counts().await, before, "nothing written");
     // Bob's own data stays apart: his upsert of the same ticket key makes his own NCR.
-    let data = app.ok(&bob, UPSERT, json!({ "i": upsert_input(&b, "A-1", json!({})) })).await;
+    let data = bob.ok(UPSERT, json!({ "i": upsert_input(&b, "A-1", json!({})) })).await;
     assert_eq!(data["upsertNonconformityByExternalRef"]["created"], true);
-    let data = app
-        .ok(&bob, "query($b: ID!) { organization(id: $b) { nonconformities { totalCount } } }", json!({ "b": b }))
-        .await;
+    let data =
+        bob.ok("query($b: ID!) { organization(id: $b) { nonconformities { totalCount } } }", json!({ "b": b })).await;
     assert_eq!(data["organization"]["nonconformities"]["totalCount"], 1);
 }
 
 async fn role_matrix(app: &TestApp) {
-    let org = acme(app).await;
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
     // (operation, roles allowed among o m c a v i)
     let table: [(&str, [bool; 6]); 16] = [
         ("createAudit", [true, true, false, true, false, false]),
@@ -1000,13 +876,13 @@ async fn role_matrix(app: &TestApp) {
         ("updateCorrectiveAction", [true, true, true, false, false, true]),
         ("readNonconformities", [true, true, true, true, true, true]),
     ];
-    for (r, (sub, role)) in ROLES.iter().enumerate() {
-        let token = app.token(sub);
-        let audit = audit_at(app, &org, "IN_PROGRESS").await;
-        let finding = add_finding(app, &audit, "MAJOR_NONCONFORMITY", json!([])).await;
-        let ncr = create_ncr(app, &org).await;
-        let action = add_action(app, &ncr, None).await;
-        let verified = ncr_at(app, &org, "VERIFICATION").await;
+    for (r, token) in acme.members().into_iter().enumerate() {
+        let (sub, role) = (token.sub.as_str(), token.role.map_or("?", Role::as_str));
+        let audit = audit_at(&acme.owner, "IN_PROGRESS").await;
+        let finding = add_finding(&acme.owner, &audit, "MAJOR_NONCONFORMITY", json!([])).await;
+        let ncr = create_ncr(&acme.owner).await;
+        let action = add_action(&acme.owner, &ncr, None).await;
+        let verified = ncr_at(&acme.owner, "VERIFICATION").await;
         for (op, allowed) in &table {
             let (q, vars): (String, Value) = match *op {
                 "createAudit" => (CREATE_AUDIT.into(), json!({ "i": audit_input(&org, json!({})) })),
@@ -1026,7 +902,7 @@ async fn role_matrix(app: &TestApp) {
                 "updateCorrectiveAction" => (UPDATE_ACTION.into(), json!({ "i": { "id": action, "title": format!("by {sub}") } })),
                 _ => ("query($o: ID!) { organization(id: $o) { nonconformities { totalCount nodes { id correctiveActions { id } } } } }".into(), json!({ "o": org })),
             };
-            let body = app.gql(&token, &q, vars).await;
+            let body = token.gql(&q, vars).await;
             if allowed[r] {
                 assert!(body.get("errors").is_none(), "{role} {op}: {body}");
             } else {
@@ -1034,15 +910,13 @@ async fn role_matrix(app: &TestApp) {
             }
         }
         // What the objects tell the caller matches what the service allows.
-        let data = app
-            .ok(&token, "query($n: ID!) { node(id: $n) { ... on Nonconformity { viewerCanUpdate viewerCanDelete correctiveActions { viewerCanUpdate } } } }", json!({ "n": ncr }))
+        let data = token.ok("query($n: ID!) { node(id: $n) { ... on Nonconformity { viewerCanUpdate viewerCanDelete correctiveActions { viewerCanUpdate } } } }", json!({ "n": ncr }))
             .await;
         assert_eq!(data["node"]["viewerCanUpdate"], table[9].1[r], "{role}");
         assert_eq!(data["node"]["viewerCanDelete"], false);
         assert_eq!(data["node"]["correctiveActions"][0]["viewerCanUpdate"], table[14].1[r], "{role}");
         if table[6].1[r] {
-            let data = app
-                .ok(&token, "query($a: ID!) { node(id: $a) { ... on Audit { viewerCanUpdate viewerCanTransition viewerCanAddFinding findings { viewerCanUpdate viewerCanRaiseNonconformity } } } }", json!({ "a": audit }))
+            let data = token.ok("query($a: ID!) { node(id: $a) { ... on Audit { viewerCanUpdate viewerCanTransition viewerCanAddFinding findings { viewerCanUpdate viewerCanRaiseNonconformity } } } }", json!({ "a": audit }))
                 .await;
             let writes = table[0].1[r];
             assert_eq!(data["node"]["viewerCanUpdate"], writes, "{role}");
@@ -1051,11 +925,10 @@ async fn role_matrix(app: &TestApp) {
             assert_eq!(data["node"]["findings"][0]["viewerCanRaiseNonconformity"], writes, "{role}");
         } else {
             // INTEGRATION reads NCRs but not the audits behind them.
-            let raised = app.ok(&app.token("o"), RAISE, json!({ "i": { "findingId": finding } })).await;
+            let raised = acme.owner.ok(RAISE, json!({ "i": { "findingId": finding } })).await;
             let id = raised["raiseNonconformity"]["nonconformity"]["id"].clone();
-            let body = app
+            let body = token
                 .gql(
-                    &token,
                     "query($n: ID!) { node(id: $n) { ... on Nonconformity { title finding { id } } } }",
                     json!({ "n": id }),
                 )
@@ -1066,8 +939,9 @@ async fn role_matrix(app: &TestApp) {
 }
 
 async fn nested_lists_are_batched(app: &TestApp) {
-    let org = acme(app).await;
-    let o = app.token("o");
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
+    let o = &acme.owner;
     let statements = async || -> u64 {
         let text =
             app.client.get(format!("{}/metrics", app.base)).send().await.expect("metrics").text().await.expect("text");
@@ -1081,17 +955,18 @@ async fn nested_lists_are_batched(app: &TestApp) {
     for round in 0..2 {
         let n = if round == 0 { 1 } else { 6 };
         for _ in 0..n {
-            let audit = audit_at(app, &org, "IN_PROGRESS").await;
-            let f = add_finding(app, &audit, "MINOR_NONCONFORMITY", json!([])).await;
-            let ncr = app.ok(&o, RAISE, json!({ "i": { "findingId": f } })).await["raiseNonconformity"]["nonconformity"]["id"]
-                .as_str()
-                .expect("id")
-                .to_string();
-            add_action(app, &ncr, Some(day(-1))).await;
-            add_action(app, &ncr, None).await;
+            let audit = audit_at(&acme.owner, "IN_PROGRESS").await;
+            let f = add_finding(&acme.owner, &audit, "MINOR_NONCONFORMITY", json!([])).await;
+            let ncr =
+                o.ok(RAISE, json!({ "i": { "findingId": f } })).await["raiseNonconformity"]["nonconformity"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .to_string();
+            add_action(&acme.owner, &ncr, Some(day(-1))).await;
+            add_action(&acme.owner, &ncr, None).await;
         }
         let before = statements().await;
-        let data = app.ok(&o, q, json!({ "o": org })).await;
+        let data = o.ok(q, json!({ "o": org })).await;
         costs.push(statements().await - before);
         let audits = data["organization"]["audits"]["nodes"].as_array().expect("audits").len();
         assert_eq!(audits, if round == 0 { 1 } else { 7 });
@@ -1102,8 +977,9 @@ async fn nested_lists_are_batched(app: &TestApp) {
 }
 
 async fn nonconformities_page_newest_first(app: &TestApp) {
-    let org = acme(app).await;
-    let o = app.token("o");
+    let acme = app.tenant("acme").await;
+    let org = acme.id.clone();
+    let o = &acme.owner;
     for (n, (source, severity)) in [
         ("INCIDENT", "MINOR"),
         ("COMPLAINT", "MAJOR"),
@@ -1115,10 +991,10 @@ async fn nonconformities_page_newest_first(app: &TestApp) {
     .enumerate()
     {
         let i = json!({ "organizationId": org, "title": format!("ncr {n}"), "source": source, "severity": severity });
-        app.ok(&o, CREATE_NCR, json!({ "i": i })).await;
+        o.ok(CREATE_NCR, json!({ "i": i })).await;
     }
-    app.ok(&app.token("i"), UPSERT, json!({ "i": upsert_input(&org, "P-1", json!({ "severity": "MINOR" })) })).await;
-    ncr_at(app, &org, "CLOSED").await;
+    acme.integration.ok(UPSERT, json!({ "i": upsert_input(&org, "P-1", json!({ "severity": "MINOR" })) })).await;
+    ncr_at(&acme.owner, "CLOSED").await;
     let q = "query($o: ID!, $f: NonconformityFilter, $after: String) { organization(id: $o) { nonconformities(filter: $f, first: 2, after: $after) { totalCount edges { cursor node { id title } } pageInfo { hasNextPage hasPreviousPage endCursor } } } }";
     let all = |f: Value| {
         let o = o.clone();
@@ -1126,7 +1002,7 @@ async fn nonconformities_page_newest_first(app: &TestApp) {
         async move {
             let (mut titles, mut after) = (Vec::new(), Value::Null);
             loop {
-                let data = app.ok(&o, q, json!({ "o": org, "f": f, "after": after })).await;
+                let data = o.ok(q, json!({ "o": org, "f": f, "after": after })).await;
                 let c = &data["organization"]["nonconformities"];
                 let total = c["totalCount"].as_i64().unwrap_or(-1);
                 assert_eq!(c["pageInfo"]["hasPreviousPage"], !after.is_null());
@@ -1157,7 +1033,7 @@ async fn nonconformities_page_newest_first(app: &TestApp) {
     assert_eq!(all(json!({ "externalSystem": "jira" })).await, (vec!["Backups untested".into()], 1));
     assert_eq!(all(json!({ "open": false })).await.0.len(), 1);
     // A cursor of another list (audits) is refused.
-    let body = app.gql(&o, q, json!({ "o": org, "after": "eyJzIjoiYXVkaXRzOlBMQU5ORURfU1RBUlQiLCJrIjp7InQiOiJOdWxsIn0sImlkIjoiMDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAwIn0" })).await;
+    let body = o.gql(q, json!({ "o": org, "after": "eyJzIjoiYXVkaXRzOlBMQU5ORURfU1RBUlQiLCJrIjp7InQiOiJOdWxsIn0sImlkIjoiMDE5MDAwMDAtMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAwIn0" })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("after"));
 }
 

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real HTTP API on a fresh database per test, on
 //! SQLite and (with `ANNEX_TEST_POSTGRES_URL`) PostgreSQL.
 
+mod builders;
 mod support;
 
 mod cli;
@@ -8,6 +9,7 @@ mod dashboard;
 mod events;
 mod hardening;
 mod improvement;
+mod permissions;
 mod risk;
 mod soa;
 mod spine;

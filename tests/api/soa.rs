@@ -4,16 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, assert_error};
+use crate::support::{Role, TestApp, assert_error};
 
 fn reference() -> Value {
     let raw = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/migration/data/iso-catalogs.json"))
         .expect("reference catalog");
     serde_json::from_str(&raw).expect("json")
 }
-
-const ROLES: [(&str, &str); 6] =
-    [("o", "OWNER"), ("m", "MANAGER"), ("c", "CONTRIBUTOR"), ("a", "AUDITOR"), ("v", "VIEWER"), ("i", "INTEGRATION")];
 
 /// The SoA row id of `standard:ref` in `org`.
 pub async fn control_id(app: &TestApp, token: &str, org: &str, standard: &str, reference: &str) -> String {
@@ -492,28 +489,20 @@ async fn other_tenants_controls_are_missing(app: &TestApp) {
 }
 
 async fn roles_on_the_soa(app: &TestApp) {
-    let org = app.org("acme", &ROLES).await;
-    let clause = app
-        .ok(
-            &app.token("o"),
-            "query($o: ID!) { organization(id: $o) { clauseAssessments(first: 1) { nodes { id } } } }",
-            json!({ "o": org }),
-        )
-        .await["organization"]["clauseAssessments"]["nodes"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let control = control_id(app, &app.token("o"), &org, "ISO27001", "A.5.1").await;
-    for (i, (sub, _)) in ROLES.iter().enumerate() {
-        let allowed = ["o", "m", "c"].contains(sub);
-        let t = app.token(sub);
+    let t = app.tenant("acme").await;
+    let org = t.id.clone();
+    let clause = t.owner.clause_id().await;
+    let control = t.owner.control_id("ISO27001", "A.5.1").await;
+    for (i, who) in t.members().into_iter().enumerate() {
+        let allowed = matches!(who.role, Some(Role::Owner | Role::Manager | Role::Contributor));
+        let sub = who.sub.as_str();
         // Everyone reads.
-        let read = app.ok(&t, "query($o: ID!) { organization(id: $o) { controls(first: 1) { nodes { viewerCanUpdate } } readiness { percent } } }", json!({ "o": org })).await;
+        let read = who.ok("query($o: ID!) { organization(id: $o) { controls(first: 1) { nodes { viewerCanUpdate } } readiness { percent } } }", json!({ "o": org })).await;
         assert_eq!(read["organization"]["controls"]["nodes"][0]["viewerCanUpdate"], allowed, "{sub}");
         let bodies = [
-            app.gql(&t, UPDATE, json!({ "i": { "id": control, "owner": format!("owner-{sub}") } })).await,
-            app.gql(&t, CUSTOM, json!({ "i": { "organizationId": org, "standard": "ISO27001", "ref": format!("ORG-{i}"), "title": "x" } })).await,
-            app.gql(&t, "mutation($i: UpdateClauseAssessmentInput!) { updateClauseAssessment(input: $i) { clauseAssessment { status } } }", json!({ "i": { "id": clause, "notes": sub } })).await,
+            who.gql(UPDATE, json!({ "i": { "id": control, "owner": format!("owner-{sub}") } })).await,
+            who.gql(CUSTOM, json!({ "i": { "organizationId": org, "standard": "ISO27001", "ref": format!("ORG-{i}"), "title": "x" } })).await,
+            who.gql("mutation($i: UpdateClauseAssessmentInput!) { updateClauseAssessment(input: $i) { clauseAssessment { status } } }", json!({ "i": { "id": clause, "notes": sub } })).await,
         ];
         for body in bodies {
             if allowed {

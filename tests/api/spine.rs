@@ -243,44 +243,39 @@ const UPDATE_ORG: &str =
     "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { name slug version } } }";
 
 async fn update_organization_roles_and_versions(app: &TestApp) {
-    let org = app
-        .org(
-            "acme",
-            &[
-                ("o", "OWNER"),
-                ("m", "MANAGER"),
-                ("c", "CONTRIBUTOR"),
-                ("a", "AUDITOR"),
-                ("v", "VIEWER"),
-                ("i", "INTEGRATION"),
-            ],
-        )
-        .await;
+    let t = app.tenant("acme").await;
+    let org = t.id.clone();
     app.org("taken", &[]).await;
-    for (sub, allowed) in [("o", true), ("m", true), ("c", false), ("a", false), ("v", false), ("i", false)] {
-        let body =
-            app.gql(&app.token(sub), UPDATE_ORG, json!({ "i": { "id": org, "name": format!("Acme by {sub}") } })).await;
+    let cases = [
+        (&t.owner, true),
+        (&t.manager, true),
+        (&t.contributor, false),
+        (&t.auditor, false),
+        (&t.viewer, false),
+        (&t.integration, false),
+    ];
+    for (who, allowed) in cases {
+        let body = who.gql(UPDATE_ORG, json!({ "i": { "id": org, "name": format!("Acme by {}", who.sub) } })).await;
         if allowed {
-            assert!(body.get("errors").is_none(), "{sub}: {body}");
+            assert!(body.get("errors").is_none(), "{}: {body}", who.sub);
         } else {
             assert_error(&body, "FORBIDDEN", None);
         }
     }
-    let stale =
-        app.gql(&app.token("o"), UPDATE_ORG, json!({ "i": { "id": org, "name": "X", "expectedVersion": 1 } })).await;
+    let stale = t.owner.gql(UPDATE_ORG, json!({ "i": { "id": org, "name": "X", "expectedVersion": 1 } })).await;
     assert_error(&stale, "CONFLICT", None);
-    let taken = app.gql(&app.token("o"), UPDATE_ORG, json!({ "i": { "id": org, "slug": "taken" } })).await;
+    let taken = t.owner.gql(UPDATE_ORG, json!({ "i": { "id": org, "slug": "taken" } })).await;
     assert_error(&taken, "CONFLICT", None);
-    let stranger = app.gql(&app.token("stranger"), UPDATE_ORG, json!({ "i": { "id": org, "name": "X" } })).await;
+    let stranger = t.stranger.gql(UPDATE_ORG, json!({ "i": { "id": org, "name": "X" } })).await;
     assert_error(&stranger, "NOT_FOUND", None);
-    let data = app
+    let data = t
+        .viewer
         .ok(
-            &app.token("v"),
             "query($id: ID!) { organization(id: $id) { name version viewerCanUpdate viewerRole } }",
             json!({ "id": org }),
         )
         .await;
-    assert_eq!(data["organization"]["name"], "Acme by m");
+    assert_eq!(data["organization"]["name"], json!(format!("Acme by {}", t.manager.sub)));
     assert_eq!(data["organization"]["version"], 3);
     assert_eq!(data["organization"]["viewerCanUpdate"], false);
     assert_eq!(data["organization"]["viewerRole"], "VIEWER");
@@ -292,25 +287,21 @@ const CHANGE: &str =
 const REMOVE: &str = "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { deletedId } }";
 
 async fn memberships_per_role(app: &TestApp) {
-    let org = app
-        .org(
-            "acme",
-            &[
-                ("o", "OWNER"),
-                ("m", "MANAGER"),
-                ("c", "CONTRIBUTOR"),
-                ("a", "AUDITOR"),
-                ("v", "VIEWER"),
-                ("i", "INTEGRATION"),
-            ],
-        )
-        .await;
-    for (sub, allowed) in [("o", true), ("m", false), ("c", false), ("a", false), ("v", false), ("i", false)] {
-        let body = app
+    let t = app.tenant("acme").await;
+    let org = t.id.clone();
+    let cases = [
+        (&t.owner, true),
+        (&t.manager, false),
+        (&t.contributor, false),
+        (&t.auditor, false),
+        (&t.viewer, false),
+        (&t.integration, false),
+    ];
+    for (who, allowed) in cases {
+        let body = who
             .gql(
-                &app.token(sub),
                 ADD,
-                json!({ "i": { "organizationId": org, "subject": format!("new-{sub}"), "role": "VIEWER" } }),
+                json!({ "i": { "organizationId": org, "subject": format!("new-{}", who.sub), "role": "VIEWER" } }),
             )
             .await;
         if allowed {
@@ -319,36 +310,30 @@ async fn memberships_per_role(app: &TestApp) {
             assert_error(&body, "FORBIDDEN", None);
         }
     }
-    let stranger = app
-        .gql(&app.token("zed"), ADD, json!({ "i": { "organizationId": org, "subject": "x", "role": "OWNER" } }))
-        .await;
+    let stranger =
+        t.stranger.gql(ADD, json!({ "i": { "organizationId": org, "subject": "x", "role": "OWNER" } })).await;
     assert_error(&stranger, "NOT_FOUND", None);
-    let dup = app
-        .gql(&app.token("o"), ADD, json!({ "i": { "organizationId": org, "subject": "m", "role": "VIEWER" } }))
-        .await;
+    let dup =
+        t.owner.gql(ADD, json!({ "i": { "organizationId": org, "subject": t.manager.sub, "role": "VIEWER" } })).await;
     assert_error(&dup, "CONFLICT", None);
-    let blank = app
-        .gql(&app.token("o"), ADD, json!({ "i": { "organizationId": org, "subject": " ", "role": "VIEWER" } }))
-        .await;
+    let blank = t.owner.gql(ADD, json!({ "i": { "organizationId": org, "subject": " ", "role": "VIEWER" } })).await;
     assert_error(&blank, "BAD_USER_INPUT", Some("subject"));
 
     // The new role takes effect at once (memberships live in the service).
-    let data = app
-        .ok(&app.token("o"), CHANGE, json!({ "i": { "organizationId": org, "subject": "v", "role": "MANAGER" } }))
-        .await;
+    let data =
+        t.owner.ok(CHANGE, json!({ "i": { "organizationId": org, "subject": t.viewer.sub, "role": "MANAGER" } })).await;
     assert_eq!(data["changeMemberRole"]["membership"]["role"], "MANAGER");
-    let body = app.gql(&app.token("v"), UPDATE_ORG, json!({ "i": { "id": org, "name": "By v" } })).await;
+    let body = t.viewer.gql(UPDATE_ORG, json!({ "i": { "id": org, "name": "By v" } })).await;
     assert!(body.get("errors").is_none(), "{body}");
     // Revocation is immediate too.
-    app.ok(&app.token("o"), REMOVE, json!({ "i": { "organizationId": org, "subject": "v" } })).await;
-    let gone = app.ok(&app.token("v"), "query($id: ID!) { organization(id: $id) { id } }", json!({ "id": org })).await;
+    t.owner.ok(REMOVE, json!({ "i": { "organizationId": org, "subject": t.viewer.sub } })).await;
+    let gone = t.viewer.ok("query($id: ID!) { organization(id: $id) { id } }", json!({ "id": org })).await;
     assert_eq!(gone["organization"], Value::Null);
-    let missing =
-        app.gql(&app.token("o"), REMOVE, json!({ "i": { "organizationId": org, "subject": "nobody" } })).await;
+    let missing = t.owner.gql(REMOVE, json!({ "i": { "organizationId": org, "subject": "nobody" } })).await;
     assert_error(&missing, "NOT_FOUND", None);
 
     // The viewer sees its memberships.
-    let data = app.ok(&app.token("a"), VIEWER, json!({})).await;
+    let data = t.auditor.ok(VIEWER, json!({})).await;
     assert_eq!(data["viewer"]["memberships"][0]["role"], "AUDITOR");
     assert_eq!(data["viewer"]["memberships"][0]["organization"]["id"], json!(org));
 }

@@ -1,15 +1,27 @@
 //! Test harness: the real service on a random port, a fresh database migrated by the real
 //! migrations (SQLite always; PostgreSQL when `ANNEX_TEST_POSTGRES_URL` is set), and
 //! tokens minted here with jsonwebtoken, as any client's identity provider would.
+//!
+//! Tests act through [`Actor`]s that carry their own token and request helpers:
+//! `let t = app.tenant("acme").await;` gives an organization with one member per role
+//! (`t.owner`, `t.manager`, …, `t.role(Role::Auditor)`), its platform admin and a
+//! `stranger` who belongs to no organization. Fixtures are built through the API with the
+//! builders of `crate::builders` (`t.owner.risk().likelihood(4).create().await`).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use annex::app::{self, Running};
 use annex::config::Config;
+use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+pub use annex::auth::permissions::Role;
 
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
@@ -78,19 +90,20 @@ pub async fn fresh_postgres_database(base: &str) -> String {
     let mut template = lock.lock().await;
     let mut admin = sqlx::PgConnection::connect(base).await.expect("connect to ANNEX_TEST_POSTGRES_URL");
     if template.is_none() {
-        // Leftovers of earlier runs.
+        // Leftovers of earlier runs; not those of test processes still running (other
+        // worktrees or CI jobs may share the server).
         let old: Vec<(String,)> = sqlx::query_as(
             "SELECT datname FROM pg_database WHERE datname LIKE 'annex\\_t\\_%' OR datname LIKE 'annex\\_tpl\\_%'",
         )
         .fetch_all(&mut admin)
         .await
         .expect("list databases");
-        for (name,) in old {
+        for (name,) in old.into_iter().filter(|(n,)| !owner_is_running(n)) {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
                 .execute(&mut admin)
                 .await;
         }
-        let name = format!("annex_tpl_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("annex_tpl_p{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut admin)
             .await
@@ -100,13 +113,25 @@ pub async fn fresh_postgres_database(base: &str) -> String {
         *template = Some(name);
     }
     let tpl = template.clone().expect("template");
-    let name = format!("annex_t_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("annex_t_p{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\"")))
         .execute(&mut admin)
         .await
         .expect("create test database");
     let _ = admin.close().await;
     with_database(base, &name)
+}
+
+/// Whether the test process that named a database (`annex_t_p<pid>_…`) still runs on this
+/// machine. Names without a process id, and machines without `/proc`, count as not running.
+fn owner_is_running(database: &str) -> bool {
+    let pid = database.split('_').find_map(|part| part.strip_prefix('p')?.parse::<u32>().ok());
+    match pid {
+        Some(pid) if std::path::Path::new("/proc/self").exists() => {
+            pid != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
+        _ => false,
+    }
 }
 
 pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Config {
@@ -231,6 +256,197 @@ impl TestApp {
     pub async fn count(&self, table: &str) -> i64 {
         let rows = self.sql(&format!("SELECT COUNT(*) FROM {table}")).await;
         rows[0][0].as_i64().expect("count")
+    }
+}
+
+impl TestApp {
+    /// The platform admin, as an actor.
+    pub fn admin(&self) -> Actor<'_> {
+        Actor { app: self, sub: "platform-admin".into(), token: self.admin_token(), role: None, org: None }
+    }
+
+    /// Any authenticated subject (a member of nothing until added somewhere).
+    pub fn user(&self, sub: &str) -> Actor<'_> {
+        Actor { app: self, sub: sub.into(), token: self.token(sub), role: None, org: None }
+    }
+
+    /// A new organization with one member of each role (subjects `owner@slug`, …).
+    pub async fn tenant(&self, slug: &str) -> Tenant<'_> {
+        let subjects: Vec<(String, &str)> = Role::ALL.iter().map(|r| (member_subject(*r, slug), r.as_str())).collect();
+        let members: Vec<(&str, &str)> = subjects.iter().map(|(s, r)| (s.as_str(), *r)).collect();
+        let id = self.org(slug, &members).await;
+        let member = |role: Role| Actor {
+            app: self,
+            sub: member_subject(role, slug),
+            token: self.token(&member_subject(role, slug)),
+            role: Some(role),
+            org: Some(id.clone()),
+        };
+        Tenant {
+            admin: self.admin().in_org(&id),
+            owner: member(Role::Owner),
+            manager: member(Role::Manager),
+            contributor: member(Role::Contributor),
+            auditor: member(Role::Auditor),
+            viewer: member(Role::Viewer),
+            integration: member(Role::Integration),
+            stranger: self.user(&format!("stranger@{slug}")).in_org(&id),
+            id,
+        }
+    }
+}
+
+fn member_subject(role: Role, slug: &str) -> String {
+    format!("{}@{slug}", role.as_str().to_lowercase())
+}
+
+/// Someone calling the API: a subject with its own token, and (for members) its role and
+/// organization, which builders use by default.
+#[derive(Clone)]
+pub struct Actor<'a> {
+    pub app: &'a TestApp,
+    pub sub: String,
+    pub token: String,
+    /// The member role in [`Actor::org`]; `None` for the platform admin and strangers.
+    pub role: Option<Role>,
+    org: Option<String>,
+}
+
+impl<'a> Actor<'a> {
+    /// The organization this actor works in (a member's own; for others, as set by `in_org`).
+    pub fn org(&self) -> &str {
+        self.org.as_deref().unwrap_or_else(|| panic!("{} works in no organization: use in_org", self.sub))
+    }
+
+    /// The same caller, aiming at another organization (builders and helpers use it).
+    pub fn in_org(&self, org: &str) -> Actor<'a> {
+        Actor { org: Some(org.to_string()), ..self.clone() }
+    }
+
+    /// POST /graphql with this actor's token; the whole JSON body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.app.gql(&self.token, query, variables).await
+    }
+
+    /// Like [`Actor::gql`], but panics on errors and returns `data`.
+    pub async fn ok(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors for {}: {body:#}\nquery: {query}", self.sub);
+        body["data"].clone()
+    }
+
+    /// `GET` a path of the service (`/organizations/{id}/soa.csv`, …) with this actor's token.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.app.client.get(format!("{}{path}", self.app.base)).bearer_auth(&self.token).send().await.expect("GET")
+    }
+
+    /// `node(id) { id ... on T { fields } }`, panicking on errors (`null` when not visible).
+    pub async fn node(&self, id: &str, on: &str, fields: &str) -> Value {
+        let q = format!("query($id: ID!) {{ node(id: $id) {{ id ... on {on} {{ {fields} }} }} }}");
+        self.ok(&q, json!({ "id": id })).await["node"].clone()
+    }
+
+    /// The SoA row of a catalog control in this actor's organization.
+    pub async fn control_id(&self, standard: &str, r: &str) -> String {
+        let q = "query($o: ID!, $s: StandardCode!, $q: String!) { organization(id: $o) { controls(first: 100, filter: {standard: $s, search: $q}) { nodes { id ref } } } }";
+        let data = self.ok(q, json!({ "o": self.org(), "s": standard, "q": r })).await;
+        data["organization"]["controls"]["nodes"]
+            .as_array()
+            .expect("controls")
+            .iter()
+            .find(|n| n["ref"] == r)
+            .and_then(|n| n["id"].as_str())
+            .unwrap_or_else(|| panic!("no control {standard} {r}"))
+            .to_string()
+    }
+
+    /// The first gap-analysis row of the organization.
+    pub async fn clause_id(&self) -> String {
+        let q = "query($o: ID!) { organization(id: $o) { clauseAssessments(first: 1) { nodes { id } } } }";
+        self.ok(q, json!({ "o": self.org() })).await["organization"]["clauseAssessments"]["nodes"][0]["id"]
+            .as_str()
+            .expect("clause assessment id")
+            .to_string()
+    }
+
+    /// Opens a graphql-transport-ws connection with this actor's token and subscribes.
+    pub async fn subscribe(&self, query: &str, variables: Value) -> Ws {
+        let mut ws = ws_connect(self.app, json!({ "Authorization": format!("Bearer {}", self.token) })).await;
+        let ack = ws_next(&mut ws, Duration::from_secs(5)).await.expect("ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        ws.send(Message::text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } })
+                .to_string(),
+        ))
+        .await
+        .expect("subscribe");
+        // Give the server a moment to register the subscription.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        ws
+    }
+}
+
+/// One organization with a member of every role, its platform admin and a stranger.
+pub struct Tenant<'a> {
+    pub id: String,
+    /// The platform admin, aiming at this organization.
+    pub admin: Actor<'a>,
+    pub owner: Actor<'a>,
+    pub manager: Actor<'a>,
+    pub contributor: Actor<'a>,
+    pub auditor: Actor<'a>,
+    pub viewer: Actor<'a>,
+    pub integration: Actor<'a>,
+    /// Authenticated, member of no organization, aiming at this one.
+    pub stranger: Actor<'a>,
+}
+
+impl<'a> Tenant<'a> {
+    pub fn role(&self, role: Role) -> &Actor<'a> {
+        match role {
+            Role::Owner => &self.owner,
+            Role::Manager => &self.manager,
+            Role::Contributor => &self.contributor,
+            Role::Auditor => &self.auditor,
+            Role::Viewer => &self.viewer,
+            Role::Integration => &self.integration,
+        }
+    }
+
+    /// The six members, in `Role::ALL` order.
+    pub fn members(&self) -> [&Actor<'a>; 6] {
+        Role::ALL.map(|r| self.role(r))
+    }
+}
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens `/graphql/ws` (graphql-transport-ws) and sends `connection_init` with `init`.
+pub async fn ws_connect(app: &TestApp, init: Value) -> Ws {
+    let url = app.base.replace("http://", "ws://") + "/graphql/ws";
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
+    ws.send(Message::text(json!({ "type": "connection_init", "payload": init }).to_string())).await.expect("init");
+    ws
+}
+
+/// The next protocol message (skipping pings); `None` on close or after `wait`.
+pub async fn ws_next(ws: &mut Ws, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
+        match msg {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).ok()?;
+                if v["type"] == "ping" || v["type"] == "pong" {
+                    continue;
+                }
+                return Some(v);
+            }
+            Message::Close(_) => return None,
+            _ => continue,
+        }
     }
 }
 

@@ -199,37 +199,28 @@ async fn concurrent_writers_cannot_fork_the_chain(app: &TestApp) {
 }
 
 async fn trail_roles(app: &TestApp) {
-    let org = app
-        .org(
-            "acme",
-            &[
-                ("o", "OWNER"),
-                ("m", "MANAGER"),
-                ("c", "CONTRIBUTOR"),
-                ("a", "AUDITOR"),
-                ("v", "VIEWER"),
-                ("i", "INTEGRATION"),
-            ],
-        )
-        .await;
-    for (sub, allowed) in [("o", true), ("m", true), ("a", true), ("c", false), ("v", false), ("i", false)] {
+    let t = app.tenant("acme").await;
+    let cases = [
+        (&t.owner, true),
+        (&t.manager, true),
+        (&t.auditor, true),
+        (&t.contributor, false),
+        (&t.viewer, false),
+        (&t.integration, false),
+    ];
+    for (who, allowed) in cases {
         for q in [CHANGES, INTEGRITY] {
-            let body = app.gql(&app.token(sub), q, json!({ "o": org })).await;
+            let body = who.gql(q, json!({ "o": t.id })).await;
             if allowed {
-                assert!(body.get("errors").is_none(), "{sub}: {body}");
+                assert!(body.get("errors").is_none(), "{}: {body}", who.sub);
             } else {
                 assert_error(&body, "FORBIDDEN", None);
             }
         }
     }
     let other = app.org("beta", &[("b", "OWNER")]).await;
-    let body = app
-        .ok(
-            &app.token("o"),
-            "query($o: ID!) { organization(id: $o) { changes { totalCount } } }",
-            json!({ "o": other }),
-        )
-        .await;
+    let body =
+        t.owner.ok("query($o: ID!) { organization(id: $o) { changes { totalCount } } }", json!({ "o": other })).await;
     assert_eq!(body["organization"], Value::Null, "another tenant's trail is invisible");
 }
 
