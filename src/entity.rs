@@ -357,6 +357,9 @@ entity!(nonconformity, "nonconformities", {
     pub external_url: Option<String>,
     pub external_status: Option<String>,
     pub external_done: Option<bool>,
+    /// Created with its ticket (`upsertNonconformityByExternalRef`, or
+    /// `createNonconformity` with an `externalRef`): what an INTEGRATION may sync.
+    pub ticket_synced: bool,
     pub closed_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,

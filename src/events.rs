@@ -7,8 +7,6 @@
 //! so a change made through any replica reaches subscribers on all of them; on SQLite
 //! (one process) the bus broadcasts in-process after commit.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use sea_orm::DbBackend;
 use serde::{Deserialize, Serialize};
@@ -78,37 +76,12 @@ impl EventBus {
 }
 
 async fn listen(db: Database, sender: broadcast::Sender<ChangeEvent>) {
-    loop {
-        let mut listener = match db.listener().await {
-            None => return,
-            Some(Ok(l)) => l,
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "event listener cannot connect; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(PG_CHANNEL).await {
-            tracing::warn!(error = %e, "LISTEN failed; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
+    db.listen(PG_CHANNEL, |payload| match serde_json::from_str::<ChangeEvent>(payload) {
+        Ok(ev) => {
+            // No subscribers is not an error.
+            let _ = sender.send(ev);
         }
-        loop {
-            match listener.recv().await {
-                Ok(n) => match serde_json::from_str::<ChangeEvent>(n.payload()) {
-                    Ok(ev) => {
-                        let _ = sender.send(ev);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed event payload"),
-                },
-                Err(e) => {
-                    if db.is_closed() {
-                        return;
-                    }
-                    tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
-                    break;
-                }
-            }
-        }
-    }
+        Err(e) => tracing::warn!(error = %e, "ignoring a malformed event payload"),
+    })
+    .await;
 }

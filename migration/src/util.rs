@@ -139,7 +139,6 @@ pub async fn tenant_rls_down(m: &SchemaManager<'_>, table: &str) -> Result<(), D
 
 /// PostgreSQL: lets the rest of the current migration read and write every tenant's rows
 /// (data migrations run as the owner, whom `FORCE ROW LEVEL SECURITY` binds too).
-#[allow(dead_code)] // for the data migrations that touch every tenant
 pub async fn cross_tenant(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     if m.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
         m.get_connection().execute_unprepared("SELECT set_config('annex.platform_admin', 'on', true)").await?;

@@ -101,6 +101,7 @@ macro_rules! operations {
 operations! {
     CreateOrganization: NONE, "`createOrganization`";
     ReadCatalog: ALL, "`standards`, `standard` (global catalogs: any authenticated caller, member or not)";
+    ReadViewer: ALL, "`viewer` (the caller's own subject and memberships: any valid token, member or not)";
     ReadOrganization: ALL, "`organization`, `organizations`, `node`, `members`, `riskSettings`";
     UpdateOrganization: O | M, "`updateOrganization` (name, slug, riskSettings)";
     ManageMembers: O, "`addMember`, `changeMemberRole`, `removeMember`";
@@ -126,10 +127,13 @@ operations! {
     WriteFindings: O | M | A, "`addFinding`, `updateFinding`";
     RaiseNonconformity: O | M | A, "`raiseNonconformity`";
     ReadNonconformities: ALL, "`nonconformities`, `Nonconformity`, `CorrectiveAction`";
-    WriteNonconformities: O | M | C | I, "`createNonconformity`, `updateNonconformity`, `upsertNonconformityByExternalRef`";
-    TransitionNonconformity: O | M | C, "`transitionNonconformity` (every move except to CLOSED)";
+    WriteNonconformities: O | M | C, "`createNonconformity`, `updateNonconformity` (any nonconformity)";
+    SyncNonconformities: O | M | C | I, "`upsertNonconformityByExternalRef`; `createNonconformity` with an externalRef; `updateNonconformity`, `addCorrectiveAction`, `updateCorrectiveAction` on a ticket-synced nonconformity (one created with its ticket)";
+    ReviewEffectiveness: O | M | C, "`updateNonconformity` setting effectivenessReview (10.2 d: a person's judgement, never a ticket system's)";
+    TransitionNonconformity: O | M | C, "`transitionNonconformity` (every move except to CLOSED); the moves `upsertNonconformityByExternalRef` makes when its ticket is reported done (externalDone) on a nonconformity that is not ticket-synced";
+    AdvanceSyncedNonconformity: O | M | C | I, "the moves `upsertNonconformityByExternalRef` makes when its ticket is reported done (externalDone) on a ticket-synced nonconformity (never past VERIFICATION)";
     CloseNonconformity: O | M | A, "`transitionNonconformity` to CLOSED";
-    WriteCorrectiveActions: O | M | C | I, "`addCorrectiveAction`, `updateCorrectiveAction`";
+    WriteCorrectiveActions: O | M | C, "`addCorrectiveAction`, `updateCorrectiveAction` (any nonconformity)";
 }
 
 /// The table as Markdown, exactly as the README prints it.
@@ -169,6 +173,24 @@ mod tests {
             assert!(!a.allows(op), "{op:?}");
         }
         assert!(a.allows(Operation::CloseNonconformity));
+    }
+
+    #[test]
+    fn integrations_touch_only_what_their_tickets_made() {
+        // Issue 9, 3: a ticket system may sync its own NCRs, never review effectiveness
+        // or move NCRs that people opened.
+        let i = Access::Member(Role::Integration);
+        for op in [
+            Operation::WriteNonconformities,
+            Operation::ReviewEffectiveness,
+            Operation::TransitionNonconformity,
+            Operation::CloseNonconformity,
+            Operation::WriteCorrectiveActions,
+        ] {
+            assert!(!i.allows(op), "{op:?}");
+        }
+        assert!(i.allows(Operation::SyncNonconformities));
+        assert!(i.allows(Operation::AdvanceSyncedNonconformity));
     }
 
     #[test]

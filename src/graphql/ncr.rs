@@ -124,6 +124,10 @@ impl Nonconformity {
     fn current(&self) -> AppResult<rules::NcrStatus> {
         stored(&self.model.status)
     }
+    /// `general` on any nonconformity, or the sync right on a ticket-synced one.
+    fn may_write(&self, general: Operation) -> bool {
+        self.access.allows(general) || (self.model.ticket_synced && self.access.allows(Operation::SyncNonconformities))
+    }
 }
 
 #[Object]
@@ -180,6 +184,11 @@ impl Nonconformity {
     async fn external_done(&self) -> Option<bool> {
         self.model.external_done
     }
+    /// Created with its ticket (by `upsertNonconformityByExternalRef`, or
+    /// `createNonconformity` with an `externalRef`): an INTEGRATION may sync it.
+    async fn ticket_synced(&self) -> bool {
+        self.model.ticket_synced
+    }
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.model.closed_at
     }
@@ -233,7 +242,7 @@ impl Nonconformity {
     }
     /// False once CLOSED: closed nonconformities are read-only.
     async fn viewer_can_update(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteNonconformities) && self.current()? != rules::NcrStatus::Closed)
+        Ok(self.may_write(Operation::WriteNonconformities) && self.current()? != rules::NcrStatus::Closed)
     }
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
@@ -260,7 +269,7 @@ impl Nonconformity {
         Ok(self.current()? == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity))
     }
     async fn viewer_can_add_corrective_action(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteCorrectiveActions) && self.current()? != rules::NcrStatus::Closed)
+        Ok(self.may_write(Operation::WriteCorrectiveActions) && self.current()? != rules::NcrStatus::Closed)
     }
 }
 
@@ -331,13 +340,14 @@ impl CorrectiveAction {
     }
     /// False once the nonconformity is CLOSED.
     async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
-        if !self.access.allows(Operation::WriteCorrectiveActions) {
-            return Ok(false);
-        }
         let ncr =
             load_by_id::<nonconformity::Entity>(ctx, self.model.organization_id, self.model.nonconformity_id).await?;
         Ok(match ncr {
-            Some(n) => stored::<rules::NcrStatus>(&n.status)? != rules::NcrStatus::Closed,
+            Some(n) => {
+                let right =
+                    if n.ticket_synced { Operation::SyncNonconformities } else { Operation::WriteCorrectiveActions };
+                self.access.allows(right) && stored::<rules::NcrStatus>(&n.status)? != rules::NcrStatus::Closed
+            }
             None => false,
         })
     }

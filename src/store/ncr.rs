@@ -86,6 +86,7 @@ struct Content {
 
 async fn insert(w: &mut Writer, c: Content) -> AppResult<nonconformity::Model> {
     let at = now();
+    let ticket_synced = c.external.is_some() && c.finding_id.is_none();
     let am = nonconformity::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: NotSet,
@@ -105,6 +106,7 @@ async fn insert(w: &mut Writer, c: Content) -> AppResult<nonconformity::Model> {
         external_url: Set(c.external.and_then(|e| e.url)),
         external_status: Set(c.external_status),
         external_done: Set(c.external_done),
+        ticket_synced: Set(ticket_synced),
         closed_at: Set(None),
         version: Set(1),
         created_at: Set(at),
@@ -146,7 +148,10 @@ pub async fn create(
         external_status: None,
         external_done: None,
     };
-    let mut w = gate.write(actor, org, Operation::WriteNonconformities).await?;
+    // A nonconformity opened with its ticket is the ticket system's to sync; any other
+    // needs the general right (issue 9, 3).
+    let op = if content.external.is_some() { Operation::SyncNonconformities } else { Operation::WriteNonconformities };
+    let mut w = gate.write(actor, org, op).await?;
     if let Some(ext) = &content.external {
         ensure_ticket_free(&w, ext, None).await?;
     }
@@ -185,7 +190,14 @@ pub async fn update(
     let root_cause = text("rootCause", ch.root_cause)?;
     let review = text("effectivenessReview", ch.effectiveness_review)?;
     let references = ch.references.map(|r| check_refs(catalog, r)).transpose()?;
-    let (mut w, before) = gate.write_on::<nonconformity::Entity>(actor, id, Operation::WriteNonconformities).await?;
+    let (mut w, before) = gate.write_on::<nonconformity::Entity>(actor, id, Operation::SyncNonconformities).await?;
+    if !before.ticket_synced {
+        w.require(Operation::WriteNonconformities)?;
+    }
+    if review.is_some() {
+        // ISO 27001 / 42001 10.2 d: reviewing effectiveness is a person's judgement.
+        w.require(Operation::ReviewEffectiveness)?;
+    }
     check_version(ch.expected_version, before.version)?;
     let status: NcrStatus = stored(&before.status)?;
     rules::ensure_not_closed(status, "id")?;
@@ -336,13 +348,19 @@ pub async fn upsert_by_external_ref(
     let owner = domain::optional_text("owner", input.owner, MAX_NAME)?;
     let ext_status = domain::optional_text("externalStatus", input.external_status, MAX_NAME)?;
     let references = input.references.map(|r| check_refs(catalog, r)).transpose()?;
-    let mut w = gate.write(actor, org, Operation::WriteNonconformities).await?;
+    let mut w = gate.write(actor, org, Operation::SyncNonconformities).await?;
     let existing = w
         .find::<nonconformity::Entity>()?
         .filter(nonconformity::Column::ExternalSystem.eq(ext.system.as_str()))
         .filter(nonconformity::Column::ExternalKey.eq(ext.key.as_str()))
         .one()
         .await?;
+    if let Some(m) = &existing
+        && !m.ticket_synced
+    {
+        // A ticket attached to an NCR people opened: syncing it is a general write.
+        w.require(Operation::WriteNonconformities)?;
+    }
     let done_note = format!("ticket {}:{} reported done", ext.system, ext.key);
     let (before, created) = match existing {
         Some(m) => (m, false),
@@ -413,7 +431,12 @@ pub async fn upsert_by_external_ref(
     // A ticket reported done completes the NCR's open actions and moves the NCR forward as
     // far as the rules allow, never beyond VERIFICATION (closure needs 10.2 d's review).
     let mut steps = Vec::new();
-    if input.external_done == Some(true) && status != NcrStatus::Closed {
+    let may_advance = w.access().allows(if before.ticket_synced {
+        Operation::AdvanceSyncedNonconformity
+    } else {
+        Operation::TransitionNonconformity
+    });
+    if input.external_done == Some(true) && status != NcrStatus::Closed && may_advance {
         for a in actions(&w, before.id).await? {
             if matches!(stored::<ActionStatus>(&a.status)?, ActionStatus::Open | ActionStatus::InProgress) {
                 let mut aam: corrective_action::ActiveModel = a.clone().into();
@@ -534,7 +557,10 @@ pub async fn add_action(
 ) -> AppResult<Granted<corrective_action::Model>> {
     let title = domain::required_text("title", input.title, MAX_TITLE)?;
     let owner = domain::optional_text("owner", input.owner, MAX_NAME)?;
-    let (mut w, ncr) = gate.write_on::<nonconformity::Entity>(actor, ncr_id, Operation::WriteCorrectiveActions).await?;
+    let (mut w, ncr) = gate.write_on::<nonconformity::Entity>(actor, ncr_id, Operation::SyncNonconformities).await?;
+    if !ncr.ticket_synced {
+        w.require(Operation::WriteCorrectiveActions)?;
+    }
     rules::ensure_not_closed(stored(&ncr.status)?, "nonconformityId")?;
     let at = now();
     let am = corrective_action::ActiveModel {
@@ -575,13 +601,15 @@ pub async fn update_action(
     let title = ch.title.map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
     let owner = ch.owner.map(|o| domain::optional_text("owner", Some(o), MAX_NAME)).transpose()?;
     let note = ch.completion_note.map(|n| domain::optional_text("completionNote", Some(n), MAX_TEXT)).transpose()?;
-    let (mut w, before) =
-        gate.write_on::<corrective_action::Entity>(actor, id, Operation::WriteCorrectiveActions).await?;
-    check_version(ch.expected_version, before.version)?;
+    let (mut w, before) = gate.write_on::<corrective_action::Entity>(actor, id, Operation::SyncNonconformities).await?;
     let ncr = w
         .get::<nonconformity::Entity>(before.nonconformity_id)
         .await?
         .ok_or_else(|| AppError::internal("action without nonconformity"))?;
+    if !ncr.ticket_synced {
+        w.require(Operation::WriteCorrectiveActions)?;
+    }
+    check_version(ch.expected_version, before.version)?;
     rules::ensure_not_closed(stored(&ncr.status)?, "id")?;
     let mut am: corrective_action::ActiveModel = before.clone().into();
     if let Some(v) = title {

@@ -7,10 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
-use sea_orm::{
-    ColumnTrait, ColumnType, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-};
+use sea_orm::{ColumnTrait, ColumnType, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -228,39 +225,40 @@ impl<T> Page<T> {
 }
 
 /// Runs `select` one page at a time. `key_of` reads the sort key of a row, `id_of` its id.
-pub async fn fetch<E, C>(
-    conn: &C,
+/// The query for one page of `select`: after the cursor, in sort order, one row more than
+/// asked (to tell whether there is a next page). Run by the gate ([`crate::store::tenancy::Scoped::page`]).
+pub(crate) fn page_query<E: EntityTrait>(
     select: Select<E>,
     sort: &Sort<E::Column>,
     args: &PageArgs,
-    want_total: bool,
-    key_of: impl Fn(&E::Model) -> SortValue,
-    id_of: impl Fn(&E::Model) -> Uuid,
-) -> AppResult<Page<E::Model>>
-where
-    E: EntityTrait,
-    E::Model: Sync,
-    C: ConnectionTrait,
-{
-    if let Some(c) = &args.after {
-        sort.check(c)?;
-    }
-    let total = if want_total { Some(select.clone().count(conn).await?) } else { None };
+) -> AppResult<Select<E>> {
     let mut q = select;
     if let Some(c) = &args.after {
+        sort.check(c)?;
         q = q.filter(sort.after_condition(c));
     }
-    let mut rows = sort.apply(q).limit(args.first + 1).all(conn).await?;
+    Ok(sort.apply(q).limit(args.first + 1))
+}
+
+/// The page made of the rows `page_query` returned.
+pub(crate) fn page_of<M>(
+    mut rows: Vec<M>,
+    sort_name: &str,
+    args: &PageArgs,
+    total: Option<u64>,
+    key_of: impl Fn(&M) -> SortValue,
+    id_of: impl Fn(&M) -> Uuid,
+) -> Page<M> {
     let has_next = rows.len() as u64 > args.first;
     rows.truncate(args.first as usize);
     let items = rows
         .into_iter()
         .map(|m| {
-            let cursor = encode(&sort.name, key_of(&m), id_of(&m));
+            let cursor = encode(sort_name, key_of(&m), id_of(&m));
             (cursor, m)
         })
         .collect();
-    Ok(Page { items, has_next, has_previous: args.is_after(), total })
+    Page { items, has_next, has_previous: args.is_after(), total }
 }
 
 fn encode(sort: &str, key: SortValue, id: Uuid) -> String {

@@ -867,13 +867,14 @@ async fn role_matrix(app: &TestApp) {
         ("raiseNonconformity", [true, true, false, true, false, false]),
         ("readAudits", [true, true, true, true, true, false]),
         ("nodeAudit", [true, true, true, true, true, false]),
-        ("createNonconformity", [true, true, true, false, false, true]),
-        ("updateNonconformity", [true, true, true, false, false, true]),
+        // Issue 9, 3: INTEGRATION syncs only NCRs its tickets made; these are people's.
+        ("createNonconformity", [true, true, true, false, false, false]),
+        ("updateNonconformity", [true, true, true, false, false, false]),
         ("upsertNonconformityByExternalRef", [true, true, true, false, false, true]),
         ("transitionNonconformity", [true, true, true, false, false, false]),
         ("closeNonconformity", [true, true, false, true, false, false]),
-        ("addCorrectiveAction", [true, true, true, false, false, true]),
-        ("updateCorrectiveAction", [true, true, true, false, false, true]),
+        ("addCorrectiveAction", [true, true, true, false, false, false]),
+        ("updateCorrectiveAction", [true, true, true, false, false, false]),
         ("readNonconformities", [true, true, true, true, true, true]),
     ];
     for (r, token) in acme.members().into_iter().enumerate() {

@@ -7,6 +7,7 @@ mod support;
 mod cli;
 mod dashboard;
 mod events;
+mod gate;
 mod hardening;
 mod improvement;
 mod permissions;

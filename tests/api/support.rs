@@ -81,6 +81,28 @@ fn with_database(url: &str, db: &str) -> String {
     format!("{head}://{authority}/{db}{query}")
 }
 
+/// The role the service runs as on PostgreSQL in tests, as in production: it owns
+/// nothing, has no BYPASSRLS, and gets its grants from `annex migrate`. Migrations and the
+/// tests' own raw SQL run as the owner (`ANNEX_TEST_POSTGRES_URL`'s user).
+pub const RUNTIME_ROLE: &str = "annex_runtime";
+
+/// `url` with its user replaced by the runtime role.
+pub fn as_runtime(url: &str) -> String {
+    let (head, tail) = url.split_once("://").expect("postgres URL");
+    let host = tail.split_once('@').map_or(tail, |(_, h)| h);
+    format!("{head}://{RUNTIME_ROLE}@{host}")
+}
+
+async fn ensure_runtime_role(admin: &mut sqlx::PgConnection) {
+    // Concurrent test processes may race to create it; either way it exists afterwards.
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DO $$ BEGIN CREATE ROLE {RUNTIME_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE; \
+         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+    )))
+    .execute(&mut *admin)
+    .await;
+}
+
 static TEMPLATE: OnceLock<Mutex<Option<String>>> = OnceLock::new();
 
 /// Creates a fresh PostgreSQL database from a template migrated once per test process.
@@ -103,6 +125,7 @@ pub async fn fresh_postgres_database(base: &str) -> String {
                 .execute(&mut admin)
                 .await;
         }
+        ensure_runtime_role(&mut admin).await;
         let name = format!("annex_tpl_p{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut admin)
@@ -134,9 +157,16 @@ fn owner_is_running(database: &str) -> bool {
     }
 }
 
+/// The service's configuration for a test database. On PostgreSQL the service connects
+/// as the runtime role and migrates as the owner (`database_url`'s user).
 pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Config {
     let mut env: HashMap<String, String> = HashMap::new();
-    env.insert("DATABASE_URL".into(), database_url.into());
+    if database_url.starts_with("postgres") {
+        env.insert("DATABASE_URL".into(), as_runtime(database_url));
+        env.insert("ANNEX_MIGRATION_DATABASE_URL".into(), database_url.into());
+    } else {
+        env.insert("DATABASE_URL".into(), database_url.into());
+    }
     env.insert("ANNEX_LISTEN".into(), "127.0.0.1:0".into());
     env.insert("ANNEX_JWT_SECRET".into(), SECRET.into());
     env.insert("ANNEX_RATE_LIMIT_PER_MINUTE".into(), "0".into());

@@ -39,7 +39,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 pub use pool::Database;
-pub use registry::{ChildOf, Global, Link, TenantOwned, TenantScoped};
+pub use registry::{ChildOf, Global, Link, TenantOwned, TenantScoped, read_right};
 pub use scoped::Scoped;
 
 use crate::auth::{Access, Caller, Operation, Role};
@@ -670,6 +670,12 @@ impl Writer {
         &self.actor
     }
 
+    /// Refuses (`FORBIDDEN`) unless the caller's role also allows `op` (a rule that
+    /// depends on the row, decided after it was read).
+    pub(in crate::store) fn require(&self, op: Operation) -> AppResult<()> {
+        if self.access.allows(op) { Ok(()) } else { Err(AppError::forbidden()) }
+    }
+
     fn check_write<E: TenantScoped>(&self) -> AppResult<()> {
         if E::WRITE.contains(&self.op) {
             Ok(())
@@ -842,5 +848,88 @@ impl Writer {
     pub async fn commit_with<M>(self, model: M) -> AppResult<Granted<M>> {
         let access = self.commit().await?;
         Ok(Granted { model, access })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ActiveValue::Set;
+
+    use super::*;
+    use crate::entity::{change, control, risk};
+    use crate::store::org::{self, NewOrganization};
+
+    async fn gate() -> Gate {
+        let dir = std::env::temp_dir().join(format!("annex-gate-{}", Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}/annex.db?mode=rwc", dir.display());
+        let env: HashMap<&str, String> = [("DATABASE_URL", url), ("ANNEX_JWT_SECRET", "x".repeat(32))].into();
+        let cfg = crate::config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+        Database::migrate(&cfg).await.expect("migrate");
+        let db = Database::connect(&cfg).await.expect("connect");
+        let events = EventBus::start(&db);
+        Gate::new(db, events)
+    }
+
+    fn actor(subject: &str, platform_admin: bool) -> Actor {
+        Actor::new(Caller { subject: subject.into(), platform_admin }, "test".into())
+    }
+
+    async fn org_with(gate: &Gate, member: &str, role: Role) -> Uuid {
+        let admin = actor("admin", true);
+        let slug = format!("o-{}", &Uuid::new_v4().simple().to_string()[..8]);
+        let o = org::create(gate, &admin, NewOrganization { name: "Org", slug: &slug, initial_owner: None })
+            .await
+            .expect("organization");
+        org::add_member(gate, &actor("admin", true), o.model.id, member, role).await.expect("member");
+        o.model.id
+    }
+
+    #[tokio::test]
+    async fn a_reader_reads_only_what_its_role_may() {
+        // Issue 9, 1: a reader opened for the dashboard must not read the audit trail.
+        let gate = gate().await;
+        let org = org_with(&gate, "v", Role::Viewer).await;
+        let viewer = actor("v", false);
+        let r = gate.read(&viewer, org, Operation::ReadDashboard).await.expect("reader");
+        assert_eq!(r.find::<change::Entity>().err().map(|e| e.code()), Some("FORBIDDEN"));
+        assert!(r.find::<risk::Entity>().is_ok());
+        let m = gate.read_many(&viewer, &[org], Operation::ReadDashboard).await.expect("reader");
+        assert!(m.find::<change::Entity>().expect("query").all().await.expect("rows").is_empty());
+        let admin = actor("admin", true);
+        let m = gate.read_many(&admin, &[org], Operation::ReadDashboard).await.expect("reader");
+        assert!(!m.find::<change::Entity>().expect("query").all().await.expect("rows").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_writer_writes_only_what_its_operation_may() {
+        let gate = gate().await;
+        let org = org_with(&gate, "c", Role::Contributor).await;
+        let c = actor("c", false);
+        let w = gate.write(&c, org, Operation::WriteRisks).await.expect("writer");
+        let row = w.find::<control::Entity>().expect("query").one().await.expect("row").expect("a control");
+        let mut am: control::ActiveModel = row.into();
+        am.owner = Set(Some("c".into()));
+        let e = w.update(am).await.expect_err("a risk writer may not update the SoA");
+        assert_eq!(e.code(), "INTERNAL");
+        drop(w);
+        // A role without the operation never gets a writer; another tenant's org is missing.
+        let e = gate.write(&actor("c", false), org, Operation::ManageMembers).await.err().map(|e| e.code());
+        assert_eq!(e, Some("FORBIDDEN"));
+        let e = gate.write(&actor("c", false), Uuid::now_v7(), Operation::WriteRisks).await.err().map(|e| e.code());
+        assert_eq!(e, Some("NOT_FOUND"));
+    }
+
+    #[tokio::test]
+    async fn rights_are_read_per_operation() {
+        let gate = gate().await;
+        let org = org_with(&gate, "m", Role::Manager).await;
+        let first = actor("m", false);
+        assert_eq!(gate.access(&first, org).await.expect("access"), Some(Access::Member(Role::Manager)));
+        let admin = actor("admin", true);
+        org::change_member_role(&gate, &admin, org, "m", Role::Viewer, None).await.expect("demote");
+        // The same operation keeps what it read; the next one sees the demotion.
+        assert_eq!(gate.access(&first, org).await.expect("access"), Some(Access::Member(Role::Manager)));
+        let next = actor("m", false);
+        assert_eq!(gate.access(&next, org).await.expect("access"), Some(Access::Member(Role::Viewer)));
     }
 }

@@ -104,23 +104,43 @@ impl Database {
         matches!(tokio::time::timeout(timeout, self.conn.ping()).await, Ok(Ok(())))
     }
 
-    /// A dedicated `LISTEN` connection (PostgreSQL only), for live events across replicas.
-    pub async fn listener(&self) -> Option<Result<sqlx::postgres::PgListener, sqlx::Error>> {
+    /// PostgreSQL only: LISTENs on `channel` on a dedicated connection and hands every
+    /// payload to `on_payload`, reconnecting after failures, until the pool closes. Returns
+    /// at once on SQLite.
+    pub async fn listen(&self, channel: &str, on_payload: impl Fn(&str)) {
         if self.backend() != DbBackend::Postgres {
-            return None;
+            return;
         }
         let pool = self.conn.get_postgres_connection_pool();
-        if pool.is_closed() {
-            return None;
-        }
-        Some(sqlx::postgres::PgListener::connect_with(pool).await)
-    }
-
-    pub fn is_closed(&self) -> bool {
-        match self.backend() {
-            DbBackend::Postgres => self.conn.get_postgres_connection_pool().is_closed(),
-            DbBackend::Sqlite => self.conn.get_sqlite_connection_pool().is_closed(),
-            _ => true,
+        loop {
+            if pool.is_closed() {
+                return;
+            }
+            let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event listener cannot connect; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if let Err(e) = listener.listen(channel).await {
+                tracing::warn!(error = %e, "LISTEN failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            loop {
+                match listener.recv().await {
+                    Ok(n) => on_payload(n.payload()),
+                    Err(e) => {
+                        if pool.is_closed() {
+                            return;
+                        }
+                        tracing::warn!(error = %e, "event listener lost its connection; reconnecting");
+                        break;
+                    }
+                }
+            }
         }
     }
 

@@ -131,13 +131,14 @@ owned!(impact_assessment, ImpactAssessment, read: ReadImpactAssessments,
 owned!(audit, Audit, read: ReadAudits, write: [WriteAudits], versioned: yes);
 owned!(finding, Finding, read: ReadAudits, write: [WriteFindings, RaiseNonconformity], versioned: yes);
 owned!(nonconformity, Nonconformity, read: ReadNonconformities,
-    write: [WriteNonconformities, TransitionNonconformity, CloseNonconformity, RaiseNonconformity], versioned: yes);
+    write: [WriteNonconformities, SyncNonconformities, TransitionNonconformity, CloseNonconformity, RaiseNonconformity],
+    versioned: yes);
 owned!(corrective_action, CorrectiveAction, read: ReadNonconformities,
-    write: [WriteCorrectiveActions, WriteNonconformities], versioned: yes);
+    write: [WriteCorrectiveActions, SyncNonconformities], versioned: yes);
 // Appended by the gate itself (`Writer::append_change`), never through `insert`.
 owned!(change, Change, read: ReadChanges, write: []);
 owned!(workflow_transition, WorkflowTransition, read: ReadOrganization,
-    write: [WriteAudits, WriteNonconformities, TransitionNonconformity, CloseNonconformity,
+    write: [WriteAudits, SyncNonconformities, TransitionNonconformity, CloseNonconformity,
         WriteImpactAssessments, ApproveImpactAssessment, RaiseNonconformity]);
 
 scoped!(risk_control, org: OrganizationId, read: ReadRisks, write: [WriteRisks]);
@@ -208,3 +209,46 @@ child_of!(impact_assessment, AiSystemId, |m| Some(m.ai_system_id), |q| q
     .order_by_asc(C::Id));
 child_of!(risk, AiSystemId, |m| m.ai_system_id, |q| <entity::risk::Entity as TenantOwned>::list_order(q));
 child_of!(workflow_transition, EntityId, |m| Some(m.entity_id), |q| q.order_by_asc(C::At).order_by_asc(C::Id));
+
+/// The right reading an entity of `kind` needs (events, `node`); `None` for a kind the
+/// registry does not know, which nothing may read.
+pub fn read_right(kind: Kind) -> Option<Operation> {
+    macro_rules! rights {
+        ($($module:ident),* $(,)?) => {
+            $(
+                if kind == <entity::$module::Entity as TenantOwned>::KIND {
+                    return Some(<entity::$module::Entity as TenantScoped>::READ);
+                }
+            )*
+        };
+    }
+    rights!(
+        organization,
+        membership,
+        control,
+        clause_assessment,
+        scope,
+        ai_system,
+        risk,
+        impact_assessment,
+        audit,
+        finding,
+        nonconformity,
+        corrective_action,
+        change,
+        workflow_transition,
+    );
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_read_right() {
+        for kind in Kind::ALL {
+            assert!(read_right(*kind).is_some(), "{kind:?} is not registered");
+        }
+    }
+}

@@ -94,6 +94,9 @@ where
         id_of: impl Fn(&E::Model) -> Uuid,
     ) -> AppResult<Page<E::Model>> {
         let (q, exec) = self.finish();
-        page::fetch(&exec, q, sort, args, want_total, key_of, id_of).await
+        let query = page::page_query(q.clone(), sort, args)?;
+        let total = if want_total { Some(q.count(&exec).await?) } else { None };
+        let rows = query.all(&exec).await?;
+        Ok(page::page_of(rows, &sort.name, args, total, key_of, id_of))
     }
 }
