@@ -102,7 +102,19 @@ pub fn clean_list(field: &str, values: &[String], max_items: usize, max_len: usi
     Ok(out)
 }
 
+/// A search term: at most [`MAX_SEARCH`] characters (a longer one is no search a person
+/// types, and SQLite refuses LIKE patterns beyond 50,000 bytes).
+pub fn check_search(term: Option<&str>) -> Result<(), Invalid> {
+    match term {
+        Some(t) if t.trim().chars().count() > MAX_SEARCH => {
+            Err(Invalid::new("filter.search", format!("search must be at most {MAX_SEARCH} characters")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Limits shared by inputs.
+pub const MAX_SEARCH: usize = 200;
 pub const MAX_TITLE: usize = 300;
 pub const MAX_TEXT: usize = 20_000;
 pub const MAX_NAME: usize = 200;
@@ -116,6 +128,13 @@ mod tests {
         assert_eq!(required_text("title", "  a  ", 10), Ok("a".into()));
         assert_eq!(required_text("title", "   ", 10).unwrap_err().field, "title");
         assert!(required_text("title", "abcdef", 5).is_err());
+    }
+
+    #[test]
+    fn search_terms_are_bounded() {
+        assert!(check_search(Some(&"a".repeat(MAX_SEARCH))).is_ok());
+        assert_eq!(check_search(Some(&"a".repeat(MAX_SEARCH + 1))).unwrap_err().field, "filter.search");
+        assert!(check_search(None).is_ok());
     }
 
     #[test]

@@ -190,6 +190,7 @@ pub async fn list_ai_systems(
     want_total: bool,
 ) -> AppResult<Page<ai_system::Model>> {
     use ai_system::Column as C;
+    crate::domain::check_search(f.search.as_deref())?;
     let mut q = r.find::<ai_system::Entity>()?;
     if let Some(s) = f.lifecycle_stage {
         q = q.filter(C::LifecycleStage.eq(s.as_str()));

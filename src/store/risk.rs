@@ -577,6 +577,7 @@ pub async fn list_risks(
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<risk::Model>> {
+    crate::domain::check_search(filter.search.as_deref())?;
     let q = risk_filter(r.find::<risk::Entity>()?, filter, settings, today());
     let sort = risk_sort(order, desc);
     q.page(&sort, args, want_total, |m| risk_sort_key(order, m), |m| m.id).await

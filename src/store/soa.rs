@@ -170,6 +170,7 @@ pub async fn list_controls(
     args: &PageArgs,
     want_total: bool,
 ) -> AppResult<Page<control::Model>> {
+    crate::domain::check_search(filter.search.as_deref())?;
     let q = control_filter(r.find::<control::Entity>()?, filter);
     let sort = control_sort(order, desc);
     q.page(&sort, args, want_total, |m| control_sort_key(order, m), |m| m.id).await

@@ -67,7 +67,7 @@ async fn non_members_get_an_error_and_nothing_else(app: &TestApp) {
     assert!(msg.is_none() || msg.as_ref().is_some_and(|m| m["type"] != "connection_ack"), "{msg:?}");
 }
 
-async fn reaches_subscribers_on_another_replica(app: &TestApp) {
+async fn postgres_only_reaches_subscribers_on_another_replica(app: &TestApp) {
     if app.backend != Backend::Postgres {
         // One SQLite file has one process: in-process delivery is covered above.
         return;
@@ -88,5 +88,5 @@ async fn reaches_subscribers_on_another_replica(app: &TestApp) {
 crate::api_tests!(
     delivers_committed_changes_only,
     non_members_get_an_error_and_nothing_else,
-    reaches_subscribers_on_another_replica
+    postgres_only_reaches_subscribers_on_another_replica
 );

@@ -254,7 +254,7 @@ async fn hand_made_cursors_are_bad_user_input(app: &TestApp) {
 /// PostgreSQL: writers keep creating risks while every other backend of the test database
 /// is terminated again and again. Every refusal is SERVICE_UNAVAILABLE (HTTP 503,
 /// `Retry-After`), never INTERNAL, and the service recovers by itself.
-async fn database_restart_is_service_unavailable(app: &TestApp) {
+async fn postgres_only_database_restart_is_service_unavailable(app: &TestApp) {
     if app.backend != Backend::Postgres {
         return;
     }
@@ -357,7 +357,7 @@ async fn database_restart_is_service_unavailable(app: &TestApp) {
 /// SQLite has no server to restart: this variant checks only the recovery side, with the
 /// database file locked by another process longer than the busy timeout (writes refused
 /// as SERVICE_UNAVAILABLE, 503), then released (writes succeed again).
-async fn sqlite_recovery_only_after_a_foreign_lock(_app: &TestApp) {
+async fn sqlite_only_recovery_after_a_foreign_lock(_app: &TestApp) {
     if _app.backend != Backend::Sqlite {
         return;
     }
@@ -498,8 +498,26 @@ crate::api_tests!(
     out_of_bounds_input_is_bad_user_input,
     unusable_token_subjects_are_unauthenticated,
     hand_made_cursors_are_bad_user_input,
-    database_restart_is_service_unavailable,
-    sqlite_recovery_only_after_a_foreign_lock,
+    postgres_only_database_restart_is_service_unavailable,
+    sqlite_only_recovery_after_a_foreign_lock,
     csv_cells_with_separators_are_quoted_and_guarded,
     unique_keys_are_recognised_by_name,
+    long_searches_are_bad_input,
 );
+
+/// A search term is a few words: one longer than the limit is the client's mistake, on
+/// every list that searches (SQLite would otherwise refuse the LIKE pattern: INTERNAL).
+async fn long_searches_are_bad_input(app: &TestApp) {
+    let t = app.tenant("acme").await;
+    let long = "é".repeat(50_000 / 2 + 1);
+    for list in ["risks", "controls", "aiSystems"] {
+        let q = format!(
+            "query($o: ID!, $s: String!) {{ organization(id: $o) {{ {list}(filter: {{search: $s}}) {{ totalCount }} }} }}"
+        );
+        let body = t.owner.gql(&q, serde_json::json!({ "o": t.id, "s": long })).await;
+        crate::support::assert_error(&body, "BAD_USER_INPUT", Some("filter.search"));
+        let body = t.owner.gql(&q, serde_json::json!({ "o": t.id, "s": "a".repeat(201) })).await;
+        crate::support::assert_error(&body, "BAD_USER_INPUT", Some("filter.search"));
+        t.owner.ok(&q, serde_json::json!({ "o": t.id, "s": "a".repeat(200) })).await;
+    }
+}

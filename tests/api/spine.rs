@@ -188,7 +188,7 @@ async fn production_mode_hides_introspection(app: &TestApp) {
     prod.stop().await;
 }
 
-async fn database_outage_is_service_unavailable(app: &TestApp) {
+async fn postgres_only_database_outage_is_service_unavailable(app: &TestApp) {
     if app.backend != crate::support::Backend::Postgres {
         return;
     }
@@ -560,7 +560,7 @@ crate::api_tests!(
     jwks_file_keys_verify,
     jwks_url_keys_verify,
     production_mode_hides_introspection,
-    database_outage_is_service_unavailable,
+    postgres_only_database_outage_is_service_unavailable,
     only_platform_admins_create_organizations,
     slug_rules,
     update_organization_roles_and_versions,
