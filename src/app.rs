@@ -13,6 +13,7 @@ use crate::auth::TokenVerifier;
 use crate::auth::token::mint_hs256;
 use crate::config::{Config, ConfigError, KeySource, Mode, Secret};
 use crate::db::Database;
+use crate::domain::trail::HeadKey;
 use crate::events::EventBus;
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState, RateLimiter};
@@ -70,6 +71,28 @@ pub fn signing_secret(cfg: &Config) -> Result<Option<Secret>, ConfigError> {
     }
 }
 
+/// The key that signs audit-trail heads: `ANNEX_TRAIL_KEY`; in development without it, one
+/// derived from the HS256 secret (configured, or generated beside the database); in
+/// production without it, none: heads are served unsigned, with a warning here.
+pub fn trail_key(cfg: &Config) -> Result<Option<HeadKey>, ConfigError> {
+    if let Some(k) = &cfg.trail_key {
+        let key =
+            HeadKey::new(k.expose()).map_err(|e| ConfigError { var: "ANNEX_TRAIL_KEY", message: e.to_string() })?;
+        return Ok(Some(key));
+    }
+    if cfg.mode == Mode::Production {
+        tracing::warn!(
+            "ANNEX_TRAIL_KEY is not set: auditTrailHead is served unsigned and kept heads cannot be verified"
+        );
+        return Ok(None);
+    }
+    let secret = match signing_secret(cfg)? {
+        Some(s) => s,
+        None => dev_secret(&cfg.data_dir)?,
+    };
+    Ok(Some(HeadKey::derived_from(secret.expose())))
+}
+
 /// A running service (also what tests start).
 pub struct Running {
     pub addr: SocketAddr,
@@ -104,7 +127,8 @@ pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
         Catalog::load(&gate).await.map_err(|e| StartError::Database(format!("loading catalogs: {}", e.message())))?;
     let metrics = Arc::new(Metrics::default());
     let catalog = Arc::new(catalog);
-    let services = Services { gate: gate.clone(), catalog: catalog.clone() };
+    let trail_key = trail_key(&cfg)?;
+    let services = Services { gate: gate.clone(), catalog: catalog.clone(), trail_key };
     let schema = graphql::build(Some(services), cfg.limits.clone(), metrics.clone(), cfg.mode == Mode::Production);
     Ok(AppState {
         schema,

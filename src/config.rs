@@ -62,6 +62,9 @@ pub struct Config {
     /// Where development artefacts (SQLite file, generated secret) live.
     pub data_dir: PathBuf,
     pub db_max_connections: u32,
+    /// `ANNEX_TRAIL_KEY`: signs the audit-trail head. Unset: development derives one from
+    /// the development secret; production serves the head unsigned (and warns).
+    pub trail_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +197,12 @@ impl Config {
         let rate_limit_per_minute =
             parse_num(&non_empty, "ANNEX_RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE)?;
         let db_max_connections = parse_num(&non_empty, "ANNEX_DB_MAX_CONNECTIONS", 10)?;
+        let trail_key = match non_empty("ANNEX_TRAIL_KEY") {
+            Some(k) if k.len() < crate::domain::trail::MIN_KEY_BYTES => {
+                return Err(err("ANNEX_TRAIL_KEY", "must be at least 32 bytes long"));
+            }
+            k => k.map(|k| Secret::new(k.into_bytes())),
+        };
 
         Ok(Config {
             database_url,
@@ -207,6 +216,7 @@ impl Config {
             rate_limit_per_minute,
             data_dir,
             db_max_connections,
+            trail_key,
         })
     }
 
@@ -315,6 +325,7 @@ mod tests {
             (vec![("ANNEX_JWT_JWKS", "/nonexistent/jwks.json")], "ANNEX_JWT_JWKS"),
             (vec![("ANNEX_MAX_DEPTH", "-1")], "ANNEX_MAX_DEPTH"),
             (vec![("ANNEX_MODE", "production")], "ANNEX_JWT_SECRET"),
+            (vec![("ANNEX_TRAIL_KEY", "short")], "ANNEX_TRAIL_KEY"),
         ] {
             let e = cfg(&vars).expect_err("must fail");
             assert_eq!(e.var, var, "{vars:?}");
@@ -347,7 +358,20 @@ mod tests {
 
     #[test]
     fn secret_never_prints() {
-        let c = cfg(&[("ANNEX_JWT_SECRET", "0123456789abcdef0123456789abcdef")]).expect("config");
+        let c = cfg(&[
+            ("ANNEX_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("ANNEX_TRAIL_KEY", "fedcba9876543210fedcba9876543210"),
+        ])
+        .expect("config");
+        assert!(c.trail_key.is_some());
         assert!(!format!("{c:?}").contains("0123456789"));
+        assert!(!format!("{c:?}").contains("fedcba9876"));
+    }
+
+    #[test]
+    fn production_starts_without_a_trail_key() {
+        let c = cfg(&[("ANNEX_MODE", "production"), ("ANNEX_JWT_SECRET", "0123456789abcdef0123456789abcdef")])
+            .expect("config");
+        assert!(c.trail_key.is_none());
     }
 }

@@ -105,7 +105,7 @@ operations! {
     ReadOrganization: ALL, "`organization`, `organizations`, `node`, `members`, `riskSettings`";
     UpdateOrganization: O | M, "`updateOrganization` (name, slug, riskSettings)";
     ManageMembers: O, "`addMember`, `changeMemberRole`, `removeMember`";
-    ReadChanges: O | M | A, "`changes`, `history`, `auditTrailIntegrity`";
+    ReadChanges: O | M | A, "`changes`, `history`, `auditTrailIntegrity`, `auditTrailHead`";
     SubscribeEvents: ALL, "`organizationEvents` (subscription)";
     ReadDashboard: ALL, "`dashboard`, `portfolio`";
     ReadControls: ALL, "`controls`, `Control`, `GET /organizations/{id}/soa.csv`, `soa`";

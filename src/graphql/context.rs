@@ -14,6 +14,8 @@ use crate::store::{Actor, Gate};
 pub struct Services {
     pub gate: Gate,
     pub catalog: Arc<Catalog>,
+    /// Signs the audit-trail head; `None` in production without `ANNEX_TRAIL_KEY`.
+    pub trail_key: Option<crate::domain::trail::HeadKey>,
 }
 
 /// What a transport knows before any operation runs: the verified caller (if any) and

@@ -129,6 +129,11 @@ impl Organization {
     async fn audit_trail_integrity(&self, ctx: &Context<'_>) -> Result<crate::graphql::trail::AuditTrailIntegrity> {
         crate::graphql::trail::integrity(ctx, self.model.id).await
     }
+    /// The audit trail's newest row signed by the service, for auditors to keep
+    /// (OWNER, MANAGER, AUDITOR); `null` for an empty trail.
+    async fn audit_trail_head(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::trail::AuditTrailHead>> {
+        crate::graphql::trail::signed_head(ctx, self.model.id).await
+    }
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
     async fn history(

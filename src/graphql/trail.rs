@@ -1,11 +1,14 @@
-//! The audit trail: `changes`, `history` on each entity, and `auditTrailIntegrity`.
+//! The audit trail: `changes`, `history` on each entity, `auditTrailIntegrity` (with
+//! `verifyHead` for a head an auditor kept) and `auditTrailHead` (the signed head).
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::Operation;
+use crate::domain::trail::{self, HEAD_ALGORITHM, SignedHead};
 use crate::entity::change;
+use crate::error::AppError;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::events::ChangeAction;
@@ -94,13 +97,73 @@ pub struct ChangeFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// The result of recomputing the organization's hash chain. The chain alone cannot show a
+/// rewrite by someone who recomputes every later hash (the database owner): check a
+/// signed head kept from `auditTrailHead` with `verifyHead` for that.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct AuditTrailIntegrity {
     /// `true` when every row's hash and link check out.
     pub verified: bool,
     pub rows: i64,
     /// `seq` of the first row that does not check out.
     pub first_broken_at: Option<i64>,
+    /// The newest row the check reached; `null` for an empty trail.
+    pub head: Option<AuditTrailChainHead>,
+    #[graphql(skip)]
+    pub organization_id: Uuid,
+}
+
+/// A position in the chain: a row's `seq` and stored hash.
+#[derive(SimpleObject, Clone)]
+pub struct AuditTrailChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// The newest row of the audit trail, signed by the service. Keep it (all six fields):
+/// later, `auditTrailIntegrity { verifyHead(...) }` proves whether the trail up to it is
+/// still the one that was signed.
+#[derive(SimpleObject, Clone)]
+pub struct AuditTrailHead {
+    pub seq: i64,
+    /// The row's hash (SHA-256, hex).
+    pub hash: String,
+    /// The row's time (part of what is signed).
+    pub at: DateTime<Utc>,
+    /// HMAC-SHA256 (hex) over the organization id, `seq`, `hash` and `at`; `null` when the
+    /// service has no trail key (production without `ANNEX_TRAIL_KEY`).
+    pub signature: Option<String>,
+    /// `HMAC-SHA256`; `null` when unsigned.
+    pub algorithm: Option<String>,
+    /// First 8 hex digits of SHA-256 of the signing key: which key signed.
+    pub key_id: Option<String>,
+}
+
+/// Whether a kept head still checks out.
+#[derive(SimpleObject, Clone)]
+pub struct AuditTrailHeadVerification {
+    pub valid: bool,
+    /// Why not: `signature does not match`, `row seq N is missing`, `row seq N has a
+    /// different hash now`, `chain broken at seq M`, or that the service has no key.
+    pub reason: Option<String>,
+}
+
+#[ComplexObject]
+impl AuditTrailIntegrity {
+    /// Checks a head kept from `auditTrailHead` (its `seq`, `hash`, `at` and `signature`):
+    /// valid when the signature is the service's for this organization and these fields,
+    /// the chain still holds that hash at that `seq`, and the chain verifies.
+    async fn verify_head(
+        &self,
+        ctx: &Context<'_>,
+        seq: i64,
+        hash: String,
+        at: DateTime<Utc>,
+        signature: String,
+    ) -> Result<AuditTrailHeadVerification> {
+        verify_head(ctx, self, seq, &hash, at, &signature).await
+    }
 }
 
 fn action_of(a: ChangeAction) -> Action {
@@ -164,5 +227,67 @@ pub async fn integrity(ctx: &Context<'_>, org: Uuid) -> Result<AuditTrailIntegri
     let (gate, actor) = (ctx.gate()?, ctx.actor()?);
     let r = gate.read(actor, org, Operation::ReadChanges).await?;
     let v = store::verify_chain(&r).await?;
-    Ok(AuditTrailIntegrity { verified: v.verified, rows: v.rows as i64, first_broken_at: v.first_broken_at })
+    Ok(AuditTrailIntegrity {
+        verified: v.verified,
+        rows: v.rows as i64,
+        first_broken_at: v.first_broken_at,
+        head: v.head.map(|h| AuditTrailChainHead { seq: h.seq, hash: h.hash }),
+        organization_id: org,
+    })
+}
+
+/// `organization { auditTrailHead }`: the newest row, signed with the service's key.
+pub async fn signed_head(ctx: &Context<'_>, org: Uuid) -> Result<Option<AuditTrailHead>> {
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, org, Operation::ReadChanges).await?;
+    let Some(row) = store::head(&r).await? else {
+        return Ok(None);
+    };
+    let (org_s, at_s) = (org.to_string(), store::at_string(&row.at));
+    let signed = SignedHead { organization_id: &org_s, seq: row.seq, hash: &row.hash, at: &at_s };
+    let key = ctx.services()?.trail_key.as_ref();
+    Ok(Some(AuditTrailHead {
+        seq: row.seq,
+        at: row.at,
+        signature: key.map(|k| k.sign(&signed)),
+        algorithm: key.map(|_| HEAD_ALGORITHM.to_string()),
+        key_id: key.map(|k| k.id().to_string()),
+        hash: row.hash,
+    }))
+}
+
+fn is_hex_256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+async fn verify_head(
+    ctx: &Context<'_>,
+    chain: &AuditTrailIntegrity,
+    seq: i64,
+    hash: &str,
+    at: DateTime<Utc>,
+    signature: &str,
+) -> Result<AuditTrailHeadVerification> {
+    if seq < 1 {
+        return Err(AppError::bad_input("seq", "seq starts at 1").into());
+    }
+    if !is_hex_256(hash) {
+        return Err(AppError::bad_input("hash", "hash is 64 lowercase hex digits").into());
+    }
+    if !is_hex_256(signature) {
+        return Err(AppError::bad_input("signature", "signature is 64 lowercase hex digits").into());
+    }
+    let Some(key) = ctx.services()?.trail_key.as_ref() else {
+        let reason = "the service has no trail key (ANNEX_TRAIL_KEY): signatures cannot be checked";
+        return Ok(AuditTrailHeadVerification { valid: false, reason: Some(reason.into()) });
+    };
+    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    let r = gate.read(actor, chain.organization_id, Operation::ReadChanges).await?;
+    let hash_now = store::hash_at(&r, seq).await?;
+    let (org_s, at_s) = (chain.organization_id.to_string(), store::at_string(&at));
+    let kept = SignedHead { organization_id: &org_s, seq, hash, at: &at_s };
+    Ok(match trail::check_kept_head(key, &kept, signature, hash_now.as_deref(), chain.first_broken_at) {
+        Ok(()) => AuditTrailHeadVerification { valid: true, reason: None },
+        Err(failure) => AuditTrailHeadVerification { valid: false, reason: Some(failure.to_string()) },
+    })
 }

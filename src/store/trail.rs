@@ -237,3 +237,16 @@ pub async fn verify_chain(r: &Reader) -> AppResult<trail::Verification> {
     }
     Ok(v.finish())
 }
+
+/// The newest row of the tenant's chain (`None` for an empty trail).
+pub async fn head(r: &Reader) -> AppResult<Option<change::Model>> {
+    use change::Column as C;
+    r.find::<change::Entity>()?.order_by_desc(C::Seq).limit(1).one().await
+}
+
+/// The stored hash of the row at `seq`, if there is one.
+pub async fn hash_at(r: &Reader, seq: i64) -> AppResult<Option<String>> {
+    use change::Column as C;
+    let row = r.find::<change::Entity>()?.filter(C::Seq.eq(seq)).one().await?;
+    Ok(row.map(|m| m.hash))
+}

@@ -127,6 +127,7 @@ const PROBES: &[Probe] = &[
     probe(ReadChanges, "changes").case("ChangeEvent.actor on organizationEvents").needs(&[SubscribeEvents]).not_done(),
     probe(ReadChanges, "history").case("Risk.history").needs(&[ReadRisks]),
     probe(ReadChanges, "auditTrailIntegrity").needs(IN_ORG),
+    probe(ReadChanges, "auditTrailHead").needs(IN_ORG),
     probe(SubscribeEvents, "organizationEvents"),
     probe(ReadDashboard, "dashboard").needs(IN_ORG),
     probe(ReadDashboard, "portfolio").filtered(),
@@ -579,6 +580,9 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         }
         ("auditTrailIntegrity", _) => {
             read(who, &org_field("auditTrailIntegrity { verified }"), on_org, "/organization/auditTrailIntegrity").await
+        }
+        ("auditTrailHead", _) => {
+            read(who, &org_field("auditTrailHead { seq }"), on_org, "/organization/auditTrailHead").await
         }
         ("organizationEvents", _) => {
             let change = w.a.owner.control(&w.control).owner(&format!("tick {}", serial()));
