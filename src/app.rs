@@ -16,7 +16,7 @@ use crate::db::Database;
 use crate::domain::trail::HeadKey;
 use crate::events::EventBus;
 use crate::graphql::{self, Services};
-use crate::http::{self, AppState, RateLimiter};
+use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::Gate;
 use crate::store::catalog::Catalog;
@@ -122,24 +122,16 @@ pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
         TokenVerifier::new(&cfg.key_source, dev.as_ref(), cfg.jwt_issuer.clone(), cfg.jwt_audience.clone()).await?;
     verifier.spawn_refresh();
     let events = EventBus::start(&db);
-    let gate = Gate::new(db.clone(), events);
+    let gate = Gate::new(db.clone(), events).with_statement_limit(cfg.limits.max_statements);
     let catalog =
         Catalog::load(&gate).await.map_err(|e| StartError::Database(format!("loading catalogs: {}", e.message())))?;
     let metrics = Arc::new(Metrics::default());
     let catalog = Arc::new(catalog);
     let trail_key = trail_key(&cfg)?;
-    let services = Services { gate: gate.clone(), catalog: catalog.clone(), trail_key };
+    let limiter = crate::rate_limit::SubjectLimiter::new(cfg.rate_limit_per_minute).map(Arc::new);
+    let services = Services { gate: gate.clone(), catalog: catalog.clone(), trail_key, limiter };
     let schema = graphql::build(Some(services), cfg.limits.clone(), metrics.clone(), cfg.mode == Mode::Production);
-    Ok(AppState {
-        schema,
-        verifier: Arc::new(verifier),
-        limiter: Arc::new(RateLimiter::new(cfg.rate_limit_per_minute)),
-        catalog,
-        db,
-        gate,
-        metrics,
-        config: Arc::new(cfg),
-    })
+    Ok(AppState { schema, verifier: Arc::new(verifier), catalog, db, gate, metrics, config: Arc::new(cfg) })
 }
 
 /// Binds and serves in the background until [`Running::stop`].
@@ -167,19 +159,19 @@ pub async fn spawn(cfg: Config) -> Result<Running, StartError> {
 pub async fn serve(cfg: Config) -> Result<(), StartError> {
     let mode = cfg.mode;
     let dev_token = match (&cfg.key_source, mode) {
-        (KeySource::GeneratedDevSecret, Mode::Development) | (KeySource::Secret(_), Mode::Development) => {
-            signing_secret(&cfg)?.and_then(|s| {
-                mint_hs256(
-                    s.expose(),
-                    "dev-admin",
-                    true,
-                    Duration::from_secs(24 * 3600),
-                    cfg.jwt_issuer.as_deref(),
-                    cfg.jwt_audience.as_deref(),
-                )
-                .ok()
-            })
-        }
+        // Only ever the generated development secret: a configured one is real, and a
+        // ready admin token signed with it must never reach a log.
+        (KeySource::GeneratedDevSecret, Mode::Development) => signing_secret(&cfg)?.and_then(|s| {
+            mint_hs256(
+                s.expose(),
+                "dev-admin",
+                true,
+                Duration::from_secs(24 * 3600),
+                cfg.jwt_issuer.as_deref(),
+                cfg.jwt_audience.as_deref(),
+            )
+            .ok()
+        }),
         _ => None,
     };
     let running = spawn(cfg).await?;

@@ -65,6 +65,8 @@ pub struct Config {
     /// `ANNEX_TRAIL_KEY`: signs the audit-trail head. Unset: development derives one from
     /// the development secret; production serves the head unsigned (and warns).
     pub trail_key: Option<Secret>,
+    /// `ANNEX_CORS_ORIGINS`: the browser origins allowed to call the API (none by default).
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +78,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub statement_timeout: Duration,
+    /// SQL statements one operation may run (`ANNEX_MAX_STATEMENTS`).
+    pub max_statements: u64,
+    /// Operations running at once on one WebSocket (`ANNEX_WS_MAX_OPERATIONS`).
+    pub ws_max_operations: usize,
+    /// How long a WebSocket may stay silent before `connection_init` (`ANNEX_WS_INIT_TIMEOUT_SECS`).
+    pub ws_init_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -88,6 +96,9 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             statement_timeout: Duration::from_secs(10),
+            max_statements: 500,
+            ws_max_operations: 20,
+            ws_init_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -113,11 +124,28 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
+    /// Reads the process environment for `annex migrate`, which needs no token key even
+    /// in production.
+    pub fn from_env_for_migrations() -> Result<Self, ConfigError> {
+        Self::read(|k| std::env::var(k).ok(), false)
+    }
+
     /// Reads configuration through `get`, so tests can pass their own environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(get, true)
+    }
+
+    fn read(get: impl Fn(&str) -> Option<String>, needs_key: bool) -> Result<Self, ConfigError> {
         let non_empty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
 
+        let database_url = non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        // Safe default: without ANNEX_MODE, a service that has a real key or a real
+        // database is production; only the zero-configuration laptop run is development.
+        let deployed =
+            ["ANNEX_JWT_SECRET", "ANNEX_JWT_PUBLIC_KEY_FILE", "ANNEX_JWT_JWKS"].iter().any(|k| non_empty(k).is_some())
+                || !database_url.starts_with("sqlite:");
         let mode = match non_empty("ANNEX_MODE").as_deref() {
+            None if deployed => Mode::Production,
             None | Some("development") => Mode::Development,
             Some("production") => Mode::Production,
             Some(other) => {
@@ -125,7 +153,6 @@ impl Config {
             }
         };
 
-        let database_url = non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
         let data_dir = validate_database_url(&database_url)?;
         let migration_database_url = non_empty("ANNEX_MIGRATION_DATABASE_URL");
         if let Some(m) = &migration_database_url {
@@ -164,11 +191,21 @@ impl Config {
             crate::auth::token::check_public_key_pem(&pem).map_err(|m| err("ANNEX_JWT_PUBLIC_KEY_FILE", m))?;
             KeySource::PublicKeyPem { path, pem }
         } else if let Some(source) = jwks {
+            let allow_http = parse_bool(&non_empty, "ANNEX_JWT_JWKS_ALLOW_HTTP")?;
+            if allow_http && mode == Mode::Production {
+                return Err(err("ANNEX_JWT_JWKS_ALLOW_HTTP", "plain-http key sets are for development only"));
+            }
+            if source.starts_with("http://") && !allow_http {
+                return Err(err(
+                    "ANNEX_JWT_JWKS",
+                    "keys must come over https (or from a file); http only with ANNEX_JWT_JWKS_ALLOW_HTTP=true in development",
+                ));
+            }
             if !(source.starts_with("http://") || source.starts_with("https://")) {
                 std::fs::metadata(&source).map_err(|e| err("ANNEX_JWT_JWKS", format!("cannot read {source}: {e}")))?;
             }
             KeySource::Jwks(source)
-        } else if mode == Mode::Production {
+        } else if mode == Mode::Production && needs_key {
             return Err(err(
                 "ANNEX_JWT_SECRET",
                 "production mode needs a key: set ANNEX_JWT_SECRET, ANNEX_JWT_PUBLIC_KEY_FILE or ANNEX_JWT_JWKS",
@@ -193,6 +230,37 @@ impl Config {
             max_body_bytes: parse_num(&non_empty, "ANNEX_MAX_BODY_BYTES", defaults.max_body_bytes)?,
             request_timeout: Duration::from_secs(parse_num(&non_empty, "ANNEX_REQUEST_TIMEOUT_SECS", 30)?),
             statement_timeout: Duration::from_secs(parse_num(&non_empty, "ANNEX_STATEMENT_TIMEOUT_SECS", 10)?),
+            max_statements: parse_num(&non_empty, "ANNEX_MAX_STATEMENTS", defaults.max_statements)?,
+            ws_max_operations: parse_num(&non_empty, "ANNEX_WS_MAX_OPERATIONS", defaults.ws_max_operations)?,
+            ws_init_timeout: Duration::from_secs(parse_num(&non_empty, "ANNEX_WS_INIT_TIMEOUT_SECS", 10)?),
+        };
+        if limits.max_statements == 0 {
+            return Err(err("ANNEX_MAX_STATEMENTS", "must be at least 1"));
+        }
+        if limits.ws_max_operations == 0 {
+            return Err(err("ANNEX_WS_MAX_OPERATIONS", "must be at least 1"));
+        }
+        let cors_origins = match non_empty("ANNEX_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| o.trim_end_matches('/'))
+                .map(|o| {
+                    let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                        && !o.trim_end_matches('/').contains(['*', ' '])
+                        && o.split("://").nth(1).is_some_and(|h| !h.is_empty() && !h.contains('/'));
+                    if ok {
+                        Ok(o.trim_end_matches('/').to_string())
+                    } else {
+                        Err(err(
+                            "ANNEX_CORS_ORIGINS",
+                            format!("{o:?} is not an origin such as https://app.example.com"),
+                        ))
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?,
         };
         let rate_limit_per_minute =
             parse_num(&non_empty, "ANNEX_RATE_LIMIT_PER_MINUTE", DEFAULT_RATE_LIMIT_PER_MINUTE)?;
@@ -217,6 +285,7 @@ impl Config {
             data_dir,
             db_max_connections,
             trail_key,
+            cors_origins,
         })
     }
 
@@ -255,6 +324,14 @@ pub fn postgres_user(url: &str) -> Option<String> {
     let (userinfo, _) = rest.split_once('@')?;
     let user = userinfo.split(':').next()?;
     (!user.is_empty()).then(|| user.to_string())
+}
+
+fn parse_bool(get: &impl Fn(&str) -> Option<String>, var: &'static str) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::trim) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(other) => Err(err(var, format!("{other:?} is not true or false"))),
+    }
 }
 
 fn parse_num<T: std::str::FromStr>(
@@ -326,6 +403,21 @@ mod tests {
             (vec![("ANNEX_MAX_DEPTH", "-1")], "ANNEX_MAX_DEPTH"),
             (vec![("ANNEX_MODE", "production")], "ANNEX_JWT_SECRET"),
             (vec![("ANNEX_TRAIL_KEY", "short")], "ANNEX_TRAIL_KEY"),
+            (vec![("ANNEX_MAX_STATEMENTS", "0")], "ANNEX_MAX_STATEMENTS"),
+            (vec![("ANNEX_WS_MAX_OPERATIONS", "0")], "ANNEX_WS_MAX_OPERATIONS"),
+            (vec![("ANNEX_CORS_ORIGINS", "*")], "ANNEX_CORS_ORIGINS"),
+            (vec![("ANNEX_CORS_ORIGINS", "https://a.example/path")], "ANNEX_CORS_ORIGINS"),
+            (vec![("ANNEX_JWT_JWKS", "http://idp.example/jwks.json")], "ANNEX_JWT_JWKS"),
+            (
+                vec![
+                    ("ANNEX_MODE", "production"),
+                    ("ANNEX_JWT_JWKS", "http://idp.example/jwks.json"),
+                    ("ANNEX_JWT_JWKS_ALLOW_HTTP", "true"),
+                ],
+                "ANNEX_JWT_JWKS_ALLOW_HTTP",
+            ),
+            // A PostgreSQL deployment without ANNEX_MODE is production, which needs a key.
+            (vec![("DATABASE_URL", "postgres://u@db/annex")], "ANNEX_JWT_SECRET"),
         ] {
             let e = cfg(&vars).expect_err("must fail");
             assert_eq!(e.var, var, "{vars:?}");
@@ -343,11 +435,31 @@ mod tests {
         assert_eq!(c.runtime_role().as_deref(), Some("annex_app"));
         assert_eq!(c.migration_database_url(), "postgres://annex_owner@db/annex");
         assert_eq!(c.postgres_database().as_deref(), Some("annex"));
-        let same = cfg(&[("DATABASE_URL", "postgres://annex_owner@db/annex")]).expect("config");
+        let same = cfg(&[
+            ("DATABASE_URL", "postgres://annex_owner@db/annex"),
+            ("ANNEX_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .expect("config");
         assert_eq!(same.runtime_role(), None);
         assert_eq!(same.migration_database_url(), "postgres://annex_owner@db/annex");
         let mixed = cfg(&[("DATABASE_URL", "postgres://u@db/a"), ("ANNEX_MIGRATION_DATABASE_URL", "sqlite://x.db")]);
         assert_eq!(mixed.expect_err("mixed").var, "ANNEX_MIGRATION_DATABASE_URL");
+    }
+
+    #[test]
+    fn mode_defaults_to_production_once_deployed() {
+        let key = ("ANNEX_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+        assert_eq!(cfg(&[key]).expect("config").mode, Mode::Production);
+        assert_eq!(cfg(&[key, ("ANNEX_MODE", "development")]).expect("config").mode, Mode::Development);
+        assert_eq!(cfg(&[]).expect("config").mode, Mode::Development);
+        let dev_http = cfg(&[
+            ("ANNEX_MODE", "development"),
+            ("ANNEX_JWT_JWKS", "http://127.0.0.1:9/jwks.json"),
+            ("ANNEX_JWT_JWKS_ALLOW_HTTP", "true"),
+        ]);
+        assert!(dev_http.is_ok());
+        let cors = cfg(&[("ANNEX_CORS_ORIGINS", "https://app.example.com/, http://localhost:5173")]).expect("cors");
+        assert_eq!(cors.cors_origins, ["https://app.example.com", "http://localhost:5173"]);
     }
 
     #[test]

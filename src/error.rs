@@ -38,6 +38,8 @@ pub enum AppError {
     Internal(String),
     /// A transport refusal (a mutation over `GET /graphql`): `BAD_USER_INPUT`, HTTP 405.
     MethodNotAllowed(String),
+    /// A body without a (usable) content type: `BAD_USER_INPUT`, HTTP 415.
+    UnsupportedMediaType(String),
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -110,7 +112,9 @@ impl AppError {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
-            AppError::BadUserInput { .. } | AppError::MethodNotAllowed(_) => "BAD_USER_INPUT",
+            AppError::BadUserInput { .. } | AppError::MethodNotAllowed(_) | AppError::UnsupportedMediaType(_) => {
+                "BAD_USER_INPUT"
+            }
             AppError::Conflict(_) => "CONFLICT",
             AppError::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
             AppError::RateLimited(_) => "RATE_LIMITED",
@@ -127,6 +131,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadUserInput { .. } | AppError::QueryTooComplex(_) => StatusCode::BAD_REQUEST,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -161,7 +166,8 @@ impl AppError {
             | AppError::RateLimited(m)
             | AppError::ServiceUnavailable(m)
             | AppError::Internal(m)
-            | AppError::MethodNotAllowed(m) => m,
+            | AppError::MethodNotAllowed(m)
+            | AppError::UnsupportedMediaType(m) => m,
             AppError::BadUserInput { message, .. } => message,
         }
     }
@@ -276,20 +282,29 @@ pub fn add_retry_after(resp: &mut Response) {
 /// The HTTP status of GraphQL responses: 503 when none produced any data and every error
 /// is `SERVICE_UNAVAILABLE` (the client should retry the whole request), else 200.
 pub fn graphql_status<'a>(responses: impl IntoIterator<Item = &'a async_graphql::Response>) -> StatusCode {
-    let mut any = false;
+    // The whole request failed for one retryable reason: say so in the status.
+    let mut common: Option<&str> = None;
     for r in responses {
-        any = true;
-        let failed = r.data == async_graphql::Value::Null
-            && !r.errors.is_empty()
-            && r.errors.iter().all(|e| {
-                e.extensions.as_ref().and_then(|x| x.get("code"))
-                    == Some(&async_graphql::Value::from("SERVICE_UNAVAILABLE"))
-            });
-        if !failed {
+        if r.data != async_graphql::Value::Null || r.errors.is_empty() {
             return StatusCode::OK;
         }
+        for e in &r.errors {
+            let code = match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(async_graphql::Value::String(c)) => c.as_str(),
+                _ => return StatusCode::OK,
+            };
+            match common {
+                None => common = Some(if code == "SERVICE_UNAVAILABLE" || code == "RATE_LIMITED" { code } else { "" }),
+                Some(c) if c == code => {}
+                Some(_) => return StatusCode::OK,
+            }
+        }
     }
-    if any { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
+    match common {
+        Some("SERVICE_UNAVAILABLE") => StatusCode::SERVICE_UNAVAILABLE,
+        Some("RATE_LIMITED") => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::OK,
+    }
 }
 
 /// True when `e` is a unique-key violation (SQLite or PostgreSQL).

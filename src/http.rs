@@ -1,23 +1,28 @@
 //! The HTTP surface: `/graphql` (POST, GET, WebSocket), `/healthz`, `/readyz`,
-//! `/metrics` and the SoA CSV export, with request ids, timeouts, body limits, CSRF
-//! protection for simple requests and per-subject rate limits.
+//! `/metrics` and the SoA CSV export, with request ids, timeouts, body limits, CORS,
+//! CSRF protection for simple requests, and the WebSocket's own door: message size,
+//! `connection_init` timeout, closing when the token expires, re-authentication.
+//! Rate limits, per-operation timeouts and query limits apply per GraphQL operation, to
+//! every transport alike (`graphql::extensions`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols, WsMessage};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Data};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
+use tokio::sync::Notify;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 use crate::auth::{Caller, TokenVerifier};
@@ -25,7 +30,7 @@ use crate::config::{Config, Mode};
 use crate::db::Database;
 use crate::error::{AppError, add_retry_after, graphql_status};
 use crate::graphql::AppSchema;
-use crate::graphql::context::{Session, new_request_id};
+use crate::graphql::context::{Session, WsConnection, new_request_id};
 use crate::metrics::Metrics;
 use crate::store::Gate;
 
@@ -37,7 +42,6 @@ pub struct AppState {
     pub gate: Gate,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,
-    pub limiter: Arc<RateLimiter>,
     pub catalog: Arc<crate::store::catalog::Catalog>,
 }
 
@@ -68,7 +72,29 @@ pub fn router(state: AppState) -> Router {
         .route("/organizations/{id}/soa.csv", get(crate::export::soa_csv))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_context))
+        .layer(cors(&state.config.cors_origins))
         .with_state(state)
+}
+
+/// CORS for browser dashboards on other origins: only the allow-listed ones
+/// (`ANNEX_CORS_ORIGINS`; none by default), no credentials (tokens travel in
+/// `Authorization`), `Vary: Origin` always.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-annex-csrf"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .allow_credentials(false)
+        .max_age(Duration::from_secs(600))
+        .vary([header::ORIGIN])
 }
 
 fn valid_request_id(v: &str) -> bool {
@@ -123,7 +149,7 @@ async fn request_context(State(st): State<AppState>, mut req: Request, next: Nex
     resp
 }
 
-/// Verifies the bearer token, if any, and applies the rate limit.
+/// Verifies the bearer token, if any (the rate limit is per operation, in the schema).
 pub async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -132,29 +158,47 @@ pub async fn authenticate(st: &AppState, headers: &HeaderMap) -> Result<Option<C
     let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
         return Err(AppError::Unauthenticated("the Authorization header must be `Bearer <JWT>`".into()));
     };
-    let caller = st.verifier.verify(token).await?;
-    if !st.limiter.allow(&caller.subject) {
-        return Err(AppError::RateLimited(format!(
-            "rate limit of {} requests per minute exceeded; retry shortly",
-            st.config.rate_limit_per_minute
-        )));
-    }
-    Ok(Some(caller))
+    Ok(Some(st.verifier.verify(token).await?))
 }
 
-/// The serialized GraphQL answer: 503 with `Retry-After` when nothing but
-/// `SERVICE_UNAVAILABLE` came back, else 200.
+/// True for a response that failed as a request (parse, validation, variable coercion,
+/// limits): no data, and no error that belongs to a field.
+fn is_request_error(r: &async_graphql::Response) -> bool {
+    r.data == async_graphql::Value::Null && !r.errors.is_empty() && r.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The serialized GraphQL answer. 503 (with `Retry-After`) when nothing but
+/// `SERVICE_UNAVAILABLE` came back, 429 (with `Retry-After`) when nothing but
+/// `RATE_LIMITED`. With `Accept: application/graphql-response+json` (GraphQL over HTTP),
+/// a request error is 400 and carries no `data`; with `application/json` it stays 200.
 fn graphql_answer(headers: &HeaderMap, resp: &BatchResponse) -> Response {
     let status = match resp {
         BatchResponse::Single(r) => graphql_status([r]),
         BatchResponse::Batch(rs) => graphql_status(rs),
     };
-    let body = serde_json::to_string(resp).unwrap_or_else(|_| "{}".into());
-    let mut answer = (status, [(header::CONTENT_TYPE, response_content_type(headers))], body).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    let content_type = response_content_type(headers);
+    let graphql_response = content_type == GRAPHQL_RESPONSE;
+    let (status, body) = match resp {
+        BatchResponse::Single(r) if graphql_response && status == StatusCode::OK && is_request_error(r) => {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("data");
+            }
+            (StatusCode::BAD_REQUEST, v.to_string())
+        }
+        _ => (status, serde_json::to_string(resp).unwrap_or_else(|_| "{}".into())),
+    };
+    let mut answer = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    if matches!(status, StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS) {
         add_retry_after(&mut answer);
     }
     answer
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+fn has_csrf_header(headers: &HeaderMap) -> bool {
+    headers.get("x-annex-csrf").and_then(|v| v.to_str().ok()).is_some_and(|v| !v.trim().is_empty())
 }
 
 fn is_csrf_simple(headers: &HeaderMap) -> bool {
@@ -162,17 +206,12 @@ fn is_csrf_simple(headers: &HeaderMap) -> bool {
     let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let simple =
         matches!(essence.as_str(), "" | "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data");
-    let has_token = headers.get("x-annex-csrf").and_then(|v| v.to_str().ok()).is_some_and(|v| !v.trim().is_empty());
-    simple && !has_token
+    simple && !has_csrf_header(headers)
 }
 
 fn response_content_type(headers: &HeaderMap) -> &'static str {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if accept.contains("application/graphql-response+json") {
-        "application/graphql-response+json"
-    } else {
-        "application/json"
-    }
+    if accept.contains(GRAPHQL_RESPONSE) { GRAPHQL_RESPONSE } else { "application/json" }
 }
 
 async fn graphql_post(
@@ -181,6 +220,10 @@ async fn graphql_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if headers.get(header::CONTENT_TYPE).is_none() {
+        let e = AppError::UnsupportedMediaType("send Content-Type: application/json".into());
+        return ids.error(&e);
+    }
     if is_csrf_simple(&headers) {
         let e = AppError::BadUserInput {
             field: None,
@@ -269,6 +312,14 @@ async fn graphql_get(
             return ids.error(&e);
         }
     }
+    // A cross-site GET cannot carry a custom header without a CORS preflight.
+    if !has_csrf_header(&headers) {
+        let e = AppError::BadUserInput {
+            field: None,
+            message: "GET /graphql needs a non-empty x-annex-csrf header (or send the query with POST)".into(),
+        };
+        return ids.error(&e);
+    }
     let caller = match authenticate(&st, &headers).await {
         Ok(c) => c,
         Err(e) => return ids.error(&e),
@@ -278,36 +329,148 @@ async fn graphql_get(
     graphql_answer(&headers, &BatchResponse::Single(resp))
 }
 
+/// The bearer token of a `connection_init` or re-authentication `ping` payload:
+/// `Authorization: Bearer …` (either case) or `token`.
+fn payload_token(payload: &serde_json::Value) -> Option<String> {
+    payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
+        .map(str::to_string)
+}
+
 /// graphql-transport-ws (and legacy graphql-ws). The token comes in the
-/// `connection_init` payload as `Authorization: Bearer …` or `token`; the verified caller
-/// stays in the connection data, and every operation gets its own id and `Actor`.
+/// `connection_init` payload; the verified caller stays in the connection data, and every
+/// operation gets its own id and `Actor` (rights read again), under the same rate limit,
+/// query limits and timeouts as HTTP, at most `ANNEX_WS_MAX_OPERATIONS` at once. The
+/// socket closes with 4408 when `connection_init` does not come within
+/// `ANNEX_WS_INIT_TIMEOUT_SECS`, and with 4401 when the token expires, unless the client
+/// re-authenticates first with `{"type": "ping", "payload": {"authorization": "Bearer …"}}`
+/// (a token of the same subject; the pong says until when).
 async fn graphql_ws(
     State(st): State<AppState>,
     Extension(ids): Extension<RequestId>,
-    protocol: GraphQLProtocol,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let schema = st.schema.clone();
-    upgrade.protocols(ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |stream| {
-        GraphQLWebSocket::new(stream, schema, protocol)
-            .on_connection_init(move |payload| async move {
-                let token = payload
-                    .get("Authorization")
-                    .or_else(|| payload.get("authorization"))
-                    .and_then(|v| v.as_str())
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                    .or_else(|| payload.get("token").and_then(|v| v.as_str()))
-                    .map(str::to_string);
-                let Some(token) = token else {
-                    return Err(AppError::Unauthenticated("connection_init needs a token".into()).into());
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| list.split(',').find_map(|p| p.trim().parse::<WebSocketProtocols>().ok()));
+    let Some(protocol) = protocol else {
+        let e = AppError::BadUserInput {
+            field: None,
+            message: "ask for the graphql-transport-ws (or graphql-ws) subprotocol".into(),
+        };
+        return ids.error(&e);
+    };
+    let max = st.config.limits.max_body_bytes;
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| serve_ws(st, ids, protocol, socket))
+}
+
+async fn serve_ws(st: AppState, ids: RequestId, protocol: WebSocketProtocols, socket: WebSocket) {
+    let (mut sink, stream) = socket.split();
+    let input = stream.take_while(|m| futures_util::future::ready(m.is_ok())).filter_map(|m| {
+        futures_util::future::ready(match m {
+            Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
+            Ok(Message::Binary(b)) => Some(b.to_vec()),
+            _ => None,
+        })
+    });
+    let connection: Arc<std::sync::Mutex<Option<WsConnection>>> = Arc::default();
+    let changed = Arc::new(Notify::new());
+    let max_operations = st.config.limits.ws_max_operations;
+
+    let init = {
+        let (st, connection, changed) = (st.clone(), connection.clone(), changed.clone());
+        move |payload: serde_json::Value| async move {
+            let Some(token) = payload_token(&payload) else {
+                return Err(AppError::Unauthenticated("connection_init needs a token".into()).into());
+            };
+            let caller = st.verifier.verify(&token).await?;
+            let ws = WsConnection {
+                auth: Arc::new(std::sync::RwLock::new(caller)),
+                operations: Arc::new(tokio::sync::Semaphore::new(max_operations)),
+                max_operations,
+                client_request_id: ids.client,
+            };
+            if let Ok(mut slot) = connection.lock() {
+                *slot = Some(ws.clone());
+            }
+            changed.notify_one();
+            let mut data = Data::default();
+            data.insert(ws);
+            Ok(data)
+        }
+    };
+    let ping = {
+        let (verifier, changed) = (st.verifier.clone(), changed.clone());
+        move |data: Option<&Data>, payload: Option<serde_json::Value>| {
+            let ws = data
+                .and_then(|d| d.get(&std::any::TypeId::of::<WsConnection>()))
+                .and_then(|d| d.downcast_ref::<WsConnection>().cloned());
+            async move {
+                let (Some(ws), Some(token)) = (ws, payload.as_ref().and_then(payload_token)) else {
+                    return Ok(None);
                 };
-                let caller = st.verifier.verify(&token).await?;
-                let mut data = Data::default();
-                data.insert(Session { caller: Some(caller), request_id: None, client_request_id: ids.client });
-                Ok(data)
-            })
-            .serve()
-    })
+                let caller = verifier.verify(&token).await?;
+                let same = ws.caller().is_some_and(|c| c.subject == caller.subject);
+                if !same {
+                    return Err(AppError::Unauthenticated("re-authentication must keep the same subject".into()).into());
+                }
+                let expires_at = caller.expires_at;
+                if let Ok(mut auth) = ws.auth.write() {
+                    *auth = caller;
+                }
+                changed.notify_one();
+                Ok(Some(serde_json::json!({ "authenticated": true, "expiresAt": expires_at })))
+            }
+        }
+    };
+    let messages =
+        async_graphql::http::WebSocket::new(st.schema.clone(), input, protocol).on_connection_init(init).on_ping(ping);
+    futures_util::pin_mut!(messages);
+
+    let init_deadline = tokio::time::sleep(st.config.limits.ws_init_timeout);
+    futures_util::pin_mut!(init_deadline);
+    loop {
+        let caller = connection.lock().ok().and_then(|c| c.as_ref().and_then(WsConnection::caller));
+        let initialised = caller.is_some();
+        let expiry = caller.as_ref().and_then(Caller::remaining).unwrap_or(Duration::from_secs(86_400 * 365));
+        tokio::select! {
+            msg = messages.next() => match msg {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    break;
+                }
+                None => break,
+            },
+            _ = &mut init_deadline, if !initialised => {
+                let frame = CloseFrame { code: 4408, reason: "Connection initialisation timeout".into() };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                break;
+            }
+            _ = tokio::time::sleep(expiry), if initialised => {
+                if caller.as_ref().is_some_and(Caller::expired) {
+                    let frame = CloseFrame { code: 4401, reason: "Unauthorized: the token has expired".into() };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+            }
+            _ = changed.notified() => {}
+        }
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -324,35 +487,4 @@ async fn readyz(State(st): State<AppState>) -> Response {
 
 async fn metrics(State(st): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render(&st.db)).into_response()
-}
-
-/// Fixed one-minute windows per subject, per replica (documented as such).
-pub struct RateLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<String, (u64, u32)>>,
-}
-
-impl RateLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(HashMap::new()) }
-    }
-
-    pub fn allow(&self, subject: &str) -> bool {
-        if self.per_minute == 0 {
-            return true;
-        }
-        let minute = chrono::Utc::now().timestamp() as u64 / 60;
-        let Ok(mut w) = self.windows.lock() else {
-            return true;
-        };
-        if w.len() > 100_000 {
-            w.retain(|_, (m, _)| *m == minute);
-        }
-        let entry = w.entry(subject.to_string()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.per_minute
-    }
 }

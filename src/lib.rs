@@ -19,6 +19,7 @@
 //! | [`events`] | live change events (in-process or PostgreSQL LISTEN/NOTIFY) |
 //! | [`ids`] | opaque global IDs |
 //! | [`metrics`] | Prometheus text |
+//! | [`rate_limit`] | the per-subject rate limit (governor), shared by every transport |
 
 pub mod app;
 pub mod auth;
@@ -33,6 +34,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod rate_limit;
 pub mod store;
 pub mod telemetry;
 

@@ -34,7 +34,8 @@ fn main() -> ExitCode {
 }
 
 fn run(command: &str, rest: &[String]) -> ExitCode {
-    let cfg = match Config::from_env() {
+    let cfg = if command == "migrate" { Config::from_env_for_migrations() } else { Config::from_env() };
+    let cfg = match cfg {
         Ok(c) => c,
         Err(e) => {
             eprintln!("annex: configuration error: {e}");

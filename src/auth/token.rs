@@ -24,6 +24,11 @@ pub const LEEWAY_SECS: u64 = 30;
 pub const PLATFORM_ADMIN: &str = "platform_admin";
 /// The longest `sub` accepted (memberships are keyed by it).
 pub const MAX_SUBJECT: usize = 200;
+/// The longest token accepted: bigger ones are refused before any parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// How often an unknown `kid` may make the service fetch the key set again (also after a
+/// failed fetch).
+pub const JWKS_REFRESH_COOLDOWN: Duration = Duration::from_secs(60);
 
 /// A subject the service can store and compare: not blank, at most [`MAX_SUBJECT`]
 /// characters, no control characters (PostgreSQL text cannot even hold NUL).
@@ -36,13 +41,56 @@ pub fn valid_subject(sub: &str) -> bool {
 pub struct Caller {
     pub subject: String,
     pub platform_admin: bool,
+    /// `exp` (Unix seconds): when the token stops being valid (leeway aside). Long-lived
+    /// connections close at this time.
+    pub expires_at: Option<u64>,
+}
+
+impl Caller {
+    /// True once the token's `exp` plus the leeway has passed.
+    pub fn expired(&self) -> bool {
+        self.expires_at.is_some_and(|exp| jsonwebtoken::get_current_timestamp() > exp + LEEWAY_SECS)
+    }
+
+    /// Time left until [`Caller::expired`] turns true.
+    pub fn remaining(&self) -> Option<Duration> {
+        let exp = self.expires_at?;
+        Some(Duration::from_secs((exp + LEEWAY_SECS).saturating_sub(jsonwebtoken::get_current_timestamp())))
+    }
 }
 
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: String,
+    exp: u64,
     #[serde(default)]
     roles: Vec<String>,
+}
+
+/// The header checks jsonwebtoken leaves to the caller: `typ`, when present, names a JWT
+/// (RFC 7519 5.1, RFC 9068 `at+jwt`); `crit` is refused (RFC 7515 4.1.11: we understand
+/// no extensions, so a token that requires one must not verify).
+fn check_header_extras(token: &str) -> Result<(), AppError> {
+    use base64::Engine as _;
+    let head = token.split('.').next().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(head.trim_end_matches('='))
+        .map_err(|_| unauthenticated("malformed"))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).map_err(|_| unauthenticated("malformed"))?;
+    if header.contains_key("crit") {
+        return Err(unauthenticated("critical header extensions are not supported"));
+    }
+    match header.get("typ") {
+        None => Ok(()),
+        Some(serde_json::Value::String(t))
+            if ["jwt", "at+jwt", "application/jwt", "application/at+jwt"]
+                .contains(&t.to_ascii_lowercase().as_str()) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(unauthenticated("the header's typ is not a JWT")),
+    }
 }
 
 /// Claims written by [`mint_hs256`].
@@ -107,6 +155,14 @@ impl TokenVerifier {
         Ok(Self { keys, issuer, audience })
     }
 
+    /// How many times the key set was fetched (start-up included); `None` without a JWKS.
+    pub fn jwks_fetches(&self) -> Option<u64> {
+        match &self.keys {
+            Keys::Jwks(cache) => Some(cache.fetches.load(std::sync::atomic::Ordering::Relaxed)),
+            Keys::Static { .. } => None,
+        }
+    }
+
     /// Starts refreshing a remote JWKS in the background (keys rotate at the IdP).
     pub fn spawn_refresh(&self) {
         if let Keys::Jwks(cache) = &self.keys
@@ -146,7 +202,11 @@ impl TokenVerifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Caller, AppError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(unauthenticated("longer than 8 KiB"));
+        }
         let header = decode_header(token).map_err(|_| unauthenticated("malformed"))?;
+        check_header_extras(token)?;
         let (key, alg) = match &self.keys {
             Keys::Static { key, alg } => (key.clone(), *alg),
             Keys::Jwks(cache) => cache.key_for(header.kid.as_deref()).await?,
@@ -170,7 +230,11 @@ impl TokenVerifier {
         if !valid_subject(&data.claims.sub) {
             return Err(unauthenticated("the subject (sub) is empty, too long or has control characters"));
         }
-        Ok(Caller { platform_admin: data.claims.roles.iter().any(|r| r == PLATFORM_ADMIN), subject: data.claims.sub })
+        Ok(Caller {
+            platform_admin: data.claims.roles.iter().any(|r| r == PLATFORM_ADMIN),
+            subject: data.claims.sub,
+            expires_at: Some(data.claims.exp),
+        })
     }
 }
 
@@ -233,11 +297,16 @@ pub fn parse_ttl(s: &str) -> Option<Duration> {
     (secs > 0).then(|| Duration::from_secs(secs))
 }
 
-/// A JWK set from a URL or a file, refreshed when an unknown `kid` shows up (at most once
-/// a minute) and every ten minutes for URLs.
+/// A JWK set from a URL or a file, refreshed when an unknown `kid` shows up and every ten
+/// minutes for URLs. Refreshes are single-flight (concurrent requests wait for the one
+/// fetch) and at most one per [`JWKS_REFRESH_COOLDOWN`], failed ones included; while a
+/// refresh fails the previous keys keep serving.
 struct JwksCache {
     source: String,
-    keys: RwLock<(JwkSet, Instant)>,
+    keys: RwLock<JwkSet>,
+    /// When the last fetch was attempted (held across the fetch: single flight).
+    last_attempt: tokio::sync::Mutex<Instant>,
+    fetches: std::sync::atomic::AtomicU64,
 }
 
 impl JwksCache {
@@ -246,36 +315,54 @@ impl JwksCache {
         if set.keys.is_empty() {
             return Err(format!("{source} holds no keys"));
         }
-        Ok(Self { source, keys: RwLock::new((set, Instant::now())) })
+        Ok(Self {
+            source,
+            keys: RwLock::new(set),
+            last_attempt: tokio::sync::Mutex::new(Instant::now()),
+            fetches: std::sync::atomic::AtomicU64::new(1),
+        })
     }
 
     fn is_remote(&self) -> bool {
         self.source.starts_with("http://") || self.source.starts_with("https://")
     }
 
-    async fn refresh(&self) -> Result<(), String> {
+    /// Fetches the set again unless one was attempted within the cooldown; whoever waits
+    /// on the lock meanwhile sees the result of that one fetch.
+    async fn refresh_if_due(&self, force: bool) -> Result<(), String> {
+        let mut last = self.last_attempt.lock().await;
+        if !force && last.elapsed() < JWKS_REFRESH_COOLDOWN {
+            return Ok(());
+        }
+        *last = Instant::now();
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let set = fetch_jwks(&self.source).await?;
-        *self.keys.write().await = (set, Instant::now());
+        if set.keys.is_empty() {
+            return Err(format!("{} holds no keys; keeping the previous ones", self.source));
+        }
+        *self.keys.write().await = set;
         Ok(())
+    }
+
+    async fn refresh(&self) -> Result<(), String> {
+        self.refresh_if_due(true).await
     }
 
     async fn key_for(&self, kid: Option<&str>) -> Result<(DecodingKey, Algorithm), AppError> {
         if let Some(found) = self.lookup(kid).await {
             return found;
         }
-        let stale = self.keys.read().await.1.elapsed() > Duration::from_secs(60);
-        if stale
-            && self.refresh().await.is_ok()
-            && let Some(found) = self.lookup(kid).await
-        {
+        if let Err(e) = self.refresh_if_due(false).await {
+            tracing::warn!(error = %e, "JWKS refresh failed; keeping the previous keys");
+        }
+        if let Some(found) = self.lookup(kid).await {
             return found;
         }
         Err(unauthenticated("unknown signing key"))
     }
 
     async fn lookup(&self, kid: Option<&str>) -> Option<Result<(DecodingKey, Algorithm), AppError>> {
-        let guard = self.keys.read().await;
-        let set = &guard.0;
+        let set = self.keys.read().await;
         let jwk = match kid {
             Some(kid) => set.find(kid)?,
             None if set.keys.len() == 1 => &set.keys[0],
@@ -363,7 +450,7 @@ mod tests {
         let t = mint_hs256(SECRET, "alice", true, Duration::from_secs(60), Some("https://idp.example"), Some("annex"))
             .expect("mint");
         let c = v.verify(&t).await.expect("valid");
-        assert_eq!(c, Caller { subject: "alice".into(), platform_admin: true });
+        assert_eq!(c, Caller { subject: "alice".into(), platform_admin: true, expires_at: c.expires_at });
     }
 
     #[tokio::test]

@@ -14,6 +14,8 @@ use crate::store::{Actor, Gate};
 pub struct Services {
     pub gate: Gate,
     pub catalog: Arc<Catalog>,
+    /// Operations per subject and minute, every transport together; `None`: no limit.
+    pub limiter: Option<Arc<crate::rate_limit::SubjectLimiter>>,
     /// Signs the audit-trail head; `None` in production without `ANNEX_TRAIL_KEY`.
     pub trail_key: Option<crate::domain::trail::HeadKey>,
 }
@@ -41,6 +43,27 @@ impl Session {
         RequestCtx::new(actor, id)
     }
 }
+
+/// What one WebSocket connection knows, in its connection data: the caller as last
+/// authenticated (`connection_init`, or a re-authentication `ping`), and the permits for
+/// the operations it may run at once.
+#[derive(Clone)]
+pub struct WsConnection {
+    pub auth: Arc<std::sync::RwLock<Caller>>,
+    pub operations: Arc<tokio::sync::Semaphore>,
+    pub max_operations: usize,
+    pub client_request_id: Option<String>,
+}
+
+impl WsConnection {
+    pub fn caller(&self) -> Option<Caller> {
+        self.auth.read().ok().map(|c| c.clone())
+    }
+}
+
+/// Held in an operation's data while it runs (subscriptions: while they stream).
+#[derive(Clone)]
+pub struct OperationPermit(pub Arc<tokio::sync::OwnedSemaphorePermit>);
 
 /// A service-generated request id (UUIDv7: unique, and sorts by time).
 pub fn new_request_id() -> String {

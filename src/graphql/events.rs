@@ -5,12 +5,16 @@ use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::BroadcastStream;
+use uuid::Uuid;
 
-use crate::auth::{Access, Operation};
+use crate::auth::{Access, Caller, Operation};
+use crate::error::AppError;
 use crate::events::ChangeEvent as BusEvent;
 use crate::graphql::context::ContextExt;
+use crate::graphql::context::WsConnection;
 use crate::ids::{self, Kind};
 use crate::store::tenancy::read_right;
+use crate::store::{Actor, Gate};
 
 /// What a change did.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -68,29 +72,111 @@ impl ChangeEvent {
 
 pub struct EventSubscription;
 
+/// What a live subscription keeps between events.
+struct Listening {
+    rx: BroadcastStream<BusEvent>,
+    gate: Gate,
+    caller: Caller,
+    /// The connection's caller as last authenticated (a re-authentication updates it).
+    ws: Option<WsConnection>,
+    org: Uuid,
+    access: Access,
+    done: bool,
+}
+
+impl Listening {
+    /// The subscriber's standing now, read afresh (a new operation's worth of rights).
+    async fn recheck(&mut self) -> Result<(), AppError> {
+        let actor = Actor::new(self.caller.clone(), crate::graphql::context::new_request_id());
+        let access = self.gate.access(&actor, self.org).await;
+        actor.end_session().await;
+        match access? {
+            None => Err(AppError::NotFound("your membership in this organization has ended".into())),
+            Some(a) if !a.allows(Operation::SubscribeEvents) => {
+                Err(AppError::Forbidden("your role in this organization no longer allows this subscription".into()))
+            }
+            Some(a) => {
+                self.access = a;
+                Ok(())
+            }
+        }
+    }
+
+    /// The next event for this subscriber, an error that ends the subscription, or the end.
+    async fn next(mut self) -> Option<(Result<ChangeEvent, async_graphql::Error>, Self)> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let item = self.rx.next().await?;
+            if let Some(ws) = &self.ws {
+                match ws.caller() {
+                    Some(c) if c.expired() => {
+                        self.done = true;
+                        let e = AppError::Unauthenticated("the token has expired; re-authenticate".into());
+                        return Some((Err(e.into()), self));
+                    }
+                    Some(c) => self.caller = c,
+                    None => {}
+                }
+            }
+            let event = match item {
+                Ok(e) if e.organization_id == self.org => e,
+                Ok(_) => continue,
+                Err(lagged) => {
+                    // Events were skipped (membership changes among them, maybe): read
+                    // the subscriber's rights again before going on.
+                    tracing::warn!(error = %lagged, "a subscriber fell behind; events were skipped");
+                    if let Err(e) = self.recheck().await {
+                        self.done = true;
+                        return Some((Err(e.into()), self));
+                    }
+                    continue;
+                }
+            };
+            // A membership changed in this organization (maybe the subscriber's own): rights
+            // are read again before this or any later event is delivered.
+            if event.entity_type == Kind::Membership.name()
+                && let Err(e) = self.recheck().await
+            {
+                self.done = true;
+                return Some((Err(e.into()), self));
+            }
+            if let Some(out) = ChangeEvent::for_subscriber(event, self.access) {
+                return Some((Ok(out), self));
+            }
+        }
+    }
+}
+
 #[Subscription]
 impl EventSubscription {
     /// Every committed change in the organization that the subscriber may read, as it
-    /// happens (from any replica). `actor` only with ReadChanges.
+    /// happens (from any replica). `actor` only with ReadChanges. Rights are read again
+    /// whenever a membership of the organization changes: a removed subscriber gets one
+    /// `NOT_FOUND` error and the subscription ends; a demoted one hears only what the new
+    /// role may read (or gets `FORBIDDEN` and the end). An expired token ends it with
+    /// `UNAUTHENTICATED`.
     async fn organization_events(
         &self,
         ctx: &Context<'_>,
         organization_id: ID,
-    ) -> Result<impl Stream<Item = ChangeEvent>> {
+    ) -> Result<impl Stream<Item = Result<ChangeEvent, async_graphql::Error>>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &organization_id, "organizationId")?;
         let access = gate.read(actor, org, Operation::SubscribeEvents).await?.access();
         // A subscription lives long; its session (and, on PostgreSQL, the read transaction
         // holding a connection) must not.
         actor.end_session().await;
-        let rx = gate.events().subscribe();
-        Ok(BroadcastStream::new(rx).filter_map(move |item| match item {
-            Ok(e) if e.organization_id == org => ChangeEvent::for_subscriber(e, access),
-            Ok(_) => None,
-            Err(lagged) => {
-                tracing::warn!(error = %lagged, "a subscriber fell behind; events were skipped");
-                None
-            }
-        }))
+        let state = Listening {
+            rx: BroadcastStream::new(gate.events().subscribe()),
+            gate: gate.clone(),
+            caller: actor.caller.clone(),
+            ws: ctx.data_opt::<WsConnection>().cloned(),
+            org,
+            access,
+            done: false,
+        };
+        Ok(futures_util::stream::unfold(state, Listening::next))
     }
 }

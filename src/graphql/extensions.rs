@@ -1,10 +1,14 @@
-//! Request-level policy for every GraphQL operation: a fresh context (service-generated
-//! request id, new `Actor`) per operation, depth, complexity and alias limits
-//! (`QUERY_TOO_COMPLEX`), generic input bounds (`BAD_USER_INPUT`), the `extensions.cost`
-//! report, request metrics, and the last step of the error policy: every error carries
-//! `extensions.code` and `extensions.requestId`.
+//! Request-level policy for every GraphQL operation, whatever the transport (HTTP or
+//! WebSocket): a fresh context (service-generated request id, new `Actor`, so rights are
+//! read again) per operation; the token's expiry on long-lived connections; the
+//! per-subject rate limit; the per-socket cap on concurrent operations; depth (introspection
+//! apart, with its own bound), complexity and alias limits counted after fragments are
+//! expanded (`QUERY_TOO_COMPLEX`); generic input bounds (`BAD_USER_INPUT`); a timeout per
+//! query or mutation; the `extensions.cost { requested actual }` report (actual: SQL
+//! statements run); request metrics; and the last step of the error policy: every error
+//! carries `extensions.code` and `extensions.requestId`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -23,11 +27,16 @@ use tracing::Instrument;
 use crate::config::Limits;
 use crate::domain::MAX_TEXT;
 use crate::error::{AppError, finish_graphql_error};
-use crate::graphql::context::{RequestCtx, Session, new_request_id};
+use crate::graphql::context::{OperationPermit, RequestCtx, Services, Session, WsConnection, new_request_id};
 use crate::metrics::Metrics;
+use crate::store::Actor;
 
 /// The most items any list argument may carry (nested lists included).
 pub const MAX_LIST_ITEMS: usize = 500;
+/// How deep an introspection subtree (`__schema`, `__type`) may nest: enough for the
+/// standard introspection queries of GraphiQL, graphql-js, graphql-core and codegen tools,
+/// which nest `ofType` to a fixed depth. Introspection does not count toward the depth limit.
+pub const MAX_INTROSPECTION_DEPTH: usize = 20;
 
 pub struct Policy {
     pub limits: Limits,
@@ -46,6 +55,10 @@ struct State {
     client_request_id: Option<String>,
     complexity: Option<usize>,
     operation: Option<&'static str>,
+    /// The operation's caller, whose budget counts the statements run (`cost.actual`).
+    actor: Option<Arc<Actor>>,
+    /// Found while parsing (depth), reported after validation.
+    too_complex: Option<ServerError>,
     /// Found while parsing, reported after validation (a malformed request is told so first).
     out_of_bounds: Option<ServerError>,
 }
@@ -71,20 +84,88 @@ fn too_complex(message: String) -> ServerError {
     AppError::QueryTooComplex(message).to_server_error(None)
 }
 
-fn count_aliases(set: &SelectionSet, depth: usize) -> usize {
-    if depth > 64 {
-        return 0;
+/// What the limits measure of a document, with every fragment spread expanded where it
+/// is spread (an alias inside a fragment spread five times counts five times).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    pub aliases: usize,
+    /// Field nesting, introspection subtrees left out.
+    pub depth: usize,
+    /// The deepest introspection subtree (`__schema { … }`, `__type { … }`).
+    pub introspection_depth: usize,
+}
+
+/// [`Shape`] of every operation of `doc` (the largest of each figure).
+pub fn shape(doc: &ExecutableDocument) -> Shape {
+    let mut w = ShapeWalker { doc, memo: HashMap::new(), visiting: HashSet::new() };
+    let mut out = Shape::default();
+    for (_, op) in doc.operations.iter() {
+        let s = w.set(&op.node.selection_set.node, 0);
+        out.aliases = out.aliases.max(s.aliases);
+        out.depth = out.depth.max(s.depth);
+        out.introspection_depth = out.introspection_depth.max(s.introspection_depth);
     }
-    set.items
-        .iter()
-        .map(|s| match &s.node {
-            Selection::Field(f) => {
-                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node, depth + 1)
-            }
-            Selection::InlineFragment(i) => count_aliases(&i.node.selection_set.node, depth + 1),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+    out
+}
+
+struct ShapeWalker<'a> {
+    doc: &'a ExecutableDocument,
+    memo: HashMap<&'a str, Shape>,
+    visiting: HashSet<&'a str>,
+}
+
+impl<'a> ShapeWalker<'a> {
+    fn set(&mut self, set: &'a SelectionSet, guard: usize) -> Shape {
+        let mut out = Shape::default();
+        if guard > 256 {
+            return out;
+        }
+        for item in &set.items {
+            let s = match &item.node {
+                Selection::Field(f) => {
+                    let child = self.set(&f.node.selection_set.node, guard + 1);
+                    let name = f.node.name.node.as_str();
+                    let alias = usize::from(f.node.alias.is_some());
+                    if name == "__schema" || name == "__type" {
+                        Shape {
+                            aliases: alias + child.aliases,
+                            depth: 0,
+                            introspection_depth: 1 + child.depth.max(child.introspection_depth),
+                        }
+                    } else {
+                        Shape {
+                            aliases: alias + child.aliases,
+                            depth: 1 + child.depth,
+                            introspection_depth: child.introspection_depth,
+                        }
+                    }
+                }
+                Selection::InlineFragment(i) => self.set(&i.node.selection_set.node, guard + 1),
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match self.memo.get(name) {
+                        Some(s) => *s,
+                        // A cycle is invalid (validation says so); it adds nothing here.
+                        None if self.visiting.contains(name) => Shape::default(),
+                        None => match self.doc.fragments.get(&spread.node.fragment_name.node) {
+                            Some(fragment) => {
+                                self.visiting.insert(name);
+                                let s = self.set(&fragment.node.selection_set.node, guard + 1);
+                                self.visiting.remove(name);
+                                self.memo.insert(name, s);
+                                s
+                            }
+                            None => Shape::default(),
+                        },
+                    }
+                }
+            };
+            out.aliases += s.aliases;
+            out.depth = out.depth.max(s.depth);
+            out.introspection_depth = out.introspection_depth.max(s.introspection_depth);
+        }
+        out
+    }
 }
 
 fn operation_type(doc: &ExecutableDocument) -> &'static str {
@@ -232,6 +313,8 @@ impl Extension for PolicyExtension {
                 if let Some(c) = s.complexity {
                     let mut cost = async_graphql::indexmap::IndexMap::new();
                     cost.insert(Name::new("requested"), ConstValue::from(c as u64));
+                    let actual = s.actor.as_ref().map_or(0, |a| a.budget.used());
+                    cost.insert(Name::new("actual"), ConstValue::from(actual));
                     resp.extensions.insert("cost".to_string(), ConstValue::Object(cost));
                 }
                 s.finish(&mut resp);
@@ -270,7 +353,15 @@ impl Extension for PolicyExtension {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let session = data_of::<Session>(&request.data).or_else(|| data_of::<Session>(ctx.session_data));
+        let ws = data_of::<WsConnection>(ctx.session_data);
+        let session =
+            data_of::<Session>(&request.data).or_else(|| data_of::<Session>(ctx.session_data)).or_else(|| {
+                ws.as_ref().map(|w| Session {
+                    caller: w.caller(),
+                    request_id: None,
+                    client_request_id: w.client_request_id.clone(),
+                })
+            });
         let (op, client) = match session {
             Some(s) => (s.operation(), s.client_request_id),
             // Built by hand (tests, tools): kept as given.
@@ -282,6 +373,34 @@ impl Extension for PolicyExtension {
         if let Ok(mut s) = self.state.lock() {
             s.request_id = Some(op.request_id.clone());
             s.client_request_id = client;
+            s.actor = op.actor.clone();
+        }
+        let refuse = |e: AppError| Err(e.to_server_error(None));
+        if let Some(actor) = &op.actor {
+            // A socket outlives its token: every operation on it checks the token again.
+            if actor.caller.expired() {
+                return refuse(AppError::Unauthenticated(
+                    "the token has expired; re-authenticate (ping with a new token) or reconnect".into(),
+                ));
+            }
+            if let Some(limiter) = ctx.data_opt::<Services>().and_then(|s| s.limiter.as_ref())
+                && let Err(e) = limiter.check(&actor.caller.subject)
+            {
+                return refuse(e);
+            }
+        }
+        if let Some(ws) = &ws {
+            match ws.operations.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    request.data.insert(OperationPermit(Arc::new(permit)));
+                }
+                Err(_) => {
+                    return refuse(AppError::RateLimited(format!(
+                        "at most {} operations run at once on one WebSocket; wait for one to complete",
+                        ws.max_operations
+                    )));
+                }
+            }
         }
         request.data.insert(op);
         next.run(ctx, request).await
@@ -295,18 +414,30 @@ impl Extension for PolicyExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let aliases: usize =
-            doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node, 0)).sum::<usize>()
-                + doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node, 0)).sum::<usize>();
+        let shape = shape(&doc);
         let out_of_bounds = out_of_bounds(&doc, variables);
+        let too_deep = if shape.depth > self.limits.max_depth {
+            Some(format!(
+                "the operation is nested {} levels deep; at most {} are allowed",
+                shape.depth, self.limits.max_depth
+            ))
+        } else if shape.introspection_depth > MAX_INTROSPECTION_DEPTH {
+            Some(format!(
+                "the introspection is nested {} levels deep; at most {MAX_INTROSPECTION_DEPTH} are allowed",
+                shape.introspection_depth
+            ))
+        } else {
+            None
+        };
         if let Ok(mut s) = self.state.lock() {
             s.operation = Some(operation_type(&doc));
             s.out_of_bounds = out_of_bounds;
+            s.too_complex = too_deep.map(too_complex);
         }
-        if aliases > self.limits.max_aliases {
+        if shape.aliases > self.limits.max_aliases {
             return Err(too_complex(format!(
-                "the operation uses {aliases} aliases; at most {} are allowed",
-                self.limits.max_aliases
+                "the operation uses {} aliases (fragments counted where they are spread); at most {} are allowed",
+                shape.aliases, self.limits.max_aliases
             )));
         }
         Ok(doc)
@@ -318,18 +449,15 @@ impl Extension for PolicyExtension {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
-        let out_of_bounds = match self.state.lock() {
+        let (out_of_bounds, too_deep) = match self.state.lock() {
             Ok(mut s) => {
                 s.complexity = Some(result.complexity);
-                s.out_of_bounds.take()
+                (s.out_of_bounds.take(), s.too_complex.take())
             }
-            Err(_) => None,
+            Err(_) => (None, None),
         };
-        if result.depth > self.limits.max_depth {
-            return Err(vec![too_complex(format!(
-                "the operation is nested {} levels deep; at most {} are allowed",
-                result.depth, self.limits.max_depth
-            ))]);
+        if let Some(e) = too_deep {
+            return Err(vec![e]);
         }
         if result.complexity > self.limits.max_complexity {
             return Err(vec![too_complex(format!(
@@ -356,7 +484,14 @@ impl Extension for PolicyExtension {
         };
         let span =
             tracing::info_span!("operation", request_id = %id, client_request_id = client.as_deref().unwrap_or("-"));
-        next.run(ctx, operation_name).instrument(span).await
+        // Every query and mutation has a deadline, whatever carries it (HTTP has its own
+        // too; a WebSocket has only this one).
+        match tokio::time::timeout(self.limits.request_timeout, next.run(ctx, operation_name).instrument(span)).await {
+            Ok(resp) => resp,
+            Err(_) => Response::from_errors(vec![
+                AppError::ServiceUnavailable("the operation timed out".into()).to_server_error(None),
+            ]),
+        }
     }
 }
 

@@ -137,6 +137,7 @@ fn token_command_mints_a_verifiable_token() {
     let out = annex()
         .current_dir(&dir)
         .env("ANNEX_JWT_SECRET", support::SECRET)
+        .env("ANNEX_MODE", "development")
         .args(["token", "--sub", "bob", "--platform-admin", "--ttl", "2h"])
         .output()
         .expect("run");
@@ -154,8 +155,22 @@ fn token_command_mints_a_verifiable_token() {
     assert_eq!(data.claims["roles"], json!(["platform_admin"]));
     let ttl = data.claims["exp"].as_u64().expect("exp") - data.claims["iat"].as_u64().expect("iat");
     assert_eq!(ttl, 7200);
-    let out = annex().current_dir(&dir).env("ANNEX_JWT_SECRET", support::SECRET).args(["token"]).output().expect("run");
+    let out = annex()
+        .current_dir(&dir)
+        .env("ANNEX_JWT_SECRET", support::SECRET)
+        .env("ANNEX_MODE", "development")
+        .args(["token"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2), "--sub is required");
+    // A configured key without ANNEX_MODE means production: no development tokens.
+    let out = annex()
+        .current_dir(&dir)
+        .env("ANNEX_JWT_SECRET", support::SECRET)
+        .args(["token", "--sub", "bob"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "refused in production");
 }
 
 async fn migrate_twice(backend: Backend) {

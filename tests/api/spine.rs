@@ -161,8 +161,17 @@ async fn jwks_url_keys_verify(app: &TestApp) {
     let idp = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
     let router = axum::Router::new().route("/.well-known/jwks.json", axum::routing::get(move || async move { set }));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let other =
-        TestApp::start_on(app.backend, &app.database_url, &[("ANNEX_JWT_SECRET", ""), ("ANNEX_JWT_JWKS", &idp)]).await;
+    let other = TestApp::start_on(
+        app.backend,
+        &app.database_url,
+        &[
+            ("ANNEX_JWT_SECRET", ""),
+            ("ANNEX_JWT_JWKS", &idp),
+            ("ANNEX_MODE", "development"),
+            ("ANNEX_JWT_JWKS_ALLOW_HTTP", "true"),
+        ],
+    )
+    .await;
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("ed-1".into());
     let token = jsonwebtoken::encode(&header, &json!({ "sub": "erin", "aud": "annex", "exp": now() + 600 }), &key)
@@ -422,16 +431,16 @@ async fn organizations_paginate(app: &TestApp) {
 async fn transport_rules(app: &TestApp) {
     let token = app.token("alice");
     let url = format!("{}/graphql", app.base);
-    // GET runs queries; a mutation over GET is refused.
-    let resp = app
-        .client
-        .get(&url)
-        .bearer_auth(&token)
-        .query(&[("query", "{ viewer { subject } }")])
-        .send()
-        .await
-        .expect("get");
-    let (status, body) = status_and_body(resp).await;
+    // GET runs queries, with the header a cross-site request cannot send without a CORS
+    // preflight; a mutation over GET is refused.
+    let get = |csrf: bool| {
+        let req = app.client.get(&url).bearer_auth(&token).query(&[("query", "{ viewer { subject } }")]);
+        if csrf { req.header("x-annex-csrf", "1") } else { req }
+    };
+    let (status, body) = status_and_body(get(false).send().await.expect("get")).await;
+    assert_eq!(status, 400, "a GET query without x-annex-csrf: {body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    let (status, body) = status_and_body(get(true).send().await.expect("get")).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"]["viewer"]["subject"], "alice");
     let resp = app
@@ -467,7 +476,7 @@ async fn transport_rules(app: &TestApp) {
         .send()
         .await
         .expect("post");
-    assert_eq!(resp.status().as_u16(), 400, "no content type");
+    assert_eq!(resp.status().as_u16(), 415, "no content type");
     let resp = app
         .client
         .post(&url)

@@ -168,6 +168,9 @@ pub fn config(database_url: &str, extra: &[(&str, &str)]) -> Config {
         env.insert("DATABASE_URL".into(), database_url.into());
     }
     env.insert("ANNEX_LISTEN".into(), "127.0.0.1:0".into());
+    // Tests configure a key, which without ANNEX_MODE means production; most tests want
+    // development's introspection (those about production set it themselves).
+    env.insert("ANNEX_MODE".into(), "development".into());
     env.insert("ANNEX_JWT_SECRET".into(), SECRET.into());
     env.insert("ANNEX_RATE_LIMIT_PER_MINUTE".into(), "0".into());
     env.insert("ANNEX_DB_MAX_CONNECTIONS".into(), "5".into());

@@ -28,6 +28,7 @@ mod scoped;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
 use sea_orm::{
@@ -62,6 +63,38 @@ impl<M> Granted<M> {
     }
 }
 
+/// The SQL statements one operation has run, against the most it may
+/// (`ANNEX_MAX_STATEMENTS`): no single operation can hold the pool for long, whatever
+/// the cost model thought of it. Reported as `extensions.cost.actual`.
+#[derive(Debug, Default)]
+pub struct Budget {
+    used: AtomicU64,
+    /// 0: no limit set (yet).
+    max: AtomicU64,
+}
+
+impl Budget {
+    /// Statements run so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn limit(&self, max: u64) {
+        self.max.store(max, Ordering::Relaxed);
+    }
+
+    fn spend(&self, n: u64) -> AppResult<()> {
+        let before = self.used.fetch_add(n, Ordering::Relaxed);
+        let max = self.max.load(Ordering::Relaxed);
+        if max > 0 && before + n > max {
+            return Err(AppError::QueryTooComplex(format!(
+                "the operation needs more than {max} SQL statements; ask for less at once (a smaller `first`, fewer nested lists, fewer organizations)"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Truncated to microseconds, the precision both databases keep, so a value read back
 /// equals the value written (the audit-trail hash depends on it).
 pub fn now() -> chrono::DateTime<Utc> {
@@ -83,6 +116,7 @@ enum SessionConn {
 /// connection whose tenant context matches them.
 struct Session {
     conn: SessionConn,
+    budget: Arc<Budget>,
     roles: HashMap<Uuid, Role>,
     /// Platform admins: organizations known to exist (or not).
     admin_orgs: std::sync::Mutex<HashMap<Uuid, bool>>,
@@ -94,6 +128,10 @@ impl Session {
             SessionConn::Pool(c) => DatabaseExecutor::Connection(c),
             SessionConn::Tx(t) => DatabaseExecutor::Transaction(t),
         }
+    }
+
+    fn scoped<E: EntityTrait>(&self, tenant: Condition) -> Scoped<'_, E> {
+        Scoped::new(self.executor(), tenant, Some(&self.budget))
     }
 
     fn admin_known(&self, org: Uuid) -> Option<bool> {
@@ -113,12 +151,14 @@ impl Session {
 pub struct Actor {
     pub caller: Caller,
     pub request_id: String,
+    /// SQL statements of this operation.
+    pub budget: Arc<Budget>,
     session: Mutex<Option<Arc<Session>>>,
 }
 
 impl Actor {
     pub fn new(caller: Caller, request_id: String) -> Self {
-        Self { caller, request_id, session: Mutex::new(None) }
+        Self { caller, request_id, budget: Arc::default(), session: Mutex::new(None) }
     }
 
     /// Ends the operation's session (its read transaction, if any): the next read opens a
@@ -140,11 +180,17 @@ fn parse_role(s: &str) -> AppResult<Role> {
 pub struct Gate {
     db: Database,
     events: EventBus,
+    max_statements: u64,
 }
 
 impl Gate {
     pub fn new(db: Database, events: EventBus) -> Self {
-        Self { db, events }
+        Self { db, events, max_statements: 0 }
+    }
+
+    /// Caps the SQL statements of every operation (`ANNEX_MAX_STATEMENTS`).
+    pub fn with_statement_limit(self, max: u64) -> Self {
+        Self { max_statements: max, ..self }
     }
 
     pub fn events(&self) -> &EventBus {
@@ -158,6 +204,8 @@ impl Gate {
     /// Reads the caller's memberships on `conn` and (PostgreSQL) sets the transaction's
     /// row-level-security context to them.
     async fn memberships_on(&self, conn: &impl ConnectionTrait, actor: &Actor) -> AppResult<HashMap<Uuid, Role>> {
+        actor.budget.limit(self.max_statements);
+        actor.budget.spend(1)?;
         let mut roles = HashMap::new();
         if self.backend() == DbBackend::Postgres {
             let rows = conn
@@ -192,10 +240,15 @@ impl Gate {
         let session = if self.backend() == DbBackend::Postgres {
             let tx = self.db.conn.begin().await?;
             let roles = self.memberships_on(&tx, actor).await?;
-            Session { conn: SessionConn::Tx(tx), roles, admin_orgs: Default::default() }
+            Session { conn: SessionConn::Tx(tx), budget: actor.budget.clone(), roles, admin_orgs: Default::default() }
         } else {
             let roles = self.memberships_on(&self.db.conn, actor).await?;
-            Session { conn: SessionConn::Pool(self.db.conn.clone()), roles, admin_orgs: Default::default() }
+            Session {
+                conn: SessionConn::Pool(self.db.conn.clone()),
+                budget: actor.budget.clone(),
+                roles,
+                admin_orgs: Default::default(),
+            }
         };
         let session = Arc::new(session);
         *slot = Some(session.clone());
@@ -208,6 +261,7 @@ impl Gate {
         if unknown.is_empty() {
             return Ok(());
         }
+        s.budget.spend(1)?;
         let found: Vec<Uuid> = organization::Entity::find()
             .select_only()
             .column(organization::Column::Id)
@@ -306,6 +360,7 @@ impl Gate {
         if !actor.caller.platform_admin {
             q = q.filter(E::org_column().is_in(s.roles.keys().copied()));
         }
+        s.budget.spend(1)?;
         let Some(row) = q.one(&s.executor()).await? else {
             return Err(AppError::not_found(E::KIND.name()));
         };
@@ -400,8 +455,9 @@ impl Gate {
 
     /// Narrows a write transaction to `org` (row-level security) and takes the tenant's
     /// advisory lock, in one statement.
-    async fn narrow(&self, tx: &DatabaseTransaction, org: Uuid) -> AppResult<()> {
+    async fn narrow(&self, tx: &DatabaseTransaction, actor: &Actor, org: Uuid) -> AppResult<()> {
         if self.backend() == DbBackend::Postgres {
+            actor.budget.spend(1)?;
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT pg_advisory_xact_lock($1), set_config('annex.org_ids', $2, true), \
@@ -422,6 +478,7 @@ impl Gate {
         org: Uuid,
     ) -> AppResult<Option<Access>> {
         if actor.caller.platform_admin {
+            actor.budget.spend(1)?;
             let exists = organization::Entity::find_by_id(org).one(tx).await?.is_some();
             Ok(exists.then_some(Access::PlatformAdmin))
         } else {
@@ -440,6 +497,7 @@ impl Gate {
     ) -> Writer {
         Writer {
             tx,
+            budget: actor.budget.clone(),
             org,
             access,
             op,
@@ -459,7 +517,7 @@ impl Gate {
         let (tx, guard) = self.begin_write().await?;
         let roles = self.memberships_on(&tx, actor).await?;
         let access = self.authorize(self.write_access(&tx, actor, &roles, org).await?, op, "organization")?;
-        self.narrow(&tx, org).await?;
+        self.narrow(&tx, actor, org).await?;
         Ok(self.writer(actor, tx, guard, org, access, op))
     }
 
@@ -482,12 +540,13 @@ impl Gate {
         if !actor.caller.platform_admin {
             q = q.filter(E::org_column().is_in(roles.keys().copied()));
         }
+        actor.budget.spend(1)?;
         let Some(found) = q.one(&tx).await? else {
             return Err(AppError::not_found(E::KIND.name()));
         };
         let org = E::org_of(&found);
         let access = self.authorize(self.write_access(&tx, actor, &roles, org).await?, op, E::KIND.name())?;
-        self.narrow(&tx, org).await?;
+        self.narrow(&tx, actor, org).await?;
         let w = self.writer(actor, tx, guard, org, access, op);
         let row = w.get::<E>(id).await?.ok_or_else(|| AppError::not_found(E::KIND.name()))?;
         Ok((w, row))
@@ -500,7 +559,7 @@ impl Gate {
         }
         actor.end_session().await;
         let (tx, guard) = self.begin_write().await?;
-        self.narrow(&tx, org).await?;
+        self.narrow(&tx, actor, org).await?;
         Ok(self.writer(actor, tx, guard, org, Access::PlatformAdmin, Operation::CreateOrganization))
     }
 }
@@ -547,7 +606,7 @@ impl Reader {
         if !self.access.allows(E::READ) {
             return Err(AppError::forbidden());
         }
-        Ok(Scoped::new(self.session.executor(), tenant_condition::<E>([self.org])))
+        Ok(self.session.scoped(tenant_condition::<E>([self.org])))
     }
 
     pub(in crate::store) async fn get<E: TenantOwned>(&self, id: Uuid) -> AppResult<Option<E::Model>>
@@ -577,7 +636,7 @@ impl MultiReader {
     /// left out).
     pub(in crate::store) fn find<E: TenantScoped>(&self) -> AppResult<Scoped<'_, E>> {
         let orgs = self.orgs.iter().filter(|(_, a)| a.allows(E::READ)).map(|(o, _)| *o);
-        Ok(Scoped::new(self.session.executor(), tenant_condition::<E>(orgs)))
+        Ok(self.session.scoped(tenant_condition::<E>(orgs)))
     }
 
     /// `(key, target)` for `(key, target id)` pairs, in the target's list order.
@@ -617,7 +676,7 @@ impl OrganizationsReader {
             Some(v) => Condition::all().add(organization::Column::Id.is_in(v.iter().copied())),
             None => Condition::all(),
         };
-        Scoped::new(self.session.executor(), cond)
+        self.session.scoped(cond)
     }
 
     /// Records organizations a platform admin has seen exist (saves a lookup each later).
@@ -635,7 +694,7 @@ pub struct CatalogReader<'g> {
 
 impl CatalogReader<'_> {
     pub(in crate::store) fn find<E: Global>(&self) -> Scoped<'_, E> {
-        Scoped::new(DatabaseExecutor::Connection(self.conn), Condition::all())
+        Scoped::new(DatabaseExecutor::Connection(self.conn), Condition::all(), None)
     }
 }
 
@@ -646,6 +705,7 @@ impl CatalogReader<'_> {
 /// [`Writer::commit`] rolls everything back, audit-trail rows and events included.
 pub struct Writer {
     tx: DatabaseTransaction,
+    budget: Arc<Budget>,
     org: Uuid,
     access: Access,
     /// The operation it was opened for: what it may write (`TenantScoped::WRITE`).
@@ -693,7 +753,7 @@ impl Writer {
         if !self.access.allows(E::READ) {
             return Err(AppError::forbidden());
         }
-        Ok(Scoped::new(DatabaseExecutor::Transaction(&self.tx), tenant_condition::<E>([self.org])))
+        Ok(Scoped::new(DatabaseExecutor::Transaction(&self.tx), tenant_condition::<E>([self.org]), Some(&self.budget)))
     }
 
     pub(in crate::store) async fn get<E: TenantOwned>(&self, id: Uuid) -> AppResult<Option<E::Model>>
@@ -705,7 +765,7 @@ impl Writer {
 
     /// The global catalogs, inside the transaction.
     pub(in crate::store) fn catalog<E: Global>(&self) -> Scoped<'_, E> {
-        Scoped::new(DatabaseExecutor::Transaction(&self.tx), Condition::all())
+        Scoped::new(DatabaseExecutor::Transaction(&self.tx), Condition::all(), Some(&self.budget))
     }
 
     /// Inserts a row of this tenant (the tenant column is set here, whatever `am` holds).
@@ -717,6 +777,7 @@ impl Writer {
         E::Model: IntoActiveModel<A>,
     {
         self.check_write::<E>()?;
+        self.budget.spend(1)?;
         am.set(E::org_column(), self.org.into());
         am.insert(&self.tx).await.map_err(|e| AppError::on_unique(e, conflict))
     }
@@ -731,6 +792,7 @@ impl Writer {
         if rows.is_empty() {
             return Ok(());
         }
+        self.budget.spend(1)?;
         let org = self.org;
         let rows = rows.into_iter().map(|mut am| {
             am.set(E::org_column(), org.into());
@@ -773,6 +835,7 @@ impl Writer {
             am.set(ucol, now().into());
             q = q.filter(vcol.eq(version));
         }
+        self.budget.spend(1)?;
         let res = q
             .set(am)
             .filter(E::id_column().eq(id))
@@ -797,6 +860,7 @@ impl Writer {
     /// Deletes the rows of this tenant matching `cond`; returns how many went.
     pub(in crate::store) async fn delete_where<E: TenantScoped>(&self, cond: Condition) -> AppResult<u64> {
         self.check_write::<E>()?;
+        self.budget.spend(1)?;
         let res = E::delete_many().filter(cond).filter(E::org_column().eq(self.org)).exec(&self.tx).await?;
         Ok(res.rows_affected)
     }
@@ -804,6 +868,7 @@ impl Writer {
     /// The newest audit-trail row's `(seq, hash)` (the trail is the gate's own: no right
     /// is needed to extend it).
     pub(in crate::store) async fn trail_head(&self) -> AppResult<Option<(i64, String)>> {
+        self.budget.spend(1)?;
         let row = change::Entity::find()
             .filter(change::Column::OrganizationId.eq(self.org))
             .order_by_desc(change::Column::Seq)
@@ -816,6 +881,7 @@ impl Writer {
     /// Appends one audit-trail row of this tenant.
     pub(in crate::store) async fn append_change(&self, mut row: change::ActiveModel) -> AppResult<()> {
         row.organization_id = sea_orm::ActiveValue::Set(self.org);
+        self.budget.spend(1)?;
         change::Entity::insert(row).exec_without_returning(&self.tx).await?;
         Ok(())
     }
@@ -823,6 +889,7 @@ impl Writer {
     /// Stages an event; it is sent when (and only if) the transaction commits.
     pub(in crate::store) async fn stage_event(&mut self, event: ChangeEvent) -> AppResult<()> {
         if let Some(payload) = self.bus.notify_payload(&event)? {
+            self.budget.spend(1)?;
             self.tx
                 .execute_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
@@ -871,7 +938,7 @@ mod tests {
     }
 
     fn actor(subject: &str, platform_admin: bool) -> Actor {
-        Actor::new(Caller { subject: subject.into(), platform_admin }, "test".into())
+        Actor::new(Caller { subject: subject.into(), platform_admin, expires_at: None }, "test".into())
     }
 
     async fn org_with(gate: &Gate, member: &str, role: Role) -> Uuid {

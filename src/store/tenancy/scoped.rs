@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::Budget;
 use crate::error::AppResult;
 use crate::store::page::{self, Page, PageArgs, Sort, SortValue};
 
@@ -16,15 +17,21 @@ pub struct Scoped<'c, E: EntityTrait> {
     select: Select<E>,
     exec: DatabaseExecutor<'c>,
     tenant: Condition,
+    /// The operation's statement budget (`None`: the global catalogs at start-up).
+    budget: Option<&'c Budget>,
 }
 
 impl<'c, E: EntityTrait> Scoped<'c, E> {
-    pub(super) fn new(exec: DatabaseExecutor<'c>, tenant: Condition) -> Self {
-        Self { select: E::find(), exec, tenant }
+    pub(super) fn new(exec: DatabaseExecutor<'c>, tenant: Condition, budget: Option<&'c Budget>) -> Self {
+        Self { select: E::find(), exec, tenant, budget }
     }
 
-    fn finish(self) -> (Select<E>, DatabaseExecutor<'c>) {
-        (self.select.filter(self.tenant), self.exec)
+    /// The statement with its tenant condition, once `statements` are paid for.
+    fn finish(self, statements: u64) -> AppResult<(Select<E>, DatabaseExecutor<'c>)> {
+        if let Some(b) = self.budget {
+            b.spend(statements)?;
+        }
+        Ok((self.select.filter(self.tenant), self.exec))
     }
 }
 
@@ -55,17 +62,17 @@ where
     E::Model: Sync,
 {
     pub async fn all(self) -> AppResult<Vec<E::Model>> {
-        let (q, exec) = self.finish();
+        let (q, exec) = self.finish(1)?;
         Ok(q.all(&exec).await?)
     }
 
     pub async fn one(self) -> AppResult<Option<E::Model>> {
-        let (q, exec) = self.finish();
+        let (q, exec) = self.finish(1)?;
         Ok(q.one(&exec).await?)
     }
 
     pub async fn count(self) -> AppResult<u64> {
-        let (q, exec) = self.finish();
+        let (q, exec) = self.finish(1)?;
         Ok(q.count(&exec).await?)
     }
 
@@ -75,12 +82,12 @@ where
 
     /// Rows as tuples of the selected columns (after `select_only().column(…)`).
     pub async fn tuples<T: TryGetableMany>(self) -> AppResult<Vec<T>> {
-        let (q, exec) = self.finish();
+        let (q, exec) = self.finish(1)?;
         Ok(q.into_tuple::<T>().all(&exec).await?)
     }
 
     pub async fn tuple<T: TryGetableMany>(self) -> AppResult<Option<T>> {
-        let (q, exec) = self.finish();
+        let (q, exec) = self.finish(1)?;
         Ok(q.into_tuple::<T>().one(&exec).await?)
     }
 
@@ -93,7 +100,7 @@ where
         key_of: impl Fn(&E::Model) -> SortValue,
         id_of: impl Fn(&E::Model) -> Uuid,
     ) -> AppResult<Page<E::Model>> {
-        let (q, exec) = self.finish();
+        let (q, exec) = self.finish(1 + u64::from(want_total))?;
         let query = page::page_query(q.clone(), sort, args)?;
         let total = if want_total { Some(q.count(&exec).await?) } else { None };
         let rows = query.all(&exec).await?;
