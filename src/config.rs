@@ -463,6 +463,20 @@ mod tests {
     }
 
     #[test]
+    fn jwks_comes_over_https_or_from_a_file() {
+        let https = cfg(&[("ANNEX_JWT_JWKS", "https://idp.example/jwks.json")]).expect("https");
+        assert!(matches!(https.key_source, KeySource::Jwks(_)));
+        assert_eq!(https.mode, Mode::Production);
+        let file = cfg(&[("ANNEX_JWT_JWKS", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))]).expect("file");
+        assert!(matches!(file.key_source, KeySource::Jwks(_)));
+        // Plain http even in development, unless asked for explicitly.
+        let http = [("ANNEX_MODE", "development"), ("ANNEX_JWT_JWKS", "http://idp.example/jwks.json")];
+        assert_eq!(cfg(&http).expect_err("plain http").var, "ANNEX_JWT_JWKS");
+        let flag = ("ANNEX_JWT_JWKS_ALLOW_HTTP", "maybe");
+        assert_eq!(cfg(&[http[0], http[1], flag]).expect_err("not a boolean").var, "ANNEX_JWT_JWKS_ALLOW_HTTP");
+    }
+
+    #[test]
     fn empty_audience_disables_the_check() {
         let c = cfg(&[("ANNEX_JWT_AUDIENCE", "")]).expect("config");
         assert_eq!(c.jwt_audience, None);

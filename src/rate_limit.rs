@@ -49,4 +49,18 @@ mod tests {
         assert!(l.check("b").is_ok());
         assert!(SubjectLimiter::new(0).is_none());
     }
+
+    #[test]
+    fn the_allowance_comes_back_over_the_minute() {
+        // 60 a minute: a burst of 60, then one more each second.
+        let l = SubjectLimiter::new(60).expect("limit");
+        for _ in 0..60 {
+            assert!(l.check("a").is_ok());
+        }
+        let e = l.check("a").unwrap_err();
+        assert!(e.message().contains("60 operations per minute"), "{}", e.message());
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        assert!(l.check("a").is_ok());
+        assert!(l.check("a").is_err());
+    }
 }

@@ -49,13 +49,15 @@ pub struct Caller {
 impl Caller {
     /// True once the token's `exp` plus the leeway has passed.
     pub fn expired(&self) -> bool {
-        self.expires_at.is_some_and(|exp| jsonwebtoken::get_current_timestamp() > exp + LEEWAY_SECS)
+        self.expires_at.is_some_and(|exp| jsonwebtoken::get_current_timestamp() > exp.saturating_add(LEEWAY_SECS))
     }
 
-    /// Time left until [`Caller::expired`] turns true.
+    /// Time left until [`Caller::expired`] turns true: zero only once it is (timestamps
+    /// are whole seconds, so that is one second after `exp` + leeway).
     pub fn remaining(&self) -> Option<Duration> {
         let exp = self.expires_at?;
-        Some(Duration::from_secs((exp + LEEWAY_SECS).saturating_sub(jsonwebtoken::get_current_timestamp())))
+        let at = exp.saturating_add(LEEWAY_SECS + 1);
+        Some(Duration::from_secs(at.saturating_sub(jsonwebtoken::get_current_timestamp())))
     }
 }
 
@@ -476,6 +478,206 @@ mod tests {
                 .expect("mint");
             assert_eq!(v.verify(&t).await.expect("valid").subject, sub);
         }
+    }
+
+    /// A token signed with the test secret, with `header` and extra claims.
+    fn signed(header: &Header, extra: serde_json::Value) -> String {
+        let mut claims = serde_json::json!({
+            "sub": "alice", "iss": "https://idp.example", "aud": "annex",
+            "exp": jsonwebtoken::get_current_timestamp() + 60,
+        });
+        if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
+        jsonwebtoken::encode(header, &claims, &EncodingKey::from_secret(SECRET)).expect("sign")
+    }
+
+    #[tokio::test]
+    async fn tokens_over_8_kib_are_refused_unread() {
+        let v = verifier().await;
+        let fits = signed(&Header::new(Algorithm::HS256), serde_json::json!({ "pad": "x".repeat(5_500) }));
+        assert!(fits.len() < MAX_TOKEN_BYTES && fits.len() > 7_000, "{}", fits.len());
+        assert_eq!(v.verify(&fits).await.expect("valid").subject, "alice");
+        let big = signed(&Header::new(Algorithm::HS256), serde_json::json!({ "pad": "x".repeat(6_500) }));
+        assert!(big.len() > MAX_TOKEN_BYTES);
+        let e = v.verify(&big).await.unwrap_err();
+        assert_eq!(e.code(), "UNAUTHENTICATED");
+        assert!(e.message().contains("8 KiB"), "{}", e.message());
+    }
+
+    #[tokio::test]
+    async fn crit_headers_and_foreign_types_are_refused() {
+        let v = verifier().await;
+        for typ in [None, Some("JWT"), Some("jwt"), Some("at+jwt"), Some("application/at+jwt")] {
+            let mut h = Header::new(Algorithm::HS256);
+            h.typ = typ.map(str::to_string);
+            assert_eq!(v.verify(&signed(&h, serde_json::json!({}))).await.expect("valid").subject, "alice", "{typ:?}");
+        }
+        for typ in ["JWE", "JOSE+JSON", "dpop+jwt", ""] {
+            let mut h = Header::new(Algorithm::HS256);
+            h.typ = Some(typ.into());
+            let e = v.verify(&signed(&h, serde_json::json!({}))).await.unwrap_err();
+            assert_eq!(e.code(), "UNAUTHENTICATED", "{typ}");
+        }
+        // RFC 7515 4.1.11: an extension the verifier does not understand must fail it.
+        let mut h = Header::new(Algorithm::HS256);
+        h.crit = Some(vec!["b64".into()]);
+        let e = v.verify(&signed(&h, serde_json::json!({ "b64": false }))).await.unwrap_err();
+        assert_eq!(e.code(), "UNAUTHENTICATED");
+        assert!(e.message().contains("critical"), "{}", e.message());
+    }
+
+    #[test]
+    fn expiry_and_time_left_agree() {
+        let at = |exp: Option<u64>| Caller { subject: "a".into(), platform_admin: false, expires_at: exp };
+        // Retried when a second boundary passes mid-check.
+        for _ in 0..3 {
+            let now = jsonwebtoken::get_current_timestamp();
+            // The last second of the leeway: not expired, and time left, so a timer set to
+            // it does not fire at once (and spin) before `expired` turns true.
+            let last = at(Some(now - LEEWAY_SECS));
+            let (last_expired, last_left) = (last.expired(), last.remaining());
+            let gone = at(Some(now - LEEWAY_SECS - 1));
+            let (gone_expired, gone_left) = (gone.expired(), gone.remaining());
+            if jsonwebtoken::get_current_timestamp() != now {
+                continue;
+            }
+            assert!(!last_expired);
+            assert_eq!(last_left, Some(Duration::from_secs(1)));
+            assert!(gone_expired);
+            assert_eq!(gone_left, Some(Duration::ZERO));
+            break;
+        }
+        // Far-off and absent expiries neither overflow nor expire.
+        assert!(!at(Some(u64::MAX)).expired());
+        assert!(at(Some(u64::MAX)).remaining().is_some_and(|d| d > Duration::from_secs(3600)));
+        assert!(!at(None).expired());
+        assert_eq!(at(None).remaining(), None);
+    }
+
+    /// A tiny identity provider serving a JWK set over HTTP, counting its fetches; it can
+    /// be made to fail, and its set changed.
+    struct Idp {
+        url: String,
+        hits: Arc<std::sync::atomic::AtomicU64>,
+        failing: Arc<std::sync::atomic::AtomicBool>,
+        set: Arc<std::sync::Mutex<String>>,
+        server: tokio::task::JoinHandle<()>,
+    }
+
+    impl Idp {
+        async fn start(set: serde_json::Value) -> Idp {
+            use std::sync::atomic::Ordering::SeqCst;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+            let hits = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let set = Arc::new(std::sync::Mutex::new(set.to_string()));
+            let (h, f, s) = (hits.clone(), failing.clone(), set.clone());
+            let route = axum::routing::get(move || {
+                let (h, f, s) = (h.clone(), f.clone(), s.clone());
+                async move {
+                    h.fetch_add(1, SeqCst);
+                    // Slow enough for concurrent verifications to pile up behind one fetch.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if f.load(SeqCst) {
+                        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, String::new())
+                    } else {
+                        (axum::http::StatusCode::OK, s.lock().expect("lock").clone())
+                    }
+                }
+            });
+            let router = axum::Router::new().route("/jwks.json", route);
+            let server = tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            });
+            Idp { url, hits, failing, set, server }
+        }
+
+        fn hits(&self) -> u64 {
+            self.hits.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    fn ed25519() -> EncodingKey {
+        let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ed25519.key")).expect("key");
+        EncodingKey::from_ed_pem(&pem).expect("ed25519")
+    }
+
+    fn jwk_set(key: &EncodingKey, kids: &[&str]) -> serde_json::Value {
+        let keys: Vec<Jwk> = kids
+            .iter()
+            .map(|kid| {
+                let mut jwk = Jwk::from_encoding_key(key, Algorithm::EdDSA).expect("jwk");
+                jwk.common.key_id = Some(kid.to_string());
+                jwk
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+
+    fn signed_by(key: &EncodingKey, kid: &str) -> String {
+        let mut h = Header::new(Algorithm::EdDSA);
+        h.kid = Some(kid.into());
+        let claims =
+            serde_json::json!({ "sub": "erin", "aud": "annex", "exp": jsonwebtoken::get_current_timestamp() + 60 });
+        jsonwebtoken::encode(&h, &claims, key).expect("sign")
+    }
+
+    /// Lets the next unknown `kid` fetch again, as if the cooldown had passed.
+    async fn cool_down(v: &TokenVerifier) {
+        let Keys::Jwks(cache) = &v.keys else { panic!("not a JWKS verifier") };
+        let long_ago = Instant::now().checked_sub(JWKS_REFRESH_COOLDOWN + Duration::from_secs(1)).expect("instant");
+        *cache.last_attempt.lock().await = long_ago;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jwks_refresh_is_single_flight_cooled_down_and_keeps_stale_keys() {
+        crate::init_crypto();
+        let key = ed25519();
+        let idp = Idp::start(jwk_set(&key, &["ed-1"])).await;
+        let source = KeySource::Jwks(idp.url.clone());
+        let v = Arc::new(TokenVerifier::new(&source, None, None, Some("annex".into())).await.expect("verifier"));
+        assert_eq!(idp.hits(), 1, "fetched once at start-up");
+        let known = signed_by(&key, "ed-1");
+        let unknown = signed_by(&key, "ed-2");
+        assert_eq!(v.verify(&known).await.expect("valid").subject, "erin");
+
+        // Within the cooldown (the start-up fetch's) an unknown kid fetches nothing.
+        assert_eq!(v.verify(&unknown).await.unwrap_err().code(), "UNAUTHENTICATED");
+        assert_eq!(idp.hits(), 1);
+
+        // After it, 40 concurrent requests with an unknown kid make one fetch together.
+        cool_down(&v).await;
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let (v, t) = (v.clone(), unknown.clone());
+                tokio::spawn(async move { v.verify(&t).await })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.expect("task").unwrap_err().code(), "UNAUTHENTICATED");
+        }
+        assert_eq!(idp.hits(), 2, "one fetch for 40 unknown kids");
+
+        // A failed fetch restarts the cooldown, and the keys held keep verifying.
+        idp.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+        cool_down(&v).await;
+        assert_eq!(v.verify(&unknown).await.unwrap_err().code(), "UNAUTHENTICATED");
+        assert_eq!(idp.hits(), 3);
+        assert_eq!(v.verify(&unknown).await.unwrap_err().code(), "UNAUTHENTICATED");
+        assert_eq!(idp.hits(), 3, "no second fetch right after a failed one");
+        assert_eq!(v.verify(&known).await.expect("stale keys serve").subject, "erin");
+        assert_eq!(idp.hits(), 3);
+
+        // Once the IdP answers again (after the cooldown), a rotated key is picked up.
+        idp.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+        *idp.set.lock().expect("lock") = jwk_set(&key, &["ed-1", "ed-2"]).to_string();
+        cool_down(&v).await;
+        assert_eq!(v.verify(&unknown).await.expect("rotated key").subject, "erin");
+        assert_eq!(idp.hits(), 4);
+        assert_eq!(v.jwks_fetches(), Some(4));
+        idp.server.abort();
     }
 
     #[test]

@@ -89,6 +89,8 @@ fn too_complex(message: String) -> ServerError {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
     pub aliases: usize,
+    /// Field selections, each counted where it is spread.
+    pub fields: usize,
     /// Field nesting, introspection subtrees left out.
     pub depth: usize,
     /// The deepest introspection subtree (`__schema { … }`, `__type { … }`).
@@ -102,6 +104,7 @@ pub fn shape(doc: &ExecutableDocument) -> Shape {
     for (_, op) in doc.operations.iter() {
         let s = w.set(&op.node.selection_set.node, 0);
         out.aliases = out.aliases.max(s.aliases);
+        out.fields = out.fields.max(s.fields);
         out.depth = out.depth.max(s.depth);
         out.introspection_depth = out.introspection_depth.max(s.introspection_depth);
     }
@@ -126,15 +129,18 @@ impl<'a> ShapeWalker<'a> {
                     let child = self.set(&f.node.selection_set.node, guard + 1);
                     let name = f.node.name.node.as_str();
                     let alias = usize::from(f.node.alias.is_some());
+                    let fields = child.fields.saturating_add(1);
                     if name == "__schema" || name == "__type" {
                         Shape {
-                            aliases: alias + child.aliases,
+                            aliases: child.aliases.saturating_add(alias),
+                            fields,
                             depth: 0,
                             introspection_depth: 1 + child.depth.max(child.introspection_depth),
                         }
                     } else {
                         Shape {
-                            aliases: alias + child.aliases,
+                            aliases: child.aliases.saturating_add(alias),
+                            fields,
                             depth: 1 + child.depth,
                             introspection_depth: child.introspection_depth,
                         }
@@ -160,7 +166,9 @@ impl<'a> ShapeWalker<'a> {
                     }
                 }
             };
-            out.aliases += s.aliases;
+            // Saturating: nested fragments double at every level.
+            out.aliases = out.aliases.saturating_add(s.aliases);
+            out.fields = out.fields.saturating_add(s.fields);
             out.depth = out.depth.max(s.depth);
             out.introspection_depth = out.introspection_depth.max(s.introspection_depth);
         }
@@ -402,6 +410,18 @@ impl Extension for PolicyExtension {
                 }
             }
         }
+        // async-graphql's own checks (recursion depth, complexity) walk every fragment where
+        // it is spread, exponential in nested fragments: measure the expanded document first
+        // (linear) and refuse one that selects more fields than the complexity limit allows.
+        if let Ok(doc) = request.parsed_query() {
+            let fields = shape(doc).fields;
+            if fields > self.limits.max_complexity {
+                return refuse(AppError::QueryTooComplex(format!(
+                    "the operation selects {fields} fields (fragments counted where they are spread); at most {} are allowed",
+                    self.limits.max_complexity
+                )));
+            }
+        }
         request.data.insert(op);
         next.run(ctx, request).await
     }
@@ -514,6 +534,47 @@ mod tests {
             };
             (code, field)
         })
+    }
+
+    fn shape_of(query: &str) -> Shape {
+        shape(&async_graphql::parser::parse_query(query).expect("parses"))
+    }
+
+    #[test]
+    fn fragments_count_where_they_are_spread() {
+        let s = shape_of("{ o { ...F ...F ...F } } fragment F on O { a: x b: x }");
+        assert_eq!((s.aliases, s.fields, s.depth), (6, 7, 2));
+        let s = shape_of("{ o { ...G ...G } } fragment G on O { ...F ...F } fragment F on O { a: x }");
+        assert_eq!((s.aliases, s.fields), (4, 5));
+        // Inline fragments and nesting inside fragments add depth where they sit.
+        let s = shape_of("{ a { b { ...F } } } fragment F on B { ... on B { c { d } } }");
+        assert_eq!(s.depth, 4);
+        // A cycle (invalid; validation says so) ends the walk instead of looping.
+        let s = shape_of("{ o { ...F } } fragment F on O { a: x ...G } fragment G on O { b: x ...F }");
+        assert_eq!(s.aliases, 2);
+        // The largest operation of a document counts.
+        let s = shape_of("query A { a: x } query B { a: x b: x c { d } }");
+        assert_eq!((s.aliases, s.depth), (2, 2));
+    }
+
+    #[test]
+    fn doubling_fragments_saturate_without_expanding() {
+        let mut doc = String::from("{ o { ...F100 } } fragment F0 on O { a: x } ");
+        for i in 1..=100 {
+            doc.push_str(&format!("fragment F{i} on O {{ ...F{p} ...F{p} }} ", p = i - 1));
+        }
+        let s = shape_of(&doc);
+        assert_eq!((s.aliases, s.fields, s.depth), (usize::MAX, usize::MAX, 2));
+        let s = shape_of(&doc.replace("...F100", "...F10"));
+        assert_eq!((s.aliases, s.fields), (1024, 1025));
+    }
+
+    #[test]
+    fn introspection_is_measured_apart() {
+        let s = shape_of("{ viewer { subject } __schema { types { fields { type { ofType { name } } } } } }");
+        assert_eq!((s.depth, s.introspection_depth), (2, 6));
+        let s = shape_of("{ __type(name: \"Q\") { ...T } } fragment T on __Type { ofType { ofType { name } } }");
+        assert_eq!((s.depth, s.introspection_depth), (0, 4));
     }
 
     fn bad(field: &str) -> Option<(String, String)> {

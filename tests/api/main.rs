@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod dashboard;
+mod edge;
 mod events;
 mod gate;
 mod hardening;
