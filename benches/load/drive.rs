@@ -153,6 +153,11 @@ pub struct Figures {
 
 impl Figures {
     pub fn to_json(&self) -> Value {
+        let latency = if self.requests == 0 {
+            Value::Null
+        } else {
+            json!({ "p50": self.p50_ms, "p95": self.p95_ms, "p99": self.p99_ms, "max": self.max_ms })
+        };
         json!({
             "id": self.id,
             "title": self.title,
@@ -161,7 +166,7 @@ impl Figures {
             "first_error": self.first_error,
             "seconds": self.seconds,
             "requests_per_second": self.rps,
-            "latency_ms": { "p50": self.p50_ms, "p95": self.p95_ms, "p99": self.p99_ms, "max": self.max_ms },
+            "latency_ms": latency,
             "sql_statements_per_request": self.statements_per_request,
             "server_cpu_ms_per_request": self.server_cpu_ms,
             "postgres_cpu_ms_per_request": self.postgres_cpu_ms,

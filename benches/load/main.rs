@@ -280,14 +280,17 @@ fn print_table(results: &[Figures], backend: &str) {
     for f in results {
         let pg = f.postgres_cpu_ms.map_or("-".to_string(), |v| format!("{v:.2}"));
         let pg_cores = f.postgres_cores.map_or("-".to_string(), |v| format!("{v:.2}"));
+        // Latencies are of successful requests only.
+        let lat = if f.requests == 0 {
+            "- | - | -".to_string()
+        } else {
+            format!("{:.1} | {:.1} | {:.1}", f.p50_ms, f.p95_ms, f.p99_ms)
+        };
         println!(
-            "| ({}) {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {pg} | {:.2} | {:.2} / {pg_cores} / {:.2} | {:.1} | {} |",
+            "| ({}) {} | {:.0} | {lat} | {:.1} | {:.2} | {pg} | {:.2} | {:.2} / {pg_cores} / {:.2} | {:.1} | {} |",
             f.id,
             f.title,
             f.rps,
-            f.p50_ms,
-            f.p95_ms,
-            f.p99_ms,
             f.statements_per_request,
             f.server_cpu_ms,
             f.client_cpu_ms,
