@@ -15,7 +15,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
-use crate::util::{TENANT_TABLES_20261201, tenant_rls, tenant_rls_down};
+use crate::util::{TENANT_TABLES_20261201, tenant_rls_down};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -50,7 +50,14 @@ impl MigrationTrait for Migration {
         )
         .await?;
         for table in TENANT_TABLES_20261201 {
-            tenant_rls(m, table).await?;
+            let column = if *table == "organizations" { "id" } else { "organization_id" };
+            db.execute_unprepared(&format!(
+                "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+                 ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+                 CREATE POLICY tenant_isolation ON {table}
+                   USING (annex_visible({column})) WITH CHECK (annex_visible({column}));"
+            ))
+            .await?;
         }
         // A subject may always read its own memberships: that is how a transaction
         // learns which organizations it may see.

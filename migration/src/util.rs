@@ -106,19 +106,29 @@ pub const TENANT_TABLES_20261201: &[&str] = &[
 ];
 
 /// PostgreSQL: forces row-level security on a tenant table with the one tenant policy
-/// (see `m20261201_000001_row_level_security`). No-op on SQLite.
+/// (see `m20261201_000001_row_level_security` and `…_000003_rls_once_per_statement`).
+/// Later migrations call this for every tenant table they create. No-op on SQLite.
+#[allow(dead_code)] // for the tenant tables of later migrations
 pub async fn tenant_rls(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
     if m.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
         return Ok(());
     }
-    let column = if table == "organizations" { "id" } else { "organization_id" };
     m.get_connection()
         .execute_unprepared(&format!(
             "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
-             ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
-             CREATE POLICY tenant_isolation ON {table}
-               USING (annex_visible({column})) WITH CHECK (annex_visible({column}));"
+             ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"
         ))
+        .await?;
+    tenant_rls_policy(m, table).await
+}
+
+/// The tenant policy: the transaction's organizations (or a platform admin's), read once
+/// per statement.
+pub async fn tenant_rls_policy(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    let column = if table == "organizations" { "id" } else { "organization_id" };
+    let visible = format!("((SELECT annex_is_platform_admin()) OR {column} = ANY ((SELECT annex_org_ids())::uuid[]))");
+    m.get_connection()
+        .execute_unprepared(&format!("CREATE POLICY tenant_isolation ON {table} USING {visible} WITH CHECK {visible};"))
         .await?;
     Ok(())
 }
