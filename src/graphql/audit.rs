@@ -21,7 +21,7 @@ use crate::graphql::ncr::{Nonconformity, RaisedFrom};
 use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
-use crate::store::audit::{self as store, stored};
+use crate::store::audit as store;
 use crate::store::page::PageArgs;
 use crate::store::tenancy::Granted;
 use crate::store::{Actor, Gate};
@@ -82,10 +82,6 @@ pub(crate) fn clearable<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> O
     }
 }
 
-fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
-    Ok(stored::<D>(s)?.into())
-}
-
 /// Workflow history by `(organization, entity)`, read for `op` (audits or NCRs).
 pub struct TransitionsOf<const AUDITS: bool> {
     gate: Gate,
@@ -123,8 +119,8 @@ impl Audit {
     pub fn new(model: audit::Model, access: Access) -> Self {
         Self { model: Arc::new(model), access }
     }
-    fn current(&self) -> AppResult<rules::AuditStatus> {
-        stored(&self.model.status)
+    fn current(&self) -> rules::AuditStatus {
+        self.model.status
     }
 }
 
@@ -137,17 +133,17 @@ impl Audit {
         &self.model.title
     }
     #[graphql(name = "type")]
-    async fn audit_type(&self) -> Result<AuditType> {
-        Ok(stored_into::<rules::AuditType, _>(&self.model.audit_type)?)
+    async fn audit_type(&self) -> AuditType {
+        self.model.audit_type.into()
     }
-    async fn mode(&self) -> Result<AuditMode> {
-        Ok(stored_into::<rules::AuditMode, _>(&self.model.mode)?)
+    async fn mode(&self) -> AuditMode {
+        self.model.mode.into()
     }
-    async fn focus(&self) -> Result<AuditFocus> {
-        Ok(stored_into::<rules::AuditFocus, _>(&self.model.focus)?)
+    async fn focus(&self) -> AuditFocus {
+        self.model.focus.into()
     }
-    async fn status(&self) -> Result<AuditStatus> {
-        Ok(self.current()?.into())
+    async fn status(&self) -> AuditStatus {
+        self.current().into()
     }
     async fn standards(&self) -> Vec<StandardCode> {
         store::standards_of(&self.model).into_iter().map(Into::into).collect()
@@ -218,8 +214,8 @@ impl Audit {
         self.model.updated_at
     }
     /// False once COMPLETED or CANCELLED: closed audits are read-only.
-    async fn viewer_can_update(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
+    async fn viewer_can_update(&self) -> bool {
+        self.access.allows(Operation::WriteAudits) && !self.current().is_terminal()
     }
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
@@ -235,11 +231,11 @@ impl Audit {
     async fn viewer_can_delete(&self) -> bool {
         false
     }
-    async fn viewer_can_transition(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
+    async fn viewer_can_transition(&self) -> bool {
+        self.access.allows(Operation::WriteAudits) && !self.current().is_terminal()
     }
-    async fn viewer_can_add_finding(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteFindings) && self.current()?.accepts_findings())
+    async fn viewer_can_add_finding(&self) -> bool {
+        self.access.allows(Operation::WriteFindings) && self.current().accepts_findings()
     }
 }
 
@@ -257,13 +253,8 @@ pub struct AuditTransition {
 impl TryFrom<&workflow_transition::Model> for AuditTransition {
     type Error = AppError;
     fn try_from(t: &workflow_transition::Model) -> AppResult<Self> {
-        Ok(AuditTransition {
-            from: stored_into::<rules::AuditStatus, _>(&t.from_status)?,
-            to: stored_into::<rules::AuditStatus, _>(&t.to_status)?,
-            actor: t.actor.clone(),
-            at: t.at,
-            note: t.note.clone(),
-        })
+        let (from, to) = t.statuses::<rules::AuditStatus>()?;
+        Ok(AuditTransition { from: from.into(), to: to.into(), actor: t.actor.clone(), at: t.at, note: t.note.clone() })
     }
 }
 
@@ -278,8 +269,8 @@ impl Finding {
     pub fn new(model: finding::Model, access: Access) -> Self {
         Self { model: Arc::new(model), access }
     }
-    fn finding_type(&self) -> AppResult<rules::FindingType> {
-        stored(&self.model.finding_type)
+    fn finding_type(&self) -> rules::FindingType {
+        self.model.finding_type
     }
 }
 
@@ -289,8 +280,8 @@ impl Finding {
         ID(ids::encode(Kind::Finding, self.model.id))
     }
     #[graphql(name = "type")]
-    async fn finding_type_(&self) -> Result<FindingType> {
-        Ok(self.finding_type()?.into())
+    async fn finding_type_(&self) -> FindingType {
+        self.finding_type().into()
     }
     async fn title(&self) -> &str {
         &self.model.title
@@ -331,7 +322,7 @@ impl Finding {
         }
         let audit = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
         Ok(match audit {
-            Some(a) => stored::<rules::AuditStatus>(&a.status)?.accepts_findings(),
+            Some(a) => a.status.accepts_findings(),
             None => false,
         })
     }
@@ -349,8 +340,8 @@ impl Finding {
         false
     }
     /// Nonconformity findings only.
-    async fn viewer_can_raise_nonconformity(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::RaiseNonconformity) && self.finding_type()?.severity().is_some())
+    async fn viewer_can_raise_nonconformity(&self) -> bool {
+        self.access.allows(Operation::RaiseNonconformity) && self.finding_type().severity().is_some()
     }
 }
 

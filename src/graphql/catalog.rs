@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
+use crate::domain::refs;
 use crate::entity::{catalog_control, clause, control_mapping};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
@@ -18,18 +19,7 @@ pub enum StandardCode {
 
 impl StandardCode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StandardCode::Iso27001 => "ISO27001",
-            StandardCode::Iso42001 => "ISO42001",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, AppError> {
-        match s {
-            "ISO27001" => Ok(StandardCode::Iso27001),
-            "ISO42001" => Ok(StandardCode::Iso42001),
-            other => Err(AppError::internal(format!("unknown standard {other} in database"))),
-        }
+        refs::Standard::from(self).as_str()
     }
 
     pub fn other(self) -> Self {
@@ -77,15 +67,15 @@ pub struct ControlMapping {
 }
 
 impl ControlMapping {
-    pub fn counterpart(&self) -> (&str, &str) {
+    pub fn counterpart(&self) -> (refs::Standard, &str) {
         if self.reversed {
-            (&self.row.from_standard, &self.row.from_ref)
+            (self.row.from_standard, &self.row.from_ref)
         } else {
-            (&self.row.to_standard, &self.row.to_ref)
+            (self.row.to_standard, &self.row.to_ref)
         }
     }
 
-    pub fn of(catalog: &Catalog, standard: &str, reference: &str) -> Vec<ControlMapping> {
+    pub fn of(catalog: &Catalog, standard: refs::Standard, reference: &str) -> Vec<ControlMapping> {
         catalog
             .mappings_of(standard, reference)
             .map(|m| ControlMapping { reversed: m.to_standard == standard && m.to_ref == reference, row: m.clone() })
@@ -96,8 +86,8 @@ impl ControlMapping {
 #[Object]
 impl ControlMapping {
     /// The counterpart's standard.
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(self.counterpart().0)?)
+    async fn standard(&self) -> StandardCode {
+        self.counterpart().0.into()
     }
     /// The counterpart's ref.
     #[graphql(name = "ref")]
@@ -154,8 +144,8 @@ pub struct CatalogControl(pub catalog_control::Model);
 
 #[Object]
 impl CatalogControl {
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(&self.0.standard)?)
+    async fn standard(&self) -> StandardCode {
+        self.0.standard.into()
     }
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
@@ -185,7 +175,7 @@ impl CatalogControl {
         self.0.ai_specific
     }
     async fn mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
-        Ok(ControlMapping::of(ctx.catalog()?, &self.0.standard, &self.0.reference))
+        Ok(ControlMapping::of(ctx.catalog()?, self.0.standard, &self.0.reference))
     }
 }
 
@@ -214,13 +204,13 @@ impl Standard {
     }
     /// Clauses 4-10 with every sub-clause, in the standard's order.
     async fn clauses(&self, ctx: &Context<'_>) -> Result<Vec<Clause>> {
-        Ok(ctx.catalog()?.clauses_of(self.code.as_str()).cloned().map(Clause).collect())
+        Ok(ctx.catalog()?.clauses_of(self.code.into()).cloned().map(Clause).collect())
     }
     /// Annex A, optionally one group (`A.5`, …).
     async fn controls(&self, ctx: &Context<'_>, group_ref: Option<String>) -> Result<Vec<CatalogControl>> {
         Ok(ctx
             .catalog()?
-            .controls_of(self.code.as_str())
+            .controls_of(self.code.into())
             .filter(|c| group_ref.as_deref().is_none_or(|g| c.group_ref == g))
             .cloned()
             .map(CatalogControl)
@@ -229,7 +219,7 @@ impl Standard {
     /// Annex A themes (27001) or objectives (42001) with their control counts.
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<ControlGroup>> {
         let mut out: Vec<ControlGroup> = Vec::new();
-        for c in ctx.catalog()?.controls_of(self.code.as_str()) {
+        for c in ctx.catalog()?.controls_of(self.code.into()) {
             match out.iter_mut().find(|g| g.reference == c.group_ref) {
                 Some(g) => g.count += 1,
                 None => {
@@ -247,7 +237,7 @@ impl Standard {
             .catalog()?
             .standards
             .iter()
-            .find(|s| s.code == self.code.as_str())
+            .find(|s| s.code == self.code.into())
             .ok_or_else(|| AppError::internal("standard missing from catalog"))?)
     }
 }

@@ -12,6 +12,7 @@ use crate::auth::Operation;
 use crate::domain::dashboard::{AgingBucket as DAgingBucket, heat_map, percent};
 use crate::domain::ncr::NcrStatus;
 use crate::domain::risk::{RiskDomain as DRiskDomain, RiskLevel as DRiskLevel, RiskSettings as DRiskSettings};
+use crate::domain::soa::ImplementationStatus;
 use crate::graphql::audit::Audit;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::context::ContextExt;
@@ -32,7 +33,7 @@ type HeatCounts = HashMap<Uuid, Vec<(i32, i32, u64)>>;
 pub struct DashboardBatch {
     orgs: Vec<Uuid>,
     soa: OnceCell<HashMap<Uuid, Vec<SoaCount>>>,
-    ncr_status: OnceCell<HashMap<Uuid, Vec<(String, u64)>>>,
+    ncr_status: OnceCell<HashMap<Uuid, Vec<(NcrStatus, u64)>>>,
     ncr_aging: OnceCell<HashMap<Uuid, [u64; 4]>>,
     overdue: OnceCell<HashMap<Uuid, u64>>,
     readiness: OnceCell<HashMap<Uuid, Vec<Readiness>>>,
@@ -75,7 +76,7 @@ impl DashboardBatch {
         self.soa.get_or_try_init(|| async { Ok(store::soa_counts(&self.reader(ctx).await?).await?) }).await
     }
 
-    async fn ncr_status(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<(String, u64)>>> {
+    async fn ncr_status(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<(NcrStatus, u64)>>> {
         self.ncr_status
             .get_or_try_init(|| async { Ok(store::nonconformities_by_status(&self.reader(ctx).await?).await?) })
             .await
@@ -142,10 +143,7 @@ impl DashboardBatch {
         let rows = self.risk_scores(ctx).await?.get(&org).cloned().unwrap_or_default();
         Ok(rows
             .iter()
-            .filter_map(|r| {
-                let domain = DRiskDomain::parse(&r.domain)?;
-                settings.exceeds_appetite(domain, r.score).then_some(r.total - r.accepted)
-            })
+            .filter_map(|r| settings.exceeds_appetite(r.domain, r.score).then_some(r.total - r.accepted))
             .sum())
     }
 
@@ -219,11 +217,11 @@ impl CoverageFigures {
             return;
         }
         self.applicable += n;
-        match c.status.as_str() {
-            "IMPLEMENTED" => self.implemented += n,
-            "PARTIAL" => self.partial += n,
-            "PLANNED" => self.planned += n,
-            _ => self.not_started += n,
+        match c.status {
+            ImplementationStatus::Implemented => self.implemented += n,
+            ImplementationStatus::Partial => self.partial += n,
+            ImplementationStatus::Planned => self.planned += n,
+            ImplementationStatus::NotStarted => self.not_started += n,
         }
     }
 
@@ -252,7 +250,7 @@ fn soa_coverage(counts: &[SoaCount]) -> Result<Vec<SoaCoverage>> {
     let mut out: Vec<SoaCoverage> = Vec::new();
     for code in [StandardCode::Iso27001, StandardCode::Iso42001] {
         let mut cov = SoaCoverage { standard: code, figures: CoverageFigures::default(), groups: Vec::new() };
-        let mut rows: Vec<&SoaCount> = counts.iter().filter(|c| c.standard == code.as_str()).collect();
+        let mut rows: Vec<&SoaCount> = counts.iter().filter(|c| c.standard == code.into()).collect();
         rows.sort_by_key(|c| group_order(&c.group_ref));
         for c in rows {
             cov.figures.add(c);
@@ -302,7 +300,7 @@ impl Dashboard {
     /// Nonconformities not CLOSED.
     async fn open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {
         let rows = self.batch.ncr_status(ctx).await?.get(&self.org);
-        Ok(rows.into_iter().flatten().filter(|(s, _)| s != "CLOSED").map(|(_, n)| *n as i32).sum())
+        Ok(rows.into_iter().flatten().filter(|(s, _)| *s != NcrStatus::Closed).map(|(_, n)| *n as i32).sum())
     }
 
     async fn nonconformities_by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
@@ -311,7 +309,7 @@ impl Dashboard {
             .iter()
             .map(|s| StatusCount {
                 status: (*s).into(),
-                count: rows.iter().find(|(r, _)| r == s.as_str()).map(|(_, n)| *n as i32).unwrap_or(0),
+                count: rows.iter().find(|(r, _)| r == s).map(|(_, n)| *n as i32).unwrap_or(0),
             })
             .collect())
     }
@@ -361,7 +359,7 @@ impl Dashboard {
             .iter()
             .map(|d| DomainCount {
                 domain: (*d).into(),
-                count: rows.iter().filter(|r| r.domain == d.as_str()).map(|r| r.total as i32).sum(),
+                count: rows.iter().filter(|r| r.domain == *d).map(|r| r.total as i32).sum(),
             })
             .collect())
     }
@@ -451,7 +449,7 @@ impl Portfolio {
 
     async fn total_open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {
         let all = self.batch.ncr_status(ctx).await?;
-        Ok(all.values().flatten().filter(|(s, _)| s != "CLOSED").map(|(_, n)| *n as i32).sum())
+        Ok(all.values().flatten().filter(|(s, _)| *s != NcrStatus::Closed).map(|(_, n)| *n as i32).sum())
     }
 
     /// The organization and standard furthest from certification.

@@ -71,8 +71,8 @@ impl ImpactAssessment {
         Self { model: Arc::new(model), access }
     }
 
-    fn current(&self) -> AppResult<DStatus> {
-        DStatus::parse(&self.model.status).ok_or_else(|| AppError::internal("bad assessment status in database"))
+    fn current(&self) -> DStatus {
+        self.model.status
     }
 
     fn allowed(&self, right: Right) -> bool {
@@ -106,27 +106,22 @@ impl ImpactAssessment {
     async fn assessed_societies(&self) -> Option<&str> {
         self.model.assessed_societies.as_deref()
     }
-    async fn impacts(&self) -> Result<Vec<Impact>> {
-        Ok(self
-            .model
+    async fn impacts(&self) -> Vec<Impact> {
+        self.model
             .impacts
             .iter()
-            .map(|i| {
-                Ok(Impact {
-                    area: rules::ImpactArea::parse(&i.area)
-                        .ok_or_else(|| AppError::internal("bad impact area in database"))?
-                        .into(),
-                    description: i.description.clone(),
-                    likelihood: i.likelihood,
-                    severity: i.severity,
-                    score: i.likelihood * i.severity,
-                    mitigation: i.mitigation.clone(),
-                })
+            .map(|i| Impact {
+                area: i.area.into(),
+                description: i.description.clone(),
+                likelihood: i.likelihood,
+                severity: i.severity,
+                score: i.likelihood * i.severity,
+                mitigation: i.mitigation.clone(),
             })
-            .collect::<AppResult<_>>()?)
+            .collect()
     }
-    async fn status(&self) -> Result<ImpactAssessmentStatus> {
-        Ok(self.current()?.into())
+    async fn status(&self) -> ImpactAssessmentStatus {
+        self.current().into()
     }
     /// Who approved it (token `sub`); `null` unless APPROVED.
     async fn approved_by(&self) -> Option<&str> {
@@ -168,20 +163,20 @@ impl ImpactAssessment {
         crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
     }
     /// Content can change (not APPROVED, and the viewer writes assessments).
-    async fn viewer_can_update(&self) -> Result<bool> {
-        Ok(self.allowed(Right::Write) && self.current()? != DStatus::Approved)
+    async fn viewer_can_update(&self) -> bool {
+        self.allowed(Right::Write) && self.current() != DStatus::Approved
     }
     /// The viewer may make at least one move of the workflow from here.
-    async fn viewer_can_transition(&self) -> Result<bool> {
-        Ok(rules::next_statuses(self.current()?).into_iter().any(|(_, r)| self.allowed(r)))
+    async fn viewer_can_transition(&self) -> bool {
+        rules::next_statuses(self.current()).into_iter().any(|(_, r)| self.allowed(r))
     }
     /// The statuses the viewer may move this assessment to.
-    async fn available_transitions(&self) -> Result<Vec<ImpactAssessmentStatus>> {
-        Ok(rules::next_statuses(self.current()?)
+    async fn available_transitions(&self) -> Vec<ImpactAssessmentStatus> {
+        rules::next_statuses(self.current())
             .into_iter()
             .filter(|(_, r)| self.allowed(*r))
             .map(|(s, _)| s.into())
-            .collect())
+            .collect()
     }
 }
 

@@ -8,9 +8,8 @@ use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
 use crate::domain::impact::{self as impact_rules, AiLifecycleStage as DStage, ImpactAssessmentStatus as DStatus};
-use crate::domain::scope::ScopeKind as DKind;
 use crate::entity::{ai_system, impact_assessment, risk, scope};
-use crate::error::{AppError, AppResult};
+use crate::error::AppError;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
@@ -50,10 +49,6 @@ pub enum AiRole {
     User,
 }
 
-fn stored<T>(v: Option<T>, what: &str) -> AppResult<T> {
-    v.ok_or_else(|| AppError::internal(format!("bad {what} in database")))
-}
-
 // ---------------------------------------------------------------------------------------
 // Scope
 
@@ -78,8 +73,8 @@ impl Scope {
     async fn name(&self) -> &str {
         &self.model.name
     }
-    async fn kind(&self) -> Result<ScopeKind> {
-        Ok(stored(DKind::parse(&self.model.kind), "scope kind")?.into())
+    async fn kind(&self) -> ScopeKind {
+        self.model.kind.into()
     }
     async fn description(&self) -> Option<&str> {
         self.model.description.as_deref()
@@ -94,8 +89,8 @@ impl Scope {
         &self.model.exclusions.0
     }
     /// The standards the scope covers.
-    async fn standards(&self) -> Result<Vec<StandardCode>> {
-        Ok(self.model.standards.0.iter().map(|s| StandardCode::parse(s)).collect::<AppResult<_>>()?)
+    async fn standards(&self) -> Vec<StandardCode> {
+        self.model.standards.0.iter().map(|s| (*s).into()).collect()
     }
     async fn version(&self) -> i32 {
         self.model.version
@@ -204,10 +199,6 @@ impl AiSystem {
         Self { model: Arc::new(model), access }
     }
 
-    fn stage(&self) -> AppResult<DStage> {
-        stored(DStage::parse(&self.model.lifecycle_stage), "lifecycle stage")
-    }
-
     async fn assessments(&self, ctx: &Context<'_>) -> Result<Vec<impact_assessment::Model>> {
         load_children::<impact_assessment::Entity>(ctx, self.model.organization_id, self.model.id).await
     }
@@ -227,11 +218,11 @@ impl AiSystem {
     async fn purpose(&self) -> Option<&str> {
         self.model.purpose.as_deref()
     }
-    async fn lifecycle_stage(&self) -> Result<AiLifecycleStage> {
-        Ok(self.stage()?.into())
+    async fn lifecycle_stage(&self) -> AiLifecycleStage {
+        self.model.lifecycle_stage.into()
     }
-    async fn organization_role(&self) -> Result<AiRole> {
-        Ok(stored(impact_rules::AiRole::parse(&self.model.organization_role), "AI role")?.into())
+    async fn organization_role(&self) -> AiRole {
+        self.model.organization_role.into()
     }
     async fn owner(&self) -> Option<&str> {
         self.model.owner.as_deref()
@@ -250,11 +241,11 @@ impl AiSystem {
     /// DEPLOYED with no APPROVED impact assessment (ISO 42001 8.4, A.5.2): the finding an
     /// auditor writes.
     async fn impact_assessment_missing(&self, ctx: &Context<'_>) -> Result<bool> {
-        let stage = self.stage()?;
+        let stage = self.model.lifecycle_stage;
         if stage != DStage::Deployed {
             return Ok(false);
         }
-        let approved = self.assessments(ctx).await?.iter().any(|a| a.status == DStatus::Approved.as_str());
+        let approved = self.assessments(ctx).await?.iter().any(|a| a.status == DStatus::Approved);
         Ok(impact_rules::impact_assessment_missing(stage, approved))
     }
     /// Oldest first.
@@ -414,7 +405,7 @@ impl InventoryMutation {
                 boundaries: input.boundaries.as_deref(),
                 inclusions: input.inclusions.as_deref().unwrap_or_default(),
                 exclusions: input.exclusions.as_deref().unwrap_or_default(),
-                standards: input.standards.map(|v| v.into_iter().map(StandardCode::as_str).collect()),
+                standards: input.standards.map(|v| v.into_iter().map(Into::into).collect()),
             },
         )
         .await?;
@@ -436,7 +427,7 @@ impl InventoryMutation {
                 boundaries: change(input.boundaries, |v| v),
                 inclusions: input.inclusions,
                 exclusions: input.exclusions,
-                standards: input.standards.map(|v| v.into_iter().map(StandardCode::as_str).collect()),
+                standards: input.standards.map(|v| v.into_iter().map(Into::into).collect()),
             },
         )
         .await?;

@@ -20,7 +20,7 @@ use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
-use crate::store::audit::{get, stored};
+use crate::store::audit::get;
 use crate::store::ncr as store;
 use crate::store::page::PageArgs;
 use crate::store::tenancy::Granted;
@@ -68,10 +68,6 @@ pub enum CorrectiveActionStatus {
     Cancelled,
 }
 
-fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
-    Ok(stored::<D>(s)?.into())
-}
-
 /// The NCR raised from each finding, by `(organization, finding)`.
 pub struct RaisedFrom {
     pub gate: Gate,
@@ -96,8 +92,8 @@ fn today() -> chrono::NaiveDate {
     now().date_naive()
 }
 
-fn is_overdue(a: &corrective_action::Model, today: chrono::NaiveDate) -> AppResult<bool> {
-    Ok(rules::overdue(a.due_date, stored(&a.status)?, today))
+fn is_overdue(a: &corrective_action::Model, today: chrono::NaiveDate) -> bool {
+    rules::overdue(a.due_date, a.status, today)
 }
 
 /// A ticket in an external system.
@@ -121,8 +117,8 @@ impl Nonconformity {
     pub fn new(model: nonconformity::Model, access: Access) -> Self {
         Self { model: Arc::new(model), access }
     }
-    fn current(&self) -> AppResult<rules::NcrStatus> {
-        stored(&self.model.status)
+    fn current(&self) -> rules::NcrStatus {
+        self.model.status
     }
     /// `general` on any nonconformity, or the sync right on a ticket-synced one.
     fn may_write(&self, general: Operation) -> bool {
@@ -141,14 +137,14 @@ impl Nonconformity {
     async fn description(&self) -> Option<&str> {
         self.model.description.as_deref()
     }
-    async fn status(&self) -> Result<NonconformityStatus> {
-        Ok(self.current()?.into())
+    async fn status(&self) -> NonconformityStatus {
+        self.current().into()
     }
-    async fn severity(&self) -> Result<NonconformitySeverity> {
-        Ok(stored_into::<rules::Severity, _>(&self.model.severity)?)
+    async fn severity(&self) -> NonconformitySeverity {
+        self.model.severity.into()
     }
-    async fn source(&self) -> Result<NonconformitySource> {
-        Ok(stored_into::<rules::Source, _>(&self.model.source)?)
+    async fn source(&self) -> NonconformitySource {
+        self.model.source.into()
     }
     /// `STANDARD:ref`, e.g. `ISO27001:A.5.15`, `ISO42001:6.1.4`.
     async fn references(&self) -> &[String] {
@@ -208,12 +204,7 @@ impl Nonconformity {
     /// True when any corrective action is overdue.
     async fn has_overdue_actions(&self, ctx: &Context<'_>) -> Result<bool> {
         let today = today();
-        for a in actions_loaded(ctx, self.model.organization_id, self.model.id).await? {
-            if is_overdue(&a, today)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        Ok(actions_loaded(ctx, self.model.organization_id, self.model.id).await?.iter().any(|a| is_overdue(a, today)))
     }
     /// Every status change: who, when and the note.
     async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<NonconformityTransition>> {
@@ -221,9 +212,10 @@ impl Nonconformity {
         let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
         rows.iter()
             .map(|t| {
+                let (from, to) = t.statuses::<rules::NcrStatus>()?;
                 Ok(NonconformityTransition {
-                    from: stored_into::<rules::NcrStatus, _>(&t.from_status)?,
-                    to: stored_into::<rules::NcrStatus, _>(&t.to_status)?,
+                    from: from.into(),
+                    to: to.into(),
                     actor: t.actor.clone(),
                     at: t.at,
                     note: t.note.clone(),
@@ -241,8 +233,8 @@ impl Nonconformity {
         self.model.updated_at
     }
     /// False once CLOSED: closed nonconformities are read-only.
-    async fn viewer_can_update(&self) -> Result<bool> {
-        Ok(self.may_write(Operation::WriteNonconformities) && self.current()? != rules::NcrStatus::Closed)
+    async fn viewer_can_update(&self) -> bool {
+        self.may_write(Operation::WriteNonconformities) && self.current() != rules::NcrStatus::Closed
     }
     /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
     #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
@@ -259,17 +251,17 @@ impl Nonconformity {
         false
     }
     /// Whether some next status is the caller's to set (closing has its own right).
-    async fn viewer_can_transition(&self) -> Result<bool> {
-        let s = self.current()?;
-        Ok(s != rules::NcrStatus::Closed
+    async fn viewer_can_transition(&self) -> bool {
+        let s = self.current();
+        s != rules::NcrStatus::Closed
             && (self.access.allows(Operation::TransitionNonconformity)
-                || (s == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity))))
+                || (s == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity)))
     }
-    async fn viewer_can_close(&self) -> Result<bool> {
-        Ok(self.current()? == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity))
+    async fn viewer_can_close(&self) -> bool {
+        self.current() == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity)
     }
-    async fn viewer_can_add_corrective_action(&self) -> Result<bool> {
-        Ok(self.may_write(Operation::WriteCorrectiveActions) && self.current()? != rules::NcrStatus::Closed)
+    async fn viewer_can_add_corrective_action(&self) -> bool {
+        self.may_write(Operation::WriteCorrectiveActions) && self.current() != rules::NcrStatus::Closed
     }
 }
 
@@ -311,8 +303,8 @@ impl CorrectiveAction {
     async fn due_date(&self) -> Option<Date> {
         self.model.due_date.map(Date)
     }
-    async fn status(&self) -> Result<CorrectiveActionStatus> {
-        Ok(stored_into::<rules::ActionStatus, _>(&self.model.status)?)
+    async fn status(&self) -> CorrectiveActionStatus {
+        self.model.status.into()
     }
     async fn completion_note(&self) -> Option<&str> {
         self.model.completion_note.as_deref()
@@ -321,8 +313,8 @@ impl CorrectiveAction {
         self.model.completed_at
     }
     /// Due date strictly before today (UTC) and neither DONE nor CANCELLED.
-    async fn overdue(&self) -> Result<bool> {
-        Ok(is_overdue(&self.model, today())?)
+    async fn overdue(&self) -> bool {
+        is_overdue(&self.model, today())
     }
     async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
         let m =
@@ -346,7 +338,7 @@ impl CorrectiveAction {
             Some(n) => {
                 let right =
                     if n.ticket_synced { Operation::SyncNonconformities } else { Operation::WriteCorrectiveActions };
-                self.access.allows(right) && stored::<rules::NcrStatus>(&n.status)? != rules::NcrStatus::Closed
+                self.access.allows(right) && n.status != rules::NcrStatus::Closed
             }
             None => false,
         })

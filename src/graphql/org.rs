@@ -244,8 +244,8 @@ impl Membership {
     async fn subject(&self) -> &str {
         &self.model.subject
     }
-    async fn role(&self) -> Result<Role> {
-        Ok(self.model.role.parse::<auth::Role>().map_err(crate::error::AppError::internal)?.into())
+    async fn role(&self) -> Role {
+        self.model.role.into()
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);

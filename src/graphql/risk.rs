@@ -287,13 +287,9 @@ impl Risk {
         Self { model: Arc::new(model), access, settings }
     }
 
-    fn eval(&self) -> AppResult<store::Evaluation> {
+    fn eval(&self) -> store::Evaluation {
         store::evaluate(&self.model, &self.settings, store::today())
     }
-}
-
-fn parse<T: Copy, G: From<T>>(s: &str, f: fn(&str) -> Option<T>, what: &str) -> AppResult<G> {
-    f(s).map(Into::into).ok_or_else(|| AppError::internal(format!("bad {what} in database: {s}")))
 }
 
 #[Object]
@@ -307,11 +303,11 @@ impl Risk {
     async fn description(&self) -> Option<&str> {
         self.model.description.as_deref()
     }
-    async fn category(&self) -> Result<RiskCategory> {
-        Ok(parse(&self.model.category, rules::RiskCategory::parse, "category")?)
+    async fn category(&self) -> RiskCategory {
+        self.model.category.into()
     }
-    async fn domain(&self) -> Result<RiskDomain> {
-        Ok(parse(&self.model.domain, rules::RiskDomain::parse, "domain")?)
+    async fn domain(&self) -> RiskDomain {
+        self.model.domain.into()
     }
     async fn likelihood(&self) -> i32 {
         self.model.likelihood
@@ -323,8 +319,8 @@ impl Risk {
     async fn inherent_score(&self) -> i32 {
         self.model.inherent_score
     }
-    async fn inherent_level(&self) -> Result<RiskLevel> {
-        Ok(self.eval()?.inherent_level.into())
+    async fn inherent_level(&self) -> RiskLevel {
+        self.eval().inherent_level.into()
     }
     /// After treatment; `null` when not assessed (the inherent likelihood applies).
     async fn residual_likelihood(&self) -> Option<i32> {
@@ -337,25 +333,24 @@ impl Risk {
     async fn residual_score(&self) -> i32 {
         self.model.effective_score
     }
-    async fn residual_level(&self) -> Result<RiskLevel> {
-        Ok(self.eval()?.residual_level.into())
+    async fn residual_level(&self) -> RiskLevel {
+        self.eval().residual_level.into()
     }
     /// The appetite of the risk's domain (maximum acceptable residual score).
-    async fn appetite(&self) -> Result<i32> {
-        let d = rules::RiskDomain::parse(&self.model.domain).ok_or_else(|| AppError::internal("bad domain"))?;
-        Ok(self.settings.appetite.for_domain(d))
+    async fn appetite(&self) -> i32 {
+        self.settings.appetite.for_domain(self.model.domain)
     }
     /// Residual score above the appetite of the risk's domain.
-    async fn exceeds_appetite(&self) -> Result<bool> {
-        Ok(self.eval()?.exceeds_appetite)
+    async fn exceeds_appetite(&self) -> bool {
+        self.eval().exceeds_appetite
     }
     /// Exceeds the appetite, is not closed, and is not validly accepted (an expired
     /// acceptance counts as none): what the dashboard counts.
-    async fn appetite_breach(&self) -> Result<bool> {
-        Ok(self.eval()?.appetite_breach)
+    async fn appetite_breach(&self) -> bool {
+        self.eval().appetite_breach
     }
-    async fn treatment(&self) -> Result<Option<RiskTreatment>> {
-        Ok(self.model.treatment.as_deref().map(|t| parse(t, rules::RiskTreatment::parse, "treatment")).transpose()?)
+    async fn treatment(&self) -> Option<RiskTreatment> {
+        self.model.treatment.map(Into::into)
     }
     /// ISO 27001 6.1.3 f: why the risk owner accepts the residual risk.
     async fn acceptance_justification(&self) -> Option<&str> {
@@ -368,21 +363,21 @@ impl Risk {
         self.model.acceptance_expires_on.map(Date)
     }
     /// The acceptance's expiry date is past (UTC).
-    async fn acceptance_expired(&self) -> Result<bool> {
-        Ok(self.eval()?.acceptance_expired)
+    async fn acceptance_expired(&self) -> bool {
+        self.eval().acceptance_expired
     }
     async fn owner(&self) -> Option<&str> {
         self.model.owner.as_deref()
     }
-    async fn status(&self) -> Result<RiskStatus> {
-        Ok(parse(&self.model.status, rules::RiskStatus::parse, "status")?)
+    async fn status(&self) -> RiskStatus {
+        self.model.status.into()
     }
     async fn review_date(&self) -> Option<Date> {
         self.model.review_date.map(Date)
     }
     /// The review date is past (UTC) and the risk is not closed.
-    async fn review_overdue(&self) -> Result<bool> {
-        Ok(self.eval()?.review_overdue)
+    async fn review_overdue(&self) -> bool {
+        self.eval().review_overdue
     }
     async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
         let Some(id) = self.model.scope_id else { return Ok(None) };

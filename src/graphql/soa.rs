@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
-use crate::domain::soa::{self as rules, ClauseStatus as DClauseStatus, Coverage as DCoverage};
+use crate::domain::refs::Standard;
+use crate::domain::soa::{self as rules, Coverage as DCoverage};
 use crate::entity::{clause_assessment, control};
 use crate::error::AppError;
 use crate::graphql::catalog::{ControlMapping, MappingStrength, StandardCode, strength};
@@ -70,10 +71,6 @@ pub struct EvidenceLinkInput {
     pub url: String,
 }
 
-fn parse_status(s: &str) -> Result<ImplementationStatus, AppError> {
-    rules::ImplementationStatus::parse(s).map(Into::into).ok_or_else(|| AppError::internal("bad status in database"))
-}
-
 /// One row of the Statement of Applicability (either standard, or organization-defined).
 #[derive(Clone)]
 pub struct Control {
@@ -118,8 +115,8 @@ impl Control {
     pub async fn id(&self) -> ID {
         ID(ids::encode(Kind::Control, self.model.id))
     }
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(&self.model.standard)?)
+    async fn standard(&self) -> StandardCode {
+        self.model.standard.into()
     }
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
@@ -151,10 +148,10 @@ impl Control {
         self.model.justification.as_deref()
     }
     async fn inclusion_reasons(&self) -> Vec<InclusionReason> {
-        self.model.inclusion_reasons.0.iter().filter_map(|r| rules::InclusionReason::parse(r)).map(Into::into).collect()
+        self.model.inclusion_reasons.0.iter().map(|r| (*r).into()).collect()
     }
-    async fn status(&self) -> Result<ImplementationStatus> {
-        Ok(parse_status(&self.model.status)?)
+    async fn status(&self) -> ImplementationStatus {
+        self.model.status.into()
     }
     async fn owner(&self) -> Option<&str> {
         self.model.owner.as_deref()
@@ -193,7 +190,7 @@ impl Control {
     }
     /// The catalog's mapping rows for this control (provenance included).
     async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
-        Ok(ControlMapping::of(ctx.catalog()?, &self.model.standard, &self.model.reference))
+        Ok(ControlMapping::of(ctx.catalog()?, self.model.standard, &self.model.reference))
     }
     /// This organization's SoA rows of the other standard that this control maps to.
     async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
@@ -202,7 +199,7 @@ impl Control {
     /// ISO 42001 rows only: what the organization's ISO 27001 implementation already
     /// covers ("extend your ISMS"). `null` on ISO 27001 and custom rows.
     async fn coverage_from_iso27001(&self, ctx: &Context<'_>) -> Result<Option<Iso27001Coverage>> {
-        if self.model.standard != "ISO42001" || self.model.is_custom {
+        if self.model.standard != Standard::Iso42001 || self.model.is_custom {
             return Ok(None);
         }
         let mapped = mapped_controls(ctx, &self.model, self.access).await?;
@@ -210,10 +207,10 @@ impl Control {
         for m in &mapped {
             if m.control.model.applicable {
                 c.applicable += 1;
-                match m.control.model.status.as_str() {
-                    "IMPLEMENTED" => c.implemented += 1,
-                    "PARTIAL" => c.partial += 1,
-                    _ => {}
+                match m.control.model.status {
+                    rules::ImplementationStatus::Implemented => c.implemented += 1,
+                    rules::ImplementationStatus::Partial => c.partial += 1,
+                    rules::ImplementationStatus::NotStarted | rules::ImplementationStatus::Planned => {}
                 }
             }
         }
@@ -237,15 +234,13 @@ impl Control {
 async fn mapped_controls(ctx: &Context<'_>, model: &control::Model, access: Access) -> Result<Vec<MappedControl>> {
     let catalog = ctx.services()?.catalog.clone();
     let loader = ctx.loader(|gate, actor| MappedControlsLoader { gate, actor, catalog })?;
-    let rows = loader
-        .load_one((model.organization_id, model.standard.clone(), model.reference.clone()))
-        .await?
-        .unwrap_or_default();
-    let mappings = ControlMapping::of(ctx.catalog()?, &model.standard, &model.reference);
+    let rows =
+        loader.load_one((model.organization_id, model.standard, model.reference.clone())).await?.unwrap_or_default();
+    let mappings = ControlMapping::of(ctx.catalog()?, model.standard, &model.reference);
     Ok(rows
         .into_iter()
         .filter_map(|c| {
-            let m = mappings.iter().find(|m| m.counterpart() == (c.standard.as_str(), c.reference.as_str()))?;
+            let m = mappings.iter().find(|m| m.counterpart() == (c.standard, c.reference.as_str()))?;
             Some(MappedControl {
                 relation: m.row.relation.clone(),
                 strength: strength(&m.row),
@@ -263,23 +258,23 @@ pub struct MappedControlsLoader {
     catalog: Arc<Catalog>,
 }
 
-impl Loader<(Uuid, String, String)> for MappedControlsLoader {
+impl Loader<(Uuid, Standard, String)> for MappedControlsLoader {
     type Value = Vec<control::Model>;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
-        keys: &[(Uuid, String, String)],
-    ) -> Result<HashMap<(Uuid, String, String), Self::Value>, Self::Error> {
+        keys: &[(Uuid, Standard, String)],
+    ) -> Result<HashMap<(Uuid, Standard, String), Self::Value>, Self::Error> {
         let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         orgs.sort();
         orgs.dedup();
         let reader = self.gate.read_many(&self.actor, &orgs, Operation::ReadControls).await?;
-        let mut wanted: Vec<(String, String)> = Vec::new();
+        let mut wanted: Vec<(Standard, String)> = Vec::new();
         for (_, s, r) in keys {
-            for m in ControlMapping::of(&self.catalog, s, r) {
+            for m in ControlMapping::of(&self.catalog, *s, r) {
                 let (cs, cr) = m.counterpart();
-                wanted.push((cs.to_string(), cr.to_string()));
+                wanted.push((cs, cr.to_string()));
             }
         }
         wanted.sort();
@@ -287,15 +282,13 @@ impl Loader<(Uuid, String, String)> for MappedControlsLoader {
         let rows = store::controls_by_refs(&reader, &wanted).await?;
         let mut out = HashMap::new();
         for key in keys {
-            let counterparts: Vec<(String, String)> = ControlMapping::of(&self.catalog, &key.1, &key.2)
+            let counterparts: Vec<(Standard, String)> = ControlMapping::of(&self.catalog, key.1, &key.2)
                 .iter()
-                .map(|m| (m.counterpart().0.to_string(), m.counterpart().1.to_string()))
+                .map(|m| (m.counterpart().0, m.counterpart().1.to_string()))
                 .collect();
             let mut matched: Vec<control::Model> = rows
                 .iter()
-                .filter(|c| {
-                    c.organization_id == key.0 && counterparts.contains(&(c.standard.clone(), c.reference.clone()))
-                })
+                .filter(|c| c.organization_id == key.0 && counterparts.contains(&(c.standard, c.reference.clone())))
                 .cloned()
                 .collect();
             matched.sort_by_key(|c| c.position);
@@ -368,9 +361,9 @@ pub async fn organization_controls(
     let sort_name = store::control_sort(field, desc).name;
     let args = PageArgs::new(first, after.as_deref(), &sort_name)?;
     let filter = store::ControlFilter {
-        standard: f.standard.map(|s| s.as_str().to_string()),
+        standard: f.standard.map(Into::into),
         applicable: f.applicable,
-        status: f.status.map(|s| rules::ImplementationStatus::from(s).as_str().to_string()),
+        status: f.status.map(Into::into),
         group_ref: f.group,
         ai_specific: f.ai_specific,
         is_custom: f.is_custom,
@@ -401,13 +394,13 @@ pub struct SoaRow {
 pub async fn soa_rows(catalog: &Catalog, rows: Vec<control::Model>) -> Result<Vec<SoaRow>, AppError> {
     rows.into_iter()
         .map(|c| {
-            let mapped_refs = ControlMapping::of(catalog, &c.standard, &c.reference)
+            let mapped_refs = ControlMapping::of(catalog, c.standard, &c.reference)
                 .iter()
-                .map(|m| format!("{}:{}", m.counterpart().0, m.counterpart().1))
+                .map(|m| format!("{}:{}", m.counterpart().0.as_str(), m.counterpart().1))
                 .collect();
             Ok(SoaRow {
-                standard: StandardCode::parse(&c.standard)?,
-                status: parse_status(&c.status)?,
+                standard: c.standard.into(),
+                status: c.status.into(),
                 reference: c.reference,
                 title: c.title,
                 group: c.group_title,
@@ -439,8 +432,8 @@ impl ClauseAssessment {
     pub async fn id(&self) -> ID {
         ID(ids::encode(Kind::ClauseAssessment, self.model.id))
     }
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(&self.model.standard)?)
+    async fn standard(&self) -> StandardCode {
+        self.model.standard.into()
     }
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
@@ -456,10 +449,8 @@ impl ClauseAssessment {
     async fn is_leaf(&self) -> bool {
         self.model.is_leaf
     }
-    async fn status(&self) -> Result<ClauseStatus> {
-        Ok(DClauseStatus::parse(&self.model.status)
-            .map(Into::into)
-            .ok_or_else(|| AppError::internal("bad clause status in database"))?)
+    async fn status(&self) -> ClauseStatus {
+        self.model.status.into()
     }
     async fn notes(&self) -> Option<&str> {
         self.model.notes.as_deref()
@@ -514,8 +505,8 @@ pub async fn organization_clause_assessments(
     let f = filter.unwrap_or_default();
     let args = PageArgs::new(first, after.as_deref(), "clauses:POSITION")?;
     let filter = store::ClauseFilter {
-        standard: f.standard.map(|s| s.as_str().to_string()),
-        status: f.status.map(|s| DClauseStatus::from(s).as_str().to_string()),
+        standard: f.standard.map(Into::into),
+        status: f.status.map(Into::into),
         leaves_only: f.leaves_only,
     };
     let page = store::list_clause_assessments(&r, &filter, &args, wants_total(ctx)).await?;
@@ -548,7 +539,7 @@ pub async fn readiness_by_org(
         let mut list = Vec::new();
         for (standard, c) in by_standard {
             list.push(Readiness {
-                standard: StandardCode::parse(&standard)?,
+                standard: standard.into(),
                 percent: rules::readiness_percent(&c),
                 clauses_total: c.clauses_total as i32,
                 clauses_addressed: c.clauses_addressed as i32,
@@ -664,7 +655,7 @@ impl SoaMutation {
             actor,
             org,
             store::NewCustomControl {
-                standard: input.standard.as_str(),
+                standard: input.standard.into(),
                 reference: &input.reference,
                 title: &input.title,
                 justification: input.justification.as_deref(),

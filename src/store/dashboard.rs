@@ -8,7 +8,12 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use crate::domain::audit::AuditStatus;
 use crate::domain::dashboard::aging_cutoffs;
+use crate::domain::ncr::{ActionStatus, NcrStatus};
+use crate::domain::refs::Standard;
+use crate::domain::risk::{RiskDomain, RiskStatus, RiskTreatment};
+use crate::domain::soa::ImplementationStatus;
 use crate::entity::{ai_system, audit, control, corrective_action, nonconformity, risk};
 use crate::error::AppResult;
 use crate::store::tenancy::MultiReader;
@@ -17,11 +22,11 @@ use crate::store::tenancy::MultiReader;
 /// a status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoaCount {
-    pub standard: String,
+    pub standard: Standard,
     pub group_ref: String,
     pub group_title: String,
     pub applicable: bool,
-    pub status: String,
+    pub status: ImplementationStatus,
     pub count: u64,
 }
 
@@ -31,7 +36,7 @@ pub async fn soa_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<SoaCount
     if r.orgs().is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(Uuid, String, String, String, bool, String, i64)> = r
+    let rows: Vec<(Uuid, Standard, String, String, bool, ImplementationStatus, i64)> = r
         .find::<control::Entity>()?
         .select_only()
         .column(C::OrganizationId)
@@ -63,13 +68,13 @@ pub async fn soa_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<SoaCount
 }
 
 /// Nonconformities per status.
-pub async fn nonconformities_by_status(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<(String, u64)>>> {
+pub async fn nonconformities_by_status(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<(NcrStatus, u64)>>> {
     use nonconformity::Column as C;
-    let mut out: HashMap<Uuid, Vec<(String, u64)>> = HashMap::new();
+    let mut out: HashMap<Uuid, Vec<(NcrStatus, u64)>> = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(Uuid, String, i64)> = r
+    let rows: Vec<(Uuid, NcrStatus, i64)> = r
         .find::<nonconformity::Entity>()?
         .select_only()
         .column(C::OrganizationId)
@@ -97,7 +102,7 @@ pub async fn nonconformity_aging(r: &MultiReader, now: DateTime<Utc>) -> AppResu
     let one_if = |cond: sea_orm::sea_query::SimpleExpr| Expr::case(cond, 1).finally(0).sum();
     let rows: Vec<(Uuid, i64, i64, i64, i64)> = r
         .find::<nonconformity::Entity>()?
-        .filter(C::Status.ne("CLOSED"))
+        .filter(C::Status.ne(NcrStatus::Closed))
         .select_only()
         .column(C::OrganizationId)
         .expr_as(one_if(opened().gt(c0)), "b0")
@@ -124,7 +129,7 @@ pub async fn overdue_corrective_actions(r: &MultiReader, today: NaiveDate) -> Ap
     let rows: Vec<(Uuid, i64)> = r
         .find::<corrective_action::Entity>()?
         .filter(C::DueDate.lt(today))
-        .filter(C::Status.is_not_in(["DONE", "CANCELLED"]))
+        .filter(C::Status.is_not_in([ActionStatus::Done, ActionStatus::Cancelled]))
         .select_only()
         .column(C::OrganizationId)
         .column_as(C::Id.count(), "n")
@@ -151,7 +156,7 @@ pub async fn upcoming_audits(
     let until = today + chrono::Duration::days(days);
     let rows = r
         .find::<audit::Entity>()?
-        .filter(C::Status.is_in(["PLANNED", "IN_PROGRESS"]))
+        .filter(C::Status.is_in([AuditStatus::Planned, AuditStatus::InProgress]))
         .filter(C::PlannedStart.gte(today))
         .filter(C::PlannedStart.lte(until))
         .order_by_asc(C::PlannedStart)
@@ -168,7 +173,7 @@ pub async fn upcoming_audits(
 /// validly accepted on `today` (ISO 27001 6.1.3 f).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RiskScoreCount {
-    pub domain: String,
+    pub domain: RiskDomain,
     pub score: i32,
     pub total: u64,
     pub accepted: u64,
@@ -182,14 +187,14 @@ pub async fn risk_score_counts(r: &MultiReader, today: NaiveDate) -> AppResult<H
         return Ok(out);
     }
     let validly_accepted = Condition::all()
-        .add(C::Treatment.eq("ACCEPT"))
+        .add(C::Treatment.eq(RiskTreatment::Accept))
         .add(C::AcceptanceJustification.is_not_null())
         .add(C::AcceptedBy.is_not_null())
         .add(C::AcceptanceExpiresOn.is_not_null())
         .add(C::AcceptanceExpiresOn.gte(today));
-    let rows: Vec<(Uuid, String, i32, i64, i64)> = r
+    let rows: Vec<(Uuid, RiskDomain, i32, i64, i64)> = r
         .find::<risk::Entity>()?
-        .filter(C::Status.ne("CLOSED"))
+        .filter(C::Status.ne(RiskStatus::Closed))
         .select_only()
         .column(C::OrganizationId)
         .column(C::Domain)
@@ -230,7 +235,7 @@ pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap
     };
     let rows: Vec<(Uuid, i32, i32, i64)> = r
         .find::<risk::Entity>()?
-        .filter(C::Status.ne("CLOSED"))
+        .filter(C::Status.ne(RiskStatus::Closed))
         .select_only()
         .column(C::OrganizationId)
         .expr_as(l.clone(), "l")

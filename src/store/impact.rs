@@ -41,7 +41,7 @@ fn impacts(list: &[ImpactIn], s: &RiskSettings) -> AppResult<Vec<ImpactEntry>> {
             let v =
                 check_impact(i, x.area, &x.description, x.likelihood, x.severity, x.mitigation.as_deref(), s.matrix)?;
             Ok(ImpactEntry {
-                area: v.area.as_str().to_string(),
+                area: v.area,
                 description: v.description,
                 likelihood: v.likelihood,
                 severity: v.severity,
@@ -129,7 +129,7 @@ pub async fn create_assessment(
         assessed_groups: Set(groups),
         assessed_societies: Set(societies),
         impacts: Set(impacts),
-        status: Set(ImpactAssessmentStatus::Draft.as_str().to_string()),
+        status: Set(ImpactAssessmentStatus::Draft),
         approved_by: Set(None),
         approved_at: Set(None),
         version: Set(1),
@@ -198,8 +198,7 @@ pub async fn update_assessment(
     let (mut w, before) =
         gate.write_on::<impact_assessment::Entity>(actor, id, Operation::WriteImpactAssessments).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
-    let from = ImpactAssessmentStatus::parse(&before.status)
-        .ok_or_else(|| AppError::internal("bad assessment status in database"))?;
+    let from = before.status;
     let to = ch.status.filter(|s| *s != from);
     let needs = to.map(|to| rules::transition(from, to)).transpose()?;
     if needs == Some(Right::Approve) && !w.access().allows(Operation::ApproveImpactAssessment) {
@@ -243,7 +242,7 @@ pub async fn update_assessment(
         am.impacts = Set(v);
     }
     if let Some(to) = to {
-        am.status = Set(to.as_str().to_string());
+        am.status = Set(to);
         match to {
             ImpactAssessmentStatus::Approved => {
                 am.approved_by = Set(Some(w.actor().to_string()));
@@ -265,7 +264,7 @@ pub async fn update_assessment(
     };
     // Content changes as an UPDATE row, the move as a TRANSITION row.
     let mut content_after = after.clone();
-    content_after.status = before.status.clone();
+    content_after.status = before.status;
     content_after.approved_by = before.approved_by.clone();
     content_after.approved_at = before.approved_at;
     w.record_update(
@@ -299,7 +298,7 @@ pub async fn list_assessments(
         q = q.filter(C::AiSystemId.eq(id));
     }
     if let Some(s) = f.status {
-        q = q.filter(C::Status.eq(s.as_str()));
+        q = q.filter(C::Status.eq(s));
     }
     let sort = Sort::by("impactAssessments:CREATED_AT", C::CreatedAt, false, C::Id, false);
     q.page(&sort, args, want_total, |m| SortValue::Time(m.created_at), |m| m.id).await
