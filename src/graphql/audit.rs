@@ -16,6 +16,7 @@ use crate::error::{AppError, AppResult};
 pub use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::{change, ref_id, try_change};
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::ncr::{Nonconformity, RaisedFrom};
 use crate::graphql::node::Node;
@@ -71,15 +72,6 @@ pub enum FindingType {
     MinorNonconformity,
     Observation,
     OpportunityForImprovement,
-}
-
-/// `Undefined` → leave alone, `null` → clear, value → set.
-pub(crate) fn clearable<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(t) => Some(Some(f(t))),
-    }
 }
 
 /// Workflow history by `(organization, entity)`, read for `op` (audits or NCRs).
@@ -399,14 +391,6 @@ pub async fn resolve_node(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<
     }
 }
 
-/// A scope of this organization; anything else is refused as input.
-fn scope_id(id: &ID) -> AppResult<Uuid> {
-    match ids::decode(id) {
-        Some((Kind::Scope, u)) => Ok(u),
-        _ => Err(AppError::bad_input("scopeId", "no such scope in this organization")),
-    }
-}
-
 fn standards(v: &[StandardCode]) -> Vec<refs::Standard> {
     v.iter().map(|s| (*s).into()).collect()
 }
@@ -523,7 +507,7 @@ impl AuditMutation {
     async fn create_audit(&self, ctx: &Context<'_>, input: CreateAuditInput) -> Result<CreateAuditPayload> {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let scope = input.scope_id.as_ref().map(scope_id).transpose()?;
+        let scope = input.scope_id.as_ref().map(|s| ref_id(Kind::Scope, s, "scopeId")).transpose()?;
         let Granted { model: m, access } = store::create(
             gate,
             actor,
@@ -552,11 +536,7 @@ impl AuditMutation {
     async fn update_audit(&self, ctx: &Context<'_>, input: UpdateAuditInput) -> Result<UpdateAuditPayload> {
         let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
         let id = ids::expect(Kind::Audit, &input.id, "id")?;
-        let scope = match input.scope_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(s) => Some(Some(scope_id(&s)?)),
-        };
+        let scope = try_change(input.scope_id, |s| ref_id(Kind::Scope, &s, "scopeId"))?;
         let std = input.standards.as_deref().map(standards);
         let Granted { model: m, access } = store::update(
             gate,
@@ -570,10 +550,10 @@ impl AuditMutation {
                 mode: input.mode.map(Into::into),
                 focus: input.focus.map(Into::into),
                 standards: std.as_deref(),
-                planned_start: clearable(input.planned_start, |d| d.0),
-                planned_end: clearable(input.planned_end, |d| d.0),
-                actual_start: clearable(input.actual_start, |d| d.0),
-                actual_end: clearable(input.actual_end, |d| d.0),
+                planned_start: change(input.planned_start, |d| d.0),
+                planned_end: change(input.planned_end, |d| d.0),
+                actual_start: change(input.actual_start, |d| d.0),
+                actual_end: change(input.actual_end, |d| d.0),
                 lead_auditor: input.lead_auditor.as_deref(),
                 team: input.team.as_deref(),
                 criteria: input.criteria.as_deref(),

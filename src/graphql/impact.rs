@@ -9,13 +9,14 @@ use uuid::Uuid;
 use crate::auth::{Access, Operation};
 use crate::domain::impact::{self as rules, ImpactAssessmentStatus as DStatus, Right};
 use crate::entity::impact_assessment;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::{change, filter_id, ref_id};
 use crate::graphql::inventory::AiSystem;
 use crate::graphql::loaders::load_by_id;
 use crate::graphql::org::Organization;
-use crate::graphql::risk::{Risk, change, ref_id, risks_in};
+use crate::graphql::risk::{Risk, risks_in};
 use crate::ids::{self, Kind};
 use crate::store::impact as store;
 use crate::store::page::PageArgs;
@@ -200,14 +201,7 @@ pub async fn organization_impact_assessments(
     let r = gate.read(actor, org.model.id, Operation::ReadImpactAssessments).await?;
     let args = PageArgs::new(first, after.as_deref(), "impactAssessments:CREATED_AT")?;
     let f = filter.unwrap_or_default();
-    let ai_system_id = match &f.ai_system_id {
-        None => None,
-        Some(id) => Some(match ids::decode(id) {
-            Some((Kind::AiSystem, u)) => u,
-            Some(_) => Uuid::nil(),
-            None => return Err(AppError::bad_input("aiSystemId", "aiSystemId is not a valid ID").into()),
-        }),
-    };
+    let ai_system_id = f.ai_system_id.as_ref().map(|id| filter_id(Kind::AiSystem, id, "aiSystemId")).transpose()?;
     let filter = store::AssessmentFilter { ai_system_id, status: f.status.map(Into::into) };
     let page = store::list_assessments(&r, &filter, &args, wants_total(ctx)).await?;
     let access = r.access();

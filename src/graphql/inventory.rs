@@ -4,19 +4,18 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
 use crate::domain::impact::{self as impact_rules, AiLifecycleStage as DStage, ImpactAssessmentStatus as DStatus};
 use crate::entity::{ai_system, impact_assessment, risk, scope};
-use crate::error::AppError;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::impact::ImpactAssessment;
+use crate::graphql::input::{change, filter_id, ref_id, try_change};
 use crate::graphql::loaders::{load_by_id, load_children};
 use crate::graphql::org::Organization;
-use crate::graphql::risk::{Risk, change, ref_id, risks_in, try_change};
+use crate::graphql::risk::{Risk, risks_in};
 use crate::ids::{self, Kind};
 use crate::store::page::PageArgs;
 use crate::store::{ai_system as ai_store, scope as store};
@@ -313,14 +312,7 @@ pub async fn organization_ai_systems(
     let r = gate.read(actor, org.model.id, Operation::ReadAiSystems).await?;
     let args = PageArgs::new(first, after.as_deref(), "aiSystems:NAME")?;
     let f = filter.unwrap_or_default();
-    let scope_id = match &f.scope_id {
-        None => None,
-        Some(id) => Some(match ids::decode(id) {
-            Some((Kind::Scope, u)) => u,
-            Some(_) => Uuid::nil(),
-            None => return Err(AppError::bad_input("scopeId", "scopeId is not a valid ID").into()),
-        }),
-    };
+    let scope_id = f.scope_id.as_ref().map(|id| filter_id(Kind::Scope, id, "scopeId")).transpose()?;
     let filter = ai_store::AiSystemFilter {
         lifecycle_stage: f.lifecycle_stage.map(Into::into),
         organization_role: f.organization_role.map(Into::into),

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod events;
 pub mod extensions;
 pub mod impact;
+pub mod input;
 pub mod inventory;
 pub mod loaders;
 pub mod ncr;

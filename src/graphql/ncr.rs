@@ -13,9 +13,10 @@ use crate::auth::{Access, Operation};
 use crate::domain::ncr::{self as rules, ExternalRef as Ticket};
 use crate::entity::{corrective_action, finding, nonconformity};
 use crate::error::{AppError, AppResult};
-use crate::graphql::audit::{Finding, TransitionsOf, clearable};
+use crate::graphql::audit::{Finding, TransitionsOf};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::change;
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
@@ -718,7 +719,7 @@ impl NcrMutation {
                 expected_version: input.expected_version,
                 title: input.title.as_deref(),
                 owner: input.owner.as_deref(),
-                due_date: clearable(input.due_date, |d| d.0),
+                due_date: change(input.due_date, |d| d.0),
                 status: input.status.map(Into::into),
                 completion_note: input.completion_note.as_deref(),
             },

@@ -11,9 +11,10 @@ use uuid::Uuid;
 use crate::auth::{Access, Operation};
 use crate::domain::risk::{self as rules, RiskSettings as Settings};
 use crate::entity::{control, risk, risk_control};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::{change, filter_id, ref_id, try_change};
 use crate::graphql::inventory::{AiSystem, Scope};
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_left_of, load_right_of};
 use crate::graphql::org::Organization;
@@ -78,37 +79,6 @@ pub enum RiskStatus {
     Treating,
     Monitoring,
     Closed,
-}
-
-/// `undefined` → unchanged, `null` → cleared, a value → set.
-pub(crate) fn change<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(x) => Some(Some(f(x))),
-    }
-}
-
-/// Fallible [`change`].
-pub(crate) fn try_change<T, U>(
-    v: MaybeUndefined<T>,
-    f: impl FnOnce(T) -> AppResult<U>,
-) -> AppResult<Option<Option<U>>> {
-    Ok(match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(x) => Some(Some(f(x)?)),
-    })
-}
-
-/// An ID that refers to another object of the organization (not the one being changed):
-/// anything but an existing object of `kind` there is `BAD_USER_INPUT` naming `field`.
-pub(crate) fn ref_id(kind: Kind, id: &ID, field: &str) -> AppResult<Uuid> {
-    match ids::decode(id) {
-        Some((k, u)) if k == kind => Ok(u),
-        Some(_) => Err(AppError::bad_input(field, format!("{field}: no such {} in this organization", kind.name()))),
-        None => Err(AppError::bad_input(field, format!("{field} is not a valid ID"))),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -481,15 +451,6 @@ pub struct RiskOrder {
     pub direction: OrderDirection,
 }
 
-/// A filter by the id of a related object: an id of another kind or tenant matches nothing.
-fn filter_id(kind: Kind, v: MaybeUndefined<ID>, field: &str) -> AppResult<Option<Option<Uuid>>> {
-    try_change(v, |id| match ids::decode(&id) {
-        Some((k, u)) if k == kind => Ok(u),
-        Some(_) => Ok(Uuid::nil()),
-        None => Err(AppError::bad_input(field, format!("{field} is not a valid ID"))),
-    })
-}
-
 /// `organization.risks`: default order is the residual score, highest first.
 pub async fn organization_risks(
     ctx: &Context<'_>,
@@ -527,8 +488,8 @@ pub async fn organization_risks(
         appetite_breach: f.appetite_breach,
         review_overdue: f.review_overdue,
         owner: f.owner,
-        ai_system_id: filter_id(Kind::AiSystem, f.ai_system_id, "aiSystemId")?,
-        scope_id: filter_id(Kind::Scope, f.scope_id, "scopeId")?,
+        ai_system_id: try_change(f.ai_system_id, |id| filter_id(Kind::AiSystem, &id, "aiSystemId"))?,
+        scope_id: try_change(f.scope_id, |id| filter_id(Kind::Scope, &id, "scopeId"))?,
         search: f.search,
     };
     let page = store::list_risks(&r, &settings, &filter, field, desc, &args, wants_total(ctx)).await?;

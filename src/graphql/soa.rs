@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::graphql::catalog::{ControlMapping, MappingStrength, StandardCode, strength};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::text_change;
 use crate::graphql::loaders::LoaderExt;
 use crate::graphql::org::Organization;
 use crate::ids::{self, Kind};
@@ -608,11 +609,6 @@ pub struct UpdateClauseAssessmentPayload {
     pub clause_assessment: ClauseAssessment,
 }
 
-/// Distinguishes "not given" from "given as null" for clearable text fields.
-fn clearable(v: Option<String>) -> Option<Option<String>> {
-    v.map(|s| if s.trim().is_empty() { None } else { Some(s) })
-}
-
 #[derive(Default)]
 pub struct SoaMutation;
 
@@ -629,11 +625,11 @@ impl SoaMutation {
             store::ControlChanges {
                 expected_version: input.expected_version,
                 applicable: input.applicable,
-                justification: clearable(input.justification),
+                justification: text_change(input.justification),
                 inclusion_reasons: input.inclusion_reasons.map(|v| v.into_iter().map(Into::into).collect()),
                 status: input.status.map(Into::into),
-                owner: clearable(input.owner),
-                implementation_notes: clearable(input.implementation_notes),
+                owner: text_change(input.owner),
+                implementation_notes: text_change(input.implementation_notes),
                 evidence: input.evidence.map(|v| v.into_iter().map(|e| (e.title, e.url)).collect()),
                 title: input.title,
             },
@@ -680,8 +676,8 @@ impl SoaMutation {
             store::ClauseChanges {
                 expected_version: input.expected_version,
                 status: input.status.map(Into::into),
-                notes: clearable(input.notes),
-                owner: clearable(input.owner),
+                notes: text_change(input.notes),
+                owner: text_change(input.owner),
             },
         )
         .await?;
