@@ -4,8 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Enum, ID, InputObject, Result, SimpleObject};
 use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
@@ -111,124 +110,100 @@ pub struct Iso27001Coverage {
     pub controls: Vec<Control>,
 }
 
-#[Object]
-impl Control {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Control, self.model.id))
-    }
-    async fn standard(&self) -> StandardCode {
-        self.model.standard.into()
-    }
-    #[graphql(name = "ref")]
-    async fn reference(&self) -> &str {
-        &self.model.reference
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    /// Theme or objective title (`CUSTOM` group for organization-defined controls).
-    async fn group(&self) -> &str {
-        &self.model.group_title
-    }
-    async fn group_ref(&self) -> &str {
-        &self.model.group_ref
-    }
-    async fn subgroup_ref(&self) -> Option<&str> {
-        self.model.subgroup_ref.as_deref()
-    }
-    async fn is_custom(&self) -> bool {
-        self.model.is_custom
-    }
-    async fn ai_specific(&self) -> bool {
-        self.model.ai_specific
-    }
-    async fn applicable(&self) -> bool {
-        self.model.applicable
-    }
-    async fn justification(&self) -> Option<&str> {
-        self.model.justification.as_deref()
-    }
-    async fn inclusion_reasons(&self) -> Vec<InclusionReason> {
-        self.model.inclusion_reasons.0.iter().map(|r| (*r).into()).collect()
-    }
-    async fn status(&self) -> ImplementationStatus {
-        self.model.status.into()
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    async fn implementation_notes(&self) -> Option<&str> {
-        self.model.implementation_notes.as_deref()
-    }
-    async fn evidence(&self) -> Vec<EvidenceLink> {
-        self.model.evidence.iter().map(|e| EvidenceLink { title: e.title.clone(), url: e.url.clone() }).collect()
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::UpdateControl)
-    }
+crate::entity_object! {
+    Control, control,
+    update: UpdateControl,
     /// SoA rows are never deleted: exclude a control instead (with its justification).
-    async fn viewer_can_delete(&self) -> bool {
-        false
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
-    /// The catalog's mapping rows for this control (provenance included).
-    async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
-        Ok(ControlMapping::of(ctx.catalog()?, self.model.standard, &self.model.reference))
-    }
-    /// This organization's SoA rows of the other standard that this control maps to.
-    async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
-        mapped_controls(ctx, &self.model, self.access).await
-    }
-    /// ISO 42001 rows only: what the organization's ISO 27001 implementation already
-    /// covers ("extend your ISMS"). `null` on ISO 27001 and custom rows.
-    async fn coverage_from_iso27001(&self, ctx: &Context<'_>) -> Result<Option<Iso27001Coverage>> {
-        if self.model.standard != Standard::Iso42001 || self.model.is_custom {
-            return Ok(None);
+    delete: false,
+    {
+        async fn standard(&self) -> StandardCode {
+            self.model.standard.into()
         }
-        let mapped = mapped_controls(ctx, &self.model, self.access).await?;
-        let mut c = DCoverage { mapped: mapped.len() as u64, ..Default::default() };
-        for m in &mapped {
-            if m.control.model.applicable {
-                c.applicable += 1;
-                match m.control.model.status {
-                    rules::ImplementationStatus::Implemented => c.implemented += 1,
-                    rules::ImplementationStatus::Partial => c.partial += 1,
-                    rules::ImplementationStatus::NotStarted | rules::ImplementationStatus::Planned => {}
+        #[graphql(name = "ref")]
+        async fn reference(&self) -> &str {
+            &self.model.reference
+        }
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        /// Theme or objective title (`CUSTOM` group for organization-defined controls).
+        async fn group(&self) -> &str {
+            &self.model.group_title
+        }
+        async fn group_ref(&self) -> &str {
+            &self.model.group_ref
+        }
+        async fn subgroup_ref(&self) -> Option<&str> {
+            self.model.subgroup_ref.as_deref()
+        }
+        async fn is_custom(&self) -> bool {
+            self.model.is_custom
+        }
+        async fn ai_specific(&self) -> bool {
+            self.model.ai_specific
+        }
+        async fn applicable(&self) -> bool {
+            self.model.applicable
+        }
+        async fn justification(&self) -> Option<&str> {
+            self.model.justification.as_deref()
+        }
+        async fn inclusion_reasons(&self) -> Vec<InclusionReason> {
+            self.model.inclusion_reasons.0.iter().map(|r| (*r).into()).collect()
+        }
+        async fn status(&self) -> ImplementationStatus {
+            self.model.status.into()
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
+        async fn implementation_notes(&self) -> Option<&str> {
+            self.model.implementation_notes.as_deref()
+        }
+        async fn evidence(&self) -> Vec<EvidenceLink> {
+            self.model.evidence.iter().map(|e| EvidenceLink { title: e.title.clone(), url: e.url.clone() }).collect()
+        }
+        /// The catalog's mapping rows for this control (provenance included).
+        async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
+            Ok(ControlMapping::of(ctx.catalog()?, self.model.standard, &self.model.reference))
+        }
+        /// This organization's SoA rows of the other standard that this control maps to.
+        async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
+            mapped_controls(ctx, &self.model, self.access).await
+        }
+        /// ISO 42001 rows only: what the organization's ISO 27001 implementation already
+        /// covers ("extend your ISMS"). `null` on ISO 27001 and custom rows.
+        async fn coverage_from_iso27001(&self, ctx: &Context<'_>) -> Result<Option<Iso27001Coverage>> {
+            if self.model.standard != Standard::Iso42001 || self.model.is_custom {
+                return Ok(None);
+            }
+            let mapped = mapped_controls(ctx, &self.model, self.access).await?;
+            let mut c = DCoverage { mapped: mapped.len() as u64, ..Default::default() };
+            for m in &mapped {
+                if m.control.model.applicable {
+                    c.applicable += 1;
+                    match m.control.model.status {
+                        rules::ImplementationStatus::Implemented => c.implemented += 1,
+                        rules::ImplementationStatus::Partial => c.partial += 1,
+                        rules::ImplementationStatus::NotStarted | rules::ImplementationStatus::Planned => {}
+                    }
                 }
             }
+            Ok(Some(Iso27001Coverage {
+                mapped: c.mapped as i32,
+                applicable: c.applicable as i32,
+                implemented: c.implemented as i32,
+                partial: c.partial as i32,
+                percent: c.percent(),
+                level: c.level().into(),
+                nothing_to_build_on: c.mapped == 0,
+                controls: mapped.into_iter().map(|m| m.control).collect(),
+            }))
         }
-        Ok(Some(Iso27001Coverage {
-            mapped: c.mapped as i32,
-            applicable: c.applicable as i32,
-            implemented: c.implemented as i32,
-            partial: c.partial as i32,
-            percent: c.percent(),
-            level: c.level().into(),
-            nothing_to_build_on: c.mapped == 0,
-            controls: mapped.into_iter().map(|m| m.control).collect(),
-        }))
-    }
-    /// Risks of the register this control treats, highest residual score first.
-    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
-        crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
+        /// Risks of the register this control treats, highest residual score first.
+        async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
+            crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
+        }
     }
 }
 
@@ -428,58 +403,43 @@ pub struct ClauseAssessment {
     pub access: Access,
 }
 
-#[Object]
 impl ClauseAssessment {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::ClauseAssessment, self.model.id))
+    pub fn new(model: clause_assessment::Model, access: Access) -> Self {
+        Self { model, access }
     }
-    async fn standard(&self) -> StandardCode {
-        self.model.standard.into()
-    }
-    #[graphql(name = "ref")]
-    async fn reference(&self) -> &str {
-        &self.model.reference
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    async fn parent_ref(&self) -> Option<&str> {
-        self.model.parent_ref.as_deref()
-    }
-    /// Leaf clauses (no sub-clauses) are the ones readiness counts.
-    async fn is_leaf(&self) -> bool {
-        self.model.is_leaf
-    }
-    async fn status(&self) -> ClauseStatus {
-        self.model.status.into()
-    }
-    async fn notes(&self) -> Option<&str> {
-        self.model.notes.as_deref()
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::UpdateClauseAssessment)
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+}
+
+crate::entity_object! {
+    ClauseAssessment, clause_assessment,
+    update: UpdateClauseAssessment,
+    delete: none,
+    {
+        async fn standard(&self) -> StandardCode {
+            self.model.standard.into()
+        }
+        #[graphql(name = "ref")]
+        async fn reference(&self) -> &str {
+            &self.model.reference
+        }
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        async fn parent_ref(&self) -> Option<&str> {
+            self.model.parent_ref.as_deref()
+        }
+        /// Leaf clauses (no sub-clauses) are the ones readiness counts.
+        async fn is_leaf(&self) -> bool {
+            self.model.is_leaf
+        }
+        async fn status(&self) -> ClauseStatus {
+            self.model.status.into()
+        }
+        async fn notes(&self) -> Option<&str> {
+            self.model.notes.as_deref()
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
     }
 }
 
@@ -512,7 +472,7 @@ pub async fn organization_clause_assessments(
     };
     let page = store::list_clause_assessments(&r, &filter, &args, wants_total(ctx)).await?;
     let access = r.access();
-    Ok(ClauseAssessmentConnection::from_page(page, |model| ClauseAssessment { model, access }))
+    Ok(ClauseAssessmentConnection::from_page(page, |m| ClauseAssessment::new(m, access)))
 }
 
 /// Certification readiness of one standard (formula in the README).
@@ -572,11 +532,6 @@ pub struct UpdateControlInput {
     pub title: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateControlPayload {
-    pub control: Control,
-}
-
 #[derive(InputObject)]
 pub struct CreateCustomControlInput {
     pub organization_id: ID,
@@ -590,11 +545,6 @@ pub struct CreateCustomControlInput {
     pub owner: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateCustomControlPayload {
-    pub control: Control,
-}
-
 #[derive(InputObject)]
 pub struct UpdateClauseAssessmentInput {
     pub id: ID,
@@ -604,85 +554,43 @@ pub struct UpdateClauseAssessmentInput {
     pub owner: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateClauseAssessmentPayload {
-    pub clause_assessment: ClauseAssessment,
-}
-
-#[derive(Default)]
-pub struct SoaMutation;
-
-#[Object]
-impl SoaMutation {
+crate::mutations! {
+    SoaMutation;
     /// Decide applicability and record implementation of an SoA row.
-    async fn update_control(&self, ctx: &Context<'_>, input: UpdateControlInput) -> Result<UpdateControlPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_control(ctx, gate, actor, input: UpdateControlInput) -> UpdateControlPayload { control: Control } {
         let id = ids::expect(Kind::Control, &input.id, "id")?;
-        let m = store::update_control(
-            gate,
-            actor,
-            id,
-            store::ControlChanges {
-                expected_version: input.expected_version,
-                applicable: input.applicable,
-                justification: text_change(input.justification),
-                inclusion_reasons: input.inclusion_reasons.map(|v| v.into_iter().map(Into::into).collect()),
-                status: input.status.map(Into::into),
-                owner: text_change(input.owner),
-                implementation_notes: text_change(input.implementation_notes),
-                evidence: input.evidence.map(|v| v.into_iter().map(|e| (e.title, e.url)).collect()),
-                title: input.title,
-            },
-        )
-        .await?;
-        Ok(UpdateControlPayload { control: m.into_object(Control::new) })
+        store::update_control(gate, actor, id, store::ControlChanges {
+            expected_version: input.expected_version,
+            applicable: input.applicable,
+            justification: text_change(input.justification),
+            inclusion_reasons: input.inclusion_reasons.map(|v| v.into_iter().map(Into::into).collect()),
+            status: input.status.map(Into::into),
+            owner: text_change(input.owner),
+            implementation_notes: text_change(input.implementation_notes),
+            evidence: input.evidence.map(|v| v.into_iter().map(|e| (e.title, e.url)).collect()),
+            title: input.title,
+        }).await?
     }
-
     /// Adds an organization-defined control to the SoA (ISO 27001 6.1.3 c).
-    async fn create_custom_control(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateCustomControlInput,
-    ) -> Result<CreateCustomControlPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    create_custom_control(ctx, gate, actor, input: CreateCustomControlInput)
+        -> CreateCustomControlPayload { control: Control } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let m = store::create_custom_control(
-            gate,
-            actor,
-            org,
-            store::NewCustomControl {
-                standard: input.standard.into(),
-                reference: &input.reference,
-                title: &input.title,
-                justification: input.justification.as_deref(),
-                owner: input.owner.as_deref(),
-            },
-        )
-        .await?;
-        Ok(CreateCustomControlPayload { control: m.into_object(Control::new) })
+        store::create_custom_control(gate, actor, org, store::NewCustomControl {
+            standard: input.standard.into(),
+            reference: &input.reference,
+            title: &input.title,
+            justification: input.justification.as_deref(),
+            owner: input.owner.as_deref(),
+        }).await?
     }
-
-    async fn update_clause_assessment(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateClauseAssessmentInput,
-    ) -> Result<UpdateClauseAssessmentPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_clause_assessment(ctx, gate, actor, input: UpdateClauseAssessmentInput)
+        -> UpdateClauseAssessmentPayload { clause_assessment: ClauseAssessment } {
         let id = ids::expect(Kind::ClauseAssessment, &input.id, "id")?;
-        let m = store::update_clause_assessment(
-            gate,
-            actor,
-            id,
-            store::ClauseChanges {
-                expected_version: input.expected_version,
-                status: input.status.map(Into::into),
-                notes: text_change(input.notes),
-                owner: text_change(input.owner),
-            },
-        )
-        .await?;
-        Ok(UpdateClauseAssessmentPayload {
-            clause_assessment: m.into_object(|model, access| ClauseAssessment { model, access }),
-        })
+        store::update_clause_assessment(gate, actor, id, store::ClauseChanges {
+            expected_version: input.expected_version,
+            status: input.status.map(Into::into),
+            notes: text_change(input.notes),
+            owner: text_change(input.owner),
+        }).await?
     }
 }

@@ -6,7 +6,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::auth::{Access, Operation};
+use crate::auth::Operation;
 use crate::domain::audit::{self as rules, AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
 use crate::domain::refs::{self, Standard};
 use crate::domain::{self, Invalid, MAX_NAME, MAX_TEXT, MAX_TITLE};
@@ -16,7 +16,7 @@ use crate::ids::{self, Kind};
 use crate::store::catalog::Catalog;
 use crate::store::org::check_version;
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
-use crate::store::tenancy::{Actor, Gate, Granted, TenantOwned, Writer, now};
+use crate::store::tenancy::{Actor, Gate, Granted, Writer, now};
 
 const MAX_TEAM: usize = 50;
 
@@ -318,15 +318,6 @@ pub async fn list(
     }
     let sort = Sort::by(AUDIT_ORDER, audit::Column::PlannedStart, true, audit::Column::Id, false);
     q.page(&sort, args, want_total, |m| SortValue::from(m.planned_start), |m| m.id).await
-}
-
-/// One row the caller may read for `op`, with the caller's standing in its organization.
-pub async fn get<E: TenantOwned>(gate: &Gate, actor: &Actor, id: Uuid, op: Operation) -> AppResult<(E::Model, Access)>
-where
-    E::Model: Sync,
-{
-    let (r, m) = gate.locate::<E>(actor, id, op).await?;
-    Ok((m, r.access()))
 }
 
 pub(in crate::store) fn split_keys(keys: &[(Uuid, Uuid)]) -> (Vec<Uuid>, Vec<Uuid>) {

@@ -16,7 +16,7 @@ use crate::domain::risk::{RiskDomain, RiskStatus, RiskTreatment};
 use crate::domain::soa::ImplementationStatus;
 use crate::entity::{ai_system, audit, control, corrective_action, nonconformity, risk};
 use crate::error::AppResult;
-use crate::store::tenancy::MultiReader;
+use crate::store::tenancy::{MultiReader, TenantOwned};
 
 /// One aggregate row of the SoA: how many controls of a group have an applicability and
 /// a status.
@@ -122,24 +122,34 @@ pub async fn nonconformity_aging(r: &MultiReader, now: DateTime<Utc>) -> AppResu
 /// CANCELLED.
 pub async fn overdue_corrective_actions(r: &MultiReader, today: NaiveDate) -> AppResult<HashMap<Uuid, u64>> {
     use corrective_action::Column as C;
-    let mut out = HashMap::new();
+    count_per_organization::<corrective_action::Entity>(
+        r,
+        Condition::all()
+            .add(C::DueDate.lt(today))
+            .add(C::Status.is_not_in([ActionStatus::Done, ActionStatus::Cancelled])),
+    )
+    .await
+}
+
+/// Rows of `E` matching `cond`, counted per organization (one grouped statement).
+async fn count_per_organization<E>(r: &MultiReader, cond: Condition) -> AppResult<HashMap<Uuid, u64>>
+where
+    E: TenantOwned,
+    E::Model: Sync,
+{
     if r.orgs().is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let rows: Vec<(Uuid, i64)> = r
-        .find::<corrective_action::Entity>()?
-        .filter(C::DueDate.lt(today))
-        .filter(C::Status.is_not_in([ActionStatus::Done, ActionStatus::Cancelled]))
+        .find::<E>()?
+        .filter(cond)
         .select_only()
-        .column(C::OrganizationId)
-        .column_as(C::Id.count(), "n")
-        .group_by(C::OrganizationId)
+        .column(E::org_column())
+        .column_as(E::id_column().count(), "n")
+        .group_by(E::org_column())
         .tuples()
         .await?;
-    for (org, n) in rows {
-        out.insert(org, n as u64);
-    }
-    Ok(out)
+    Ok(rows.into_iter().map(|(org, n)| (org, n as u64)).collect())
 }
 
 /// PLANNED or IN_PROGRESS audits whose planned start lies in `[today, today + days]`.
@@ -254,22 +264,5 @@ pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap
 
 /// DEPLOYED AI systems with no APPROVED impact assessment (ISO 42001 6.1.4, 8.4).
 pub async fn ai_systems_without_assessment(r: &MultiReader) -> AppResult<HashMap<Uuid, u64>> {
-    use ai_system::Column as C;
-    let mut out = HashMap::new();
-    if r.orgs().is_empty() {
-        return Ok(out);
-    }
-    let rows: Vec<(Uuid, i64)> = r
-        .find::<ai_system::Entity>()?
-        .filter(crate::store::ai_system::assessment_missing_condition())
-        .select_only()
-        .column(C::OrganizationId)
-        .column_as(C::Id.count(), "n")
-        .group_by(C::OrganizationId)
-        .tuples()
-        .await?;
-    for (org, n) in rows {
-        out.insert(org, n as u64);
-    }
-    Ok(out)
+    count_per_organization::<ai_system::Entity>(r, crate::store::ai_system::assessment_missing_condition()).await
 }
