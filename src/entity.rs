@@ -585,7 +585,10 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&m).expect("json"),
-            r#"{"id":"00000000-0000-0000-0000-000000000000","subject":"alice","role":"MANAGER","version":1,"created_at":"1970-01-01T00:00:00Z","updated_at":"1970-01-01T00:00:00Z"}"#
+            concat!(
+                r#"{"id":"00000000-0000-0000-0000-000000000000","subject":"alice","role":"MANAGER","version":1,"#,
+                r#""created_at":"1970-01-01T00:00:00Z","updated_at":"1970-01-01T00:00:00Z"}"#
+            )
         );
     }
 }

@@ -17,6 +17,7 @@ pub use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::input::{change, ref_id, try_change};
+use crate::graphql::limits;
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::ncr::{Nonconformity, RaisedFrom};
 use crate::graphql::scalars::Date;
@@ -185,16 +186,6 @@ crate::entity_object! {
         async fn cancel_reason(&self) -> Option<&str> {
             self.model.cancel_reason.as_deref()
         }
-        async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
-            let rows = load_children::<finding::Entity>(ctx, self.model.organization_id, self.model.id).await?;
-            Ok(rows.into_iter().map(|f| Finding::new(f, self.access)).collect())
-        }
-        /// Every status change: who, when, and the reason given.
-        async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<AuditTransition>> {
-            let loader = ctx.loader(TransitionsOf::<true>::new)?;
-            let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
-            rows.iter().map(|t| Ok(AuditTransition::try_from(t)?)).collect()
-        }
         /// False once COMPLETED or CANCELLED: closed audits are read-only.
         async fn viewer_can_update(&self) -> bool {
             self.access.allows(Operation::WriteAudits) && !self.current().is_terminal()
@@ -204,6 +195,22 @@ crate::entity_object! {
         }
         async fn viewer_can_add_finding(&self) -> bool {
             self.access.allows(Operation::WriteFindings) && self.current().accepts_findings()
+        }
+    }
+    lists {
+        /// The first 25 recorded.
+        #[list(FINDINGS)]
+        async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
+            let rows = load_children::<finding::Entity>(ctx, self.model.organization_id, self.model.id).await?;
+            Ok(limits::bounded(rows, limits::FINDINGS).into_iter().map(|f| Finding::new(f, self.access)).collect())
+        }
+        /// Every status change: who, when, and the reason given (the workflow only moves
+        /// forward: at most 3).
+        #[list(AUDIT_TRANSITIONS)]
+        async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<AuditTransition>> {
+            let loader = ctx.loader(TransitionsOf::<true>::new)?;
+            let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+            rows.iter().take(limits::AUDIT_TRANSITIONS).map(|t| Ok(AuditTransition::try_from(t)?)).collect()
         }
     }
 }

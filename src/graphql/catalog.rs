@@ -6,6 +6,7 @@ use crate::domain::refs;
 use crate::entity::{catalog_control, clause, control_mapping};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
+use crate::graphql::limits;
 use crate::store::catalog::Catalog;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -75,10 +76,12 @@ impl ControlMapping {
         }
     }
 
+    /// The mapping rows of one control (at most [`limits::MAPPINGS`]).
     pub fn of(catalog: &Catalog, standard: refs::Standard, reference: &str) -> Vec<ControlMapping> {
         catalog
             .mappings_of(standard, reference)
             .map(|m| ControlMapping { reversed: m.to_standard == standard && m.to_ref == reference, row: m.clone() })
+            .take(limits::MAPPINGS)
             .collect()
     }
 }
@@ -112,9 +115,10 @@ impl ControlMapping {
     async fn shared_scf_controls(&self) -> Option<i32> {
         self.row.shared_scf_controls
     }
-    /// The SCF controls both sides share (SCF-derived rows).
+    /// The SCF controls both sides share (SCF-derived rows; at most 10). Priced as one
+    /// item: the whole catalog holds 103 mapping rows, so nesting cannot multiply them.
     async fn via(&self) -> Vec<ScfControl> {
-        serde_json::from_str(&self.row.via).unwrap_or_default()
+        limits::bounded(serde_json::from_str(&self.row.via).unwrap_or_default(), limits::SCF_CONTROLS)
     }
     /// Why a curated row pairs the two.
     async fn rationale(&self) -> Option<&str> {
@@ -174,6 +178,8 @@ impl CatalogControl {
     async fn ai_specific(&self) -> bool {
         self.0.ai_specific
     }
+    /// The mapping rows of this control (at most 20). Priced as one item: the catalog
+    /// holds 103 mapping rows in all, and nothing under them leads back to a list.
     async fn mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
         Ok(ControlMapping::of(ctx.catalog()?, self.0.standard, &self.0.reference))
     }
@@ -202,21 +208,25 @@ impl Standard {
     async fn title(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(self.model(ctx)?.title.clone())
     }
-    /// Clauses 4-10 with every sub-clause, in the standard's order.
+    /// Clauses 4-10 with every sub-clause, in the standard's order (at most 50).
+    #[graphql(complexity = "limits::CLAUSES * child_complexity")]
     async fn clauses(&self, ctx: &Context<'_>) -> Result<Vec<Clause>> {
-        Ok(ctx.catalog()?.clauses_of(self.code.into()).cloned().map(Clause).collect())
+        Ok(ctx.catalog()?.clauses_of(self.code.into()).take(limits::CLAUSES).cloned().map(Clause).collect())
     }
-    /// Annex A, optionally one group (`A.5`, …).
+    /// Annex A, optionally one group (`A.5`, …; at most 100).
+    #[graphql(complexity = "limits::CATALOG_CONTROLS * child_complexity")]
     async fn controls(&self, ctx: &Context<'_>, group_ref: Option<String>) -> Result<Vec<CatalogControl>> {
         Ok(ctx
             .catalog()?
             .controls_of(self.code.into())
             .filter(|c| group_ref.as_deref().is_none_or(|g| c.group_ref == g))
+            .take(limits::CATALOG_CONTROLS)
             .cloned()
             .map(CatalogControl)
             .collect())
     }
-    /// Annex A themes (27001) or objectives (42001) with their control counts.
+    /// Annex A themes (27001) or objectives (42001) with their control counts (at most 10).
+    #[graphql(complexity = "limits::CATALOG_GROUPS * child_complexity")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<ControlGroup>> {
         let mut out: Vec<ControlGroup> = Vec::new();
         for c in ctx.catalog()?.controls_of(self.code.into()) {
@@ -227,7 +237,7 @@ impl Standard {
                 }
             }
         }
-        Ok(out)
+        Ok(limits::bounded(out, limits::CATALOG_GROUPS))
     }
 }
 
@@ -248,6 +258,7 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// ISO/IEC 27001:2022 and ISO/IEC 42001:2023 (names only, never the standards' text).
+    #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn standards(&self, ctx: &Context<'_>) -> Result<Vec<Standard>> {
         ctx.actor()?;
         Ok(vec![Standard { code: StandardCode::Iso27001 }, Standard { code: StandardCode::Iso42001 }])

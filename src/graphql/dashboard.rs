@@ -16,6 +16,7 @@ use crate::domain::soa::ImplementationStatus;
 use crate::graphql::audit::Audit;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::context::ContextExt;
+use crate::graphql::limits;
 use crate::graphql::ncr::NonconformityStatus;
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{RiskDomain, RiskLevel};
@@ -243,6 +244,8 @@ pub struct SoaCoverage {
     pub standard: StandardCode,
     #[graphql(flatten)]
     pub figures: CoverageFigures,
+    /// The Annex A groups and `CUSTOM` (at most 11).
+    #[graphql(complexity = "limits::SOA_GROUPS * child_complexity")]
     pub groups: Vec<GroupCoverage>,
 }
 
@@ -293,6 +296,7 @@ pub struct Dashboard {
 #[Object]
 impl Dashboard {
     /// SoA implementation per standard, with a breakdown per Annex A group.
+    #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn soa_coverage(&self, ctx: &Context<'_>) -> Result<Vec<SoaCoverage>> {
         soa_coverage(self.batch.soa(ctx).await?.get(&self.org).map(Vec::as_slice).unwrap_or_default())
     }
@@ -303,6 +307,7 @@ impl Dashboard {
         Ok(rows.into_iter().flatten().filter(|(s, _)| *s != NcrStatus::Closed).map(|(_, n)| *n as i32).sum())
     }
 
+    #[graphql(complexity = "limits::NCR_STATUSES * child_complexity")]
     async fn nonconformities_by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let rows = self.batch.ncr_status(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         Ok(NcrStatus::ALL
@@ -315,6 +320,7 @@ impl Dashboard {
     }
 
     /// Open nonconformities by whole days open: 0-30, 31-90, 91-180, 180+.
+    #[graphql(complexity = "limits::AGING_BUCKETS * child_complexity")]
     async fn nonconformity_aging(&self, ctx: &Context<'_>) -> Result<Vec<AgingCount>> {
         let counts = self.batch.ncr_aging(ctx).await?.get(&self.org).copied().unwrap_or_default();
         Ok(DAgingBucket::ALL
@@ -332,6 +338,7 @@ impl Dashboard {
     /// Open risks per likelihood × impact cell, every cell of the organization's matrix
     /// present (zeros included). `residual: true` uses residual ratings (each falling back
     /// to its inherent one).
+    #[graphql(complexity = "limits::HEAT_CELLS * child_complexity")]
     async fn risk_heat_map(
         &self,
         ctx: &Context<'_>,
@@ -353,6 +360,7 @@ impl Dashboard {
     }
 
     /// Open risks per domain (every domain present).
+    #[graphql(complexity = "limits::RISK_DOMAINS * child_complexity")]
     async fn risks_by_domain(&self, ctx: &Context<'_>) -> Result<Vec<DomainCount>> {
         let rows = self.batch.risk_scores(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         Ok(DRiskDomain::ALL
@@ -366,6 +374,7 @@ impl Dashboard {
 
     /// Open risks per level of their effective (residual, else inherent) score under the
     /// settings in force (every level present).
+    #[graphql(complexity = "limits::RISK_LEVELS * child_complexity")]
     async fn risks_by_level(&self, ctx: &Context<'_>) -> Result<Vec<LevelCount>> {
         let settings = self.batch.settings(ctx, self.org).await?;
         let rows = self.batch.risk_scores(ctx).await?.get(&self.org).cloned().unwrap_or_default();
@@ -390,14 +399,16 @@ impl Dashboard {
     }
 
     /// PLANNED or IN_PROGRESS audits starting within the next 90 days (today included),
-    /// soonest first.
+    /// soonest first (at most 20).
+    #[graphql(complexity = "limits::UPCOMING_AUDITS * child_complexity")]
     async fn upcoming_audits(&self, ctx: &Context<'_>) -> Result<Vec<Audit>> {
         let rows = self.batch.upcoming(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         let access = ctx.gate()?.access_of(ctx.actor()?, self.org).await?;
-        Ok(rows.into_iter().map(|m| Audit::new(m, access)).collect())
+        Ok(limits::bounded(rows, limits::UPCOMING_AUDITS).into_iter().map(|m| Audit::new(m, access)).collect())
     }
 
     /// Certification readiness per standard.
+    #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<Readiness>> {
         self.readiness_of(ctx).await
     }

@@ -14,6 +14,7 @@ use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::input::{change, filter_id, ref_id};
 use crate::graphql::inventory::AiSystem;
+use crate::graphql::limits;
 use crate::graphql::loaders::load_by_id;
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{Risk, risks_in};
@@ -106,20 +107,6 @@ crate::entity_object! {
         async fn assessed_societies(&self) -> Option<&str> {
             self.model.assessed_societies.as_deref()
         }
-        async fn impacts(&self) -> Vec<Impact> {
-            self.model
-                .impacts
-                .iter()
-                .map(|i| Impact {
-                    area: i.area.into(),
-                    description: i.description.clone(),
-                    likelihood: i.likelihood,
-                    severity: i.severity,
-                    score: i.likelihood * i.severity,
-                    mitigation: i.mitigation.clone(),
-                })
-                .collect()
-        }
         async fn status(&self) -> ImpactAssessmentStatus {
             self.current().into()
         }
@@ -129,20 +116,6 @@ crate::entity_object! {
         }
         async fn approved_at(&self) -> Option<DateTime<Utc>> {
             self.model.approved_at
-        }
-        /// Risks this assessment informs, highest residual score first.
-        async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
-            if !self.access.allows(Operation::ReadRisks) {
-                return Ok(Vec::new());
-            }
-            use crate::graphql::loaders::{Right, load_linked};
-            let rows = load_linked::<crate::entity::impact_assessment_risk::Entity, Right>(
-                ctx,
-                self.model.organization_id,
-                self.model.id,
-            )
-            .await?;
-            risks_in(ctx, self.model.organization_id, rows, self.access).await
         }
         /// Content can change (not APPROVED, and the viewer writes assessments).
         async fn viewer_can_update(&self) -> bool {
@@ -159,6 +132,40 @@ crate::entity_object! {
                 .filter(|(_, r)| self.allowed(*r))
                 .map(|(s, _)| s.into())
                 .collect()
+        }
+    }
+    lists {
+        /// At most 100.
+        #[list(IMPACTS)]
+        async fn impacts(&self) -> Result<Vec<Impact>> {
+            Ok(self.model
+                .impacts
+                .iter()
+                .map(|i| Impact {
+                    area: i.area.into(),
+                    description: i.description.clone(),
+                    likelihood: i.likelihood,
+                    severity: i.severity,
+                    score: i.likelihood * i.severity,
+                    mitigation: i.mitigation.clone(),
+                })
+                .collect())
+        }
+        /// Risks this assessment informs, highest residual score first (at most 20: an
+        /// assessment is linked to no more).
+        #[list(ASSESSMENT_RISKS)]
+        async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
+            if !self.access.allows(Operation::ReadRisks) {
+                return Ok(Vec::new());
+            }
+            use crate::graphql::loaders::{Right, load_linked};
+            let rows = load_linked::<crate::entity::impact_assessment_risk::Entity, Right>(
+                ctx,
+                self.model.organization_id,
+                self.model.id,
+            )
+            .await?;
+            risks_in(ctx, self.model.organization_id, rows, self.access, limits::ASSESSMENT_RISKS).await
         }
     }
 }

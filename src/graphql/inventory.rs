@@ -12,6 +12,7 @@ use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::impact::ImpactAssessment;
 use crate::graphql::input::{change, filter_id, ref_id, try_change};
+use crate::graphql::limits;
 use crate::graphql::loaders::{load_by_id, load_children};
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{Risk, risks_in};
@@ -209,17 +210,22 @@ crate::entity_object! {
             let approved = self.assessments(ctx).await?.iter().any(|a| a.status == DStatus::Approved);
             Ok(impact_rules::impact_assessment_missing(stage, approved))
         }
-        /// Oldest first.
+    }
+    lists {
+        /// Oldest first (the first 20).
+        #[list(SYSTEM_ASSESSMENTS)]
         async fn impact_assessments(&self, ctx: &Context<'_>) -> Result<Vec<ImpactAssessment>> {
-            Ok(self.assessments(ctx).await?.into_iter().map(|m| ImpactAssessment::new(m, self.access)).collect())
+            let rows = limits::bounded(self.assessments(ctx).await?, limits::SYSTEM_ASSESSMENTS);
+            Ok(rows.into_iter().map(|m| ImpactAssessment::new(m, self.access)).collect())
         }
-        /// Risks registered against this system, highest residual score first.
+        /// Risks registered against this system: the 50 with the highest residual score.
+        #[list(SYSTEM_RISKS)]
         async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
             if !self.access.allows(Operation::ReadRisks) {
                 return Ok(Vec::new());
             }
             let rows = load_children::<risk::Entity>(ctx, self.model.organization_id, self.model.id).await?;
-            risks_in(ctx, self.model.organization_id, rows, self.access).await
+            risks_in(ctx, self.model.organization_id, rows, self.access, limits::SYSTEM_RISKS).await
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::graphql::audit::{Finding, TransitionsOf};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::input::change;
+use crate::graphql::limits;
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
@@ -197,32 +198,11 @@ crate::entity_object! {
             let m = load_by_id::<finding::Entity>(ctx, self.model.organization_id, fid).await?;
             Ok(m.map(|m| Finding::new(m, self.access)))
         }
-        async fn corrective_actions(&self, ctx: &Context<'_>) -> Result<Vec<CorrectiveAction>> {
-            let rows = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
-            Ok(rows.into_iter().map(|a| CorrectiveAction::new(a, self.access)).collect())
-        }
         /// True when any corrective action is overdue.
         async fn has_overdue_actions(&self, ctx: &Context<'_>) -> Result<bool> {
             let today = today();
             let actions = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
             Ok(actions.iter().any(|a| is_overdue(a, today)))
-        }
-        /// Every status change: who, when and the note.
-        async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<NonconformityTransition>> {
-            let loader = ctx.loader(TransitionsOf::<false>::new)?;
-            let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
-            rows.iter()
-                .map(|t| {
-                    let (from, to) = t.statuses::<rules::NcrStatus>()?;
-                    Ok(NonconformityTransition {
-                        from: from.into(),
-                        to: to.into(),
-                        actor: t.actor.clone(),
-                        at: t.at,
-                        note: t.note.clone(),
-                    })
-                })
-                .collect()
         }
         /// False once CLOSED: closed nonconformities are read-only.
         async fn viewer_can_update(&self) -> bool {
@@ -240,6 +220,35 @@ crate::entity_object! {
         }
         async fn viewer_can_add_corrective_action(&self) -> bool {
             self.may_write(Operation::WriteCorrectiveActions) && self.current() != rules::NcrStatus::Closed
+        }
+    }
+    lists {
+        /// At most 8 (a nonconformity takes no more).
+        #[list(CORRECTIVE_ACTIONS)]
+        async fn corrective_actions(&self, ctx: &Context<'_>) -> Result<Vec<CorrectiveAction>> {
+            let rows = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
+            let rows = limits::bounded(rows, limits::CORRECTIVE_ACTIONS);
+            Ok(rows.into_iter().map(|a| CorrectiveAction::new(a, self.access)).collect())
+        }
+        /// Status changes: who, when and the note (the 10 most recent, oldest first; the
+        /// audit trail keeps every move).
+        #[list(NCR_TRANSITIONS)]
+        async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<NonconformityTransition>> {
+            let loader = ctx.loader(TransitionsOf::<false>::new)?;
+            let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+            rows.iter()
+                .skip(rows.len().saturating_sub(limits::NCR_TRANSITIONS))
+                .map(|t| {
+                    let (from, to) = t.statuses::<rules::NcrStatus>()?;
+                    Ok(NonconformityTransition {
+                        from: from.into(),
+                        to: to.into(),
+                        actor: t.actor.clone(),
+                        at: t.at,
+                        note: t.note.clone(),
+                    })
+                })
+                .collect()
         }
     }
 }

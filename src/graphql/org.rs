@@ -8,7 +8,7 @@ use crate::auth::{self, Access, Operation};
 use crate::entity::{membership, organization};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::{ContextExt, none_if_missing};
-use crate::graphql::soa;
+use crate::graphql::{limits, soa};
 use crate::ids::{self, Kind};
 use crate::store::org as store;
 use crate::store::page::PageArgs;
@@ -73,22 +73,25 @@ crate::entity_object! {
         async fn audit_trail_integrity(&self, ctx: &Context<'_>) -> Result<crate::graphql::trail::AuditTrailIntegrity> {
             crate::graphql::trail::integrity(ctx, self.model.id).await
         }
-        /// Certification readiness per standard (formula in the README).
-        async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
-            crate::graphql::dashboard::organization_dashboard(ctx, self).await?.readiness_of(ctx).await
-        }
         /// The risk method in force: matrix, level thresholds, appetite per domain.
         async fn risk_settings(&self) -> Result<crate::graphql::risk::RiskSettings> {
             crate::graphql::risk::organization_risk_settings(self)
         }
+    }
+    lists {
+        /// Certification readiness per standard (formula in the README).
+        #[list(STANDARDS)]
+        async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
+            crate::graphql::dashboard::organization_dashboard(ctx, self).await?.readiness_of(ctx).await
+        }
+        /// The members, by subject (at most 500).
+        #[list(MEMBERS)]
         async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
             let (gate, actor) = (ctx.gate()?, ctx.actor()?);
             let r = gate.read(actor, self.model.id, Operation::ReadOrganization).await?;
-            let rows = store::members(&r).await?;
+            let rows = store::members(&r, limits::MEMBERS).await?;
             Ok(rows.into_iter().map(|m| Membership::new(m, self.access)).collect())
         }
-    }
-    lists {
         /// The integrated Statement of Applicability: one row per Annex A control of both
         /// standards, plus organization-defined controls.
         #[page(first)]
@@ -102,7 +105,8 @@ crate::entity_object! {
         ) -> Result<soa::ControlConnection> {
             soa::organization_controls(ctx, self, filter, order_by, first, after).await
         }
-        /// The SoA in export form (all rows; the JSON twin of `/organizations/{id}/soa.csv`).
+        /// The SoA in export form (all rows, at most 231: the catalog's 131 and up to 100 of
+        /// the organization's own; the JSON twin of `/organizations/{id}/soa.csv`).
         #[list(SOA_ROWS)]
         async fn soa(&self, ctx: &Context<'_>) -> Result<Vec<soa::SoaRow>> {
             soa::organization_soa(ctx, self).await
@@ -250,7 +254,9 @@ impl Viewer {
     async fn is_platform_admin(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(ctx.actor()?.caller.platform_admin)
     }
-    /// The organizations the caller is a member of, with its role in each.
+    /// The organizations the caller is a member of, with its role in each, by name (at
+    /// most 200; `organizations` pages through all).
+    #[graphql(complexity = "limits::VIEWER_MEMBERSHIPS * child_complexity")]
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<ViewerMembership>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let roles = gate.member_roles(actor).await?;
@@ -264,7 +270,7 @@ impl Viewer {
             })
             .collect();
         out.sort_by(|a, b| a.organization.model.name.cmp(&b.organization.model.name));
-        Ok(out)
+        Ok(limits::bounded(out, limits::VIEWER_MEMBERSHIPS))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::input::{change, filter_id, ref_id, try_change};
 use crate::graphql::inventory::{AiSystem, Scope};
+use crate::graphql::limits;
 use crate::graphql::loaders::{Left, LoaderExt, Right, load_by_id, load_linked};
 use crate::graphql::org::Organization;
 use crate::graphql::scalars::Date;
@@ -118,6 +119,7 @@ pub struct RiskSettings {
     pub max_score: i32,
     pub thresholds: RiskThresholds,
     /// The four levels as score ranges.
+    #[graphql(complexity = "limits::RISK_LEVELS * child_complexity")]
     pub levels: Vec<RiskLevelRange>,
     pub appetite: RiskAppetite,
     /// `false`: the default thresholds, scaled to the matrix (see README).
@@ -226,16 +228,19 @@ async fn settings_for(ctx: &Context<'_>, org: Uuid) -> Result<Settings> {
     Ok(loader.load_one(org).await?.unwrap_or_default())
 }
 
-/// Risk objects of one organization, with its settings (one lookup, batched).
+/// The first `max` of a list of risk rows of one organization, as risk objects with its
+/// settings (one lookup, batched).
 pub(crate) async fn risks_in(
     ctx: &Context<'_>,
     org: Uuid,
     models: Vec<risk::Model>,
     access: Access,
+    max: usize,
 ) -> Result<Vec<Risk>> {
     if models.is_empty() {
         return Ok(Vec::new());
     }
+    let models = limits::bounded(models, max);
     let settings = settings_for(ctx, org).await?;
     Ok(models.into_iter().map(|m| Risk::new(m, access, settings)).collect())
 }
@@ -360,11 +365,15 @@ crate::entity_object! {
                 .await?
                 .map(|m| AiSystem::new(m, self.access)))
         }
-        /// The SoA rows (either standard) that treat this risk, in SoA order.
+    }
+    lists {
+        /// The SoA rows (either standard) that treat this risk, in SoA order (at most 12: a
+        /// risk is linked to no more).
+        #[list(RISK_CONTROLS)]
         async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {
             let (org, id) = (self.model.organization_id, self.model.id);
             let rows = load_linked::<risk_control::Entity, Right>(ctx, org, id).await?;
-            Ok(rows.into_iter().map(|c| Control::new(c, self.access)).collect())
+            Ok(limits::bounded(rows, limits::RISK_CONTROLS).into_iter().map(|c| Control::new(c, self.access)).collect())
         }
     }
 }
@@ -375,7 +384,7 @@ pub async fn risks_of_control(ctx: &Context<'_>, c: &control::Model, access: Acc
         return Ok(Vec::new());
     }
     let rows = load_linked::<risk_control::Entity, Left>(ctx, c.organization_id, c.id).await?;
-    risks_in(ctx, c.organization_id, rows, access).await
+    risks_in(ctx, c.organization_id, rows, access, limits::CONTROL_RISKS).await
 }
 
 // ---------------------------------------------------------------------------------------

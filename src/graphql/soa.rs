@@ -107,6 +107,8 @@ pub struct Iso27001Coverage {
     pub level: CoverageLevel,
     /// `true` when nothing in ISO 27001 maps to it: an AI-specific control to build new.
     pub nothing_to_build_on: bool,
+    /// The mapped ISO 27001 rows (at most 20).
+    #[graphql(complexity = "crate::graphql::limits::MAPPINGS * child_complexity")]
     pub controls: Vec<Control>,
 }
 
@@ -160,17 +162,6 @@ crate::entity_object! {
         async fn implementation_notes(&self) -> Option<&str> {
             self.model.implementation_notes.as_deref()
         }
-        async fn evidence(&self) -> Vec<EvidenceLink> {
-            self.model.evidence.iter().map(|e| EvidenceLink { title: e.title.clone(), url: e.url.clone() }).collect()
-        }
-        /// The catalog's mapping rows for this control (provenance included).
-        async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
-            Ok(ControlMapping::of(ctx.catalog()?, self.model.standard, &self.model.reference))
-        }
-        /// This organization's SoA rows of the other standard that this control maps to.
-        async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
-            mapped_controls(ctx, &self.model, self.access).await
-        }
         /// ISO 42001 rows only: what the organization's ISO 27001 implementation already
         /// covers ("extend your ISMS"). `null` on ISO 27001 and custom rows.
         async fn coverage_from_iso27001(&self, ctx: &Context<'_>) -> Result<Option<Iso27001Coverage>> {
@@ -200,7 +191,28 @@ crate::entity_object! {
                 controls: mapped.into_iter().map(|m| m.control).collect(),
             }))
         }
-        /// Risks of the register this control treats, highest residual score first.
+    }
+    lists {
+        /// At most 50 links.
+        #[list(EVIDENCE)]
+        async fn evidence(&self) -> Result<Vec<EvidenceLink>> {
+            let link = |e: &crate::entity::EvidenceLink| EvidenceLink { title: e.title.clone(), url: e.url.clone() };
+            Ok(self.model.evidence.iter().map(link).collect())
+        }
+        /// The catalog's mapping rows for this control (provenance included; at most 20).
+        #[list(MAPPINGS)]
+        async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
+            Ok(ControlMapping::of(ctx.catalog()?, self.model.standard, &self.model.reference))
+        }
+        /// This organization's SoA rows of the other standard that this control maps to
+        /// (at most 20).
+        #[list(MAPPINGS)]
+        async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
+            mapped_controls(ctx, &self.model, self.access).await
+        }
+        /// Risks of the register this control treats: the 12 with the highest residual
+        /// score.
+        #[list(CONTROL_RISKS)]
         async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
             crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
         }

@@ -51,11 +51,17 @@ fn impacts(list: &[ImpactIn], s: &RiskSettings) -> AppResult<Vec<ImpactEntry>> {
         .collect()
 }
 
-fn dedup(ids: &[Uuid]) -> Vec<Uuid> {
+/// Risks one assessment may inform (`ImpactAssessment.risks` lists them all).
+pub const MAX_LINKED_RISKS: usize = 20;
+
+fn dedup(ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
     let mut v = ids.to_vec();
     v.sort();
     v.dedup();
-    v
+    if v.len() > MAX_LINKED_RISKS {
+        return Err(AppError::bad_input("riskIds", format!("at most {MAX_LINKED_RISKS} risks")));
+    }
+    Ok(v)
 }
 
 /// What the audit trail records of an assessment: the row plus its linked risks.
@@ -113,7 +119,7 @@ pub async fn create_assessment(
     let individuals = domain::optional_text("assessedIndividuals", n.assessed_individuals, MAX_TEXT)?;
     let groups = domain::optional_text("assessedGroups", n.assessed_groups, MAX_TEXT)?;
     let societies = domain::optional_text("assessedSocieties", n.assessed_societies, MAX_TEXT)?;
-    let risk_ids = dedup(n.risk_ids);
+    let risk_ids = dedup(n.risk_ids)?;
     let mut w = gate.write(actor, org, Operation::WriteImpactAssessments).await?;
     expect_ai_system(&w, n.ai_system_id, "aiSystemId").await?;
     let s = crate::store::risk::settings_in_writer(&w).await?;
@@ -193,7 +199,7 @@ pub async fn update_assessment(
     let groups = opt("assessedGroups", &ch.assessed_groups)?;
     let societies = opt("assessedSocieties", &ch.assessed_societies)?;
     let note = domain::optional_text("note", ch.note.as_deref(), MAX_TEXT)?;
-    let risk_ids = ch.risk_ids.as_deref().map(dedup);
+    let risk_ids = ch.risk_ids.as_deref().map(dedup).transpose()?;
 
     let (mut w, before) =
         gate.write_on::<impact_assessment::Entity>(actor, id, Operation::WriteImpactAssessments).await?;

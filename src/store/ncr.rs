@@ -23,6 +23,9 @@ use crate::store::org::check_version;
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::tenancy::{Actor, Gate, Granted, Writer, now};
 
+/// Corrective actions of one nonconformity (`Nonconformity.correctiveActions` lists them all).
+pub const MAX_ACTIONS: usize = 8;
+
 fn has_text(s: &Option<String>) -> bool {
     s.as_deref().is_some_and(|t| !t.trim().is_empty())
 }
@@ -557,6 +560,12 @@ pub async fn add_action(
         w.require(Operation::WriteCorrectiveActions)?;
     }
     rules::ensure_not_closed(ncr.status, "nonconformityId")?;
+    if actions(&w, ncr_id).await?.len() >= MAX_ACTIONS {
+        return Err(AppError::bad_input(
+            "nonconformityId",
+            format!("a nonconformity has at most {MAX_ACTIONS} corrective actions"),
+        ));
+    }
     let at = now();
     let am = corrective_action::ActiveModel {
         id: Set(ids::new_id()),

@@ -1,7 +1,7 @@
 //! Organizations and memberships.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::{Operation, Role};
@@ -140,8 +140,9 @@ pub fn check_version(expected: Option<i32>, actual: i32) -> AppResult<()> {
     }
 }
 
-pub async fn members(r: &Reader) -> AppResult<Vec<membership::Model>> {
-    r.find::<membership::Entity>()?.order_by_asc(membership::Column::Subject).all().await
+/// The first `limit` members, by subject.
+pub async fn members(r: &Reader, limit: usize) -> AppResult<Vec<membership::Model>> {
+    r.find::<membership::Entity>()?.order_by_asc(membership::Column::Subject).limit(limit as u64).all().await
 }
 
 async fn insert_member(w: &mut Writer, subject: &str, role: Role) -> AppResult<membership::Model> {

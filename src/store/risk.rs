@@ -31,6 +31,9 @@ use crate::store::scope::expect_scope;
 use crate::store::soa::{ilike, like_pattern};
 use crate::store::tenancy::{Actor, Gate, Granted, MultiReader, Reader, Writer, now};
 
+/// SoA rows one risk may be treated by (`Risk.controls` lists them all).
+pub const MAX_CONTROLS_PER_RISK: usize = 12;
+
 /// Today, in UTC: acceptance expiry and review dates are compared with it.
 pub fn today() -> NaiveDate {
     now().date_naive()
@@ -383,6 +386,12 @@ pub async fn link_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id:
         .exists()
         .await?;
     if !exists {
+        if before.len() >= MAX_CONTROLS_PER_RISK {
+            return Err(AppError::bad_input(
+                "controlId",
+                format!("a risk is treated by at most {MAX_CONTROLS_PER_RISK} controls"),
+            ));
+        }
         w.insert_many(vec![risk_control::ActiveModel {
             organization_id: Set(w.org()),
             risk_id: Set(risk_id),

@@ -26,6 +26,15 @@ fn catalog_position(standard: Standard, position: i32) -> i32 {
 
 const CUSTOM_POSITION_BASE: i32 = 1_000_000;
 
+/// Organization-defined controls per organization (the SoA stays one bounded list).
+pub const MAX_CUSTOM_CONTROLS: usize = 100;
+/// Both standards' Annex A controls, as seeded by the migrations.
+pub const CATALOG_CONTROLS: usize = 131;
+/// SoA rows of one organization.
+pub const MAX_SOA_ROWS: usize = CATALOG_CONTROLS + MAX_CUSTOM_CONTROLS;
+/// Evidence links per SoA row.
+pub const MAX_EVIDENCE: usize = 50;
+
 /// Creates one SoA row per catalog control of both standards and one gap-analysis row per
 /// clause, each applicable / NOT_STARTED / NOT_ADDRESSED until someone decides otherwise.
 pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
@@ -177,9 +186,15 @@ pub async fn list_controls(
     q.page(&sort, args, want_total, |m| control_sort_key(order, m), |m| m.id).await
 }
 
-/// Every SoA row of the organization in catalog order (exports).
+/// Every SoA row of the organization in catalog order (exports): the catalog's and at
+/// most [`MAX_CUSTOM_CONTROLS`] of its own.
 pub async fn all_controls(r: &Reader) -> AppResult<Vec<control::Model>> {
-    r.find::<control::Entity>()?.order_by_asc(control::Column::Position).order_by_asc(control::Column::Id).all().await
+    r.find::<control::Entity>()?
+        .order_by_asc(control::Column::Position)
+        .order_by_asc(control::Column::Id)
+        .limit(MAX_SOA_ROWS as u64)
+        .all()
+        .await
 }
 
 /// SoA rows with the given `(standard, ref)` keys in several organizations (one statement).
@@ -225,8 +240,8 @@ pub async fn update_control(
     };
     let evidence = match &ch.evidence {
         Some(list) => {
-            if list.len() > 50 {
-                return Err(AppError::bad_input("evidence", "at most 50 evidence links"));
+            if list.len() > MAX_EVIDENCE {
+                return Err(AppError::bad_input("evidence", format!("at most {MAX_EVIDENCE} evidence links")));
             }
             let mut out = Vec::with_capacity(list.len());
             for (title, url) in list {
@@ -312,6 +327,12 @@ pub async fn create_custom_control(
         return Err(AppError::Conflict(format!("ref {reference:?} is already used in this organization's SoA")));
     }
     let customs = w.find::<control::Entity>()?.filter(control::Column::IsCustom.eq(true)).count().await?;
+    if customs as usize >= MAX_CUSTOM_CONTROLS {
+        return Err(AppError::bad_input(
+            "ref",
+            format!("an organization defines at most {MAX_CUSTOM_CONTROLS} controls of its own"),
+        ));
+    }
     let at = now();
     let am = control::ActiveModel {
         id: Set(ids::new_id()),
