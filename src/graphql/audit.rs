@@ -99,17 +99,12 @@ impl<const AUDITS: bool> Loader<(Uuid, Uuid)> for TransitionsOf<AUDITS> {
     }
 }
 
-/// One audit of the programme.
-#[derive(Clone)]
-pub struct Audit {
-    pub model: Arc<audit::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// One audit of the programme.
+    Audit, audit
 }
 
 impl Audit {
-    pub fn new(model: audit::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
     fn current(&self) -> rules::AuditStatus {
         self.model.status
     }
@@ -234,17 +229,12 @@ impl TryFrom<&workflow_transition::Model> for AuditTransition {
     }
 }
 
-/// A finding of an audit, with references to the clauses and controls it concerns.
-#[derive(Clone)]
-pub struct Finding {
-    pub model: Arc<finding::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// A finding of an audit, with references to the clauses and controls it concerns.
+    Finding, finding
 }
 
 impl Finding {
-    pub fn new(model: finding::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
     fn finding_type(&self) -> rules::FindingType {
         self.model.finding_type
     }

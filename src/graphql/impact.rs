@@ -1,14 +1,11 @@
 //! AI system impact assessments (ISO 42001 6.1.4, 8.4; A.5.2-A.5.5).
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::auth::{Access, Operation};
+use crate::auth::Operation;
 use crate::domain::impact::{self as rules, ImpactAssessmentStatus as DStatus, Right};
-use crate::entity::impact_assessment;
 use crate::error::AppResult;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
@@ -61,17 +58,11 @@ pub struct Impact {
     pub mitigation: Option<String>,
 }
 
-#[derive(Clone)]
-pub struct ImpactAssessment {
-    pub model: Arc<impact_assessment::Model>,
-    pub access: Access,
+crate::entity_type! {
+    ImpactAssessment, impact_assessment
 }
 
 impl ImpactAssessment {
-    pub fn new(model: impact_assessment::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-
     fn current(&self) -> DStatus {
         self.model.status
     }

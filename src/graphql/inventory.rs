@@ -1,12 +1,10 @@
 //! Scopes of the management system and the AI systems inventory.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Result};
 
-use crate::auth::{Access, Operation};
+use crate::auth::Operation;
 use crate::domain::impact::{self as impact_rules, AiLifecycleStage as DStage, ImpactAssessmentStatus as DStatus};
-use crate::entity::{ai_system, impact_assessment, risk, scope};
+use crate::entity::{impact_assessment, risk, scope};
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
@@ -51,17 +49,9 @@ pub enum AiRole {
 // ---------------------------------------------------------------------------------------
 // Scope
 
-/// An ISMS, AIMS or integrated scope (ISO 27001 4.3; ISO 42001 4.3).
-#[derive(Clone)]
-pub struct Scope {
-    pub model: Arc<scope::Model>,
-    pub access: Access,
-}
-
-impl Scope {
-    pub fn new(model: scope::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
+crate::entity_type! {
+    /// An ISMS, AIMS or integrated scope (ISO 27001 4.3; ISO 42001 4.3).
+    Scope, scope
 }
 
 crate::entity_object! {
@@ -147,18 +137,12 @@ pub struct DeleteScopeInput {
 // ---------------------------------------------------------------------------------------
 // AI systems
 
-/// An AI system the AIMS covers (ISO 42001 4.1, A.4, A.6).
-#[derive(Clone)]
-pub struct AiSystem {
-    pub model: Arc<ai_system::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// An AI system the AIMS covers (ISO 42001 4.1, A.4, A.6).
+    AiSystem, ai_system
 }
 
 impl AiSystem {
-    pub fn new(model: ai_system::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-
     async fn assessments(&self, ctx: &Context<'_>) -> Result<Vec<impact_assessment::Model>> {
         load_children::<impact_assessment::Entity>(ctx, self.model.organization_id, self.model.id).await
     }

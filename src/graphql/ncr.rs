@@ -106,17 +106,12 @@ pub struct ExternalRef {
     pub url: Option<String>,
 }
 
-/// A nonconformity and its correction (ISO 27001 / 42001 10.2).
-#[derive(Clone)]
-pub struct Nonconformity {
-    pub model: Arc<nonconformity::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// A nonconformity and its correction (ISO 27001 / 42001 10.2).
+    Nonconformity, nonconformity
 }
 
 impl Nonconformity {
-    pub fn new(model: nonconformity::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
     fn current(&self) -> rules::NcrStatus {
         self.model.status
     }
@@ -264,18 +259,12 @@ pub struct NonconformityTransition {
     pub note: Option<String>,
 }
 
-/// An action to eliminate the cause of a nonconformity (10.2 c).
-#[derive(Clone)]
-pub struct CorrectiveAction {
-    pub model: Arc<corrective_action::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// An action to eliminate the cause of a nonconformity (10.2 c).
+    CorrectiveAction, corrective_action
 }
 
 impl CorrectiveAction {
-    pub fn new(model: corrective_action::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-
     async fn ncr(&self, ctx: &Context<'_>) -> Result<Option<nonconformity::Model>> {
         load_by_id::<nonconformity::Entity>(ctx, self.model.organization_id, self.model.nonconformity_id).await
     }

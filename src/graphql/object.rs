@@ -238,3 +238,24 @@ macro_rules! mutations {
         );
     };
 }
+
+/// The API type of a tenant entity: its row (shared, cheap to clone) and the caller's
+/// standing in its organization, with `new` (what `Granted::into_object` and `node()`
+/// build it with).
+#[macro_export]
+macro_rules! entity_type {
+    ($(#[doc = $d:literal])* $ty:ident, $module:ident) => {
+        $(#[doc = $d])*
+        #[derive(Clone)]
+        pub struct $ty {
+            pub model: std::sync::Arc<$crate::entity::$module::Model>,
+            pub access: $crate::auth::Access,
+        }
+
+        impl $ty {
+            pub fn new(model: $crate::entity::$module::Model, access: $crate::auth::Access) -> Self {
+                Self { model: std::sync::Arc::new(model), access }
+            }
+        }
+    };
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 
 use crate::auth::{self, Access, Operation};
-use crate::entity::{membership, organization};
+use crate::entity::organization;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::{ContextExt, none_if_missing};
 use crate::graphql::{limits, soa};
@@ -203,17 +203,9 @@ crate::entity_object! {
     }
 }
 
-/// A subject's role in one organization.
-#[derive(Clone)]
-pub struct Membership {
-    pub model: membership::Model,
-    pub access: Access,
-}
-
-impl Membership {
-    pub fn new(model: membership::Model, access: Access) -> Self {
-        Self { model, access }
-    }
+crate::entity_type! {
+    /// A subject's role in one organization.
+    Membership, membership
 }
 
 crate::entity_object! {

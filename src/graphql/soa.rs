@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::{Access, Operation};
 use crate::domain::refs::Standard;
 use crate::domain::soa::{self as rules, Coverage as DCoverage};
-use crate::entity::{clause_assessment, control};
+use crate::entity::control;
 use crate::error::AppError;
 use crate::graphql::catalog::{ControlMapping, MappingStrength, StandardCode, strength};
 use crate::graphql::connection::wants_total;
@@ -71,17 +71,9 @@ pub struct EvidenceLinkInput {
     pub url: String,
 }
 
-/// One row of the Statement of Applicability (either standard, or organization-defined).
-#[derive(Clone)]
-pub struct Control {
-    pub model: Arc<control::Model>,
-    pub access: Access,
-}
-
-impl Control {
-    pub fn new(model: control::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
+crate::entity_type! {
+    /// One row of the Statement of Applicability (either standard, or organization-defined).
+    Control, control
 }
 
 /// An SoA row of the other standard that this one maps to, with the mapping's provenance.
@@ -408,17 +400,9 @@ pub async fn organization_soa(ctx: &Context<'_>, org: &Organization) -> Result<V
     Ok(soa_rows(ctx.catalog()?, rows).await?)
 }
 
-/// Gap-analysis status of one clause of one standard.
-#[derive(Clone)]
-pub struct ClauseAssessment {
-    pub model: clause_assessment::Model,
-    pub access: Access,
-}
-
-impl ClauseAssessment {
-    pub fn new(model: clause_assessment::Model, access: Access) -> Self {
-        Self { model, access }
-    }
+crate::entity_type! {
+    /// Gap-analysis status of one clause of one standard.
+    ClauseAssessment, clause_assessment
 }
 
 crate::entity_object! {
