@@ -1,14 +1,142 @@
 //! sea-orm entities: the database shape, kept apart from the GraphQL types so the tenant
 //! column and internal fields never leak into the API. Every tenant-owned entity is
-//! registered with the tenancy gate at the bottom of this file; an entity that is not
+//! registered with the tenancy gate (`store::tenancy::registry`); an entity that is not
 //! cannot be read or written through it.
+//!
+//! Columns holding a label (`status`, `category`, `role`, …) are typed as their domain
+//! enum: [`labels!`] makes each one a sea-orm value stored as its label text, and
+//! serialized as the same label (the audit trail hashes the models' JSON). A label the
+//! enum does not know, read from the database, is an error, never a panic.
+
+use std::borrow::Cow;
 
 use sea_orm::FromJsonQueryResult;
-use serde::{Deserialize, Serialize};
+use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, StringLen, ValueType, ValueTypeErr};
+use sea_orm::{ColIdx, DbErr, QueryResult, TryFromU64, TryGetError, TryGetable, Value};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The enums stored as their label (`as_str` to write, `FromStr` to read).
+mod labelled {
+    pub use crate::auth::Role;
+    pub use crate::domain::audit::{AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
+    pub use crate::domain::impact::{AiLifecycleStage, AiRole, ImpactArea, ImpactAssessmentStatus};
+    pub use crate::domain::ncr::{ActionStatus, NcrStatus, Severity, Source};
+    pub use crate::domain::refs::Standard;
+    pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskStatus, RiskTreatment};
+    pub use crate::domain::scope::ScopeKind;
+    pub use crate::domain::soa::{ClauseStatus, ImplementationStatus, InclusionReason};
+}
+use labelled::*;
+
+fn bad_label<E: std::fmt::Display>(what: &str, e: E) -> String {
+    format!("bad {what} in database: {e}")
+}
+
+/// Makes each enum a column value stored as its label: the sea-orm value traits, and
+/// serde as the label string.
+macro_rules! labels {
+    ($($ty:ident),* $(,)?) => {$(
+        impl From<$ty> for Value {
+            fn from(v: $ty) -> Value {
+                v.as_str().into()
+            }
+        }
+
+        impl TryGetable for $ty {
+            fn try_get_by<I: ColIdx>(res: &QueryResult, idx: I) -> Result<Self, TryGetError> {
+                let label = String::try_get_by(res, idx)?;
+                label.parse().map_err(|e| TryGetError::DbErr(DbErr::Type(bad_label(stringify!($ty), e))))
+            }
+        }
+
+        impl ValueType for $ty {
+            fn try_from(v: Value) -> Result<Self, ValueTypeErr> {
+                <String as ValueType>::try_from(v)?.parse().map_err(|_| ValueTypeErr)
+            }
+            fn type_name() -> String {
+                stringify!($ty).to_owned()
+            }
+            fn array_type() -> ArrayType {
+                ArrayType::String
+            }
+            fn column_type() -> ColumnType {
+                ColumnType::String(StringLen::None)
+            }
+        }
+
+        impl Nullable for $ty {
+            fn null() -> Value {
+                Value::String(None)
+            }
+        }
+
+        impl sea_orm::sea_query::postgres_array::NotU8 for $ty {}
+
+        impl sea_orm::IntoActiveValue<$ty> for $ty {
+            fn into_active_value(self) -> sea_orm::ActiveValue<$ty> {
+                sea_orm::ActiveValue::Set(self)
+            }
+        }
+
+        /// Labels are no numeric keys.
+        impl TryFromU64 for $ty {
+            fn try_from_u64(_: u64) -> Result<Self, DbErr> {
+                Err(DbErr::ConvertFromU64(stringify!($ty)))
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let label = Cow::<str>::deserialize(d)?;
+                label.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+labels!(
+    Role,
+    Standard,
+    ImplementationStatus,
+    InclusionReason,
+    ClauseStatus,
+    ScopeKind,
+    AiLifecycleStage,
+    AiRole,
+    ImpactArea,
+    ImpactAssessmentStatus,
+    RiskCategory,
+    RiskDomain,
+    RiskTreatment,
+    RiskStatus,
+    AuditType,
+    AuditMode,
+    AuditFocus,
+    AuditStatus,
+    FindingType,
+    Source,
+    Severity,
+    NcrStatus,
+    ActionStatus,
+);
 
 /// A JSON list of strings (inclusions, references, team members, …).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct StringList(pub Vec<String>);
+
+/// A JSON list of labels (inclusion reasons), stored like a [`StringList`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct ReasonList(pub Vec<InclusionReason>);
+
+/// A JSON list of standards (the standards a scope covers), stored like a [`StringList`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct StandardList(pub Vec<Standard>);
 
 /// An evidence link on an SoA row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
@@ -20,7 +148,7 @@ pub struct EvidenceLink {
 /// One impact in an AI impact assessment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct ImpactEntry {
-    pub area: String,
+    pub area: ImpactArea,
     pub description: String,
     pub likelihood: i32,
     pub severity: i32,
@@ -31,7 +159,9 @@ macro_rules! entity {
     ($module:ident, $table:literal, { $($body:tt)* }) => {
         pub mod $module {
             #[allow(unused_imports)]
-            use super::{EvidenceLink, ImpactEntry, StringList};
+            use super::labelled::*;
+            #[allow(unused_imports)]
+            use super::{EvidenceLink, ImpactEntry, ReasonList, StandardList, StringList};
             use sea_orm::entity::prelude::*;
             use serde::Serialize;
 
@@ -65,7 +195,7 @@ entity!(membership, "memberships", {
     #[serde(skip)]
     pub organization_id: Uuid,
     pub subject: String,
-    pub role: String,
+    pub role: Role,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -89,14 +219,14 @@ entity!(change, "changes", {
 
 entity!(standard, "standards", {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub code: String,
+    pub code: Standard,
     pub edition: String,
     pub title: String,
 });
 
 entity!(clause, "clauses", {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub standard: String,
+    pub standard: Standard,
     #[sea_orm(primary_key, auto_increment = false, column_name = "ref")]
     pub reference: String,
     pub title: String,
@@ -106,7 +236,7 @@ entity!(clause, "clauses", {
 
 entity!(catalog_control, "catalog_controls", {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub standard: String,
+    pub standard: Standard,
     #[sea_orm(primary_key, auto_increment = false, column_name = "ref")]
     pub reference: String,
     pub title: String,
@@ -121,9 +251,9 @@ entity!(catalog_control, "catalog_controls", {
 entity!(control_mapping, "control_mappings", {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub from_standard: String,
+    pub from_standard: Standard,
     pub from_ref: String,
-    pub to_standard: String,
+    pub to_standard: Standard,
     pub to_ref: String,
     pub relation: String,
     pub source: String,
@@ -137,7 +267,7 @@ entity!(control, "controls", {
     pub id: Uuid,
     #[serde(skip)]
     pub organization_id: Uuid,
-    pub standard: String,
+    pub standard: Standard,
     #[sea_orm(column_name = "ref")]
     pub reference: String,
     pub title: String,
@@ -150,8 +280,8 @@ entity!(control, "controls", {
     pub applicable: bool,
     pub justification: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
-    pub inclusion_reasons: StringList,
-    pub status: String,
+    pub inclusion_reasons: ReasonList,
+    pub status: ImplementationStatus,
     pub owner: Option<String>,
     pub implementation_notes: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
@@ -166,14 +296,14 @@ entity!(clause_assessment, "clause_assessments", {
     pub id: Uuid,
     #[serde(skip)]
     pub organization_id: Uuid,
-    pub standard: String,
+    pub standard: Standard,
     #[sea_orm(column_name = "ref")]
     pub reference: String,
     pub title: String,
     pub parent_ref: Option<String>,
     pub is_leaf: bool,
     pub position: i32,
-    pub status: String,
+    pub status: ClauseStatus,
     pub notes: Option<String>,
     pub owner: Option<String>,
     pub version: i32,
@@ -187,7 +317,7 @@ entity!(scope, "scopes", {
     #[serde(skip)]
     pub organization_id: Uuid,
     pub name: String,
-    pub kind: String,
+    pub kind: ScopeKind,
     pub description: Option<String>,
     pub boundaries: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
@@ -195,7 +325,7 @@ entity!(scope, "scopes", {
     #[sea_orm(column_type = "JsonBinary")]
     pub exclusions: StringList,
     #[sea_orm(column_type = "JsonBinary")]
-    pub standards: StringList,
+    pub standards: StandardList,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -209,8 +339,8 @@ entity!(ai_system, "ai_systems", {
     pub name: String,
     pub description: Option<String>,
     pub purpose: Option<String>,
-    pub lifecycle_stage: String,
-    pub organization_role: String,
+    pub lifecycle_stage: AiLifecycleStage,
+    pub organization_role: AiRole,
     pub owner: Option<String>,
     pub scope_id: Option<Uuid>,
     #[sea_orm(column_type = "JsonBinary")]
@@ -228,20 +358,20 @@ entity!(risk, "risks", {
     pub organization_id: Uuid,
     pub title: String,
     pub description: Option<String>,
-    pub category: String,
-    pub domain: String,
+    pub category: RiskCategory,
+    pub domain: RiskDomain,
     pub likelihood: i32,
     pub impact: i32,
     pub inherent_score: i32,
     pub residual_likelihood: Option<i32>,
     pub residual_impact: Option<i32>,
     pub effective_score: i32,
-    pub treatment: Option<String>,
+    pub treatment: Option<RiskTreatment>,
     pub acceptance_justification: Option<String>,
     pub accepted_by: Option<String>,
     pub acceptance_expires_on: Option<Date>,
     pub owner: Option<String>,
-    pub status: String,
+    pub status: RiskStatus,
     pub review_date: Option<Date>,
     pub scope_id: Option<Uuid>,
     pub ai_system_id: Option<Uuid>,
@@ -272,7 +402,7 @@ entity!(impact_assessment, "impact_assessments", {
     pub assessed_societies: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub impacts: Vec<ImpactEntry>,
-    pub status: String,
+    pub status: ImpactAssessmentStatus,
     pub approved_by: Option<String>,
     pub approved_at: Option<DateTimeUtc>,
     pub version: i32,
@@ -295,9 +425,9 @@ entity!(audit, "audits", {
     #[serde(skip)]
     pub organization_id: Uuid,
     pub title: String,
-    pub audit_type: String,
-    pub mode: String,
-    pub focus: String,
+    pub audit_type: AuditType,
+    pub mode: AuditMode,
+    pub focus: AuditFocus,
     pub covers_iso27001: bool,
     pub covers_iso42001: bool,
     pub scope_id: Option<Uuid>,
@@ -311,7 +441,7 @@ entity!(audit, "audits", {
     #[sea_orm(column_type = "JsonBinary")]
     pub criteria: StringList,
     pub objectives: Option<String>,
-    pub status: String,
+    pub status: AuditStatus,
     pub cancel_reason: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
@@ -324,7 +454,7 @@ entity!(finding, "findings", {
     #[serde(skip)]
     pub organization_id: Uuid,
     pub audit_id: Uuid,
-    pub finding_type: String,
+    pub finding_type: FindingType,
     pub title: String,
     pub description: Option<String>,
     pub evidence: Option<String>,
@@ -342,15 +472,15 @@ entity!(nonconformity, "nonconformities", {
     pub organization_id: Uuid,
     pub title: String,
     pub description: Option<String>,
-    pub source: String,
-    pub severity: String,
+    pub source: Source,
+    pub severity: Severity,
     #[sea_orm(column_type = "JsonBinary")]
     pub refs: StringList,
     pub owner: Option<String>,
     pub containment: Option<String>,
     pub root_cause: Option<String>,
     pub effectiveness_review: Option<String>,
-    pub status: String,
+    pub status: NcrStatus,
     pub finding_id: Option<Uuid>,
     pub external_system: Option<String>,
     pub external_key: Option<String>,
@@ -375,7 +505,7 @@ entity!(corrective_action, "corrective_actions", {
     pub title: String,
     pub owner: Option<String>,
     pub due_date: Option<Date>,
-    pub status: String,
+    pub status: ActionStatus,
     pub completion_note: Option<String>,
     pub completed_at: Option<DateTimeUtc>,
     pub version: i32,
@@ -396,3 +526,69 @@ entity!(workflow_transition, "workflow_transitions", {
     pub note: Option<String>,
     pub at: DateTimeUtc,
 });
+
+impl workflow_transition::Model {
+    /// The move as statuses of its entity's workflow (audit or nonconformity statuses: the
+    /// one column holds either, so it stays text and is read here, once).
+    pub fn statuses<S: std::str::FromStr<Err = String>>(&self) -> crate::error::AppResult<(S, S)> {
+        let read =
+            |label: &str| label.parse::<S>().map_err(|e| crate::error::AppError::internal(bad_label("status", e)));
+        Ok((read(&self.from_status)?, read(&self.to_status)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_serialize_as_the_stored_text() {
+        assert_eq!(serde_json::to_string(&NcrStatus::ActionPlanned).expect("json"), "\"ACTION_PLANNED\"");
+        assert_eq!(serde_json::to_string(&Some(Role::Owner)).expect("json"), "\"OWNER\"");
+        let reasons = ReasonList(vec![InclusionReason::RiskTreatment, InclusionReason::BestPractice]);
+        let as_strings = StringList(vec!["RISK_TREATMENT".into(), "BEST_PRACTICE".into()]);
+        assert_eq!(serde_json::to_value(&reasons).expect("json"), serde_json::to_value(&as_strings).expect("json"));
+        let back: ReasonList = serde_json::from_str(r#"["BEST_PRACTICE"]"#).expect("labels");
+        assert_eq!(back.0, vec![InclusionReason::BestPractice]);
+    }
+
+    #[test]
+    fn an_unknown_label_is_an_error() {
+        assert!(serde_json::from_str::<Severity>("\"CATASTROPHIC\"").is_err());
+        assert!(<RiskStatus as ValueType>::try_from(Value::from("OPEN")).is_err());
+        assert_eq!(<RiskStatus as ValueType>::try_from(Value::from("CLOSED")).ok(), Some(RiskStatus::Closed));
+        let t = workflow_transition::Model {
+            id: uuid::Uuid::nil(),
+            organization_id: uuid::Uuid::nil(),
+            entity_type: "Audit".into(),
+            entity_id: uuid::Uuid::nil(),
+            from_status: "PLANNED".into(),
+            to_status: "SHREDDED".into(),
+            actor: "a".into(),
+            note: None,
+            at: chrono::Utc::now(),
+        };
+        assert_eq!(t.statuses::<AuditStatus>().err().map(|e| e.code()), Some("INTERNAL"));
+    }
+
+    #[test]
+    fn a_model_serializes_its_labels_as_before() {
+        let at = chrono::DateTime::from_timestamp(0, 0).expect("time");
+        let m = membership::Model {
+            id: uuid::Uuid::nil(),
+            organization_id: uuid::Uuid::nil(),
+            subject: "alice".into(),
+            role: Role::Manager,
+            version: 1,
+            created_at: at,
+            updated_at: at,
+        };
+        assert_eq!(
+            serde_json::to_string(&m).expect("json"),
+            concat!(
+                r#"{"id":"00000000-0000-0000-0000-000000000000","subject":"alice","role":"MANAGER","version":1,"#,
+                r#""created_at":"1970-01-01T00:00:00Z","updated_at":"1970-01-01T00:00:00Z"}"#
+            )
+        );
+    }
+}

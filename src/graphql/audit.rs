@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -16,14 +16,14 @@ use crate::error::{AppError, AppResult};
 pub use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::{change, ref_id, try_change};
+use crate::graphql::limits;
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::ncr::{Nonconformity, RaisedFrom};
-use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
-use crate::store::audit::{self as store, stored};
+use crate::store::audit as store;
 use crate::store::page::PageArgs;
-use crate::store::tenancy::Granted;
 use crate::store::{Actor, Gate};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -73,19 +73,6 @@ pub enum FindingType {
     OpportunityForImprovement,
 }
 
-/// `Undefined` → leave alone, `null` → clear, value → set.
-pub(crate) fn clearable<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(t) => Some(Some(f(t))),
-    }
-}
-
-fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
-    Ok(stored::<D>(s)?.into())
-}
-
 /// Workflow history by `(organization, entity)`, read for `op` (audits or NCRs).
 pub struct TransitionsOf<const AUDITS: bool> {
     gate: Gate,
@@ -112,134 +99,114 @@ impl<const AUDITS: bool> Loader<(Uuid, Uuid)> for TransitionsOf<AUDITS> {
     }
 }
 
-/// One audit of the programme.
-#[derive(Clone)]
-pub struct Audit {
-    pub model: Arc<audit::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// One audit of the programme.
+    Audit, audit
 }
 
 impl Audit {
-    pub fn new(model: audit::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-    fn current(&self) -> AppResult<rules::AuditStatus> {
-        stored(&self.model.status)
+    fn current(&self) -> rules::AuditStatus {
+        self.model.status
     }
 }
 
-#[Object]
-impl Audit {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Audit, self.model.id))
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    #[graphql(name = "type")]
-    async fn audit_type(&self) -> Result<AuditType> {
-        Ok(stored_into::<rules::AuditType, _>(&self.model.audit_type)?)
-    }
-    async fn mode(&self) -> Result<AuditMode> {
-        Ok(stored_into::<rules::AuditMode, _>(&self.model.mode)?)
-    }
-    async fn focus(&self) -> Result<AuditFocus> {
-        Ok(stored_into::<rules::AuditFocus, _>(&self.model.focus)?)
-    }
-    async fn status(&self) -> Result<AuditStatus> {
-        Ok(self.current()?.into())
-    }
-    async fn standards(&self) -> Vec<StandardCode> {
-        store::standards_of(&self.model).into_iter().map(Into::into).collect()
-    }
-    /// The scope audited (ISO 27001 / 42001 9.2.2 b).
-    async fn scope_id(&self) -> Option<ID> {
-        self.model.scope_id.map(|s| ID(ids::encode(Kind::Scope, s)))
-    }
-    /// The scope audited (`null` for none, or when the caller may not read scopes).
-    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::inventory::Scope>> {
-        let Some(id) = self.model.scope_id else { return Ok(None) };
-        if !self.access.allows(Operation::ReadScopes) {
-            return Ok(None);
-        }
-        Ok(load_by_id::<crate::entity::scope::Entity>(ctx, self.model.organization_id, id)
-            .await?
-            .map(|m| crate::graphql::inventory::Scope::new(m, self.access)))
-    }
-    async fn planned_start(&self) -> Option<Date> {
-        self.model.planned_start.map(Date)
-    }
-    async fn planned_end(&self) -> Option<Date> {
-        self.model.planned_end.map(Date)
-    }
-    /// Set to the day the audit moved to IN_PROGRESS unless given.
-    async fn actual_start(&self) -> Option<Date> {
-        self.model.actual_start.map(Date)
-    }
-    /// Set to the day the audit was COMPLETED unless given.
-    async fn actual_end(&self) -> Option<Date> {
-        self.model.actual_end.map(Date)
-    }
-    /// Subject of the lead auditor.
-    async fn lead_auditor(&self) -> Option<&str> {
-        self.model.lead_auditor.as_deref()
-    }
-    /// Subjects of the audit team.
-    async fn team(&self) -> &[String] {
-        &self.model.team.0
-    }
-    /// Clauses and controls in focus, as `STANDARD:ref` (9.2.2 b: audit criteria).
-    async fn criteria(&self) -> &[String] {
-        &self.model.criteria.0
-    }
-    async fn objectives(&self) -> Option<&str> {
-        self.model.objectives.as_deref()
-    }
-    async fn cancel_reason(&self) -> Option<&str> {
-        self.model.cancel_reason.as_deref()
-    }
-    async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
-        let rows = load_children::<finding::Entity>(ctx, self.model.organization_id, self.model.id).await?;
-        Ok(rows.into_iter().map(|f| Finding::new(f, self.access)).collect())
-    }
-    /// Every status change: who, when, and the reason given.
-    async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<AuditTransition>> {
-        let loader = ctx.loader(TransitionsOf::<true>::new)?;
-        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
-        rows.iter().map(|t| Ok(AuditTransition::try_from(t)?)).collect()
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    /// False once COMPLETED or CANCELLED: closed audits are read-only.
-    async fn viewer_can_update(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
+crate::entity_object! {
+    Audit, audit,
+    update: custom,
     /// Always false: audit records are kept as evidence of the programme (9.2.2 g).
-    async fn viewer_can_delete(&self) -> bool {
-        false
+    delete: false,
+    {
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        #[graphql(name = "type")]
+        async fn audit_type(&self) -> AuditType {
+            self.model.audit_type.into()
+        }
+        async fn mode(&self) -> AuditMode {
+            self.model.mode.into()
+        }
+        async fn focus(&self) -> AuditFocus {
+            self.model.focus.into()
+        }
+        async fn status(&self) -> AuditStatus {
+            self.current().into()
+        }
+        async fn standards(&self) -> Vec<StandardCode> {
+            store::standards_of(&self.model).into_iter().map(Into::into).collect()
+        }
+        /// The scope audited (ISO 27001 / 42001 9.2.2 b).
+        async fn scope_id(&self) -> Option<ID> {
+            self.model.scope_id.map(|s| ID(ids::encode(Kind::Scope, s)))
+        }
+        /// The scope audited (`null` for none, or when the caller may not read scopes).
+        async fn scope(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::inventory::Scope>> {
+            let Some(id) = self.model.scope_id else { return Ok(None) };
+            if !self.access.allows(Operation::ReadScopes) {
+                return Ok(None);
+            }
+            Ok(load_by_id::<crate::entity::scope::Entity>(ctx, self.model.organization_id, id)
+                .await?
+                .map(|m| crate::graphql::inventory::Scope::new(m, self.access)))
+        }
+        async fn planned_start(&self) -> Option<Date> {
+            self.model.planned_start.map(Date)
+        }
+        async fn planned_end(&self) -> Option<Date> {
+            self.model.planned_end.map(Date)
+        }
+        /// Set to the day the audit moved to IN_PROGRESS unless given.
+        async fn actual_start(&self) -> Option<Date> {
+            self.model.actual_start.map(Date)
+        }
+        /// Set to the day the audit was COMPLETED unless given.
+        async fn actual_end(&self) -> Option<Date> {
+            self.model.actual_end.map(Date)
+        }
+        /// Subject of the lead auditor.
+        async fn lead_auditor(&self) -> Option<&str> {
+            self.model.lead_auditor.as_deref()
+        }
+        /// Subjects of the audit team.
+        async fn team(&self) -> &[String] {
+            &self.model.team.0
+        }
+        /// Clauses and controls in focus, as `STANDARD:ref` (9.2.2 b: audit criteria).
+        async fn criteria(&self) -> &[String] {
+            &self.model.criteria.0
+        }
+        async fn objectives(&self) -> Option<&str> {
+            self.model.objectives.as_deref()
+        }
+        async fn cancel_reason(&self) -> Option<&str> {
+            self.model.cancel_reason.as_deref()
+        }
+        /// False once COMPLETED or CANCELLED: closed audits are read-only.
+        async fn viewer_can_update(&self) -> bool {
+            self.access.allows(Operation::WriteAudits) && !self.current().is_terminal()
+        }
+        async fn viewer_can_transition(&self) -> bool {
+            self.access.allows(Operation::WriteAudits) && !self.current().is_terminal()
+        }
+        async fn viewer_can_add_finding(&self) -> bool {
+            self.access.allows(Operation::WriteFindings) && self.current().accepts_findings()
+        }
     }
-    async fn viewer_can_transition(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteAudits) && !self.current()?.is_terminal())
-    }
-    async fn viewer_can_add_finding(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::WriteFindings) && self.current()?.accepts_findings())
+    lists {
+        /// The first 25 recorded.
+        #[list(FINDINGS)]
+        async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
+            let rows = load_children::<finding::Entity>(ctx, self.model.organization_id, self.model.id).await?;
+            Ok(limits::bounded(rows, limits::FINDINGS).into_iter().map(|f| Finding::new(f, self.access)).collect())
+        }
+        /// Every status change: who, when, and the reason given (the workflow only moves
+        /// forward: at most 3).
+        #[list(AUDIT_TRANSITIONS)]
+        async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<AuditTransition>> {
+            let loader = ctx.loader(TransitionsOf::<true>::new)?;
+            let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+            rows.iter().take(limits::AUDIT_TRANSITIONS).map(|t| Ok(AuditTransition::try_from(t)?)).collect()
+        }
     }
 }
 
@@ -257,100 +224,69 @@ pub struct AuditTransition {
 impl TryFrom<&workflow_transition::Model> for AuditTransition {
     type Error = AppError;
     fn try_from(t: &workflow_transition::Model) -> AppResult<Self> {
-        Ok(AuditTransition {
-            from: stored_into::<rules::AuditStatus, _>(&t.from_status)?,
-            to: stored_into::<rules::AuditStatus, _>(&t.to_status)?,
-            actor: t.actor.clone(),
-            at: t.at,
-            note: t.note.clone(),
-        })
+        let (from, to) = t.statuses::<rules::AuditStatus>()?;
+        Ok(AuditTransition { from: from.into(), to: to.into(), actor: t.actor.clone(), at: t.at, note: t.note.clone() })
     }
 }
 
-/// A finding of an audit, with references to the clauses and controls it concerns.
-#[derive(Clone)]
-pub struct Finding {
-    pub model: Arc<finding::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// A finding of an audit, with references to the clauses and controls it concerns.
+    Finding, finding
 }
 
 impl Finding {
-    pub fn new(model: finding::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-    fn finding_type(&self) -> AppResult<rules::FindingType> {
-        stored(&self.model.finding_type)
+    fn finding_type(&self) -> rules::FindingType {
+        self.model.finding_type
     }
 }
 
-#[Object]
-impl Finding {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Finding, self.model.id))
-    }
-    #[graphql(name = "type")]
-    async fn finding_type_(&self) -> Result<FindingType> {
-        Ok(self.finding_type()?.into())
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    async fn description(&self) -> Option<&str> {
-        self.model.description.as_deref()
-    }
-    async fn evidence(&self) -> Option<&str> {
-        self.model.evidence.as_deref()
-    }
-    /// `STANDARD:ref`, e.g. `ISO27001:A.5.15`, `ISO42001:6.1.4`.
-    async fn references(&self) -> &[String] {
-        &self.model.refs.0
-    }
-    async fn audit(&self, ctx: &Context<'_>) -> Result<Option<Audit>> {
-        let m = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
-        Ok(m.map(|m| Audit::new(m, self.access)))
-    }
-    /// The nonconformity raised from this finding, if any.
-    async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
-        let loader = ctx.loader(|gate, actor| RaisedFrom { gate, actor })?;
-        let m = loader.load_one((self.model.organization_id, self.model.id)).await?;
-        Ok(m.map(|m| Nonconformity::new(m, self.access)))
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    /// While the audit accepts findings (PLANNED, IN_PROGRESS, REPORTING).
-    async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
-        if !self.access.allows(Operation::WriteFindings) {
-            return Ok(false);
+crate::entity_object! {
+    Finding, finding,
+    update: custom,
+    delete: false,
+    {
+        #[graphql(name = "type")]
+        async fn finding_type_(&self) -> FindingType {
+            self.finding_type().into()
         }
-        let audit = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
-        Ok(match audit {
-            Some(a) => stored::<rules::AuditStatus>(&a.status)?.accepts_findings(),
-            None => false,
-        })
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
-    async fn viewer_can_delete(&self) -> bool {
-        false
-    }
-    /// Nonconformity findings only.
-    async fn viewer_can_raise_nonconformity(&self) -> Result<bool> {
-        Ok(self.access.allows(Operation::RaiseNonconformity) && self.finding_type()?.severity().is_some())
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        async fn description(&self) -> Option<&str> {
+            self.model.description.as_deref()
+        }
+        async fn evidence(&self) -> Option<&str> {
+            self.model.evidence.as_deref()
+        }
+        /// `STANDARD:ref`, e.g. `ISO27001:A.5.15`, `ISO42001:6.1.4`.
+        async fn references(&self) -> &[String] {
+            &self.model.refs.0
+        }
+        async fn audit(&self, ctx: &Context<'_>) -> Result<Option<Audit>> {
+            let m = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
+            Ok(m.map(|m| Audit::new(m, self.access)))
+        }
+        /// The nonconformity raised from this finding, if any.
+        async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
+            let loader = ctx.loader(|gate, actor| RaisedFrom { gate, actor })?;
+            let m = loader.load_one((self.model.organization_id, self.model.id)).await?;
+            Ok(m.map(|m| Nonconformity::new(m, self.access)))
+        }
+        /// While the audit accepts findings (PLANNED, IN_PROGRESS, REPORTING).
+        async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
+            if !self.access.allows(Operation::WriteFindings) {
+                return Ok(false);
+            }
+            let audit = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
+            Ok(match audit {
+                Some(a) => a.status.accepts_findings(),
+                None => false,
+            })
+        }
+        /// Nonconformity findings only.
+        async fn viewer_can_raise_nonconformity(&self) -> bool {
+            self.access.allows(Operation::RaiseNonconformity) && self.finding_type().severity().is_some()
+        }
     }
 }
 
@@ -393,29 +329,6 @@ pub async fn audits_of(
     Ok(AuditConnection::from_page(page, |m| Audit::new(m, access)))
 }
 
-/// `node(id)` for audits and findings.
-pub async fn resolve_node(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
-    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
-    match kind {
-        Kind::Audit => {
-            let (m, access) = store::get::<audit::Entity>(gate, actor, id, Operation::ReadAudits).await?;
-            Ok(Node::Audit(Audit::new(m, access)))
-        }
-        _ => {
-            let (m, access) = store::get::<finding::Entity>(gate, actor, id, Operation::ReadAudits).await?;
-            Ok(Node::Finding(Finding::new(m, access)))
-        }
-    }
-}
-
-/// A scope of this organization; anything else is refused as input.
-fn scope_id(id: &ID) -> AppResult<Uuid> {
-    match ids::decode(id) {
-        Some((Kind::Scope, u)) => Ok(u),
-        _ => Err(AppError::bad_input("scopeId", "no such scope in this organization")),
-    }
-}
-
 fn standards(v: &[StandardCode]) -> Vec<refs::Standard> {
     v.iter().map(|s| (*s).into()).collect()
 }
@@ -442,11 +355,6 @@ pub struct CreateAuditInput {
     pub scope_id: Option<ID>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateAuditPayload {
-    pub audit: Audit,
-}
-
 /// Omitted fields stay; `null` clears dates and the scope; an empty text clears a text.
 #[derive(InputObject)]
 pub struct UpdateAuditInput {
@@ -469,11 +377,6 @@ pub struct UpdateAuditInput {
     pub scope_id: MaybeUndefined<ID>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateAuditPayload {
-    pub audit: Audit,
-}
-
 #[derive(InputObject)]
 pub struct TransitionAuditInput {
     pub id: ID,
@@ -481,11 +384,6 @@ pub struct TransitionAuditInput {
     /// Required to cancel.
     pub reason: Option<String>,
     pub expected_version: Option<i32>,
-}
-
-#[derive(SimpleObject)]
-pub struct TransitionAuditPayload {
-    pub audit: Audit,
 }
 
 #[derive(InputObject)]
@@ -498,11 +396,6 @@ pub struct AddFindingInput {
     pub evidence: Option<String>,
     /// `STANDARD:ref` within the audit's standards: `ISO27001:A.5.15`, `ISO42001:6.1.4`.
     pub references: Option<Vec<String>>,
-}
-
-#[derive(SimpleObject)]
-pub struct AddFindingPayload {
-    pub finding: Finding,
 }
 
 #[derive(InputObject)]
@@ -518,134 +411,82 @@ pub struct UpdateFindingInput {
     pub references: Option<Vec<String>>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateFindingPayload {
-    pub finding: Finding,
-}
-
-#[derive(Default)]
-pub struct AuditMutation;
-
-#[Object]
-impl AuditMutation {
+crate::mutations! {
+    AuditMutation;
     /// OWNER, MANAGER, AUDITOR. Plans an audit (status PLANNED).
-    async fn create_audit(&self, ctx: &Context<'_>, input: CreateAuditInput) -> Result<CreateAuditPayload> {
-        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+    create_audit(ctx, gate, actor, input: CreateAuditInput) -> CreateAuditPayload { audit: Audit } {
+        let catalog = ctx.catalog()?;
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let scope = input.scope_id.as_ref().map(scope_id).transpose()?;
-        let Granted { model: m, access } = store::create(
-            gate,
-            actor,
-            catalog,
-            org,
-            store::NewAudit {
-                title: &input.title,
-                audit_type: input.audit_type.into(),
-                mode: input.mode.into(),
-                focus: input.focus.map(Into::into),
-                standards: &standards(&input.standards),
-                planned_start: input.planned_start.map(|d| d.0),
-                planned_end: input.planned_end.map(|d| d.0),
-                lead_auditor: input.lead_auditor.as_deref(),
-                team: input.team.as_deref().unwrap_or_default(),
-                criteria: input.criteria.as_deref().unwrap_or_default(),
-                objectives: input.objectives.as_deref(),
-                scope_id: scope,
-            },
-        )
-        .await?;
-        Ok(CreateAuditPayload { audit: Audit::new(m, access) })
+        let scope = input.scope_id.as_ref().map(|s| ref_id(Kind::Scope, s, "scopeId")).transpose()?;
+        store::create(gate, actor, catalog, org, store::NewAudit {
+            title: &input.title,
+            audit_type: input.audit_type.into(),
+            mode: input.mode.into(),
+            focus: input.focus.map(Into::into),
+            standards: &standards(&input.standards),
+            planned_start: input.planned_start.map(|d| d.0),
+            planned_end: input.planned_end.map(|d| d.0),
+            lead_auditor: input.lead_auditor.as_deref(),
+            team: input.team.as_deref().unwrap_or_default(),
+            criteria: input.criteria.as_deref().unwrap_or_default(),
+            objectives: input.objectives.as_deref(),
+            scope_id: scope,
+        }).await?
     }
-
     /// OWNER, MANAGER, AUDITOR. Completed and cancelled audits are read-only.
-    async fn update_audit(&self, ctx: &Context<'_>, input: UpdateAuditInput) -> Result<UpdateAuditPayload> {
-        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+    update_audit(ctx, gate, actor, input: UpdateAuditInput) -> UpdateAuditPayload { audit: Audit } {
+        let catalog = ctx.catalog()?;
         let id = ids::expect(Kind::Audit, &input.id, "id")?;
-        let scope = match input.scope_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(s) => Some(Some(scope_id(&s)?)),
-        };
+        let scope = try_change(input.scope_id, |s| ref_id(Kind::Scope, &s, "scopeId"))?;
         let std = input.standards.as_deref().map(standards);
-        let Granted { model: m, access } = store::update(
-            gate,
-            actor,
-            catalog,
-            id,
-            store::AuditChanges {
-                expected_version: input.expected_version,
-                title: input.title.as_deref(),
-                audit_type: input.audit_type.map(Into::into),
-                mode: input.mode.map(Into::into),
-                focus: input.focus.map(Into::into),
-                standards: std.as_deref(),
-                planned_start: clearable(input.planned_start, |d| d.0),
-                planned_end: clearable(input.planned_end, |d| d.0),
-                actual_start: clearable(input.actual_start, |d| d.0),
-                actual_end: clearable(input.actual_end, |d| d.0),
-                lead_auditor: input.lead_auditor.as_deref(),
-                team: input.team.as_deref(),
-                criteria: input.criteria.as_deref(),
-                objectives: input.objectives.as_deref(),
-                scope_id: scope,
-            },
-        )
-        .await?;
-        Ok(UpdateAuditPayload { audit: Audit::new(m, access) })
+        store::update(gate, actor, catalog, id, store::AuditChanges {
+            expected_version: input.expected_version,
+            title: input.title.as_deref(),
+            audit_type: input.audit_type.map(Into::into),
+            mode: input.mode.map(Into::into),
+            focus: input.focus.map(Into::into),
+            standards: std.as_deref(),
+            planned_start: change(input.planned_start, |d| d.0),
+            planned_end: change(input.planned_end, |d| d.0),
+            actual_start: change(input.actual_start, |d| d.0),
+            actual_end: change(input.actual_end, |d| d.0),
+            lead_auditor: input.lead_auditor.as_deref(),
+            team: input.team.as_deref(),
+            criteria: input.criteria.as_deref(),
+            objectives: input.objectives.as_deref(),
+            scope_id: scope,
+        }).await?
     }
-
     /// OWNER, MANAGER, AUDITOR. One step along PLANNED → IN_PROGRESS → REPORTING →
     /// COMPLETED, or to CANCELLED with a reason.
-    async fn transition_audit(&self, ctx: &Context<'_>, input: TransitionAuditInput) -> Result<TransitionAuditPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    transition_audit(ctx, gate, actor, input: TransitionAuditInput) -> TransitionAuditPayload { audit: Audit } {
         let id = ids::expect(Kind::Audit, &input.id, "id")?;
-        let Granted { model: m, access } =
-            store::transition(gate, actor, id, input.to.into(), input.reason.as_deref(), input.expected_version)
-                .await?;
-        Ok(TransitionAuditPayload { audit: Audit::new(m, access) })
+        store::transition(gate, actor, id, input.to.into(), input.reason.as_deref(), input.expected_version).await?
     }
-
     /// OWNER, MANAGER, AUDITOR. On audits that are PLANNED (document review),
     /// IN_PROGRESS or REPORTING.
-    async fn add_finding(&self, ctx: &Context<'_>, input: AddFindingInput) -> Result<AddFindingPayload> {
-        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+    add_finding(ctx, gate, actor, input: AddFindingInput) -> AddFindingPayload { finding: Finding } {
+        let catalog = ctx.catalog()?;
         let audit_id = ids::expect(Kind::Audit, &input.audit_id, "auditId")?;
-        let Granted { model: m, access } = store::add_finding(
-            gate,
-            actor,
-            catalog,
-            audit_id,
-            store::NewFinding {
-                finding_type: input.finding_type.into(),
-                title: &input.title,
-                description: input.description.as_deref(),
-                evidence: input.evidence.as_deref(),
-                references: input.references.as_deref().unwrap_or_default(),
-            },
-        )
-        .await?;
-        Ok(AddFindingPayload { finding: Finding::new(m, access) })
+        store::add_finding(gate, actor, catalog, audit_id, store::NewFinding {
+            finding_type: input.finding_type.into(),
+            title: &input.title,
+            description: input.description.as_deref(),
+            evidence: input.evidence.as_deref(),
+            references: input.references.as_deref().unwrap_or_default(),
+        }).await?
     }
-
     /// OWNER, MANAGER, AUDITOR, while the audit accepts findings.
-    async fn update_finding(&self, ctx: &Context<'_>, input: UpdateFindingInput) -> Result<UpdateFindingPayload> {
-        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+    update_finding(ctx, gate, actor, input: UpdateFindingInput) -> UpdateFindingPayload { finding: Finding } {
+        let catalog = ctx.catalog()?;
         let id = ids::expect(Kind::Finding, &input.id, "id")?;
-        let Granted { model: m, access } = store::update_finding(
-            gate,
-            actor,
-            catalog,
-            id,
-            store::FindingChanges {
-                expected_version: input.expected_version,
-                finding_type: input.finding_type.map(Into::into),
-                title: input.title.as_deref(),
-                description: input.description.as_deref(),
-                evidence: input.evidence.as_deref(),
-                references: input.references.as_deref(),
-            },
-        )
-        .await?;
-        Ok(UpdateFindingPayload { finding: Finding::new(m, access) })
+        store::update_finding(gate, actor, catalog, id, store::FindingChanges {
+            expected_version: input.expected_version,
+            finding_type: input.finding_type.map(Into::into),
+            title: input.title.as_deref(),
+            description: input.description.as_deref(),
+            evidence: input.evidence.as_deref(),
+            references: input.references.as_deref(),
+        }).await?
     }
 }

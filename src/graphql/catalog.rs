@@ -2,9 +2,11 @@
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
+use crate::domain::refs;
 use crate::entity::{catalog_control, clause, control_mapping};
 use crate::error::AppError;
 use crate::graphql::context::ContextExt;
+use crate::graphql::limits;
 use crate::store::catalog::Catalog;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -18,18 +20,7 @@ pub enum StandardCode {
 
 impl StandardCode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            StandardCode::Iso27001 => "ISO27001",
-            StandardCode::Iso42001 => "ISO42001",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, AppError> {
-        match s {
-            "ISO27001" => Ok(StandardCode::Iso27001),
-            "ISO42001" => Ok(StandardCode::Iso42001),
-            other => Err(AppError::internal(format!("unknown standard {other} in database"))),
-        }
+        refs::Standard::from(self).as_str()
     }
 
     pub fn other(self) -> Self {
@@ -77,18 +68,20 @@ pub struct ControlMapping {
 }
 
 impl ControlMapping {
-    pub fn counterpart(&self) -> (&str, &str) {
+    pub fn counterpart(&self) -> (refs::Standard, &str) {
         if self.reversed {
-            (&self.row.from_standard, &self.row.from_ref)
+            (self.row.from_standard, &self.row.from_ref)
         } else {
-            (&self.row.to_standard, &self.row.to_ref)
+            (self.row.to_standard, &self.row.to_ref)
         }
     }
 
-    pub fn of(catalog: &Catalog, standard: &str, reference: &str) -> Vec<ControlMapping> {
+    /// The mapping rows of one control (at most [`limits::MAPPINGS`]).
+    pub fn of(catalog: &Catalog, standard: refs::Standard, reference: &str) -> Vec<ControlMapping> {
         catalog
             .mappings_of(standard, reference)
             .map(|m| ControlMapping { reversed: m.to_standard == standard && m.to_ref == reference, row: m.clone() })
+            .take(limits::MAPPINGS)
             .collect()
     }
 }
@@ -96,8 +89,8 @@ impl ControlMapping {
 #[Object]
 impl ControlMapping {
     /// The counterpart's standard.
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(self.counterpart().0)?)
+    async fn standard(&self) -> StandardCode {
+        self.counterpart().0.into()
     }
     /// The counterpart's ref.
     #[graphql(name = "ref")]
@@ -122,9 +115,10 @@ impl ControlMapping {
     async fn shared_scf_controls(&self) -> Option<i32> {
         self.row.shared_scf_controls
     }
-    /// The SCF controls both sides share (SCF-derived rows).
+    /// The SCF controls both sides share (SCF-derived rows; at most 10). Priced as one
+    /// item: the whole catalog holds 103 mapping rows, so nesting cannot multiply them.
     async fn via(&self) -> Vec<ScfControl> {
-        serde_json::from_str(&self.row.via).unwrap_or_default()
+        limits::bounded(serde_json::from_str(&self.row.via).unwrap_or_default(), limits::SCF_CONTROLS)
     }
     /// Why a curated row pairs the two.
     async fn rationale(&self) -> Option<&str> {
@@ -154,8 +148,8 @@ pub struct CatalogControl(pub catalog_control::Model);
 
 #[Object]
 impl CatalogControl {
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(&self.0.standard)?)
+    async fn standard(&self) -> StandardCode {
+        self.0.standard.into()
     }
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
@@ -184,8 +178,10 @@ impl CatalogControl {
     async fn ai_specific(&self) -> bool {
         self.0.ai_specific
     }
+    /// The mapping rows of this control (at most 20). Priced as one item: the catalog
+    /// holds 103 mapping rows in all, and nothing under them leads back to a list.
     async fn mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
-        Ok(ControlMapping::of(ctx.catalog()?, &self.0.standard, &self.0.reference))
+        Ok(ControlMapping::of(ctx.catalog()?, self.0.standard, &self.0.reference))
     }
 }
 
@@ -212,24 +208,28 @@ impl Standard {
     async fn title(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(self.model(ctx)?.title.clone())
     }
-    /// Clauses 4-10 with every sub-clause, in the standard's order.
+    /// Clauses 4-10 with every sub-clause, in the standard's order (at most 50).
+    #[graphql(complexity = "limits::CLAUSES * child_complexity")]
     async fn clauses(&self, ctx: &Context<'_>) -> Result<Vec<Clause>> {
-        Ok(ctx.catalog()?.clauses_of(self.code.as_str()).cloned().map(Clause).collect())
+        Ok(ctx.catalog()?.clauses_of(self.code.into()).take(limits::CLAUSES).cloned().map(Clause).collect())
     }
-    /// Annex A, optionally one group (`A.5`, …).
+    /// Annex A, optionally one group (`A.5`, …; at most 100).
+    #[graphql(complexity = "limits::CATALOG_CONTROLS * child_complexity")]
     async fn controls(&self, ctx: &Context<'_>, group_ref: Option<String>) -> Result<Vec<CatalogControl>> {
         Ok(ctx
             .catalog()?
-            .controls_of(self.code.as_str())
+            .controls_of(self.code.into())
             .filter(|c| group_ref.as_deref().is_none_or(|g| c.group_ref == g))
+            .take(limits::CATALOG_CONTROLS)
             .cloned()
             .map(CatalogControl)
             .collect())
     }
-    /// Annex A themes (27001) or objectives (42001) with their control counts.
+    /// Annex A themes (27001) or objectives (42001) with their control counts (at most 10).
+    #[graphql(complexity = "limits::CATALOG_GROUPS * child_complexity")]
     async fn groups(&self, ctx: &Context<'_>) -> Result<Vec<ControlGroup>> {
         let mut out: Vec<ControlGroup> = Vec::new();
-        for c in ctx.catalog()?.controls_of(self.code.as_str()) {
+        for c in ctx.catalog()?.controls_of(self.code.into()) {
             match out.iter_mut().find(|g| g.reference == c.group_ref) {
                 Some(g) => g.count += 1,
                 None => {
@@ -237,7 +237,7 @@ impl Standard {
                 }
             }
         }
-        Ok(out)
+        Ok(limits::bounded(out, limits::CATALOG_GROUPS))
     }
 }
 
@@ -247,7 +247,7 @@ impl Standard {
             .catalog()?
             .standards
             .iter()
-            .find(|s| s.code == self.code.as_str())
+            .find(|s| s.code == self.code.into())
             .ok_or_else(|| AppError::internal("standard missing from catalog"))?)
     }
 }
@@ -258,6 +258,7 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// ISO/IEC 27001:2022 and ISO/IEC 42001:2023 (names only, never the standards' text).
+    #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn standards(&self, ctx: &Context<'_>) -> Result<Vec<Standard>> {
         ctx.actor()?;
         Ok(vec![Standard { code: StandardCode::Iso27001 }, Standard { code: StandardCode::Iso42001 }])

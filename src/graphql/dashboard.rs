@@ -12,9 +12,11 @@ use crate::auth::Operation;
 use crate::domain::dashboard::{AgingBucket as DAgingBucket, heat_map, percent};
 use crate::domain::ncr::NcrStatus;
 use crate::domain::risk::{RiskDomain as DRiskDomain, RiskLevel as DRiskLevel, RiskSettings as DRiskSettings};
+use crate::domain::soa::ImplementationStatus;
 use crate::graphql::audit::Audit;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::context::ContextExt;
+use crate::graphql::limits;
 use crate::graphql::ncr::NonconformityStatus;
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{RiskDomain, RiskLevel};
@@ -32,7 +34,7 @@ type HeatCounts = HashMap<Uuid, Vec<(i32, i32, u64)>>;
 pub struct DashboardBatch {
     orgs: Vec<Uuid>,
     soa: OnceCell<HashMap<Uuid, Vec<SoaCount>>>,
-    ncr_status: OnceCell<HashMap<Uuid, Vec<(String, u64)>>>,
+    ncr_status: OnceCell<HashMap<Uuid, Vec<(NcrStatus, u64)>>>,
     ncr_aging: OnceCell<HashMap<Uuid, [u64; 4]>>,
     overdue: OnceCell<HashMap<Uuid, u64>>,
     readiness: OnceCell<HashMap<Uuid, Vec<Readiness>>>,
@@ -75,7 +77,7 @@ impl DashboardBatch {
         self.soa.get_or_try_init(|| async { Ok(store::soa_counts(&self.reader(ctx).await?).await?) }).await
     }
 
-    async fn ncr_status(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<(String, u64)>>> {
+    async fn ncr_status(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<(NcrStatus, u64)>>> {
         self.ncr_status
             .get_or_try_init(|| async { Ok(store::nonconformities_by_status(&self.reader(ctx).await?).await?) })
             .await
@@ -142,10 +144,7 @@ impl DashboardBatch {
         let rows = self.risk_scores(ctx).await?.get(&org).cloned().unwrap_or_default();
         Ok(rows
             .iter()
-            .filter_map(|r| {
-                let domain = DRiskDomain::parse(&r.domain)?;
-                settings.exceeds_appetite(domain, r.score).then_some(r.total - r.accepted)
-            })
+            .filter_map(|r| settings.exceeds_appetite(r.domain, r.score).then_some(r.total - r.accepted))
             .sum())
     }
 
@@ -219,11 +218,11 @@ impl CoverageFigures {
             return;
         }
         self.applicable += n;
-        match c.status.as_str() {
-            "IMPLEMENTED" => self.implemented += n,
-            "PARTIAL" => self.partial += n,
-            "PLANNED" => self.planned += n,
-            _ => self.not_started += n,
+        match c.status {
+            ImplementationStatus::Implemented => self.implemented += n,
+            ImplementationStatus::Partial => self.partial += n,
+            ImplementationStatus::Planned => self.planned += n,
+            ImplementationStatus::NotStarted => self.not_started += n,
         }
     }
 
@@ -245,6 +244,8 @@ pub struct SoaCoverage {
     pub standard: StandardCode,
     #[graphql(flatten)]
     pub figures: CoverageFigures,
+    /// The Annex A groups and `CUSTOM` (at most 11).
+    #[graphql(complexity = "limits::SOA_GROUPS * child_complexity")]
     pub groups: Vec<GroupCoverage>,
 }
 
@@ -252,7 +253,7 @@ fn soa_coverage(counts: &[SoaCount]) -> Result<Vec<SoaCoverage>> {
     let mut out: Vec<SoaCoverage> = Vec::new();
     for code in [StandardCode::Iso27001, StandardCode::Iso42001] {
         let mut cov = SoaCoverage { standard: code, figures: CoverageFigures::default(), groups: Vec::new() };
-        let mut rows: Vec<&SoaCount> = counts.iter().filter(|c| c.standard == code.as_str()).collect();
+        let mut rows: Vec<&SoaCount> = counts.iter().filter(|c| c.standard == code.into()).collect();
         rows.sort_by_key(|c| group_order(&c.group_ref));
         for c in rows {
             cov.figures.add(c);
@@ -295,6 +296,7 @@ pub struct Dashboard {
 #[Object]
 impl Dashboard {
     /// SoA implementation per standard, with a breakdown per Annex A group.
+    #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn soa_coverage(&self, ctx: &Context<'_>) -> Result<Vec<SoaCoverage>> {
         soa_coverage(self.batch.soa(ctx).await?.get(&self.org).map(Vec::as_slice).unwrap_or_default())
     }
@@ -302,21 +304,23 @@ impl Dashboard {
     /// Nonconformities not CLOSED.
     async fn open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {
         let rows = self.batch.ncr_status(ctx).await?.get(&self.org);
-        Ok(rows.into_iter().flatten().filter(|(s, _)| s != "CLOSED").map(|(_, n)| *n as i32).sum())
+        Ok(rows.into_iter().flatten().filter(|(s, _)| *s != NcrStatus::Closed).map(|(_, n)| *n as i32).sum())
     }
 
+    #[graphql(complexity = "limits::NCR_STATUSES * child_complexity")]
     async fn nonconformities_by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let rows = self.batch.ncr_status(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         Ok(NcrStatus::ALL
             .iter()
             .map(|s| StatusCount {
                 status: (*s).into(),
-                count: rows.iter().find(|(r, _)| r == s.as_str()).map(|(_, n)| *n as i32).unwrap_or(0),
+                count: rows.iter().find(|(r, _)| r == s).map(|(_, n)| *n as i32).unwrap_or(0),
             })
             .collect())
     }
 
     /// Open nonconformities by whole days open: 0-30, 31-90, 91-180, 180+.
+    #[graphql(complexity = "limits::AGING_BUCKETS * child_complexity")]
     async fn nonconformity_aging(&self, ctx: &Context<'_>) -> Result<Vec<AgingCount>> {
         let counts = self.batch.ncr_aging(ctx).await?.get(&self.org).copied().unwrap_or_default();
         Ok(DAgingBucket::ALL
@@ -334,6 +338,7 @@ impl Dashboard {
     /// Open risks per likelihood × impact cell, every cell of the organization's matrix
     /// present (zeros included). `residual: true` uses residual ratings (each falling back
     /// to its inherent one).
+    #[graphql(complexity = "limits::HEAT_CELLS * child_complexity")]
     async fn risk_heat_map(
         &self,
         ctx: &Context<'_>,
@@ -355,19 +360,21 @@ impl Dashboard {
     }
 
     /// Open risks per domain (every domain present).
+    #[graphql(complexity = "limits::RISK_DOMAINS * child_complexity")]
     async fn risks_by_domain(&self, ctx: &Context<'_>) -> Result<Vec<DomainCount>> {
         let rows = self.batch.risk_scores(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         Ok(DRiskDomain::ALL
             .iter()
             .map(|d| DomainCount {
                 domain: (*d).into(),
-                count: rows.iter().filter(|r| r.domain == d.as_str()).map(|r| r.total as i32).sum(),
+                count: rows.iter().filter(|r| r.domain == *d).map(|r| r.total as i32).sum(),
             })
             .collect())
     }
 
     /// Open risks per level of their effective (residual, else inherent) score under the
     /// settings in force (every level present).
+    #[graphql(complexity = "limits::RISK_LEVELS * child_complexity")]
     async fn risks_by_level(&self, ctx: &Context<'_>) -> Result<Vec<LevelCount>> {
         let settings = self.batch.settings(ctx, self.org).await?;
         let rows = self.batch.risk_scores(ctx).await?.get(&self.org).cloned().unwrap_or_default();
@@ -392,14 +399,16 @@ impl Dashboard {
     }
 
     /// PLANNED or IN_PROGRESS audits starting within the next 90 days (today included),
-    /// soonest first.
+    /// soonest first (at most 20).
+    #[graphql(complexity = "limits::UPCOMING_AUDITS * child_complexity")]
     async fn upcoming_audits(&self, ctx: &Context<'_>) -> Result<Vec<Audit>> {
         let rows = self.batch.upcoming(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         let access = ctx.gate()?.access_of(ctx.actor()?, self.org).await?;
-        Ok(rows.into_iter().map(|m| Audit::new(m, access)).collect())
+        Ok(limits::bounded(rows, limits::UPCOMING_AUDITS).into_iter().map(|m| Audit::new(m, access)).collect())
     }
 
     /// Certification readiness per standard.
+    #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<Readiness>> {
         self.readiness_of(ctx).await
     }
@@ -451,7 +460,7 @@ impl Portfolio {
 
     async fn total_open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {
         let all = self.batch.ncr_status(ctx).await?;
-        Ok(all.values().flatten().filter(|(s, _)| s != "CLOSED").map(|(_, n)| *n as i32).sum())
+        Ok(all.values().flatten().filter(|(s, _)| *s != NcrStatus::Closed).map(|(_, n)| *n as i32).sum())
     }
 
     /// The organization and standard furthest from certification.

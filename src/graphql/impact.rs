@@ -1,26 +1,24 @@
 //! AI system impact assessments (ISO 42001 6.1.4, 8.4; A.5.2-A.5.5).
 
-use std::sync::Arc;
-
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::auth::{Access, Operation};
+use crate::auth::Operation;
 use crate::domain::impact::{self as rules, ImpactAssessmentStatus as DStatus, Right};
-use crate::entity::impact_assessment;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::{change, filter_id, ref_id};
 use crate::graphql::inventory::AiSystem;
+use crate::graphql::limits;
 use crate::graphql::loaders::load_by_id;
 use crate::graphql::org::Organization;
-use crate::graphql::risk::{Risk, change, ref_id, risks_in};
+use crate::graphql::risk::{Risk, risks_in};
 use crate::ids::{self, Kind};
 use crate::store::impact as store;
 use crate::store::page::PageArgs;
 use crate::store::tenancy::Granted;
-use crate::store::{Actor, Gate};
 
 /// DRAFT → IN_REVIEW → APPROVED; IN_REVIEW → DRAFT sends it back; APPROVED → DRAFT
 /// reopens (OWNER/MANAGER).
@@ -60,19 +58,13 @@ pub struct Impact {
     pub mitigation: Option<String>,
 }
 
-#[derive(Clone)]
-pub struct ImpactAssessment {
-    pub model: Arc<impact_assessment::Model>,
-    pub access: Access,
+crate::entity_type! {
+    ImpactAssessment, impact_assessment
 }
 
 impl ImpactAssessment {
-    pub fn new(model: impact_assessment::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-
-    fn current(&self) -> AppResult<DStatus> {
-        DStatus::parse(&self.model.status).ok_or_else(|| AppError::internal("bad assessment status in database"))
+    fn current(&self) -> DStatus {
+        self.model.status
     }
 
     fn allowed(&self, right: Right) -> bool {
@@ -83,105 +75,89 @@ impl ImpactAssessment {
     }
 }
 
-#[Object]
-impl ImpactAssessment {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::ImpactAssessment, self.model.id))
+crate::entity_object! {
+    ImpactAssessment, impact_assessment,
+    update: custom,
+    delete: none,
+    {
+        async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
+            Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, self.model.ai_system_id)
+                .await?
+                .map(|m| AiSystem::new(m, self.access)))
+        }
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        /// Individuals affected by the system's use.
+        async fn assessed_individuals(&self) -> Option<&str> {
+            self.model.assessed_individuals.as_deref()
+        }
+        async fn assessed_groups(&self) -> Option<&str> {
+            self.model.assessed_groups.as_deref()
+        }
+        async fn assessed_societies(&self) -> Option<&str> {
+            self.model.assessed_societies.as_deref()
+        }
+        async fn status(&self) -> ImpactAssessmentStatus {
+            self.current().into()
+        }
+        /// Who approved it (token `sub`); `null` unless APPROVED.
+        async fn approved_by(&self) -> Option<&str> {
+            self.model.approved_by.as_deref()
+        }
+        async fn approved_at(&self) -> Option<DateTime<Utc>> {
+            self.model.approved_at
+        }
+        /// Content can change (not APPROVED, and the viewer writes assessments).
+        async fn viewer_can_update(&self) -> bool {
+            self.allowed(Right::Write) && self.current() != DStatus::Approved
+        }
+        /// The viewer may make at least one move of the workflow from here.
+        async fn viewer_can_transition(&self) -> bool {
+            rules::next_statuses(self.current()).into_iter().any(|(_, r)| self.allowed(r))
+        }
+        /// The statuses the viewer may move this assessment to.
+        async fn available_transitions(&self) -> Vec<ImpactAssessmentStatus> {
+            rules::next_statuses(self.current())
+                .into_iter()
+                .filter(|(_, r)| self.allowed(*r))
+                .map(|(s, _)| s.into())
+                .collect()
+        }
     }
-    async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
-        Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, self.model.ai_system_id)
-            .await?
-            .map(|m| AiSystem::new(m, self.access)))
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    /// Individuals affected by the system's use.
-    async fn assessed_individuals(&self) -> Option<&str> {
-        self.model.assessed_individuals.as_deref()
-    }
-    async fn assessed_groups(&self) -> Option<&str> {
-        self.model.assessed_groups.as_deref()
-    }
-    async fn assessed_societies(&self) -> Option<&str> {
-        self.model.assessed_societies.as_deref()
-    }
-    async fn impacts(&self) -> Result<Vec<Impact>> {
-        Ok(self
-            .model
-            .impacts
-            .iter()
-            .map(|i| {
-                Ok(Impact {
-                    area: rules::ImpactArea::parse(&i.area)
-                        .ok_or_else(|| AppError::internal("bad impact area in database"))?
-                        .into(),
+    lists {
+        /// At most 100.
+        #[list(IMPACTS)]
+        async fn impacts(&self) -> Result<Vec<Impact>> {
+            Ok(self.model
+                .impacts
+                .iter()
+                .map(|i| Impact {
+                    area: i.area.into(),
                     description: i.description.clone(),
                     likelihood: i.likelihood,
                     severity: i.severity,
                     score: i.likelihood * i.severity,
                     mitigation: i.mitigation.clone(),
                 })
-            })
-            .collect::<AppResult<_>>()?)
-    }
-    async fn status(&self) -> Result<ImpactAssessmentStatus> {
-        Ok(self.current()?.into())
-    }
-    /// Who approved it (token `sub`); `null` unless APPROVED.
-    async fn approved_by(&self) -> Option<&str> {
-        self.model.approved_by.as_deref()
-    }
-    async fn approved_at(&self) -> Option<DateTime<Utc>> {
-        self.model.approved_at
-    }
-    /// Risks this assessment informs, highest residual score first.
-    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
-        if !self.access.allows(Operation::ReadRisks) {
-            return Ok(Vec::new());
+                .collect())
         }
-        let rows = crate::graphql::loaders::load_right_of::<crate::entity::impact_assessment_risk::Entity>(
-            ctx,
-            self.model.organization_id,
-            self.model.id,
-        )
-        .await?;
-        risks_in(ctx, self.model.organization_id, rows, self.access).await
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
-    /// Content can change (not APPROVED, and the viewer writes assessments).
-    async fn viewer_can_update(&self) -> Result<bool> {
-        Ok(self.allowed(Right::Write) && self.current()? != DStatus::Approved)
-    }
-    /// The viewer may make at least one move of the workflow from here.
-    async fn viewer_can_transition(&self) -> Result<bool> {
-        Ok(rules::next_statuses(self.current()?).into_iter().any(|(_, r)| self.allowed(r)))
-    }
-    /// The statuses the viewer may move this assessment to.
-    async fn available_transitions(&self) -> Result<Vec<ImpactAssessmentStatus>> {
-        Ok(rules::next_statuses(self.current()?)
-            .into_iter()
-            .filter(|(_, r)| self.allowed(*r))
-            .map(|(s, _)| s.into())
-            .collect())
+        /// Risks this assessment informs, highest residual score first (at most 20: an
+        /// assessment is linked to no more).
+        #[list(ASSESSMENT_RISKS)]
+        async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
+            if !self.access.allows(Operation::ReadRisks) {
+                return Ok(Vec::new());
+            }
+            use crate::graphql::loaders::{Right, load_linked};
+            let rows = load_linked::<crate::entity::impact_assessment_risk::Entity, Right>(
+                ctx,
+                self.model.organization_id,
+                self.model.id,
+            )
+            .await?;
+            risks_in(ctx, self.model.organization_id, rows, self.access, limits::ASSESSMENT_RISKS).await
+        }
     }
 }
 
@@ -205,14 +181,7 @@ pub async fn organization_impact_assessments(
     let r = gate.read(actor, org.model.id, Operation::ReadImpactAssessments).await?;
     let args = PageArgs::new(first, after.as_deref(), "impactAssessments:CREATED_AT")?;
     let f = filter.unwrap_or_default();
-    let ai_system_id = match &f.ai_system_id {
-        None => None,
-        Some(id) => Some(match ids::decode(id) {
-            Some((Kind::AiSystem, u)) => u,
-            Some(_) => Uuid::nil(),
-            None => return Err(AppError::bad_input("aiSystemId", "aiSystemId is not a valid ID").into()),
-        }),
-    };
+    let ai_system_id = f.ai_system_id.as_ref().map(|id| filter_id(Kind::AiSystem, id, "aiSystemId")).transpose()?;
     let filter = store::AssessmentFilter { ai_system_id, status: f.status.map(Into::into) };
     let page = store::list_assessments(&r, &filter, &args, wants_total(ctx)).await?;
     let access = r.access();
@@ -260,11 +229,6 @@ pub struct CreateImpactAssessmentInput {
     pub risk_ids: Option<Vec<ID>>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateImpactAssessmentPayload {
-    pub impact_assessment: ImpactAssessment,
-}
-
 /// Content and workflow in one input. `status` moves the workflow (approving and
 /// reopening need OWNER or MANAGER); an APPROVED assessment takes content changes only
 /// together with `status: DRAFT` (reopening).
@@ -285,50 +249,27 @@ pub struct UpdateImpactAssessmentInput {
     pub note: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateImpactAssessmentPayload {
-    pub impact_assessment: ImpactAssessment,
-}
-
-#[derive(Default)]
-pub struct ImpactMutation;
-
-#[Object]
-impl ImpactMutation {
-    async fn create_impact_assessment(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateImpactAssessmentInput,
-    ) -> Result<CreateImpactAssessmentPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+crate::mutations! {
+    ImpactMutation;
+    create_impact_assessment(ctx, gate, actor, input: CreateImpactAssessmentInput)
+        -> CreateImpactAssessmentPayload { impact_assessment: ImpactAssessment } => {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let ai_system_id = ref_id(Kind::AiSystem, &input.ai_system_id, "aiSystemId")?;
         let risks = risk_ids(input.risk_ids.as_deref().unwrap_or_default())?;
         let impacts = impacts_in(input.impacts.unwrap_or_default());
-        let Granted { model: (m, _), access } = store::create_assessment(
-            gate,
-            actor,
-            org,
-            store::NewAssessment {
-                ai_system_id,
-                title: &input.title,
-                assessed_individuals: input.assessed_individuals.as_deref(),
-                assessed_groups: input.assessed_groups.as_deref(),
-                assessed_societies: input.assessed_societies.as_deref(),
-                impacts: &impacts,
-                risk_ids: &risks,
-            },
-        )
-        .await?;
+        let Granted { model: (m, _), access } = store::create_assessment(gate, actor, org, store::NewAssessment {
+            ai_system_id,
+            title: &input.title,
+            assessed_individuals: input.assessed_individuals.as_deref(),
+            assessed_groups: input.assessed_groups.as_deref(),
+            assessed_societies: input.assessed_societies.as_deref(),
+            impacts: &impacts,
+            risk_ids: &risks,
+        }).await?;
         Ok(CreateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
     }
-
-    async fn update_impact_assessment(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateImpactAssessmentInput,
-    ) -> Result<UpdateImpactAssessmentPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_impact_assessment(ctx, gate, actor, input: UpdateImpactAssessmentInput)
+        -> UpdateImpactAssessmentPayload { impact_assessment: ImpactAssessment } => {
         let id = ids::expect(Kind::ImpactAssessment, &input.id, "id")?;
         let changes = store::AssessmentChanges {
             expected_version: input.expected_version,
@@ -344,10 +285,4 @@ impl ImpactMutation {
         let Granted { model: (m, _), access } = store::update_assessment(gate, actor, id, changes).await?;
         Ok(UpdateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
     }
-}
-
-/// `node(id)` for an assessment.
-pub async fn impact_assessment_node(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<ImpactAssessment> {
-    let (r, m) = gate.locate::<impact_assessment::Entity>(actor, id, Operation::ReadImpactAssessments).await?;
-    Ok(ImpactAssessment::new(m, r.access()))
 }

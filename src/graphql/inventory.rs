@@ -1,23 +1,19 @@
 //! Scopes of the management system and the AI systems inventory.
 
-use std::sync::Arc;
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Result};
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
-
-use crate::auth::{Access, Operation};
+use crate::auth::Operation;
 use crate::domain::impact::{self as impact_rules, AiLifecycleStage as DStage, ImpactAssessmentStatus as DStatus};
-use crate::domain::scope::ScopeKind as DKind;
-use crate::entity::{ai_system, impact_assessment, risk, scope};
-use crate::error::{AppError, AppResult};
+use crate::entity::{impact_assessment, risk, scope};
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
 use crate::graphql::impact::ImpactAssessment;
+use crate::graphql::input::{change, filter_id, ref_id, try_change};
+use crate::graphql::limits;
 use crate::graphql::loaders::{load_by_id, load_children};
 use crate::graphql::org::Organization;
-use crate::graphql::risk::{Risk, change, ref_id, risks_in, try_change};
+use crate::graphql::risk::{Risk, risks_in};
 use crate::ids::{self, Kind};
 use crate::store::page::PageArgs;
 use crate::store::{ai_system as ai_store, scope as store};
@@ -50,78 +46,42 @@ pub enum AiRole {
     User,
 }
 
-fn stored<T>(v: Option<T>, what: &str) -> AppResult<T> {
-    v.ok_or_else(|| AppError::internal(format!("bad {what} in database")))
-}
-
 // ---------------------------------------------------------------------------------------
 // Scope
 
-/// An ISMS, AIMS or integrated scope (ISO 27001 4.3; ISO 42001 4.3).
-#[derive(Clone)]
-pub struct Scope {
-    pub model: Arc<scope::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// An ISMS, AIMS or integrated scope (ISO 27001 4.3; ISO 42001 4.3).
+    Scope, scope
 }
 
-impl Scope {
-    pub fn new(model: scope::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-}
-
-#[Object]
-impl Scope {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Scope, self.model.id))
-    }
-    async fn name(&self) -> &str {
-        &self.model.name
-    }
-    async fn kind(&self) -> Result<ScopeKind> {
-        Ok(stored(DKind::parse(&self.model.kind), "scope kind")?.into())
-    }
-    async fn description(&self) -> Option<&str> {
-        self.model.description.as_deref()
-    }
-    async fn boundaries(&self) -> Option<&str> {
-        self.model.boundaries.as_deref()
-    }
-    async fn inclusions(&self) -> &[String] {
-        &self.model.inclusions.0
-    }
-    async fn exclusions(&self) -> &[String] {
-        &self.model.exclusions.0
-    }
-    /// The standards the scope covers.
-    async fn standards(&self) -> Result<Vec<StandardCode>> {
-        Ok(self.model.standards.0.iter().map(|s| StandardCode::parse(s)).collect::<AppResult<_>>()?)
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::WriteScopes)
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
+crate::entity_object! {
+    Scope, scope,
+    update: WriteScopes,
     /// Deleting is refused while risks, AI systems or audits refer to the scope.
-    async fn viewer_can_delete(&self) -> bool {
-        self.access.allows(Operation::WriteScopes)
+    delete: WriteScopes,
+    {
+        async fn name(&self) -> &str {
+            &self.model.name
+        }
+        async fn kind(&self) -> ScopeKind {
+            self.model.kind.into()
+        }
+        async fn description(&self) -> Option<&str> {
+            self.model.description.as_deref()
+        }
+        async fn boundaries(&self) -> Option<&str> {
+            self.model.boundaries.as_deref()
+        }
+        async fn inclusions(&self) -> &[String] {
+            &self.model.inclusions.0
+        }
+        async fn exclusions(&self) -> &[String] {
+            &self.model.exclusions.0
+        }
+        /// The standards the scope covers.
+        async fn standards(&self) -> Vec<StandardCode> {
+            self.model.standards.0.iter().map(|s| (*s).into()).collect()
+        }
     }
 }
 
@@ -156,11 +116,6 @@ pub struct CreateScopeInput {
     pub standards: Option<Vec<StandardCode>>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateScopePayload {
-    pub scope: Scope,
-}
-
 #[derive(InputObject)]
 pub struct UpdateScopeInput {
     pub id: ID,
@@ -174,126 +129,88 @@ pub struct UpdateScopeInput {
     pub standards: Option<Vec<StandardCode>>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateScopePayload {
-    pub scope: Scope,
-}
-
 #[derive(InputObject)]
 pub struct DeleteScopeInput {
     pub id: ID,
 }
 
-#[derive(SimpleObject)]
-pub struct DeleteScopePayload {
-    pub deleted_id: ID,
-}
-
 // ---------------------------------------------------------------------------------------
 // AI systems
 
-/// An AI system the AIMS covers (ISO 42001 4.1, A.4, A.6).
-#[derive(Clone)]
-pub struct AiSystem {
-    pub model: Arc<ai_system::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// An AI system the AIMS covers (ISO 42001 4.1, A.4, A.6).
+    AiSystem, ai_system
 }
 
 impl AiSystem {
-    pub fn new(model: ai_system::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-
-    fn stage(&self) -> AppResult<DStage> {
-        stored(DStage::parse(&self.model.lifecycle_stage), "lifecycle stage")
-    }
-
     async fn assessments(&self, ctx: &Context<'_>) -> Result<Vec<impact_assessment::Model>> {
         load_children::<impact_assessment::Entity>(ctx, self.model.organization_id, self.model.id).await
     }
 }
 
-#[Object]
-impl AiSystem {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::AiSystem, self.model.id))
-    }
-    async fn name(&self) -> &str {
-        &self.model.name
-    }
-    async fn description(&self) -> Option<&str> {
-        self.model.description.as_deref()
-    }
-    async fn purpose(&self) -> Option<&str> {
-        self.model.purpose.as_deref()
-    }
-    async fn lifecycle_stage(&self) -> Result<AiLifecycleStage> {
-        Ok(self.stage()?.into())
-    }
-    async fn organization_role(&self) -> Result<AiRole> {
-        Ok(stored(impact_rules::AiRole::parse(&self.model.organization_role), "AI role")?.into())
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
-        let Some(id) = self.model.scope_id else { return Ok(None) };
-        Ok(load_by_id::<scope::Entity>(ctx, self.model.organization_id, id).await?.map(|m| Scope::new(m, self.access)))
-    }
-    async fn data_categories(&self) -> &[String] {
-        &self.model.data_categories.0
-    }
-    /// How humans oversee the system (ISO 42001 A.9.2).
-    async fn human_oversight(&self) -> Option<&str> {
-        self.model.human_oversight.as_deref()
-    }
-    /// DEPLOYED with no APPROVED impact assessment (ISO 42001 8.4, A.5.2): the finding an
-    /// auditor writes.
-    async fn impact_assessment_missing(&self, ctx: &Context<'_>) -> Result<bool> {
-        let stage = self.stage()?;
-        if stage != DStage::Deployed {
-            return Ok(false);
-        }
-        let approved = self.assessments(ctx).await?.iter().any(|a| a.status == DStatus::Approved.as_str());
-        Ok(impact_rules::impact_assessment_missing(stage, approved))
-    }
-    /// Oldest first.
-    async fn impact_assessments(&self, ctx: &Context<'_>) -> Result<Vec<ImpactAssessment>> {
-        Ok(self.assessments(ctx).await?.into_iter().map(|m| ImpactAssessment::new(m, self.access)).collect())
-    }
-    /// Risks registered against this system, highest residual score first.
-    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
-        if !self.access.allows(Operation::ReadRisks) {
-            return Ok(Vec::new());
-        }
-        let rows = load_children::<risk::Entity>(ctx, self.model.organization_id, self.model.id).await?;
-        risks_in(ctx, self.model.organization_id, rows, self.access).await
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::WriteAiSystems)
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
+crate::entity_object! {
+    AiSystem, ai_system,
+    update: WriteAiSystems,
     /// Deleting is refused while risks or impact assessments refer to the system.
-    async fn viewer_can_delete(&self) -> bool {
-        self.access.allows(Operation::WriteAiSystems)
+    delete: WriteAiSystems,
+    {
+        async fn name(&self) -> &str {
+            &self.model.name
+        }
+        async fn description(&self) -> Option<&str> {
+            self.model.description.as_deref()
+        }
+        async fn purpose(&self) -> Option<&str> {
+            self.model.purpose.as_deref()
+        }
+        async fn lifecycle_stage(&self) -> AiLifecycleStage {
+            self.model.lifecycle_stage.into()
+        }
+        async fn organization_role(&self) -> AiRole {
+            self.model.organization_role.into()
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
+        async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
+            let Some(id) = self.model.scope_id else { return Ok(None) };
+            let m = load_by_id::<scope::Entity>(ctx, self.model.organization_id, id).await?;
+            Ok(m.map(|m| Scope::new(m, self.access)))
+        }
+        async fn data_categories(&self) -> &[String] {
+            &self.model.data_categories.0
+        }
+        /// How humans oversee the system (ISO 42001 A.9.2).
+        async fn human_oversight(&self) -> Option<&str> {
+            self.model.human_oversight.as_deref()
+        }
+        /// DEPLOYED with no APPROVED impact assessment (ISO 42001 8.4, A.5.2): the finding an
+        /// auditor writes.
+        async fn impact_assessment_missing(&self, ctx: &Context<'_>) -> Result<bool> {
+            let stage = self.model.lifecycle_stage;
+            if stage != DStage::Deployed {
+                return Ok(false);
+            }
+            let approved = self.assessments(ctx).await?.iter().any(|a| a.status == DStatus::Approved);
+            Ok(impact_rules::impact_assessment_missing(stage, approved))
+        }
+    }
+    lists {
+        /// Oldest first (the first 20).
+        #[list(SYSTEM_ASSESSMENTS)]
+        async fn impact_assessments(&self, ctx: &Context<'_>) -> Result<Vec<ImpactAssessment>> {
+            let rows = limits::bounded(self.assessments(ctx).await?, limits::SYSTEM_ASSESSMENTS);
+            Ok(rows.into_iter().map(|m| ImpactAssessment::new(m, self.access)).collect())
+        }
+        /// Risks registered against this system: the 50 with the highest residual score.
+        #[list(SYSTEM_RISKS)]
+        async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {
+            if !self.access.allows(Operation::ReadRisks) {
+                return Ok(Vec::new());
+            }
+            let rows = load_children::<risk::Entity>(ctx, self.model.organization_id, self.model.id).await?;
+            risks_in(ctx, self.model.organization_id, rows, self.access, limits::SYSTEM_RISKS).await
+        }
     }
 }
 
@@ -322,14 +239,7 @@ pub async fn organization_ai_systems(
     let r = gate.read(actor, org.model.id, Operation::ReadAiSystems).await?;
     let args = PageArgs::new(first, after.as_deref(), "aiSystems:NAME")?;
     let f = filter.unwrap_or_default();
-    let scope_id = match &f.scope_id {
-        None => None,
-        Some(id) => Some(match ids::decode(id) {
-            Some((Kind::Scope, u)) => u,
-            Some(_) => Uuid::nil(),
-            None => return Err(AppError::bad_input("scopeId", "scopeId is not a valid ID").into()),
-        }),
-    };
+    let scope_id = f.scope_id.as_ref().map(|id| filter_id(Kind::Scope, id, "scopeId")).transpose()?;
     let filter = ai_store::AiSystemFilter {
         lifecycle_stage: f.lifecycle_stage.map(Into::into),
         organization_role: f.organization_role.map(Into::into),
@@ -357,11 +267,6 @@ pub struct CreateAiSystemInput {
     pub human_oversight: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateAiSystemPayload {
-    pub ai_system: AiSystem,
-}
-
 #[derive(InputObject)]
 pub struct UpdateAiSystemInput {
     pub id: ID,
@@ -377,132 +282,80 @@ pub struct UpdateAiSystemInput {
     pub human_oversight: MaybeUndefined<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateAiSystemPayload {
-    pub ai_system: AiSystem,
-}
-
 #[derive(InputObject)]
 pub struct DeleteAiSystemInput {
     pub id: ID,
 }
 
-#[derive(SimpleObject)]
-pub struct DeleteAiSystemPayload {
-    pub deleted_id: ID,
-}
-
 // ---------------------------------------------------------------------------------------
 // Mutations
 
-#[derive(Default)]
-pub struct InventoryMutation;
-
-#[Object]
-impl InventoryMutation {
-    async fn create_scope(&self, ctx: &Context<'_>, input: CreateScopeInput) -> Result<CreateScopePayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+crate::mutations! {
+    InventoryMutation;
+    create_scope(ctx, gate, actor, input: CreateScopeInput) -> CreateScopePayload { scope: Scope } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let m = store::create_scope(
-            gate,
-            actor,
-            org,
-            store::NewScope {
-                name: &input.name,
-                kind: input.kind.into(),
-                description: input.description.as_deref(),
-                boundaries: input.boundaries.as_deref(),
-                inclusions: input.inclusions.as_deref().unwrap_or_default(),
-                exclusions: input.exclusions.as_deref().unwrap_or_default(),
-                standards: input.standards.map(|v| v.into_iter().map(StandardCode::as_str).collect()),
-            },
-        )
-        .await?;
-        Ok(CreateScopePayload { scope: m.into_object(Scope::new) })
+        store::create_scope(gate, actor, org, store::NewScope {
+            name: &input.name,
+            kind: input.kind.into(),
+            description: input.description.as_deref(),
+            boundaries: input.boundaries.as_deref(),
+            inclusions: input.inclusions.as_deref().unwrap_or_default(),
+            exclusions: input.exclusions.as_deref().unwrap_or_default(),
+            standards: input.standards.map(|v| v.into_iter().map(Into::into).collect()),
+        }).await?
     }
-
-    async fn update_scope(&self, ctx: &Context<'_>, input: UpdateScopeInput) -> Result<UpdateScopePayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_scope(ctx, gate, actor, input: UpdateScopeInput) -> UpdateScopePayload { scope: Scope } {
         let id = ids::expect(Kind::Scope, &input.id, "id")?;
-        let m = store::update_scope(
-            gate,
-            actor,
-            id,
-            store::ScopeChanges {
-                expected_version: input.expected_version,
-                name: input.name,
-                kind: input.kind.map(Into::into),
-                description: change(input.description, |v| v),
-                boundaries: change(input.boundaries, |v| v),
-                inclusions: input.inclusions,
-                exclusions: input.exclusions,
-                standards: input.standards.map(|v| v.into_iter().map(StandardCode::as_str).collect()),
-            },
-        )
-        .await?;
-        Ok(UpdateScopePayload { scope: m.into_object(Scope::new) })
+        store::update_scope(gate, actor, id, store::ScopeChanges {
+            expected_version: input.expected_version,
+            name: input.name,
+            kind: input.kind.map(Into::into),
+            description: change(input.description, |v| v),
+            boundaries: change(input.boundaries, |v| v),
+            inclusions: input.inclusions,
+            exclusions: input.exclusions,
+            standards: input.standards.map(|v| v.into_iter().map(Into::into).collect()),
+        }).await?
     }
-
     /// Refused with CONFLICT while risks, AI systems or audits refer to the scope.
-    async fn delete_scope(&self, ctx: &Context<'_>, input: DeleteScopeInput) -> Result<DeleteScopePayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    delete_scope(ctx, gate, actor, input: DeleteScopeInput) -> DeleteScopePayload { deleted_id: ID } => {
         let id = ids::expect(Kind::Scope, &input.id, "id")?;
         let m = store::delete_scope(gate, actor, id).await?;
         Ok(DeleteScopePayload { deleted_id: ID(ids::encode(Kind::Scope, m.model.id)) })
     }
-
-    async fn create_ai_system(&self, ctx: &Context<'_>, input: CreateAiSystemInput) -> Result<CreateAiSystemPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    create_ai_system(ctx, gate, actor, input: CreateAiSystemInput) -> CreateAiSystemPayload { ai_system: AiSystem } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let scope_id = input.scope_id.as_ref().map(|i| ref_id(Kind::Scope, i, "scopeId")).transpose()?;
-        let m = ai_store::create_ai_system(
-            gate,
-            actor,
-            org,
-            ai_store::NewAiSystem {
-                name: &input.name,
-                description: input.description.as_deref(),
-                purpose: input.purpose.as_deref(),
-                lifecycle_stage: input.lifecycle_stage.map(Into::into).unwrap_or(DStage::Design),
-                organization_role: input.organization_role.into(),
-                owner: input.owner.as_deref(),
-                scope_id,
-                data_categories: input.data_categories.as_deref().unwrap_or_default(),
-                human_oversight: input.human_oversight.as_deref(),
-            },
-        )
-        .await?;
-        Ok(CreateAiSystemPayload { ai_system: m.into_object(AiSystem::new) })
+        ai_store::create_ai_system(gate, actor, org, ai_store::NewAiSystem {
+            name: &input.name,
+            description: input.description.as_deref(),
+            purpose: input.purpose.as_deref(),
+            lifecycle_stage: input.lifecycle_stage.map(Into::into).unwrap_or(DStage::Design),
+            organization_role: input.organization_role.into(),
+            owner: input.owner.as_deref(),
+            scope_id,
+            data_categories: input.data_categories.as_deref().unwrap_or_default(),
+            human_oversight: input.human_oversight.as_deref(),
+        }).await?
     }
-
-    async fn update_ai_system(&self, ctx: &Context<'_>, input: UpdateAiSystemInput) -> Result<UpdateAiSystemPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_ai_system(ctx, gate, actor, input: UpdateAiSystemInput) -> UpdateAiSystemPayload { ai_system: AiSystem } {
         let id = ids::expect(Kind::AiSystem, &input.id, "id")?;
-        let m = ai_store::update_ai_system(
-            gate,
-            actor,
-            id,
-            ai_store::AiSystemChanges {
-                expected_version: input.expected_version,
-                name: input.name,
-                description: change(input.description, |v| v),
-                purpose: change(input.purpose, |v| v),
-                lifecycle_stage: input.lifecycle_stage.map(Into::into),
-                organization_role: input.organization_role.map(Into::into),
-                owner: change(input.owner, |v| v),
-                scope_id: try_change(input.scope_id, |i| ref_id(Kind::Scope, &i, "scopeId"))?,
-                data_categories: input.data_categories,
-                human_oversight: change(input.human_oversight, |v| v),
-            },
-        )
-        .await?;
-        Ok(UpdateAiSystemPayload { ai_system: m.into_object(AiSystem::new) })
+        ai_store::update_ai_system(gate, actor, id, ai_store::AiSystemChanges {
+            expected_version: input.expected_version,
+            name: input.name,
+            description: change(input.description, |v| v),
+            purpose: change(input.purpose, |v| v),
+            lifecycle_stage: input.lifecycle_stage.map(Into::into),
+            organization_role: input.organization_role.map(Into::into),
+            owner: change(input.owner, |v| v),
+            scope_id: try_change(input.scope_id, |i| ref_id(Kind::Scope, &i, "scopeId"))?,
+            data_categories: input.data_categories,
+            human_oversight: change(input.human_oversight, |v| v),
+        }).await?
     }
-
     /// Refused with CONFLICT while risks or impact assessments refer to the system (retire
     /// it instead: lifecycleStage RETIRED keeps its records).
-    async fn delete_ai_system(&self, ctx: &Context<'_>, input: DeleteAiSystemInput) -> Result<DeleteAiSystemPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    delete_ai_system(ctx, gate, actor, input: DeleteAiSystemInput) -> DeleteAiSystemPayload { deleted_id: ID } => {
         let id = ids::expect(Kind::AiSystem, &input.id, "id")?;
         let m = ai_store::delete_ai_system(gate, actor, id).await?;
         Ok(DeleteAiSystemPayload { deleted_id: ID(ids::encode(Kind::AiSystem, m.model.id)) })

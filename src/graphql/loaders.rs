@@ -3,8 +3,9 @@
 //! and caller:
 //!
 //! ```ignore
-//! let loader = ctx.loader(|gate, actor| ById::<risk::Entity> { gate, actor, _e: PhantomData })?;
-//! let actions = loader.load_one((org_id, ncr_id)).await?.unwrap_or_default();
+//! let risk = load_by_id::<risk::Entity>(ctx, org_id, risk_id).await?;
+//! let actions = load_children::<corrective_action::Entity>(ctx, org_id, ncr_id).await?;
+//! let controls = load_linked::<risk_control::Entity, Right>(ctx, org_id, risk_id).await?;
 //! ```
 //!
 //! Keys carry the organization id, so a loader reads through `Gate::read_many`, which
@@ -12,10 +13,14 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::EntityTrait;
+use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{ContextExt, RequestCtx};
@@ -63,15 +68,25 @@ impl LoaderExt for Context<'_> {
     }
 }
 
-/// Batch-loads rows of any tenant entity by `(organization, id)`, with the read right the
-/// entity itself names (`TenantOwned::READ`).
-pub struct ById<E> {
+/// A DataLoader that reads through the gate as the request's caller; `Q` says what it
+/// loads ([`ById`], [`ChildrenOf`], [`Linked`]).
+pub struct GateLoader<Q> {
     gate: Gate,
     actor: Arc<Actor>,
-    _e: std::marker::PhantomData<fn() -> E>,
+    _q: PhantomData<fn() -> Q>,
 }
 
-impl<E> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for ById<E>
+fn gate_loader<Q: 'static>(ctx: &Context<'_>) -> AppResult<Arc<DataLoader<GateLoader<Q>>>> {
+    ctx.loader(|gate, actor| GateLoader { gate, actor, _q: PhantomData })
+}
+
+type Key = (Uuid, Uuid);
+
+/// Rows of any tenant entity by `(organization, id)`, with the read right the entity
+/// itself names (`TenantScoped::READ`).
+pub struct ById<E>(PhantomData<E>);
+
+impl<E> Loader<Key> for GateLoader<ById<E>>
 where
     E: TenantOwned + 'static,
     E::Model: Sync + Send + Clone + 'static,
@@ -79,45 +94,25 @@ where
     type Value = E::Model;
     type Error = async_graphql::Error;
 
-    async fn load(
-        &self,
-        keys: &[(uuid::Uuid, uuid::Uuid)],
-    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), E::Model>, Self::Error> {
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, E::Model>, Self::Error> {
         let rows = self.gate.rows_by_ids::<E>(&self.actor, keys).await?;
         Ok(rows.into_iter().map(|m| ((E::org_of(&m), E::id_of(&m)), m)).collect())
     }
 }
 
 /// One row of `E`, loaded in the request's batch; `None` when missing or not visible.
-pub async fn load_by_id<E>(
-    ctx: &Context<'_>,
-    org: uuid::Uuid,
-    id: uuid::Uuid,
-) -> async_graphql::Result<Option<E::Model>>
+pub async fn load_by_id<E>(ctx: &Context<'_>, org: Uuid, id: Uuid) -> async_graphql::Result<Option<E::Model>>
 where
     E: TenantOwned + 'static,
     E::Model: Sync + Send + Clone + 'static,
 {
-    let loader = ctx.loader(|gate, actor| ById::<E> { gate, actor, _e: std::marker::PhantomData })?;
-    loader.load_one((org, id)).await
+    gate_loader::<ById<E>>(ctx)?.load_one((org, id)).await
 }
 
-/// The distinct organizations of `(organization, id)` loader keys.
-pub fn orgs_of(keys: &[(uuid::Uuid, uuid::Uuid)]) -> Vec<uuid::Uuid> {
-    let mut orgs: Vec<uuid::Uuid> = keys.iter().map(|k| k.0).collect();
-    orgs.sort();
-    orgs.dedup();
-    orgs
-}
+/// The children of many parents (see `store::tenancy::ChildOf`).
+pub struct ChildrenOf<E>(PhantomData<E>);
 
-/// Batch-loads the children of many parents (see `store::tenancy::ChildOf`).
-pub struct ChildrenOf<E> {
-    gate: Gate,
-    actor: Arc<Actor>,
-    _e: std::marker::PhantomData<fn() -> E>,
-}
-
-impl<E> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for ChildrenOf<E>
+impl<E> Loader<Key> for GateLoader<ChildrenOf<E>>
 where
     E: ChildOf + 'static,
     E::Model: Sync + Send + Clone + 'static,
@@ -125,11 +120,8 @@ where
     type Value = Vec<E::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(
-        &self,
-        keys: &[(uuid::Uuid, uuid::Uuid)],
-    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), Self::Value>, Self::Error> {
-        let mut out: HashMap<(uuid::Uuid, uuid::Uuid), Self::Value> = HashMap::new();
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Self::Value>, Self::Error> {
+        let mut out: HashMap<Key, Self::Value> = HashMap::new();
         for m in self.gate.children::<E>(&self.actor, keys).await? {
             if let Some(parent) = E::parent_of(&m) {
                 out.entry((E::org_of(&m), parent)).or_default().push(m);
@@ -140,102 +132,80 @@ where
 }
 
 /// The children of one parent, loaded in the request's batch.
-pub async fn load_children<E>(
-    ctx: &Context<'_>,
-    org: uuid::Uuid,
-    parent: uuid::Uuid,
-) -> async_graphql::Result<Vec<E::Model>>
+pub async fn load_children<E>(ctx: &Context<'_>, org: Uuid, parent: Uuid) -> async_graphql::Result<Vec<E::Model>>
 where
     E: ChildOf + 'static,
     E::Model: Sync + Send + Clone + 'static,
 {
-    let loader = ctx.loader(|gate, actor| ChildrenOf::<E> { gate, actor, _e: std::marker::PhantomData })?;
-    Ok(loader.load_one((org, parent)).await?.unwrap_or_default())
+    Ok(gate_loader::<ChildrenOf<E>>(ctx)?.load_one((org, parent)).await?.unwrap_or_default())
 }
 
-/// Batch-loads, for many left-hand rows, the right-hand rows a link table ties to each
-/// (`Risk.controls` through `risk_controls`, …), through the gate's link registry.
-pub struct RightOf<L> {
-    gate: Gate,
-    actor: Arc<Actor>,
-    _l: std::marker::PhantomData<fn() -> L>,
+/// One end of a link table, seen from the other: [`Right`] loads the right-hand rows of
+/// left-hand keys (`Risk.controls` through `risk_controls`), [`Left`] the reverse.
+pub trait Side<L: Link>: 'static {
+    type Far: TenantOwned;
+    fn linked(
+        gate: &Gate,
+        actor: &Actor,
+        keys: &[Key],
+    ) -> impl Future<Output = AppResult<Vec<(Uuid, <Self::Far as EntityTrait>::Model)>>> + Send;
 }
 
-impl<L> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for RightOf<L>
+macro_rules! side {
+    ($side:ident, $far:ident, $gate_fn:ident) => {
+        pub struct $side;
+
+        impl<L: Link + 'static> Side<L> for $side
+        where
+            L::Model: Sync,
+            <L::$far as EntityTrait>::Model: Sync + Clone,
+        {
+            type Far = L::$far;
+            async fn linked(
+                gate: &Gate,
+                actor: &Actor,
+                keys: &[Key],
+            ) -> AppResult<Vec<(Uuid, <L::$far as EntityTrait>::Model)>> {
+                gate.$gate_fn::<L>(actor, keys).await
+            }
+        }
+    };
+}
+
+side!(Right, Right, linked_right);
+side!(Left, Left, linked_left);
+
+/// For many rows, the rows a link table ties to each, through the gate's link registry.
+pub struct Linked<L, S>(PhantomData<(L, S)>);
+
+impl<L, S> Loader<Key> for GateLoader<Linked<L, S>>
 where
     L: Link + 'static,
-    L::Model: Sync,
-    <L::Right as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
+    S: Side<L>,
+    <S::Far as EntityTrait>::Model: Sync + Send + Clone + 'static,
 {
-    type Value = Vec<<L::Right as sea_orm::EntityTrait>::Model>;
+    type Value = Vec<<S::Far as EntityTrait>::Model>;
     type Error = async_graphql::Error;
 
-    async fn load(
-        &self,
-        keys: &[(uuid::Uuid, uuid::Uuid)],
-    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), Self::Value>, Self::Error> {
-        let mut out: HashMap<(uuid::Uuid, uuid::Uuid), Self::Value> = HashMap::new();
-        for (left, m) in self.gate.linked_right::<L>(&self.actor, keys).await? {
-            out.entry((<L::Right as TenantOwned>::org_of(&m), left)).or_default().push(m);
+    async fn load(&self, keys: &[Key]) -> Result<HashMap<Key, Self::Value>, Self::Error> {
+        let mut out: HashMap<Key, Self::Value> = HashMap::new();
+        for (near, m) in S::linked(&self.gate, &self.actor, keys).await? {
+            out.entry((<S::Far as TenantOwned>::org_of(&m), near)).or_default().push(m);
         }
         Ok(out)
     }
 }
 
-/// The right-hand rows linked to one left-hand row, loaded in the request's batch.
-pub async fn load_right_of<L>(
+/// The rows linked to one row (`S` says which end it is), loaded in the request's batch.
+pub async fn load_linked<L, S>(
     ctx: &Context<'_>,
-    org: uuid::Uuid,
-    left: uuid::Uuid,
-) -> async_graphql::Result<Vec<<L::Right as sea_orm::EntityTrait>::Model>>
+    org: Uuid,
+    id: Uuid,
+) -> async_graphql::Result<Vec<<S::Far as EntityTrait>::Model>>
 where
     L: Link + 'static,
-    L::Model: Sync,
-    <L::Right as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
+    S: Side<L>,
+    <S::Far as EntityTrait>::Model: Sync + Send + Clone + 'static,
 {
-    let loader = ctx.loader(|gate, actor| RightOf::<L> { gate, actor, _l: std::marker::PhantomData })?;
-    Ok(loader.load_one((org, left)).await?.unwrap_or_default())
-}
-
-/// The reverse of [`RightOf`]: for many right-hand rows, the left-hand rows linked to each.
-pub struct LeftOf<L> {
-    gate: Gate,
-    actor: Arc<Actor>,
-    _l: std::marker::PhantomData<fn() -> L>,
-}
-
-impl<L> async_graphql::dataloader::Loader<(uuid::Uuid, uuid::Uuid)> for LeftOf<L>
-where
-    L: Link + 'static,
-    L::Model: Sync,
-    <L::Left as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
-{
-    type Value = Vec<<L::Left as sea_orm::EntityTrait>::Model>;
-    type Error = async_graphql::Error;
-
-    async fn load(
-        &self,
-        keys: &[(uuid::Uuid, uuid::Uuid)],
-    ) -> Result<HashMap<(uuid::Uuid, uuid::Uuid), Self::Value>, Self::Error> {
-        let mut out: HashMap<(uuid::Uuid, uuid::Uuid), Self::Value> = HashMap::new();
-        for (right, m) in self.gate.linked_left::<L>(&self.actor, keys).await? {
-            out.entry((<L::Left as TenantOwned>::org_of(&m), right)).or_default().push(m);
-        }
-        Ok(out)
-    }
-}
-
-/// The left-hand rows linked to one right-hand row, loaded in the request's batch.
-pub async fn load_left_of<L>(
-    ctx: &Context<'_>,
-    org: uuid::Uuid,
-    right: uuid::Uuid,
-) -> async_graphql::Result<Vec<<L::Left as sea_orm::EntityTrait>::Model>>
-where
-    L: Link + 'static,
-    L::Model: Sync,
-    <L::Left as sea_orm::EntityTrait>::Model: Sync + Send + Clone + 'static,
-{
-    let loader = ctx.loader(|gate, actor| LeftOf::<L> { gate, actor, _l: std::marker::PhantomData })?;
-    Ok(loader.load_one((org, right)).await?.unwrap_or_default())
+    Ok(gate_loader::<Linked<L, S>>(ctx)?.load_one((org, id)).await?.unwrap_or_default())
 }

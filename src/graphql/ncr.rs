@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -13,14 +13,14 @@ use crate::auth::{Access, Operation};
 use crate::domain::ncr::{self as rules, ExternalRef as Ticket};
 use crate::entity::{corrective_action, finding, nonconformity};
 use crate::error::{AppError, AppResult};
-use crate::graphql::audit::{Finding, TransitionsOf, clearable};
+use crate::graphql::audit::{Finding, TransitionsOf};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::change;
+use crate::graphql::limits;
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
-use crate::graphql::node::Node;
 use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
-use crate::store::audit::{get, stored};
 use crate::store::ncr as store;
 use crate::store::page::PageArgs;
 use crate::store::tenancy::Granted;
@@ -68,10 +68,6 @@ pub enum CorrectiveActionStatus {
     Cancelled,
 }
 
-fn stored_into<D: std::str::FromStr<Err = String>, G: From<D>>(s: &str) -> AppResult<G> {
-    Ok(stored::<D>(s)?.into())
-}
-
 /// The NCR raised from each finding, by `(organization, finding)`.
 pub struct RaisedFrom {
     pub gate: Gate,
@@ -96,8 +92,8 @@ fn today() -> chrono::NaiveDate {
     now().date_naive()
 }
 
-fn is_overdue(a: &corrective_action::Model, today: chrono::NaiveDate) -> AppResult<bool> {
-    Ok(rules::overdue(a.due_date, stored(&a.status)?, today))
+fn is_overdue(a: &corrective_action::Model, today: chrono::NaiveDate) -> bool {
+    rules::overdue(a.due_date, a.status, today)
 }
 
 /// A ticket in an external system.
@@ -110,19 +106,14 @@ pub struct ExternalRef {
     pub url: Option<String>,
 }
 
-/// A nonconformity and its correction (ISO 27001 / 42001 10.2).
-#[derive(Clone)]
-pub struct Nonconformity {
-    pub model: Arc<nonconformity::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// A nonconformity and its correction (ISO 27001 / 42001 10.2).
+    Nonconformity, nonconformity
 }
 
 impl Nonconformity {
-    pub fn new(model: nonconformity::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
-    fn current(&self) -> AppResult<rules::NcrStatus> {
-        stored(&self.model.status)
+    fn current(&self) -> rules::NcrStatus {
+        self.model.status
     }
     /// `general` on any nonconformity, or the sync right on a ticket-synced one.
     fn may_write(&self, general: Operation) -> bool {
@@ -130,146 +121,130 @@ impl Nonconformity {
     }
 }
 
-#[Object]
-impl Nonconformity {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Nonconformity, self.model.id))
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    async fn description(&self) -> Option<&str> {
-        self.model.description.as_deref()
-    }
-    async fn status(&self) -> Result<NonconformityStatus> {
-        Ok(self.current()?.into())
-    }
-    async fn severity(&self) -> Result<NonconformitySeverity> {
-        Ok(stored_into::<rules::Severity, _>(&self.model.severity)?)
-    }
-    async fn source(&self) -> Result<NonconformitySource> {
-        Ok(stored_into::<rules::Source, _>(&self.model.source)?)
-    }
-    /// `STANDARD:ref`, e.g. `ISO27001:A.5.15`, `ISO42001:6.1.4`.
-    async fn references(&self) -> &[String] {
-        &self.model.refs.0
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    /// Immediate action to control and correct it (10.2 a).
-    async fn containment(&self) -> Option<&str> {
-        self.model.containment.as_deref()
-    }
-    /// 10.2 b; required before ACTION_PLANNED.
-    async fn root_cause(&self) -> Option<&str> {
-        self.model.root_cause.as_deref()
-    }
-    /// 10.2 d; required before CLOSED.
-    async fn effectiveness_review(&self) -> Option<&str> {
-        self.model.effectiveness_review.as_deref()
-    }
-    async fn external_ref(&self) -> Option<ExternalRef> {
-        let m = &self.model;
-        Some(ExternalRef {
-            system: m.external_system.clone()?,
-            key: m.external_key.clone()?,
-            url: m.external_url.clone(),
-        })
-    }
-    /// The ticket's state as last reported by the ticketing system.
-    async fn external_status(&self) -> Option<&str> {
-        self.model.external_status.as_deref()
-    }
-    async fn external_done(&self) -> Option<bool> {
-        self.model.external_done
-    }
-    /// Created with its ticket (by `upsertNonconformityByExternalRef`, or
-    /// `createNonconformity` with an `externalRef`): an INTEGRATION may sync it.
-    async fn ticket_synced(&self) -> bool {
-        self.model.ticket_synced
-    }
-    async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.model.closed_at
-    }
-    /// The audit finding it was raised from. Needs the right to read audits.
-    async fn finding(&self, ctx: &Context<'_>) -> Result<Option<Finding>> {
-        let Some(fid) = self.model.finding_id else { return Ok(None) };
-        if !self.access.allows(Operation::ReadAudits) {
-            return Err(AppError::forbidden().into());
-        }
-        let m = load_by_id::<finding::Entity>(ctx, self.model.organization_id, fid).await?;
-        Ok(m.map(|m| Finding::new(m, self.access)))
-    }
-    async fn corrective_actions(&self, ctx: &Context<'_>) -> Result<Vec<CorrectiveAction>> {
-        let rows = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
-        Ok(rows.into_iter().map(|a| CorrectiveAction::new(a, self.access)).collect())
-    }
-    /// True when any corrective action is overdue.
-    async fn has_overdue_actions(&self, ctx: &Context<'_>) -> Result<bool> {
-        let today = today();
-        for a in actions_loaded(ctx, self.model.organization_id, self.model.id).await? {
-            if is_overdue(&a, today)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-    /// Every status change: who, when and the note.
-    async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<NonconformityTransition>> {
-        let loader = ctx.loader(TransitionsOf::<false>::new)?;
-        let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
-        rows.iter()
-            .map(|t| {
-                Ok(NonconformityTransition {
-                    from: stored_into::<rules::NcrStatus, _>(&t.from_status)?,
-                    to: stored_into::<rules::NcrStatus, _>(&t.to_status)?,
-                    actor: t.actor.clone(),
-                    at: t.at,
-                    note: t.note.clone(),
-                })
-            })
-            .collect()
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    /// False once CLOSED: closed nonconformities are read-only.
-    async fn viewer_can_update(&self) -> Result<bool> {
-        Ok(self.may_write(Operation::WriteNonconformities) && self.current()? != rules::NcrStatus::Closed)
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
+crate::entity_object! {
+    Nonconformity, nonconformity,
+    update: custom,
     /// Always false: nonconformities are kept as evidence (10.2 f, g).
-    async fn viewer_can_delete(&self) -> bool {
-        false
+    delete: false,
+    {
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        async fn description(&self) -> Option<&str> {
+            self.model.description.as_deref()
+        }
+        async fn status(&self) -> NonconformityStatus {
+            self.current().into()
+        }
+        async fn severity(&self) -> NonconformitySeverity {
+            self.model.severity.into()
+        }
+        async fn source(&self) -> NonconformitySource {
+            self.model.source.into()
+        }
+        /// `STANDARD:ref`, e.g. `ISO27001:A.5.15`, `ISO42001:6.1.4`.
+        async fn references(&self) -> &[String] {
+            &self.model.refs.0
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
+        /// Immediate action to control and correct it (10.2 a).
+        async fn containment(&self) -> Option<&str> {
+            self.model.containment.as_deref()
+        }
+        /// 10.2 b; required before ACTION_PLANNED.
+        async fn root_cause(&self) -> Option<&str> {
+            self.model.root_cause.as_deref()
+        }
+        /// 10.2 d; required before CLOSED.
+        async fn effectiveness_review(&self) -> Option<&str> {
+            self.model.effectiveness_review.as_deref()
+        }
+        async fn external_ref(&self) -> Option<ExternalRef> {
+            let m = &self.model;
+            Some(ExternalRef {
+                system: m.external_system.clone()?,
+                key: m.external_key.clone()?,
+                url: m.external_url.clone(),
+            })
+        }
+        /// The ticket's state as last reported by the ticketing system.
+        async fn external_status(&self) -> Option<&str> {
+            self.model.external_status.as_deref()
+        }
+        async fn external_done(&self) -> Option<bool> {
+            self.model.external_done
+        }
+        /// Created with its ticket (by `upsertNonconformityByExternalRef`, or
+        /// `createNonconformity` with an `externalRef`): an INTEGRATION may sync it.
+        async fn ticket_synced(&self) -> bool {
+            self.model.ticket_synced
+        }
+        async fn closed_at(&self) -> Option<DateTime<Utc>> {
+            self.model.closed_at
+        }
+        /// The audit finding it was raised from. Needs the right to read audits.
+        async fn finding(&self, ctx: &Context<'_>) -> Result<Option<Finding>> {
+            let Some(fid) = self.model.finding_id else { return Ok(None) };
+            if !self.access.allows(Operation::ReadAudits) {
+                return Err(AppError::forbidden().into());
+            }
+            let m = load_by_id::<finding::Entity>(ctx, self.model.organization_id, fid).await?;
+            Ok(m.map(|m| Finding::new(m, self.access)))
+        }
+        /// True when any corrective action is overdue.
+        async fn has_overdue_actions(&self, ctx: &Context<'_>) -> Result<bool> {
+            let today = today();
+            let actions = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
+            Ok(actions.iter().any(|a| is_overdue(a, today)))
+        }
+        /// False once CLOSED: closed nonconformities are read-only.
+        async fn viewer_can_update(&self) -> bool {
+            self.may_write(Operation::WriteNonconformities) && self.current() != rules::NcrStatus::Closed
+        }
+        /// Whether some next status is the caller's to set (closing has its own right).
+        async fn viewer_can_transition(&self) -> bool {
+            let s = self.current();
+            s != rules::NcrStatus::Closed
+                && (self.access.allows(Operation::TransitionNonconformity)
+                    || (s == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity)))
+        }
+        async fn viewer_can_close(&self) -> bool {
+            self.current() == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity)
+        }
+        async fn viewer_can_add_corrective_action(&self) -> bool {
+            self.may_write(Operation::WriteCorrectiveActions) && self.current() != rules::NcrStatus::Closed
+        }
     }
-    /// Whether some next status is the caller's to set (closing has its own right).
-    async fn viewer_can_transition(&self) -> Result<bool> {
-        let s = self.current()?;
-        Ok(s != rules::NcrStatus::Closed
-            && (self.access.allows(Operation::TransitionNonconformity)
-                || (s == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity))))
-    }
-    async fn viewer_can_close(&self) -> Result<bool> {
-        Ok(self.current()? == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity))
-    }
-    async fn viewer_can_add_corrective_action(&self) -> Result<bool> {
-        Ok(self.may_write(Operation::WriteCorrectiveActions) && self.current()? != rules::NcrStatus::Closed)
+    lists {
+        /// At most 8 (a nonconformity takes no more).
+        #[list(CORRECTIVE_ACTIONS)]
+        async fn corrective_actions(&self, ctx: &Context<'_>) -> Result<Vec<CorrectiveAction>> {
+            let rows = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
+            let rows = limits::bounded(rows, limits::CORRECTIVE_ACTIONS);
+            Ok(rows.into_iter().map(|a| CorrectiveAction::new(a, self.access)).collect())
+        }
+        /// Status changes: who, when and the note (the 10 most recent, oldest first; the
+        /// audit trail keeps every move).
+        #[list(NCR_TRANSITIONS)]
+        async fn transitions(&self, ctx: &Context<'_>) -> Result<Vec<NonconformityTransition>> {
+            let loader = ctx.loader(TransitionsOf::<false>::new)?;
+            let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
+            rows.iter()
+                .skip(rows.len().saturating_sub(limits::NCR_TRANSITIONS))
+                .map(|t| {
+                    let (from, to) = t.statuses::<rules::NcrStatus>()?;
+                    Ok(NonconformityTransition {
+                        from: from.into(),
+                        to: to.into(),
+                        actor: t.actor.clone(),
+                        at: t.at,
+                        note: t.note.clone(),
+                    })
+                })
+                .collect()
+        }
     }
 }
 
@@ -284,85 +259,61 @@ pub struct NonconformityTransition {
     pub note: Option<String>,
 }
 
-/// An action to eliminate the cause of a nonconformity (10.2 c).
-#[derive(Clone)]
-pub struct CorrectiveAction {
-    pub model: Arc<corrective_action::Model>,
-    pub access: Access,
+crate::entity_type! {
+    /// An action to eliminate the cause of a nonconformity (10.2 c).
+    CorrectiveAction, corrective_action
 }
 
 impl CorrectiveAction {
-    pub fn new(model: corrective_action::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
+    async fn ncr(&self, ctx: &Context<'_>) -> Result<Option<nonconformity::Model>> {
+        load_by_id::<nonconformity::Entity>(ctx, self.model.organization_id, self.model.nonconformity_id).await
     }
 }
 
-#[Object]
-impl CorrectiveAction {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::CorrectiveAction, self.model.id))
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    async fn due_date(&self) -> Option<Date> {
-        self.model.due_date.map(Date)
-    }
-    async fn status(&self) -> Result<CorrectiveActionStatus> {
-        Ok(stored_into::<rules::ActionStatus, _>(&self.model.status)?)
-    }
-    async fn completion_note(&self) -> Option<&str> {
-        self.model.completion_note.as_deref()
-    }
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.model.completed_at
-    }
-    /// Due date strictly before today (UTC) and neither DONE nor CANCELLED.
-    async fn overdue(&self) -> Result<bool> {
-        Ok(is_overdue(&self.model, today())?)
-    }
-    async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
-        let m =
-            load_by_id::<nonconformity::Entity>(ctx, self.model.organization_id, self.model.nonconformity_id).await?;
-        Ok(m.map(|m| Nonconformity::new(m, self.access)))
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    /// False once the nonconformity is CLOSED.
-    async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
-        let ncr =
-            load_by_id::<nonconformity::Entity>(ctx, self.model.organization_id, self.model.nonconformity_id).await?;
-        Ok(match ncr {
-            Some(n) => {
-                let right =
-                    if n.ticket_synced { Operation::SyncNonconformities } else { Operation::WriteCorrectiveActions };
-                self.access.allows(right) && stored::<rules::NcrStatus>(&n.status)? != rules::NcrStatus::Closed
-            }
-            None => false,
-        })
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
-    async fn viewer_can_delete(&self) -> bool {
-        false
+crate::entity_object! {
+    CorrectiveAction, corrective_action,
+    update: custom,
+    delete: false,
+    {
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
+        async fn due_date(&self) -> Option<Date> {
+            self.model.due_date.map(Date)
+        }
+        async fn status(&self) -> CorrectiveActionStatus {
+            self.model.status.into()
+        }
+        async fn completion_note(&self) -> Option<&str> {
+            self.model.completion_note.as_deref()
+        }
+        async fn completed_at(&self) -> Option<DateTime<Utc>> {
+            self.model.completed_at
+        }
+        /// Due date strictly before today (UTC) and neither DONE nor CANCELLED.
+        async fn overdue(&self) -> bool {
+            is_overdue(&self.model, today())
+        }
+        async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
+            Ok(self.ncr(ctx).await?.map(|m| Nonconformity::new(m, self.access)))
+        }
+        /// False once the nonconformity is CLOSED.
+        async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
+            Ok(match self.ncr(ctx).await? {
+                Some(n) => {
+                    let right = if n.ticket_synced {
+                        Operation::SyncNonconformities
+                    } else {
+                        Operation::WriteCorrectiveActions
+                    };
+                    self.access.allows(right) && n.status != rules::NcrStatus::Closed
+                }
+                None => false,
+            })
+        }
     }
 }
 
@@ -406,21 +357,6 @@ pub async fn nonconformities_of(
     Ok(NonconformityConnection::from_page(page, |m| Nonconformity::new(m, access)))
 }
 
-/// `node(id)` for nonconformities and corrective actions.
-pub async fn resolve_node(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
-    let (gate, actor) = (ctx.gate()?, ctx.actor()?);
-    match kind {
-        Kind::Nonconformity => {
-            let (m, access) = get::<nonconformity::Entity>(gate, actor, id, Operation::ReadNonconformities).await?;
-            Ok(Node::Nonconformity(Nonconformity::new(m, access)))
-        }
-        _ => {
-            let (m, access) = get::<corrective_action::Entity>(gate, actor, id, Operation::ReadNonconformities).await?;
-            Ok(Node::CorrectiveAction(CorrectiveAction::new(m, access)))
-        }
-    }
-}
-
 #[derive(InputObject)]
 pub struct ExternalRefInput {
     pub system: String,
@@ -448,11 +384,6 @@ pub struct CreateNonconformityInput {
     pub external_ref: Option<ExternalRefInput>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateNonconformityPayload {
-    pub nonconformity: Nonconformity,
-}
-
 /// Omitted fields stay; an empty text clears a text.
 #[derive(InputObject)]
 pub struct UpdateNonconformityInput {
@@ -471,11 +402,6 @@ pub struct UpdateNonconformityInput {
     pub external_ref: Option<ExternalRefInput>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateNonconformityPayload {
-    pub nonconformity: Nonconformity,
-}
-
 #[derive(InputObject)]
 pub struct TransitionNonconformityInput {
     pub id: ID,
@@ -487,21 +413,9 @@ pub struct TransitionNonconformityInput {
     pub expected_version: Option<i32>,
 }
 
-#[derive(SimpleObject)]
-pub struct TransitionNonconformityPayload {
-    pub nonconformity: Nonconformity,
-}
-
 #[derive(InputObject)]
 pub struct RaiseNonconformityInput {
     pub finding_id: ID,
-}
-
-#[derive(SimpleObject)]
-pub struct RaiseNonconformityPayload {
-    pub nonconformity: Nonconformity,
-    /// False when the finding had raised it already.
-    pub created: bool,
 }
 
 #[derive(InputObject)]
@@ -523,24 +437,12 @@ pub struct UpsertNonconformityByExternalRefInput {
     pub external_done: Option<bool>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpsertNonconformityByExternalRefPayload {
-    pub nonconformity: Nonconformity,
-    /// True when this call created it.
-    pub created: bool,
-}
-
 #[derive(InputObject)]
 pub struct AddCorrectiveActionInput {
     pub nonconformity_id: ID,
     pub title: String,
     pub owner: Option<String>,
     pub due_date: Option<Date>,
-}
-
-#[derive(SimpleObject)]
-pub struct AddCorrectiveActionPayload {
-    pub corrective_action: CorrectiveAction,
 }
 
 #[derive(InputObject)]
@@ -555,85 +457,49 @@ pub struct UpdateCorrectiveActionInput {
     pub completion_note: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateCorrectiveActionPayload {
-    pub corrective_action: CorrectiveAction,
-}
-
-#[derive(Default)]
-pub struct NcrMutation;
-
-#[Object]
-impl NcrMutation {
+crate::mutations! {
+    NcrMutation;
     /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Status OPEN.
-    async fn create_nonconformity(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateNonconformityInput,
-    ) -> Result<CreateNonconformityPayload> {
-        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+    create_nonconformity(ctx, gate, actor, input: CreateNonconformityInput)
+        -> CreateNonconformityPayload { nonconformity: Nonconformity } {
+        let catalog = ctx.catalog()?;
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let Granted { model: m, access } = store::create(
-            gate,
-            actor,
-            catalog,
-            org,
-            store::NewNcr {
-                title: &input.title,
-                description: input.description.as_deref(),
-                source: input.source.into(),
-                severity: input.severity.into(),
-                references: input.references.as_deref().unwrap_or_default(),
-                owner: input.owner.as_deref(),
-                containment: input.containment.as_deref(),
-                external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
-            },
-        )
-        .await?;
-        Ok(CreateNonconformityPayload { nonconformity: Nonconformity::new(m, access) })
+        store::create(gate, actor, catalog, org, store::NewNcr {
+            title: &input.title,
+            description: input.description.as_deref(),
+            source: input.source.into(),
+            severity: input.severity.into(),
+            references: input.references.as_deref().unwrap_or_default(),
+            owner: input.owner.as_deref(),
+            containment: input.containment.as_deref(),
+            external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
+        }).await?
     }
-
     /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Closed nonconformities are read-only.
-    async fn update_nonconformity(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateNonconformityInput,
-    ) -> Result<UpdateNonconformityPayload> {
-        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+    update_nonconformity(ctx, gate, actor, input: UpdateNonconformityInput)
+        -> UpdateNonconformityPayload { nonconformity: Nonconformity } {
+        let catalog = ctx.catalog()?;
         let id = ids::expect(Kind::Nonconformity, &input.id, "id")?;
-        let Granted { model: m, access } = store::update(
-            gate,
-            actor,
-            catalog,
-            id,
-            store::NcrChanges {
-                expected_version: input.expected_version,
-                title: input.title.as_deref(),
-                description: input.description.as_deref(),
-                source: input.source.map(Into::into),
-                severity: input.severity.map(Into::into),
-                references: input.references.as_deref(),
-                owner: input.owner.as_deref(),
-                containment: input.containment.as_deref(),
-                root_cause: input.root_cause.as_deref(),
-                effectiveness_review: input.effectiveness_review.as_deref(),
-                external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
-            },
-        )
-        .await?;
-        Ok(UpdateNonconformityPayload { nonconformity: Nonconformity::new(m, access) })
+        store::update(gate, actor, catalog, id, store::NcrChanges {
+            expected_version: input.expected_version,
+            title: input.title.as_deref(),
+            description: input.description.as_deref(),
+            source: input.source.map(Into::into),
+            severity: input.severity.map(Into::into),
+            references: input.references.as_deref(),
+            owner: input.owner.as_deref(),
+            containment: input.containment.as_deref(),
+            root_cause: input.root_cause.as_deref(),
+            effectiveness_review: input.effectiveness_review.as_deref(),
+            external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
+        }).await?
     }
-
     /// One step of the workflow. OWNER, MANAGER, CONTRIBUTOR; to CLOSED: OWNER, MANAGER,
     /// AUDITOR.
-    async fn transition_nonconformity(
-        &self,
-        ctx: &Context<'_>,
-        input: TransitionNonconformityInput,
-    ) -> Result<TransitionNonconformityPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    transition_nonconformity(ctx, gate, actor, input: TransitionNonconformityInput)
+        -> TransitionNonconformityPayload { nonconformity: Nonconformity } {
         let id = ids::expect(Kind::Nonconformity, &input.id, "id")?;
-        let Granted { model: m, access } = store::transition(
+        store::transition(
             gate,
             actor,
             id,
@@ -642,96 +508,64 @@ impl NcrMutation {
             input.effectiveness_review.as_deref(),
             input.expected_version,
         )
-        .await?;
-        Ok(TransitionNonconformityPayload { nonconformity: Nonconformity::new(m, access) })
+        .await?
     }
-
     /// OWNER, MANAGER, AUDITOR. Idempotent: the same finding always gives the same NCR.
-    async fn raise_nonconformity(
-        &self,
-        ctx: &Context<'_>,
-        input: RaiseNonconformityInput,
-    ) -> Result<RaiseNonconformityPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    raise_nonconformity(ctx, gate, actor, input: RaiseNonconformityInput) -> RaiseNonconformityPayload {
+        nonconformity: Nonconformity,
+        /// False when the finding had raised it already.
+        created: bool,
+    } => {
         let id = ids::expect(Kind::Finding, &input.finding_id, "findingId")?;
         let Granted { model: (m, created), access } = store::raise(gate, actor, id).await?;
         Ok(RaiseNonconformityPayload { nonconformity: Nonconformity::new(m, access), created })
     }
-
     /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Creates or updates the NCR of one ticket;
     /// safe to retry and to call concurrently.
-    async fn upsert_nonconformity_by_external_ref(
-        &self,
-        ctx: &Context<'_>,
-        input: UpsertNonconformityByExternalRefInput,
-    ) -> Result<UpsertNonconformityByExternalRefPayload> {
-        let (gate, actor, catalog) = (ctx.gate()?, ctx.actor()?, ctx.catalog()?);
+    upsert_nonconformity_by_external_ref(ctx, gate, actor, input: UpsertNonconformityByExternalRefInput)
+        -> UpsertNonconformityByExternalRefPayload {
+        nonconformity: Nonconformity,
+        /// True when this call created it.
+        created: bool,
+    } => {
+        let catalog = ctx.catalog()?;
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let Granted { model: (m, created), access } = store::upsert_by_external_ref(
-            gate,
-            actor,
-            catalog,
-            org,
-            store::UpsertNcr {
-                external_ref: input.external_ref.parse()?,
-                title: &input.title,
-                description: input.description.as_deref(),
-                source: input.source.map(Into::into),
-                severity: input.severity.map(Into::into),
-                references: input.references.as_deref(),
-                owner: input.owner.as_deref(),
-                external_status: input.external_status.as_deref(),
-                external_done: input.external_done,
-            },
-        )
-        .await?;
+        let upsert = store::UpsertNcr {
+            external_ref: input.external_ref.parse()?,
+            title: &input.title,
+            description: input.description.as_deref(),
+            source: input.source.map(Into::into),
+            severity: input.severity.map(Into::into),
+            references: input.references.as_deref(),
+            owner: input.owner.as_deref(),
+            external_status: input.external_status.as_deref(),
+            external_done: input.external_done,
+        };
+        let Granted { model: (m, created), access } =
+            store::upsert_by_external_ref(gate, actor, catalog, org, upsert).await?;
         Ok(UpsertNonconformityByExternalRefPayload { nonconformity: Nonconformity::new(m, access), created })
     }
-
     /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Not on closed nonconformities.
-    async fn add_corrective_action(
-        &self,
-        ctx: &Context<'_>,
-        input: AddCorrectiveActionInput,
-    ) -> Result<AddCorrectiveActionPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    add_corrective_action(ctx, gate, actor, input: AddCorrectiveActionInput)
+        -> AddCorrectiveActionPayload { corrective_action: CorrectiveAction } {
         let id = ids::expect(Kind::Nonconformity, &input.nonconformity_id, "nonconformityId")?;
-        let Granted { model: m, access } = store::add_action(
-            gate,
-            actor,
-            id,
-            store::NewAction {
-                title: &input.title,
-                owner: input.owner.as_deref(),
-                due_date: input.due_date.map(|d| d.0),
-            },
-        )
-        .await?;
-        Ok(AddCorrectiveActionPayload { corrective_action: CorrectiveAction::new(m, access) })
+        store::add_action(gate, actor, id, store::NewAction {
+            title: &input.title,
+            owner: input.owner.as_deref(),
+            due_date: input.due_date.map(|d| d.0),
+        }).await?
     }
-
     /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Not on closed nonconformities.
-    async fn update_corrective_action(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateCorrectiveActionInput,
-    ) -> Result<UpdateCorrectiveActionPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_corrective_action(ctx, gate, actor, input: UpdateCorrectiveActionInput)
+        -> UpdateCorrectiveActionPayload { corrective_action: CorrectiveAction } {
         let id = ids::expect(Kind::CorrectiveAction, &input.id, "id")?;
-        let Granted { model: m, access } = store::update_action(
-            gate,
-            actor,
-            id,
-            store::ActionChanges {
-                expected_version: input.expected_version,
-                title: input.title.as_deref(),
-                owner: input.owner.as_deref(),
-                due_date: clearable(input.due_date, |d| d.0),
-                status: input.status.map(Into::into),
-                completion_note: input.completion_note.as_deref(),
-            },
-        )
-        .await?;
-        Ok(UpdateCorrectiveActionPayload { corrective_action: CorrectiveAction::new(m, access) })
+        store::update_action(gate, actor, id, store::ActionChanges {
+            expected_version: input.expected_version,
+            title: input.title.as_deref(),
+            owner: input.owner.as_deref(),
+            due_date: change(input.due_date, |d| d.0),
+            status: input.status.map(Into::into),
+            completion_note: input.completion_note.as_deref(),
+        }).await?
     }
 }

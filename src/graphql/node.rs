@@ -1,31 +1,42 @@
-//! The `Node` interface and `node(id)`: any entity the caller may see, by global ID.
+//! The `Node` interface and `node(id)`: any entity the caller may see, by global ID. The
+//! registry gives each kind its table and the right reading it needs.
 
 use async_graphql::{Context, ID, Interface, Object, Result};
+use uuid::Uuid;
 
-use crate::auth::Operation;
-use crate::entity::{clause_assessment, control, membership};
-use crate::error::AppResult;
+use crate::auth::Access;
+use crate::entity::{
+    ai_system, audit, clause_assessment, control, corrective_action, finding, impact_assessment, membership,
+    nonconformity, organization, scope,
+};
+use crate::error::{AppError, AppResult};
+use crate::graphql::audit::{Audit, Finding};
 use crate::graphql::context::{ContextExt, none_if_missing};
+use crate::graphql::impact::ImpactAssessment;
+use crate::graphql::inventory::{AiSystem, Scope};
+use crate::graphql::ncr::{CorrectiveAction, Nonconformity};
 use crate::graphql::org::{Membership, Organization};
+use crate::graphql::risk::{Risk, risk_node};
 use crate::graphql::soa::{ClauseAssessment, Control};
 use crate::ids::{self, Kind};
-use crate::store::org as org_store;
+use crate::store::tenancy::TenantOwned;
+use crate::store::{Actor, Gate};
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
-    Scope(crate::graphql::inventory::Scope),
-    AiSystem(crate::graphql::inventory::AiSystem),
-    Risk(crate::graphql::risk::Risk),
-    ImpactAssessment(crate::graphql::impact::ImpactAssessment),
+    Scope(Scope),
+    AiSystem(AiSystem),
+    Risk(Risk),
+    ImpactAssessment(ImpactAssessment),
     Organization(Organization),
     Membership(Membership),
     Control(Control),
     ClauseAssessment(ClauseAssessment),
-    Audit(crate::graphql::audit::Audit),
-    Finding(crate::graphql::audit::Finding),
-    Nonconformity(crate::graphql::ncr::Nonconformity),
-    CorrectiveAction(crate::graphql::ncr::CorrectiveAction),
+    Audit(Audit),
+    Finding(Finding),
+    Nonconformity(Nonconformity),
+    CorrectiveAction(CorrectiveAction),
 }
 
 #[derive(Default)]
@@ -44,39 +55,43 @@ impl NodeQuery {
     }
 }
 
-async fn resolve(ctx: &Context<'_>, kind: Kind, id: uuid::Uuid) -> AppResult<Node> {
+/// The row of `E` with this id, read with the right `E` is registered with, as the API
+/// object `make` builds.
+async fn located<E, T>(gate: &Gate, actor: &Actor, id: Uuid, make: fn(E::Model, Access) -> T) -> AppResult<T>
+where
+    E: TenantOwned,
+    E::Model: Sync,
+{
+    let (r, m) = gate.locate::<E>(actor, id, E::READ).await?;
+    Ok(make(m, r.access()))
+}
+
+async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
     let (gate, actor) = (ctx.gate()?, ctx.actor()?);
     Ok(match kind {
-        Kind::Scope => {
-            let (r, m) = gate.locate::<crate::entity::scope::Entity>(actor, id, Operation::ReadScopes).await?;
-            Node::Scope(crate::graphql::inventory::Scope::new(m, r.access()))
-        }
-        Kind::AiSystem => {
-            let (r, m) = gate.locate::<crate::entity::ai_system::Entity>(actor, id, Operation::ReadAiSystems).await?;
-            Node::AiSystem(crate::graphql::inventory::AiSystem::new(m, r.access()))
-        }
-        Kind::Risk => Node::Risk(crate::graphql::risk::risk_node(gate, actor, id).await?),
-        Kind::ImpactAssessment => {
-            Node::ImpactAssessment(crate::graphql::impact::impact_assessment_node(gate, actor, id).await?)
-        }
         Kind::Organization => {
-            let (r, m) = org_store::get(gate, actor, id).await?;
-            Node::Organization(Organization::new(m, r.access()))
+            Node::Organization(located::<organization::Entity, _>(gate, actor, id, Organization::new).await?)
         }
-        Kind::Membership => {
-            let (r, m) = gate.locate::<membership::Entity>(actor, id, Operation::ReadOrganization).await?;
-            Node::Membership(Membership::new(m, r.access()))
+        Kind::Membership => Node::Membership(located::<membership::Entity, _>(gate, actor, id, Membership::new).await?),
+        Kind::Control => Node::Control(located::<control::Entity, _>(gate, actor, id, Control::new).await?),
+        Kind::ClauseAssessment => Node::ClauseAssessment(
+            located::<clause_assessment::Entity, _>(gate, actor, id, ClauseAssessment::new).await?,
+        ),
+        Kind::Scope => Node::Scope(located::<scope::Entity, _>(gate, actor, id, Scope::new).await?),
+        Kind::AiSystem => Node::AiSystem(located::<ai_system::Entity, _>(gate, actor, id, AiSystem::new).await?),
+        // A risk is read with its organization's risk settings.
+        Kind::Risk => Node::Risk(risk_node(gate, actor, id).await?),
+        Kind::ImpactAssessment => Node::ImpactAssessment(
+            located::<impact_assessment::Entity, _>(gate, actor, id, ImpactAssessment::new).await?,
+        ),
+        Kind::Audit => Node::Audit(located::<audit::Entity, _>(gate, actor, id, Audit::new).await?),
+        Kind::Finding => Node::Finding(located::<finding::Entity, _>(gate, actor, id, Finding::new).await?),
+        Kind::Nonconformity => {
+            Node::Nonconformity(located::<nonconformity::Entity, _>(gate, actor, id, Nonconformity::new).await?)
         }
-        Kind::Control => {
-            let (r, m) = gate.locate::<control::Entity>(actor, id, Operation::ReadControls).await?;
-            Node::Control(Control::new(m, r.access()))
-        }
-        Kind::ClauseAssessment => {
-            let (r, m) = gate.locate::<clause_assessment::Entity>(actor, id, Operation::ReadClauseAssessments).await?;
-            Node::ClauseAssessment(ClauseAssessment { model: m, access: r.access() })
-        }
-        Kind::Audit | Kind::Finding => crate::graphql::audit::resolve_node(ctx, kind, id).await?,
-        Kind::Nonconformity | Kind::CorrectiveAction => crate::graphql::ncr::resolve_node(ctx, kind, id).await?,
-        _ => return Err(crate::error::AppError::not_found(kind.name())),
+        Kind::CorrectiveAction => Node::CorrectiveAction(
+            located::<corrective_action::Entity, _>(gate, actor, id, CorrectiveAction::new).await?,
+        ),
+        Kind::Change | Kind::WorkflowTransition => return Err(AppError::not_found(kind.name())),
     })
 }

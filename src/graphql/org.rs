@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::auth::{self, Access, Operation};
-use crate::entity::{membership, organization};
+use crate::entity::organization;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::{ContextExt, none_if_missing};
-use crate::graphql::soa;
+use crate::graphql::{limits, soa};
 use crate::ids::{self, Kind};
 use crate::store::org as store;
 use crate::store::page::PageArgs;
@@ -44,243 +43,193 @@ impl Organization {
     }
 }
 
-#[Object]
-impl Organization {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Organization, self.model.id))
-    }
-    async fn name(&self) -> &str {
-        &self.model.name
-    }
-    async fn slug(&self) -> &str {
-        &self.model.slug
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    /// The caller's role here; `null` for a platform admin who is not a member.
-    async fn viewer_role(&self) -> Option<Role> {
-        match self.access {
-            Access::Member(r) => Some(r.into()),
-            Access::PlatformAdmin => None,
+crate::entity_object! {
+    Organization, organization,
+    update: UpdateOrganization,
+    /// Organizations are not deleted through the API.
+    delete: false,
+    {
+        async fn name(&self) -> &str {
+            &self.model.name
+        }
+        async fn slug(&self) -> &str {
+            &self.model.slug
+        }
+        /// The caller's role here; `null` for a platform admin who is not a member.
+        async fn viewer_role(&self) -> Option<Role> {
+            match self.access {
+                Access::Member(r) => Some(r.into()),
+                Access::PlatformAdmin => None,
+            }
+        }
+        async fn viewer_can_manage_members(&self) -> bool {
+            self.allows(Operation::ManageMembers)
+        }
+        /// Aggregates for dashboards (every member role).
+        async fn dashboard(&self, ctx: &Context<'_>) -> Result<crate::graphql::dashboard::Dashboard> {
+            crate::graphql::dashboard::organization_dashboard(ctx, self).await
+        }
+        /// Recomputes the audit trail's hash chain (OWNER, MANAGER, AUDITOR).
+        async fn audit_trail_integrity(&self, ctx: &Context<'_>) -> Result<crate::graphql::trail::AuditTrailIntegrity> {
+            crate::graphql::trail::integrity(ctx, self.model.id).await
+        }
+        /// The audit trail's newest row signed by the service, for auditors to keep
+        /// (OWNER, MANAGER, AUDITOR); `null` for an empty trail.
+        async fn audit_trail_head(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::trail::AuditTrailHead>> {
+            crate::graphql::trail::signed_head(ctx, self.model.id).await
+        }
+        /// The risk method in force: matrix, level thresholds, appetite per domain.
+        async fn risk_settings(&self) -> Result<crate::graphql::risk::RiskSettings> {
+            crate::graphql::risk::organization_risk_settings(self)
         }
     }
-    async fn viewer_can_update(&self) -> bool {
-        self.allows(Operation::UpdateOrganization)
-    }
-    /// Organizations are not deleted through the API.
-    async fn viewer_can_delete(&self) -> bool {
-        false
-    }
-    async fn viewer_can_manage_members(&self) -> bool {
-        self.allows(Operation::ManageMembers)
-    }
-    /// The integrated Statement of Applicability: one row per Annex A control of both
-    /// standards, plus organization-defined controls.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn controls(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<soa::ControlFilter>,
-        order_by: Option<soa::ControlOrder>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<soa::ControlConnection> {
-        soa::organization_controls(ctx, self, filter, order_by, first, after).await
-    }
-    /// The SoA in export form (all rows; the JSON twin of `/organizations/{id}/soa.csv`).
-    #[graphql(complexity = "200 * child_complexity")]
-    async fn soa(&self, ctx: &Context<'_>) -> Result<Vec<soa::SoaRow>> {
-        soa::organization_soa(ctx, self).await
-    }
-    /// Clause-level gap analysis of both standards (clauses 4-10).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn clause_assessments(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<soa::ClauseAssessmentFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<soa::ClauseAssessmentConnection> {
-        soa::organization_clause_assessments(ctx, self, filter, first, after).await
-    }
-    /// Aggregates for dashboards (every member role).
-    async fn dashboard(&self, ctx: &Context<'_>) -> Result<crate::graphql::dashboard::Dashboard> {
-        crate::graphql::dashboard::organization_dashboard(ctx, self).await
-    }
-    /// The organization's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn changes(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<crate::graphql::trail::ChangeFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::organization_changes(ctx, self.model.id, filter, first, after).await
-    }
-    /// Recomputes the audit trail's hash chain (OWNER, MANAGER, AUDITOR).
-    async fn audit_trail_integrity(&self, ctx: &Context<'_>) -> Result<crate::graphql::trail::AuditTrailIntegrity> {
-        crate::graphql::trail::integrity(ctx, self.model.id).await
-    }
-    /// The audit trail's newest row signed by the service, for auditors to keep
-    /// (OWNER, MANAGER, AUDITOR); `null` for an empty trail.
-    async fn audit_trail_head(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::trail::AuditTrailHead>> {
-        crate::graphql::trail::signed_head(ctx, self.model.id).await
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.id, self.model.id, first, after).await
-    }
-    /// Certification readiness per standard (formula in the README).
-    async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
-        crate::graphql::dashboard::organization_dashboard(ctx, self).await?.readiness_of(ctx).await
-    }
-    /// The risk method in force: matrix, level thresholds, appetite per domain.
-    async fn risk_settings(&self) -> Result<crate::graphql::risk::RiskSettings> {
-        crate::graphql::risk::organization_risk_settings(self)
-    }
-    /// ISMS, AIMS and integrated scopes, by name.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn scopes(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::inventory::ScopeConnection> {
-        crate::graphql::inventory::organization_scopes(ctx, self, first, after).await
-    }
-    /// The AI systems inventory, by name.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn ai_systems(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<crate::graphql::inventory::AiSystemFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::inventory::AiSystemConnection> {
-        crate::graphql::inventory::organization_ai_systems(ctx, self, filter, first, after).await
-    }
-    /// The integrated risk register (security, AI and shared risks). Default order:
-    /// residual score, highest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn risks(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<crate::graphql::risk::RiskFilter>,
-        order_by: Option<crate::graphql::risk::RiskOrder>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::risk::RiskConnection> {
-        crate::graphql::risk::organization_risks(ctx, self, filter, order_by, first, after).await
-    }
-    /// AI system impact assessments (ISO 42001 6.1.4, 8.4), oldest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn impact_assessments(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<crate::graphql::impact::ImpactAssessmentFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::impact::ImpactAssessmentConnection> {
-        crate::graphql::impact::organization_impact_assessments(ctx, self, filter, first, after).await
-    }
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
-        let r = gate.read(actor, self.model.id, Operation::ReadOrganization).await?;
-        let rows = store::members(&r).await?;
-        Ok(rows.into_iter().map(|m| Membership::new(m, self.access)).collect())
-    }
-    /// The audit programme (ISO 27001 / 42001 9.2), by planned start (unplanned last).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn audits(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<crate::graphql::audit::AuditFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::audit::AuditConnection> {
-        crate::graphql::audit::audits_of(ctx, self.model.id, self.access, filter, first, after).await
-    }
-    /// Nonconformities of both standards (10.2), newest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn nonconformities(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<crate::graphql::ncr::NonconformityFilter>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::ncr::NonconformityConnection> {
-        crate::graphql::ncr::nonconformities_of(ctx, self.model.id, self.access, filter, first, after).await
+    lists {
+        /// Certification readiness per standard (formula in the README).
+        #[list(STANDARDS)]
+        async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<soa::Readiness>> {
+            crate::graphql::dashboard::organization_dashboard(ctx, self).await?.readiness_of(ctx).await
+        }
+        /// The members, by subject (at most 500).
+        #[list(MEMBERS)]
+        async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+            let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+            let r = gate.read(actor, self.model.id, Operation::ReadOrganization).await?;
+            let rows = store::members(&r, limits::MEMBERS).await?;
+            Ok(rows.into_iter().map(|m| Membership::new(m, self.access)).collect())
+        }
+        /// The integrated Statement of Applicability: one row per Annex A control of both
+        /// standards, plus organization-defined controls.
+        #[page(first)]
+        async fn controls(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<soa::ControlFilter>,
+            order_by: Option<soa::ControlOrder>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<soa::ControlConnection> {
+            soa::organization_controls(ctx, self, filter, order_by, first, after).await
+        }
+        /// The SoA in export form (all rows, at most 231: the catalog's 131 and up to 100 of
+        /// the organization's own; the JSON twin of `/organizations/{id}/soa.csv`).
+        #[list(SOA_ROWS)]
+        async fn soa(&self, ctx: &Context<'_>) -> Result<Vec<soa::SoaRow>> {
+            soa::organization_soa(ctx, self).await
+        }
+        /// Clause-level gap analysis of both standards (clauses 4-10).
+        #[page(first)]
+        async fn clause_assessments(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<soa::ClauseAssessmentFilter>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<soa::ClauseAssessmentConnection> {
+            soa::organization_clause_assessments(ctx, self, filter, first, after).await
+        }
+        /// The organization's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+        #[page(first)]
+        async fn changes(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<crate::graphql::trail::ChangeFilter>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::trail::ChangeConnection> {
+            crate::graphql::trail::organization_changes(ctx, self.model.id, filter, first, after).await
+        }
+        /// ISMS, AIMS and integrated scopes, by name.
+        #[page(first)]
+        async fn scopes(
+            &self,
+            ctx: &Context<'_>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::inventory::ScopeConnection> {
+            crate::graphql::inventory::organization_scopes(ctx, self, first, after).await
+        }
+        /// The AI systems inventory, by name.
+        #[page(first)]
+        async fn ai_systems(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<crate::graphql::inventory::AiSystemFilter>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::inventory::AiSystemConnection> {
+            crate::graphql::inventory::organization_ai_systems(ctx, self, filter, first, after).await
+        }
+        /// The integrated risk register (security, AI and shared risks). Default order:
+        /// residual score, highest first.
+        #[page(first)]
+        async fn risks(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<crate::graphql::risk::RiskFilter>,
+            order_by: Option<crate::graphql::risk::RiskOrder>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::risk::RiskConnection> {
+            crate::graphql::risk::organization_risks(ctx, self, filter, order_by, first, after).await
+        }
+        /// AI system impact assessments (ISO 42001 6.1.4, 8.4), oldest first.
+        #[page(first)]
+        async fn impact_assessments(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<crate::graphql::impact::ImpactAssessmentFilter>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::impact::ImpactAssessmentConnection> {
+            crate::graphql::impact::organization_impact_assessments(ctx, self, filter, first, after).await
+        }
+        /// The audit programme (ISO 27001 / 42001 9.2), by planned start (unplanned last).
+        #[page(first)]
+        async fn audits(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<crate::graphql::audit::AuditFilter>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::audit::AuditConnection> {
+            crate::graphql::audit::audits_of(ctx, self.model.id, self.access, filter, first, after).await
+        }
+        /// Nonconformities of both standards (10.2), newest first.
+        #[page(first)]
+        async fn nonconformities(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<crate::graphql::ncr::NonconformityFilter>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::ncr::NonconformityConnection> {
+            crate::graphql::ncr::nonconformities_of(ctx, self.model.id, self.access, filter, first, after).await
+        }
     }
 }
 
-/// A subject's role in one organization.
-#[derive(Clone)]
-pub struct Membership {
-    pub model: membership::Model,
-    pub access: Access,
+crate::entity_type! {
+    /// A subject's role in one organization.
+    Membership, membership
 }
 
-impl Membership {
-    pub fn new(model: membership::Model, access: Access) -> Self {
-        Self { model, access }
-    }
-}
-
-#[Object]
-impl Membership {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Membership, self.model.id))
-    }
-    /// The token `sub` of the member.
-    async fn subject(&self) -> &str {
-        &self.model.subject
-    }
-    async fn role(&self) -> Result<Role> {
-        Ok(self.model.role.parse::<auth::Role>().map_err(crate::error::AppError::internal)?.into())
-    }
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
-        Ok(none_if_missing(store::get(gate, actor, self.model.organization_id).await)?
-            .map(|(r, m)| Organization::new(m, r.access())))
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::ManageMembers)
-    }
-    async fn viewer_can_delete(&self) -> bool {
-        self.access.allows(Operation::ManageMembers)
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+crate::entity_object! {
+    Membership, membership,
+    update: ManageMembers,
+    delete: ManageMembers,
+    {
+        /// The token `sub` of the member.
+        async fn subject(&self) -> &str {
+            &self.model.subject
+        }
+        async fn role(&self) -> Role {
+            self.model.role.into()
+        }
+        async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+            let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+            Ok(none_if_missing(store::get(gate, actor, self.model.organization_id).await)?
+                .map(|(r, m)| Organization::new(m, r.access())))
+        }
     }
 }
 
@@ -302,7 +251,9 @@ impl Viewer {
     async fn is_platform_admin(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(ctx.actor()?.caller.platform_admin)
     }
-    /// The organizations the caller is a member of, with its role in each.
+    /// The organizations the caller is a member of, with its role in each, by name (at
+    /// most 200; `organizations` pages through all).
+    #[graphql(complexity = "limits::VIEWER_MEMBERSHIPS * child_complexity")]
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<ViewerMembership>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let roles = gate.member_roles(actor).await?;
@@ -316,7 +267,7 @@ impl Viewer {
             })
             .collect();
         out.sort_by(|a, b| a.organization.model.name.cmp(&b.organization.model.name));
-        Ok(out)
+        Ok(limits::bounded(out, limits::VIEWER_MEMBERSHIPS))
     }
 }
 
@@ -378,11 +329,6 @@ pub struct CreateOrganizationInput {
     pub initial_owner: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateOrganizationPayload {
-    pub organization: Organization,
-}
-
 #[derive(InputObject)]
 pub struct UpdateOrganizationInput {
     pub id: ID,
@@ -393,21 +339,11 @@ pub struct UpdateOrganizationInput {
     pub risk_settings: Option<crate::graphql::risk::RiskSettingsInput>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateOrganizationPayload {
-    pub organization: Organization,
-}
-
 #[derive(InputObject)]
 pub struct AddMemberInput {
     pub organization_id: ID,
     pub subject: String,
     pub role: Role,
-}
-
-#[derive(SimpleObject)]
-pub struct AddMemberPayload {
-    pub membership: Membership,
 }
 
 #[derive(InputObject)]
@@ -418,94 +354,47 @@ pub struct ChangeMemberRoleInput {
     pub expected_version: Option<i32>,
 }
 
-#[derive(SimpleObject)]
-pub struct ChangeMemberRolePayload {
-    pub membership: Membership,
-}
-
 #[derive(InputObject)]
 pub struct RemoveMemberInput {
     pub organization_id: ID,
     pub subject: String,
 }
 
-#[derive(SimpleObject)]
-pub struct RemoveMemberPayload {
-    pub deleted_id: ID,
-}
-
-#[derive(Default)]
-pub struct OrgMutation;
-
-#[Object]
-impl OrgMutation {
+crate::mutations! {
+    OrgMutation;
     /// Platform admins only. Creates the organization with its whole Statement of
     /// Applicability (both standards) and gap-analysis rows.
-    async fn create_organization(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateOrganizationInput,
-    ) -> Result<CreateOrganizationPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
-        let org = store::create(
-            gate,
-            actor,
-            store::NewOrganization {
-                name: &input.name,
-                slug: &input.slug,
-                initial_owner: input.initial_owner.as_deref(),
-            },
-        )
-        .await?;
-        Ok(CreateOrganizationPayload { organization: org.into_object(Organization::new) })
+    create_organization(ctx, gate, actor, input: CreateOrganizationInput)
+        -> CreateOrganizationPayload { organization: Organization } {
+        store::create(gate, actor, store::NewOrganization {
+            name: &input.name,
+            slug: &input.slug,
+            initial_owner: input.initial_owner.as_deref(),
+        }).await?
     }
-
-    async fn update_organization(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateOrganizationInput,
-    ) -> Result<UpdateOrganizationPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_organization(ctx, gate, actor, input: UpdateOrganizationInput)
+        -> UpdateOrganizationPayload { organization: Organization } {
         let id = ids::expect(Kind::Organization, &input.id, "id")?;
-        let org = store::update(
-            gate,
-            actor,
-            id,
-            store::OrganizationChanges {
-                expected_version: input.expected_version,
-                name: input.name.as_deref(),
-                slug: input.slug.as_deref(),
-                risk_settings: input.risk_settings.map(Into::into),
-            },
-        )
-        .await?;
-        Ok(UpdateOrganizationPayload { organization: org.into_object(Organization::new) })
+        store::update(gate, actor, id, store::OrganizationChanges {
+            expected_version: input.expected_version,
+            name: input.name.as_deref(),
+            slug: input.slug.as_deref(),
+            risk_settings: input.risk_settings.map(Into::into),
+        }).await?
     }
-
     /// OWNER or platform admin.
-    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<AddMemberPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    add_member(ctx, gate, actor, input: AddMemberInput) -> AddMemberPayload { membership: Membership } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let m = store::add_member(gate, actor, org, &input.subject, input.role.into()).await?;
-        Ok(AddMemberPayload { membership: m.into_object(Membership::new) })
+        store::add_member(gate, actor, org, &input.subject, input.role.into()).await?
     }
-
     /// OWNER or platform admin. The last OWNER cannot be demoted.
-    async fn change_member_role(
-        &self,
-        ctx: &Context<'_>,
-        input: ChangeMemberRoleInput,
-    ) -> Result<ChangeMemberRolePayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    change_member_role(ctx, gate, actor, input: ChangeMemberRoleInput)
+        -> ChangeMemberRolePayload { membership: Membership } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let m = store::change_member_role(gate, actor, org, &input.subject, input.role.into(), input.expected_version)
-            .await?;
-        Ok(ChangeMemberRolePayload { membership: m.into_object(Membership::new) })
+        store::change_member_role(gate, actor, org, &input.subject, input.role.into(), input.expected_version).await?
     }
-
     /// OWNER or platform admin. The last OWNER cannot be removed.
-    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<RemoveMemberPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    remove_member(ctx, gate, actor, input: RemoveMemberInput) -> RemoveMemberPayload { deleted_id: ID } => {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let m = store::remove_member(gate, actor, org, &input.subject).await?;
         Ok(RemoveMemberPayload { deleted_id: ID(ids::encode(Kind::Membership, m.model.id)) })

@@ -4,18 +4,19 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
 use crate::domain::risk::{self as rules, RiskSettings as Settings};
 use crate::entity::{control, risk, risk_control};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::{change, filter_id, ref_id, try_change};
 use crate::graphql::inventory::{AiSystem, Scope};
-use crate::graphql::loaders::{LoaderExt, load_by_id, load_left_of, load_right_of};
+use crate::graphql::limits;
+use crate::graphql::loaders::{Left, LoaderExt, Right, load_by_id, load_linked};
 use crate::graphql::org::Organization;
 use crate::graphql::scalars::Date;
 use crate::graphql::soa::{Control, OrderDirection};
@@ -80,37 +81,6 @@ pub enum RiskStatus {
     Closed,
 }
 
-/// `undefined` → unchanged, `null` → cleared, a value → set.
-pub(crate) fn change<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(x) => Some(Some(f(x))),
-    }
-}
-
-/// Fallible [`change`].
-pub(crate) fn try_change<T, U>(
-    v: MaybeUndefined<T>,
-    f: impl FnOnce(T) -> AppResult<U>,
-) -> AppResult<Option<Option<U>>> {
-    Ok(match v {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(x) => Some(Some(f(x)?)),
-    })
-}
-
-/// An ID that refers to another object of the organization (not the one being changed):
-/// anything but an existing object of `kind` there is `BAD_USER_INPUT` naming `field`.
-pub(crate) fn ref_id(kind: Kind, id: &ID, field: &str) -> AppResult<Uuid> {
-    match ids::decode(id) {
-        Some((k, u)) if k == kind => Ok(u),
-        Some(_) => Err(AppError::bad_input(field, format!("{field}: no such {} in this organization", kind.name()))),
-        None => Err(AppError::bad_input(field, format!("{field} is not a valid ID"))),
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Settings
 
@@ -149,6 +119,7 @@ pub struct RiskSettings {
     pub max_score: i32,
     pub thresholds: RiskThresholds,
     /// The four levels as score ranges.
+    #[graphql(complexity = "limits::RISK_LEVELS * child_complexity")]
     pub levels: Vec<RiskLevelRange>,
     pub appetite: RiskAppetite,
     /// `false`: the default thresholds, scaled to the matrix (see README).
@@ -257,16 +228,19 @@ async fn settings_for(ctx: &Context<'_>, org: Uuid) -> Result<Settings> {
     Ok(loader.load_one(org).await?.unwrap_or_default())
 }
 
-/// Risk objects of one organization, with its settings (one lookup, batched).
+/// The first `max` of a list of risk rows of one organization, as risk objects with its
+/// settings (one lookup, batched).
 pub(crate) async fn risks_in(
     ctx: &Context<'_>,
     org: Uuid,
     models: Vec<risk::Model>,
     access: Access,
+    max: usize,
 ) -> Result<Vec<Risk>> {
     if models.is_empty() {
         return Ok(Vec::new());
     }
+    let models = limits::bounded(models, max);
     let settings = settings_for(ctx, org).await?;
     Ok(models.into_iter().map(|m| Risk::new(m, access, settings)).collect())
 }
@@ -287,144 +261,120 @@ impl Risk {
         Self { model: Arc::new(model), access, settings }
     }
 
-    fn eval(&self) -> AppResult<store::Evaluation> {
+    fn eval(&self) -> store::Evaluation {
         store::evaluate(&self.model, &self.settings, store::today())
     }
 }
 
-fn parse<T: Copy, G: From<T>>(s: &str, f: fn(&str) -> Option<T>, what: &str) -> AppResult<G> {
-    f(s).map(Into::into).ok_or_else(|| AppError::internal(format!("bad {what} in database: {s}")))
-}
-
-#[Object]
-impl Risk {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Risk, self.model.id))
+crate::entity_object! {
+    Risk, risk,
+    update: WriteRisks,
+    delete: WriteRisks,
+    {
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        async fn description(&self) -> Option<&str> {
+            self.model.description.as_deref()
+        }
+        async fn category(&self) -> RiskCategory {
+            self.model.category.into()
+        }
+        async fn domain(&self) -> RiskDomain {
+            self.model.domain.into()
+        }
+        async fn likelihood(&self) -> i32 {
+            self.model.likelihood
+        }
+        async fn impact(&self) -> i32 {
+            self.model.impact
+        }
+        /// likelihood × impact.
+        async fn inherent_score(&self) -> i32 {
+            self.model.inherent_score
+        }
+        async fn inherent_level(&self) -> RiskLevel {
+            self.eval().inherent_level.into()
+        }
+        /// After treatment; `null` when not assessed (the inherent likelihood applies).
+        async fn residual_likelihood(&self) -> Option<i32> {
+            self.model.residual_likelihood
+        }
+        async fn residual_impact(&self) -> Option<i32> {
+            self.model.residual_impact
+        }
+        /// residual likelihood × residual impact, each falling back to its inherent rating.
+        async fn residual_score(&self) -> i32 {
+            self.model.effective_score
+        }
+        async fn residual_level(&self) -> RiskLevel {
+            self.eval().residual_level.into()
+        }
+        /// The appetite of the risk's domain (maximum acceptable residual score).
+        async fn appetite(&self) -> i32 {
+            self.settings.appetite.for_domain(self.model.domain)
+        }
+        /// Residual score above the appetite of the risk's domain.
+        async fn exceeds_appetite(&self) -> bool {
+            self.eval().exceeds_appetite
+        }
+        /// Exceeds the appetite, is not closed, and is not validly accepted (an expired
+        /// acceptance counts as none): what the dashboard counts.
+        async fn appetite_breach(&self) -> bool {
+            self.eval().appetite_breach
+        }
+        async fn treatment(&self) -> Option<RiskTreatment> {
+            self.model.treatment.map(Into::into)
+        }
+        /// ISO 27001 6.1.3 f: why the risk owner accepts the residual risk.
+        async fn acceptance_justification(&self) -> Option<&str> {
+            self.model.acceptance_justification.as_deref()
+        }
+        async fn accepted_by(&self) -> Option<&str> {
+            self.model.accepted_by.as_deref()
+        }
+        async fn acceptance_expires_on(&self) -> Option<Date> {
+            self.model.acceptance_expires_on.map(Date)
+        }
+        /// The acceptance's expiry date is past (UTC).
+        async fn acceptance_expired(&self) -> bool {
+            self.eval().acceptance_expired
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
+        async fn status(&self) -> RiskStatus {
+            self.model.status.into()
+        }
+        async fn review_date(&self) -> Option<Date> {
+            self.model.review_date.map(Date)
+        }
+        /// The review date is past (UTC) and the risk is not closed.
+        async fn review_overdue(&self) -> bool {
+            self.eval().review_overdue
+        }
+        async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
+            let Some(id) = self.model.scope_id else { return Ok(None) };
+            Ok(load_by_id::<crate::entity::scope::Entity>(ctx, self.model.organization_id, id)
+                .await?
+                .map(|m| Scope::new(m, self.access)))
+        }
+        async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
+            let Some(id) = self.model.ai_system_id else { return Ok(None) };
+            Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, id)
+                .await?
+                .map(|m| AiSystem::new(m, self.access)))
+        }
     }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    async fn description(&self) -> Option<&str> {
-        self.model.description.as_deref()
-    }
-    async fn category(&self) -> Result<RiskCategory> {
-        Ok(parse(&self.model.category, rules::RiskCategory::parse, "category")?)
-    }
-    async fn domain(&self) -> Result<RiskDomain> {
-        Ok(parse(&self.model.domain, rules::RiskDomain::parse, "domain")?)
-    }
-    async fn likelihood(&self) -> i32 {
-        self.model.likelihood
-    }
-    async fn impact(&self) -> i32 {
-        self.model.impact
-    }
-    /// likelihood × impact.
-    async fn inherent_score(&self) -> i32 {
-        self.model.inherent_score
-    }
-    async fn inherent_level(&self) -> Result<RiskLevel> {
-        Ok(self.eval()?.inherent_level.into())
-    }
-    /// After treatment; `null` when not assessed (the inherent likelihood applies).
-    async fn residual_likelihood(&self) -> Option<i32> {
-        self.model.residual_likelihood
-    }
-    async fn residual_impact(&self) -> Option<i32> {
-        self.model.residual_impact
-    }
-    /// residual likelihood × residual impact, each falling back to its inherent rating.
-    async fn residual_score(&self) -> i32 {
-        self.model.effective_score
-    }
-    async fn residual_level(&self) -> Result<RiskLevel> {
-        Ok(self.eval()?.residual_level.into())
-    }
-    /// The appetite of the risk's domain (maximum acceptable residual score).
-    async fn appetite(&self) -> Result<i32> {
-        let d = rules::RiskDomain::parse(&self.model.domain).ok_or_else(|| AppError::internal("bad domain"))?;
-        Ok(self.settings.appetite.for_domain(d))
-    }
-    /// Residual score above the appetite of the risk's domain.
-    async fn exceeds_appetite(&self) -> Result<bool> {
-        Ok(self.eval()?.exceeds_appetite)
-    }
-    /// Exceeds the appetite, is not closed, and is not validly accepted (an expired
-    /// acceptance counts as none): what the dashboard counts.
-    async fn appetite_breach(&self) -> Result<bool> {
-        Ok(self.eval()?.appetite_breach)
-    }
-    async fn treatment(&self) -> Result<Option<RiskTreatment>> {
-        Ok(self.model.treatment.as_deref().map(|t| parse(t, rules::RiskTreatment::parse, "treatment")).transpose()?)
-    }
-    /// ISO 27001 6.1.3 f: why the risk owner accepts the residual risk.
-    async fn acceptance_justification(&self) -> Option<&str> {
-        self.model.acceptance_justification.as_deref()
-    }
-    async fn accepted_by(&self) -> Option<&str> {
-        self.model.accepted_by.as_deref()
-    }
-    async fn acceptance_expires_on(&self) -> Option<Date> {
-        self.model.acceptance_expires_on.map(Date)
-    }
-    /// The acceptance's expiry date is past (UTC).
-    async fn acceptance_expired(&self) -> Result<bool> {
-        Ok(self.eval()?.acceptance_expired)
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    async fn status(&self) -> Result<RiskStatus> {
-        Ok(parse(&self.model.status, rules::RiskStatus::parse, "status")?)
-    }
-    async fn review_date(&self) -> Option<Date> {
-        self.model.review_date.map(Date)
-    }
-    /// The review date is past (UTC) and the risk is not closed.
-    async fn review_overdue(&self) -> Result<bool> {
-        Ok(self.eval()?.review_overdue)
-    }
-    async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
-        let Some(id) = self.model.scope_id else { return Ok(None) };
-        Ok(load_by_id::<crate::entity::scope::Entity>(ctx, self.model.organization_id, id)
-            .await?
-            .map(|m| Scope::new(m, self.access)))
-    }
-    async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
-        let Some(id) = self.model.ai_system_id else { return Ok(None) };
-        Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, id)
-            .await?
-            .map(|m| AiSystem::new(m, self.access)))
-    }
-    /// The SoA rows (either standard) that treat this risk, in SoA order.
-    async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {
-        let rows = load_right_of::<risk_control::Entity>(ctx, self.model.organization_id, self.model.id).await?;
-        Ok(rows.into_iter().map(|c| Control::new(c, self.access)).collect())
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::WriteRisks)
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
-    async fn viewer_can_delete(&self) -> bool {
-        self.access.allows(Operation::WriteRisks)
+    lists {
+        /// The SoA rows (either standard) that treat this risk, in SoA order (at most 12: a
+        /// risk is linked to no more).
+        #[list(RISK_CONTROLS)]
+        async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {
+            let (org, id) = (self.model.organization_id, self.model.id);
+            let rows = load_linked::<risk_control::Entity, Right>(ctx, org, id).await?;
+            Ok(limits::bounded(rows, limits::RISK_CONTROLS).into_iter().map(|c| Control::new(c, self.access)).collect())
+        }
     }
 }
 
@@ -433,8 +383,8 @@ pub async fn risks_of_control(ctx: &Context<'_>, c: &control::Model, access: Acc
     if !access.allows(Operation::ReadRisks) {
         return Ok(Vec::new());
     }
-    let rows = load_left_of::<risk_control::Entity>(ctx, c.organization_id, c.id).await?;
-    risks_in(ctx, c.organization_id, rows, access).await
+    let rows = load_linked::<risk_control::Entity, Left>(ctx, c.organization_id, c.id).await?;
+    risks_in(ctx, c.organization_id, rows, access, limits::CONTROL_RISKS).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -486,15 +436,6 @@ pub struct RiskOrder {
     pub direction: OrderDirection,
 }
 
-/// A filter by the id of a related object: an id of another kind or tenant matches nothing.
-fn filter_id(kind: Kind, v: MaybeUndefined<ID>, field: &str) -> AppResult<Option<Option<Uuid>>> {
-    try_change(v, |id| match ids::decode(&id) {
-        Some((k, u)) if k == kind => Ok(u),
-        Some(_) => Ok(Uuid::nil()),
-        None => Err(AppError::bad_input(field, format!("{field} is not a valid ID"))),
-    })
-}
-
 /// `organization.risks`: default order is the residual score, highest first.
 pub async fn organization_risks(
     ctx: &Context<'_>,
@@ -532,8 +473,8 @@ pub async fn organization_risks(
         appetite_breach: f.appetite_breach,
         review_overdue: f.review_overdue,
         owner: f.owner,
-        ai_system_id: filter_id(Kind::AiSystem, f.ai_system_id, "aiSystemId")?,
-        scope_id: filter_id(Kind::Scope, f.scope_id, "scopeId")?,
+        ai_system_id: try_change(f.ai_system_id, |id| filter_id(Kind::AiSystem, &id, "aiSystemId"))?,
+        scope_id: try_change(f.scope_id, |id| filter_id(Kind::Scope, &id, "scopeId"))?,
         search: f.search,
     };
     let page = store::list_risks(&r, &settings, &filter, field, desc, &args, wants_total(ctx)).await?;
@@ -571,11 +512,6 @@ pub struct CreateRiskInput {
     pub ai_system_id: Option<ID>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateRiskPayload {
-    pub risk: Risk,
-}
-
 /// Left out: unchanged; `null`: cleared. Acceptance details are kept while the treatment
 /// stays ACCEPT and cleared when it changes.
 #[derive(InputObject)]
@@ -600,19 +536,9 @@ pub struct UpdateRiskInput {
     pub ai_system_id: MaybeUndefined<ID>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateRiskPayload {
-    pub risk: Risk,
-}
-
 #[derive(InputObject)]
 pub struct DeleteRiskInput {
     pub id: ID,
-}
-
-#[derive(SimpleObject)]
-pub struct DeleteRiskPayload {
-    pub deleted_id: ID,
 }
 
 #[derive(InputObject)]
@@ -622,63 +548,39 @@ pub struct LinkRiskControlInput {
     pub control_id: ID,
 }
 
-#[derive(SimpleObject)]
-pub struct LinkRiskControlPayload {
-    pub risk: Risk,
-    pub control: Control,
-}
-
 #[derive(InputObject)]
 pub struct UnlinkRiskControlInput {
     pub risk_id: ID,
     pub control_id: ID,
 }
 
-#[derive(SimpleObject)]
-pub struct UnlinkRiskControlPayload {
-    pub risk: Risk,
-    pub control: Control,
-}
-
-#[derive(Default)]
-pub struct RiskMutation;
-
-#[Object]
-impl RiskMutation {
-    async fn create_risk(&self, ctx: &Context<'_>, input: CreateRiskInput) -> Result<CreateRiskPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+crate::mutations! {
+    RiskMutation;
+    create_risk(ctx, gate, actor, input: CreateRiskInput) -> CreateRiskPayload { risk: Risk } => {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let scope_id = input.scope_id.as_ref().map(|i| ref_id(Kind::Scope, i, "scopeId")).transpose()?;
         let ai_system_id = input.ai_system_id.as_ref().map(|i| ref_id(Kind::AiSystem, i, "aiSystemId")).transpose()?;
-        let Granted { model: (m, settings), access } = store::create_risk(
-            gate,
-            actor,
-            org,
-            store::NewRisk {
-                title: &input.title,
-                description: input.description.as_deref(),
-                category: input.category.into(),
-                likelihood: input.likelihood,
-                impact: input.impact,
-                residual_likelihood: input.residual_likelihood,
-                residual_impact: input.residual_impact,
-                treatment: input.treatment.map(Into::into),
-                acceptance_justification: input.acceptance_justification.as_deref(),
-                accepted_by: input.accepted_by.as_deref(),
-                acceptance_expires_on: input.acceptance_expires_on.map(|d| d.0),
-                owner: input.owner.as_deref(),
-                status: input.status.map(Into::into),
-                review_date: input.review_date.map(|d| d.0),
-                scope_id,
-                ai_system_id,
-            },
-        )
-        .await?;
+        let Granted { model: (m, settings), access } = store::create_risk(gate, actor, org, store::NewRisk {
+            title: &input.title,
+            description: input.description.as_deref(),
+            category: input.category.into(),
+            likelihood: input.likelihood,
+            impact: input.impact,
+            residual_likelihood: input.residual_likelihood,
+            residual_impact: input.residual_impact,
+            treatment: input.treatment.map(Into::into),
+            acceptance_justification: input.acceptance_justification.as_deref(),
+            accepted_by: input.accepted_by.as_deref(),
+            acceptance_expires_on: input.acceptance_expires_on.map(|d| d.0),
+            owner: input.owner.as_deref(),
+            status: input.status.map(Into::into),
+            review_date: input.review_date.map(|d| d.0),
+            scope_id,
+            ai_system_id,
+        }).await?;
         Ok(CreateRiskPayload { risk: Risk::new(m, access, settings) })
     }
-
-    async fn update_risk(&self, ctx: &Context<'_>, input: UpdateRiskInput) -> Result<UpdateRiskPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_risk(ctx, gate, actor, input: UpdateRiskInput) -> UpdateRiskPayload { risk: Risk } => {
         let id = ids::expect(Kind::Risk, &input.id, "id")?;
         let changes = store::RiskChanges {
             expected_version: input.expected_version,
@@ -702,43 +604,33 @@ impl RiskMutation {
         let Granted { model: (m, settings), access } = store::update_risk(gate, actor, id, changes).await?;
         Ok(UpdateRiskPayload { risk: Risk::new(m, access, settings) })
     }
-
     /// Removes the risk with its control and assessment links.
-    async fn delete_risk(&self, ctx: &Context<'_>, input: DeleteRiskInput) -> Result<DeleteRiskPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    delete_risk(ctx, gate, actor, input: DeleteRiskInput) -> DeleteRiskPayload { deleted_id: ID } => {
         let id = ids::expect(Kind::Risk, &input.id, "id")?;
         let m = store::delete_risk(gate, actor, id).await?;
         Ok(DeleteRiskPayload { deleted_id: ID(ids::encode(Kind::Risk, m.model.id)) })
     }
-
     /// Treats the risk with an applicable SoA row of either standard. Idempotent.
-    async fn link_risk_control(
-        &self,
-        ctx: &Context<'_>,
-        input: LinkRiskControlInput,
-    ) -> Result<LinkRiskControlPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    link_risk_control(ctx, gate, actor, input: LinkRiskControlInput) -> LinkRiskControlPayload {
+        risk: Risk,
+        control: Control,
+    } => {
         let risk_id = ids::expect(Kind::Risk, &input.risk_id, "riskId")?;
         let control_id = ref_id(Kind::Control, &input.control_id, "controlId")?;
-        let l = store::link_control(gate, actor, risk_id, control_id).await?;
-        let Granted { model: l, access } = l;
+        let Granted { model: l, access } = store::link_control(gate, actor, risk_id, control_id).await?;
         Ok(LinkRiskControlPayload {
             risk: Risk::new(l.risk, access, l.settings),
             control: Control::new(l.control, access),
         })
     }
-
     /// Removes a link. Idempotent.
-    async fn unlink_risk_control(
-        &self,
-        ctx: &Context<'_>,
-        input: UnlinkRiskControlInput,
-    ) -> Result<UnlinkRiskControlPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    unlink_risk_control(ctx, gate, actor, input: UnlinkRiskControlInput) -> UnlinkRiskControlPayload {
+        risk: Risk,
+        control: Control,
+    } => {
         let risk_id = ids::expect(Kind::Risk, &input.risk_id, "riskId")?;
         let control_id = ref_id(Kind::Control, &input.control_id, "controlId")?;
-        let l = store::unlink_control(gate, actor, risk_id, control_id).await?;
-        let Granted { model: l, access } = l;
+        let Granted { model: l, access } = store::unlink_control(gate, actor, risk_id, control_id).await?;
         Ok(UnlinkRiskControlPayload {
             risk: Risk::new(l.risk, access, l.settings),
             control: Control::new(l.control, access),

@@ -4,17 +4,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Enum, ID, InputObject, Result, SimpleObject};
 use uuid::Uuid;
 
 use crate::auth::{Access, Operation};
-use crate::domain::soa::{self as rules, ClauseStatus as DClauseStatus, Coverage as DCoverage};
-use crate::entity::{clause_assessment, control};
+use crate::domain::refs::Standard;
+use crate::domain::soa::{self as rules, Coverage as DCoverage};
+use crate::entity::control;
 use crate::error::AppError;
 use crate::graphql::catalog::{ControlMapping, MappingStrength, StandardCode, strength};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
+use crate::graphql::input::text_change;
 use crate::graphql::loaders::LoaderExt;
 use crate::graphql::org::Organization;
 use crate::ids::{self, Kind};
@@ -70,21 +71,9 @@ pub struct EvidenceLinkInput {
     pub url: String,
 }
 
-fn parse_status(s: &str) -> Result<ImplementationStatus, AppError> {
-    rules::ImplementationStatus::parse(s).map(Into::into).ok_or_else(|| AppError::internal("bad status in database"))
-}
-
-/// One row of the Statement of Applicability (either standard, or organization-defined).
-#[derive(Clone)]
-pub struct Control {
-    pub model: Arc<control::Model>,
-    pub access: Access,
-}
-
-impl Control {
-    pub fn new(model: control::Model, access: Access) -> Self {
-        Self { model: Arc::new(model), access }
-    }
+crate::entity_type! {
+    /// One row of the Statement of Applicability (either standard, or organization-defined).
+    Control, control
 }
 
 /// An SoA row of the other standard that this one maps to, with the mapping's provenance.
@@ -110,142 +99,128 @@ pub struct Iso27001Coverage {
     pub level: CoverageLevel,
     /// `true` when nothing in ISO 27001 maps to it: an AI-specific control to build new.
     pub nothing_to_build_on: bool,
+    /// The mapped ISO 27001 rows (at most 20).
+    #[graphql(complexity = "crate::graphql::limits::MAPPINGS * child_complexity")]
     pub controls: Vec<Control>,
 }
 
-#[Object]
-impl Control {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Control, self.model.id))
-    }
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(&self.model.standard)?)
-    }
-    #[graphql(name = "ref")]
-    async fn reference(&self) -> &str {
-        &self.model.reference
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    /// Theme or objective title (`CUSTOM` group for organization-defined controls).
-    async fn group(&self) -> &str {
-        &self.model.group_title
-    }
-    async fn group_ref(&self) -> &str {
-        &self.model.group_ref
-    }
-    async fn subgroup_ref(&self) -> Option<&str> {
-        self.model.subgroup_ref.as_deref()
-    }
-    async fn is_custom(&self) -> bool {
-        self.model.is_custom
-    }
-    async fn ai_specific(&self) -> bool {
-        self.model.ai_specific
-    }
-    async fn applicable(&self) -> bool {
-        self.model.applicable
-    }
-    async fn justification(&self) -> Option<&str> {
-        self.model.justification.as_deref()
-    }
-    async fn inclusion_reasons(&self) -> Vec<InclusionReason> {
-        self.model.inclusion_reasons.0.iter().filter_map(|r| rules::InclusionReason::parse(r)).map(Into::into).collect()
-    }
-    async fn status(&self) -> Result<ImplementationStatus> {
-        Ok(parse_status(&self.model.status)?)
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    async fn implementation_notes(&self) -> Option<&str> {
-        self.model.implementation_notes.as_deref()
-    }
-    async fn evidence(&self) -> Vec<EvidenceLink> {
-        self.model.evidence.iter().map(|e| EvidenceLink { title: e.title.clone(), url: e.url.clone() }).collect()
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::UpdateControl)
-    }
+crate::entity_object! {
+    Control, control,
+    update: UpdateControl,
     /// SoA rows are never deleted: exclude a control instead (with its justification).
-    async fn viewer_can_delete(&self) -> bool {
-        false
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
-    }
-    /// The catalog's mapping rows for this control (provenance included).
-    async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
-        Ok(ControlMapping::of(ctx.catalog()?, &self.model.standard, &self.model.reference))
-    }
-    /// This organization's SoA rows of the other standard that this control maps to.
-    async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
-        mapped_controls(ctx, &self.model, self.access).await
-    }
-    /// ISO 42001 rows only: what the organization's ISO 27001 implementation already
-    /// covers ("extend your ISMS"). `null` on ISO 27001 and custom rows.
-    async fn coverage_from_iso27001(&self, ctx: &Context<'_>) -> Result<Option<Iso27001Coverage>> {
-        if self.model.standard != "ISO42001" || self.model.is_custom {
-            return Ok(None);
+    delete: false,
+    {
+        async fn standard(&self) -> StandardCode {
+            self.model.standard.into()
         }
-        let mapped = mapped_controls(ctx, &self.model, self.access).await?;
-        let mut c = DCoverage { mapped: mapped.len() as u64, ..Default::default() };
-        for m in &mapped {
-            if m.control.model.applicable {
-                c.applicable += 1;
-                match m.control.model.status.as_str() {
-                    "IMPLEMENTED" => c.implemented += 1,
-                    "PARTIAL" => c.partial += 1,
-                    _ => {}
+        #[graphql(name = "ref")]
+        async fn reference(&self) -> &str {
+            &self.model.reference
+        }
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        /// Theme or objective title (`CUSTOM` group for organization-defined controls).
+        async fn group(&self) -> &str {
+            &self.model.group_title
+        }
+        async fn group_ref(&self) -> &str {
+            &self.model.group_ref
+        }
+        async fn subgroup_ref(&self) -> Option<&str> {
+            self.model.subgroup_ref.as_deref()
+        }
+        async fn is_custom(&self) -> bool {
+            self.model.is_custom
+        }
+        async fn ai_specific(&self) -> bool {
+            self.model.ai_specific
+        }
+        async fn applicable(&self) -> bool {
+            self.model.applicable
+        }
+        async fn justification(&self) -> Option<&str> {
+            self.model.justification.as_deref()
+        }
+        async fn inclusion_reasons(&self) -> Vec<InclusionReason> {
+            self.model.inclusion_reasons.0.iter().map(|r| (*r).into()).collect()
+        }
+        async fn status(&self) -> ImplementationStatus {
+            self.model.status.into()
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
+        async fn implementation_notes(&self) -> Option<&str> {
+            self.model.implementation_notes.as_deref()
+        }
+        /// ISO 42001 rows only: what the organization's ISO 27001 implementation already
+        /// covers ("extend your ISMS"). `null` on ISO 27001 and custom rows.
+        async fn coverage_from_iso27001(&self, ctx: &Context<'_>) -> Result<Option<Iso27001Coverage>> {
+            if self.model.standard != Standard::Iso42001 || self.model.is_custom {
+                return Ok(None);
+            }
+            let mapped = mapped_controls(ctx, &self.model, self.access).await?;
+            let mut c = DCoverage { mapped: mapped.len() as u64, ..Default::default() };
+            for m in &mapped {
+                if m.control.model.applicable {
+                    c.applicable += 1;
+                    match m.control.model.status {
+                        rules::ImplementationStatus::Implemented => c.implemented += 1,
+                        rules::ImplementationStatus::Partial => c.partial += 1,
+                        rules::ImplementationStatus::NotStarted | rules::ImplementationStatus::Planned => {}
+                    }
                 }
             }
+            Ok(Some(Iso27001Coverage {
+                mapped: c.mapped as i32,
+                applicable: c.applicable as i32,
+                implemented: c.implemented as i32,
+                partial: c.partial as i32,
+                percent: c.percent(),
+                level: c.level().into(),
+                nothing_to_build_on: c.mapped == 0,
+                controls: mapped.into_iter().map(|m| m.control).collect(),
+            }))
         }
-        Ok(Some(Iso27001Coverage {
-            mapped: c.mapped as i32,
-            applicable: c.applicable as i32,
-            implemented: c.implemented as i32,
-            partial: c.partial as i32,
-            percent: c.percent(),
-            level: c.level().into(),
-            nothing_to_build_on: c.mapped == 0,
-            controls: mapped.into_iter().map(|m| m.control).collect(),
-        }))
     }
-    /// Risks of the register this control treats, highest residual score first.
-    async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
-        crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
+    lists {
+        /// At most 50 links.
+        #[list(EVIDENCE)]
+        async fn evidence(&self) -> Result<Vec<EvidenceLink>> {
+            let link = |e: &crate::entity::EvidenceLink| EvidenceLink { title: e.title.clone(), url: e.url.clone() };
+            Ok(self.model.evidence.iter().map(link).collect())
+        }
+        /// The catalog's mapping rows for this control (provenance included; at most 20).
+        #[list(MAPPINGS)]
+        async fn catalog_mappings(&self, ctx: &Context<'_>) -> Result<Vec<ControlMapping>> {
+            Ok(ControlMapping::of(ctx.catalog()?, self.model.standard, &self.model.reference))
+        }
+        /// This organization's SoA rows of the other standard that this control maps to
+        /// (at most 20).
+        #[list(MAPPINGS)]
+        async fn mapped_controls(&self, ctx: &Context<'_>) -> Result<Vec<MappedControl>> {
+            mapped_controls(ctx, &self.model, self.access).await
+        }
+        /// Risks of the register this control treats: the 12 with the highest residual
+        /// score.
+        #[list(CONTROL_RISKS)]
+        async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
+            crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
+        }
     }
 }
 
 async fn mapped_controls(ctx: &Context<'_>, model: &control::Model, access: Access) -> Result<Vec<MappedControl>> {
     let catalog = ctx.services()?.catalog.clone();
     let loader = ctx.loader(|gate, actor| MappedControlsLoader { gate, actor, catalog })?;
-    let rows = loader
-        .load_one((model.organization_id, model.standard.clone(), model.reference.clone()))
-        .await?
-        .unwrap_or_default();
-    let mappings = ControlMapping::of(ctx.catalog()?, &model.standard, &model.reference);
+    let rows =
+        loader.load_one((model.organization_id, model.standard, model.reference.clone())).await?.unwrap_or_default();
+    let mappings = ControlMapping::of(ctx.catalog()?, model.standard, &model.reference);
     Ok(rows
         .into_iter()
         .filter_map(|c| {
-            let m = mappings.iter().find(|m| m.counterpart() == (c.standard.as_str(), c.reference.as_str()))?;
+            let m = mappings.iter().find(|m| m.counterpart() == (c.standard, c.reference.as_str()))?;
             Some(MappedControl {
                 relation: m.row.relation.clone(),
                 strength: strength(&m.row),
@@ -263,23 +238,23 @@ pub struct MappedControlsLoader {
     catalog: Arc<Catalog>,
 }
 
-impl Loader<(Uuid, String, String)> for MappedControlsLoader {
+impl Loader<(Uuid, Standard, String)> for MappedControlsLoader {
     type Value = Vec<control::Model>;
     type Error = async_graphql::Error;
 
     async fn load(
         &self,
-        keys: &[(Uuid, String, String)],
-    ) -> Result<HashMap<(Uuid, String, String), Self::Value>, Self::Error> {
+        keys: &[(Uuid, Standard, String)],
+    ) -> Result<HashMap<(Uuid, Standard, String), Self::Value>, Self::Error> {
         let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         orgs.sort();
         orgs.dedup();
         let reader = self.gate.read_many(&self.actor, &orgs, Operation::ReadControls).await?;
-        let mut wanted: Vec<(String, String)> = Vec::new();
+        let mut wanted: Vec<(Standard, String)> = Vec::new();
         for (_, s, r) in keys {
-            for m in ControlMapping::of(&self.catalog, s, r) {
+            for m in ControlMapping::of(&self.catalog, *s, r) {
                 let (cs, cr) = m.counterpart();
-                wanted.push((cs.to_string(), cr.to_string()));
+                wanted.push((cs, cr.to_string()));
             }
         }
         wanted.sort();
@@ -287,15 +262,13 @@ impl Loader<(Uuid, String, String)> for MappedControlsLoader {
         let rows = store::controls_by_refs(&reader, &wanted).await?;
         let mut out = HashMap::new();
         for key in keys {
-            let counterparts: Vec<(String, String)> = ControlMapping::of(&self.catalog, &key.1, &key.2)
+            let counterparts: Vec<(Standard, String)> = ControlMapping::of(&self.catalog, key.1, &key.2)
                 .iter()
-                .map(|m| (m.counterpart().0.to_string(), m.counterpart().1.to_string()))
+                .map(|m| (m.counterpart().0, m.counterpart().1.to_string()))
                 .collect();
             let mut matched: Vec<control::Model> = rows
                 .iter()
-                .filter(|c| {
-                    c.organization_id == key.0 && counterparts.contains(&(c.standard.clone(), c.reference.clone()))
-                })
+                .filter(|c| c.organization_id == key.0 && counterparts.contains(&(c.standard, c.reference.clone())))
                 .cloned()
                 .collect();
             matched.sort_by_key(|c| c.position);
@@ -368,9 +341,9 @@ pub async fn organization_controls(
     let sort_name = store::control_sort(field, desc).name;
     let args = PageArgs::new(first, after.as_deref(), &sort_name)?;
     let filter = store::ControlFilter {
-        standard: f.standard.map(|s| s.as_str().to_string()),
+        standard: f.standard.map(Into::into),
         applicable: f.applicable,
-        status: f.status.map(|s| rules::ImplementationStatus::from(s).as_str().to_string()),
+        status: f.status.map(Into::into),
         group_ref: f.group,
         ai_specific: f.ai_specific,
         is_custom: f.is_custom,
@@ -401,13 +374,13 @@ pub struct SoaRow {
 pub async fn soa_rows(catalog: &Catalog, rows: Vec<control::Model>) -> Result<Vec<SoaRow>, AppError> {
     rows.into_iter()
         .map(|c| {
-            let mapped_refs = ControlMapping::of(catalog, &c.standard, &c.reference)
+            let mapped_refs = ControlMapping::of(catalog, c.standard, &c.reference)
                 .iter()
-                .map(|m| format!("{}:{}", m.counterpart().0, m.counterpart().1))
+                .map(|m| format!("{}:{}", m.counterpart().0.as_str(), m.counterpart().1))
                 .collect();
             Ok(SoaRow {
-                standard: StandardCode::parse(&c.standard)?,
-                status: parse_status(&c.status)?,
+                standard: c.standard.into(),
+                status: c.status.into(),
                 reference: c.reference,
                 title: c.title,
                 group: c.group_title,
@@ -427,67 +400,42 @@ pub async fn organization_soa(ctx: &Context<'_>, org: &Organization) -> Result<V
     Ok(soa_rows(ctx.catalog()?, rows).await?)
 }
 
-/// Gap-analysis status of one clause of one standard.
-#[derive(Clone)]
-pub struct ClauseAssessment {
-    pub model: clause_assessment::Model,
-    pub access: Access,
+crate::entity_type! {
+    /// Gap-analysis status of one clause of one standard.
+    ClauseAssessment, clause_assessment
 }
 
-#[Object]
-impl ClauseAssessment {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::ClauseAssessment, self.model.id))
-    }
-    async fn standard(&self) -> Result<StandardCode> {
-        Ok(StandardCode::parse(&self.model.standard)?)
-    }
-    #[graphql(name = "ref")]
-    async fn reference(&self) -> &str {
-        &self.model.reference
-    }
-    async fn title(&self) -> &str {
-        &self.model.title
-    }
-    async fn parent_ref(&self) -> Option<&str> {
-        self.model.parent_ref.as_deref()
-    }
-    /// Leaf clauses (no sub-clauses) are the ones readiness counts.
-    async fn is_leaf(&self) -> bool {
-        self.model.is_leaf
-    }
-    async fn status(&self) -> Result<ClauseStatus> {
-        Ok(DClauseStatus::parse(&self.model.status)
-            .map(Into::into)
-            .ok_or_else(|| AppError::internal("bad clause status in database"))?)
-    }
-    async fn notes(&self) -> Option<&str> {
-        self.model.notes.as_deref()
-    }
-    async fn owner(&self) -> Option<&str> {
-        self.model.owner.as_deref()
-    }
-    async fn version(&self) -> i32 {
-        self.model.version
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.model.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.model.updated_at
-    }
-    async fn viewer_can_update(&self) -> bool {
-        self.access.allows(Operation::UpdateClauseAssessment)
-    }
-    /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-    ) -> Result<crate::graphql::trail::ChangeConnection> {
-        crate::graphql::trail::history(ctx, self.model.organization_id, self.model.id, first, after).await
+crate::entity_object! {
+    ClauseAssessment, clause_assessment,
+    update: UpdateClauseAssessment,
+    delete: none,
+    {
+        async fn standard(&self) -> StandardCode {
+            self.model.standard.into()
+        }
+        #[graphql(name = "ref")]
+        async fn reference(&self) -> &str {
+            &self.model.reference
+        }
+        async fn title(&self) -> &str {
+            &self.model.title
+        }
+        async fn parent_ref(&self) -> Option<&str> {
+            self.model.parent_ref.as_deref()
+        }
+        /// Leaf clauses (no sub-clauses) are the ones readiness counts.
+        async fn is_leaf(&self) -> bool {
+            self.model.is_leaf
+        }
+        async fn status(&self) -> ClauseStatus {
+            self.model.status.into()
+        }
+        async fn notes(&self) -> Option<&str> {
+            self.model.notes.as_deref()
+        }
+        async fn owner(&self) -> Option<&str> {
+            self.model.owner.as_deref()
+        }
     }
 }
 
@@ -514,13 +462,13 @@ pub async fn organization_clause_assessments(
     let f = filter.unwrap_or_default();
     let args = PageArgs::new(first, after.as_deref(), "clauses:POSITION")?;
     let filter = store::ClauseFilter {
-        standard: f.standard.map(|s| s.as_str().to_string()),
-        status: f.status.map(|s| DClauseStatus::from(s).as_str().to_string()),
+        standard: f.standard.map(Into::into),
+        status: f.status.map(Into::into),
         leaves_only: f.leaves_only,
     };
     let page = store::list_clause_assessments(&r, &filter, &args, wants_total(ctx)).await?;
     let access = r.access();
-    Ok(ClauseAssessmentConnection::from_page(page, |model| ClauseAssessment { model, access }))
+    Ok(ClauseAssessmentConnection::from_page(page, |m| ClauseAssessment::new(m, access)))
 }
 
 /// Certification readiness of one standard (formula in the README).
@@ -548,7 +496,7 @@ pub async fn readiness_by_org(
         let mut list = Vec::new();
         for (standard, c) in by_standard {
             list.push(Readiness {
-                standard: StandardCode::parse(&standard)?,
+                standard: standard.into(),
                 percent: rules::readiness_percent(&c),
                 clauses_total: c.clauses_total as i32,
                 clauses_addressed: c.clauses_addressed as i32,
@@ -580,11 +528,6 @@ pub struct UpdateControlInput {
     pub title: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateControlPayload {
-    pub control: Control,
-}
-
 #[derive(InputObject)]
 pub struct CreateCustomControlInput {
     pub organization_id: ID,
@@ -598,11 +541,6 @@ pub struct CreateCustomControlInput {
     pub owner: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct CreateCustomControlPayload {
-    pub control: Control,
-}
-
 #[derive(InputObject)]
 pub struct UpdateClauseAssessmentInput {
     pub id: ID,
@@ -612,90 +550,43 @@ pub struct UpdateClauseAssessmentInput {
     pub owner: Option<String>,
 }
 
-#[derive(SimpleObject)]
-pub struct UpdateClauseAssessmentPayload {
-    pub clause_assessment: ClauseAssessment,
-}
-
-/// Distinguishes "not given" from "given as null" for clearable text fields.
-fn clearable(v: Option<String>) -> Option<Option<String>> {
-    v.map(|s| if s.trim().is_empty() { None } else { Some(s) })
-}
-
-#[derive(Default)]
-pub struct SoaMutation;
-
-#[Object]
-impl SoaMutation {
+crate::mutations! {
+    SoaMutation;
     /// Decide applicability and record implementation of an SoA row.
-    async fn update_control(&self, ctx: &Context<'_>, input: UpdateControlInput) -> Result<UpdateControlPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_control(ctx, gate, actor, input: UpdateControlInput) -> UpdateControlPayload { control: Control } {
         let id = ids::expect(Kind::Control, &input.id, "id")?;
-        let m = store::update_control(
-            gate,
-            actor,
-            id,
-            store::ControlChanges {
-                expected_version: input.expected_version,
-                applicable: input.applicable,
-                justification: clearable(input.justification),
-                inclusion_reasons: input.inclusion_reasons.map(|v| v.into_iter().map(Into::into).collect()),
-                status: input.status.map(Into::into),
-                owner: clearable(input.owner),
-                implementation_notes: clearable(input.implementation_notes),
-                evidence: input.evidence.map(|v| v.into_iter().map(|e| (e.title, e.url)).collect()),
-                title: input.title,
-            },
-        )
-        .await?;
-        Ok(UpdateControlPayload { control: m.into_object(Control::new) })
+        store::update_control(gate, actor, id, store::ControlChanges {
+            expected_version: input.expected_version,
+            applicable: input.applicable,
+            justification: text_change(input.justification),
+            inclusion_reasons: input.inclusion_reasons.map(|v| v.into_iter().map(Into::into).collect()),
+            status: input.status.map(Into::into),
+            owner: text_change(input.owner),
+            implementation_notes: text_change(input.implementation_notes),
+            evidence: input.evidence.map(|v| v.into_iter().map(|e| (e.title, e.url)).collect()),
+            title: input.title,
+        }).await?
     }
-
     /// Adds an organization-defined control to the SoA (ISO 27001 6.1.3 c).
-    async fn create_custom_control(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateCustomControlInput,
-    ) -> Result<CreateCustomControlPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    create_custom_control(ctx, gate, actor, input: CreateCustomControlInput)
+        -> CreateCustomControlPayload { control: Control } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
-        let m = store::create_custom_control(
-            gate,
-            actor,
-            org,
-            store::NewCustomControl {
-                standard: input.standard.as_str(),
-                reference: &input.reference,
-                title: &input.title,
-                justification: input.justification.as_deref(),
-                owner: input.owner.as_deref(),
-            },
-        )
-        .await?;
-        Ok(CreateCustomControlPayload { control: m.into_object(Control::new) })
+        store::create_custom_control(gate, actor, org, store::NewCustomControl {
+            standard: input.standard.into(),
+            reference: &input.reference,
+            title: &input.title,
+            justification: input.justification.as_deref(),
+            owner: input.owner.as_deref(),
+        }).await?
     }
-
-    async fn update_clause_assessment(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateClauseAssessmentInput,
-    ) -> Result<UpdateClauseAssessmentPayload> {
-        let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+    update_clause_assessment(ctx, gate, actor, input: UpdateClauseAssessmentInput)
+        -> UpdateClauseAssessmentPayload { clause_assessment: ClauseAssessment } {
         let id = ids::expect(Kind::ClauseAssessment, &input.id, "id")?;
-        let m = store::update_clause_assessment(
-            gate,
-            actor,
-            id,
-            store::ClauseChanges {
-                expected_version: input.expected_version,
-                status: input.status.map(Into::into),
-                notes: clearable(input.notes),
-                owner: clearable(input.owner),
-            },
-        )
-        .await?;
-        Ok(UpdateClauseAssessmentPayload {
-            clause_assessment: m.into_object(|model, access| ClauseAssessment { model, access }),
-        })
+        store::update_clause_assessment(gate, actor, id, store::ClauseChanges {
+            expected_version: input.expected_version,
+            status: input.status.map(Into::into),
+            notes: text_change(input.notes),
+            owner: text_change(input.owner),
+        }).await?
     }
 }

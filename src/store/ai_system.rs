@@ -66,8 +66,8 @@ pub async fn create_ai_system(
         name: Set(name),
         description: Set(description),
         purpose: Set(purpose),
-        lifecycle_stage: Set(n.lifecycle_stage.as_str().to_string()),
-        organization_role: Set(n.organization_role.as_str().to_string()),
+        lifecycle_stage: Set(n.lifecycle_stage),
+        organization_role: Set(n.organization_role),
         owner: Set(owner),
         scope_id: Set(n.scope_id),
         data_categories: Set(data_categories),
@@ -131,10 +131,10 @@ pub async fn update_ai_system(
         am.purpose = Set(v);
     }
     if let Some(v) = ch.lifecycle_stage {
-        am.lifecycle_stage = Set(v.as_str().to_string());
+        am.lifecycle_stage = Set(v);
     }
     if let Some(v) = ch.organization_role {
-        am.organization_role = Set(v.as_str().to_string());
+        am.organization_role = Set(v);
     }
     if let Some(v) = owner {
         am.owner = Set(v);
@@ -193,10 +193,10 @@ pub async fn list_ai_systems(
     crate::domain::check_search(f.search.as_deref())?;
     let mut q = r.find::<ai_system::Entity>()?;
     if let Some(s) = f.lifecycle_stage {
-        q = q.filter(C::LifecycleStage.eq(s.as_str()));
+        q = q.filter(C::LifecycleStage.eq(s));
     }
     if let Some(s) = f.organization_role {
-        q = q.filter(C::OrganizationRole.eq(s.as_str()));
+        q = q.filter(C::OrganizationRole.eq(s));
     }
     if let Some(s) = f.scope_id {
         q = q.filter(C::ScopeId.eq(s));
@@ -233,7 +233,7 @@ pub fn assessment_missing_condition() -> Condition {
             Expr::col((impact_assessment::Entity, IA::OrganizationId)).equals((ai_system::Entity, C::OrganizationId)),
         )
         .and_where(Expr::col((impact_assessment::Entity, IA::AiSystemId)).equals((ai_system::Entity, C::Id)))
-        .and_where(Expr::col((impact_assessment::Entity, IA::Status)).eq(ImpactAssessmentStatus::Approved.as_str()))
+        .and_where(Expr::col((impact_assessment::Entity, IA::Status)).eq(ImpactAssessmentStatus::Approved))
         .to_owned();
-    Condition::all().add(C::LifecycleStage.eq(AiLifecycleStage::Deployed.as_str())).add(Expr::exists(approved).not())
+    Condition::all().add(C::LifecycleStage.eq(AiLifecycleStage::Deployed)).add(Expr::exists(approved).not())
 }

@@ -6,7 +6,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::auth::{Access, Operation};
+use crate::auth::Operation;
 use crate::domain::audit::{self as rules, AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
 use crate::domain::refs::{self, Standard};
 use crate::domain::{self, Invalid, MAX_NAME, MAX_TEXT, MAX_TITLE};
@@ -16,14 +16,9 @@ use crate::ids::{self, Kind};
 use crate::store::catalog::Catalog;
 use crate::store::org::check_version;
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
-use crate::store::tenancy::{Actor, Gate, Granted, TenantOwned, Writer, now};
+use crate::store::tenancy::{Actor, Gate, Granted, Writer, now};
 
 const MAX_TEAM: usize = 50;
-
-/// Parses a label stored by this module; a bad one is database corruption, not input.
-pub(crate) fn stored<T: std::str::FromStr<Err = String>>(s: &str) -> AppResult<T> {
-    s.parse::<T>().map_err(AppError::internal)
-}
 
 /// The standards an audit covers.
 pub fn standards_of(a: &audit::Model) -> Vec<Standard> {
@@ -39,7 +34,7 @@ pub fn standards_of(a: &audit::Model) -> Vec<Standard> {
 
 /// True when `standard:reference` is a clause or a control of the catalog.
 pub(crate) fn in_catalog(catalog: &Catalog) -> impl Fn(Standard, &str) -> bool + '_ {
-    |s, r| catalog.clause(s.as_str(), r).is_some() || catalog.control(s.as_str(), r).is_some()
+    |s, r| catalog.clause(s, r).is_some() || catalog.control(s, r).is_some()
 }
 
 /// Records a workflow move: the audit-trail row and the `workflow_transitions` row
@@ -115,9 +110,9 @@ pub async fn create(
         id: Set(ids::new_id()),
         organization_id: NotSet,
         title: Set(title),
-        audit_type: Set(input.audit_type.as_str().to_string()),
-        mode: Set(input.mode.as_str().to_string()),
-        focus: Set(input.focus.unwrap_or(AuditFocus::Full).as_str().to_string()),
+        audit_type: Set(input.audit_type),
+        mode: Set(input.mode),
+        focus: Set(input.focus.unwrap_or(AuditFocus::Full)),
         covers_iso27001: Set(standards.contains(&Standard::Iso27001)),
         covers_iso42001: Set(standards.contains(&Standard::Iso42001)),
         scope_id: Set(input.scope_id),
@@ -129,7 +124,7 @@ pub async fn create(
         team: Set(StringList(team)),
         criteria: Set(StringList(criteria)),
         objectives: Set(objectives),
-        status: Set(AuditStatus::Planned.as_str().to_string()),
+        status: Set(AuditStatus::Planned),
         cancel_reason: Set(None),
         version: Set(1),
         created_at: Set(at),
@@ -174,9 +169,9 @@ pub async fn update(
     let objectives = ch.objectives.map(|o| domain::optional_text("objectives", Some(o), MAX_TEXT)).transpose()?;
     let (mut w, before) = gate.write_on::<audit::Entity>(actor, id, Operation::WriteAudits).await?;
     check_version(ch.expected_version, before.version)?;
-    rules::ensure_editable(stored(&before.status)?, "id")?;
+    rules::ensure_editable(before.status, "id")?;
 
-    let mode = ch.mode.unwrap_or(stored(&before.mode)?);
+    let mode = ch.mode.unwrap_or(before.mode);
     let standards = rules::check_standards(mode, ch.standards.unwrap_or(&standards_of(&before)))?;
     let planned = (ch.planned_start.unwrap_or(before.planned_start), ch.planned_end.unwrap_or(before.planned_end));
     rules::check_period(planned.0, planned.1, "plannedEnd")?;
@@ -198,11 +193,11 @@ pub async fn update(
         am.title.set_ne(t);
     }
     if let Some(t) = ch.audit_type {
-        am.audit_type.set_ne(t.as_str().to_string());
+        am.audit_type.set_ne(t);
     }
-    am.mode.set_ne(mode.as_str().to_string());
+    am.mode.set_ne(mode);
     if let Some(f) = ch.focus {
-        am.focus.set_ne(f.as_str().to_string());
+        am.focus.set_ne(f);
     }
     am.covers_iso27001.set_ne(standards.contains(&Standard::Iso27001));
     am.covers_iso42001.set_ne(standards.contains(&Standard::Iso42001));
@@ -258,11 +253,11 @@ pub async fn transition(
     let reason = domain::optional_text("reason", reason, MAX_TEXT)?;
     let (mut w, before) = gate.write_on::<audit::Entity>(actor, id, Operation::WriteAudits).await?;
     check_version(expected_version, before.version)?;
-    let from: AuditStatus = stored(&before.status)?;
+    let from = before.status;
     rules::check_transition(from, to, reason.as_deref())?;
     let today = now().date_naive();
     let mut am: audit::ActiveModel = before.clone().into();
-    am.status = Set(to.as_str().to_string());
+    am.status = Set(to);
     match to {
         AuditStatus::InProgress if before.actual_start.is_none() => am.actual_start = Set(Some(today)),
         AuditStatus::Completed if before.actual_end.is_none() => {
@@ -275,7 +270,7 @@ pub async fn transition(
     let after = w.update(am).await?;
     record_move(&mut w, Kind::Audit, id, from.as_str(), to.as_str(), reason.as_deref()).await?;
     // Dates and the cancel reason set by the move, if any.
-    let moved = audit::Model { status: after.status.clone(), ..before };
+    let moved = audit::Model { status: after.status, ..before };
     w.record_update(Kind::Audit, id, &moved, &after).await?;
     w.commit_with(after).await
 }
@@ -305,10 +300,10 @@ pub async fn list(
     let r = gate.read(actor, org, Operation::ReadAudits).await?;
     let mut q = r.find::<audit::Entity>()?;
     if !filter.statuses.is_empty() {
-        q = q.filter(audit::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+        q = q.filter(audit::Column::Status.is_in(filter.statuses.iter().copied()));
     }
     if let Some(t) = filter.audit_type {
-        q = q.filter(audit::Column::AuditType.eq(t.as_str()));
+        q = q.filter(audit::Column::AuditType.eq(t));
     }
     match filter.standard {
         Some(Standard::Iso27001) => q = q.filter(audit::Column::CoversIso27001.eq(true)),
@@ -323,15 +318,6 @@ pub async fn list(
     }
     let sort = Sort::by(AUDIT_ORDER, audit::Column::PlannedStart, true, audit::Column::Id, false);
     q.page(&sort, args, want_total, |m| SortValue::from(m.planned_start), |m| m.id).await
-}
-
-/// One row the caller may read for `op`, with the caller's standing in its organization.
-pub async fn get<E: TenantOwned>(gate: &Gate, actor: &Actor, id: Uuid, op: Operation) -> AppResult<(E::Model, Access)>
-where
-    E::Model: Sync,
-{
-    let (r, m) = gate.locate::<E>(actor, id, op).await?;
-    Ok((m, r.access()))
 }
 
 pub(in crate::store) fn split_keys(keys: &[(Uuid, Uuid)]) -> (Vec<Uuid>, Vec<Uuid>) {
@@ -380,7 +366,7 @@ pub async fn add_finding(
     let description = domain::optional_text("description", input.description, MAX_TEXT)?;
     let evidence = domain::optional_text("evidence", input.evidence, MAX_TEXT)?;
     let (mut w, audit) = gate.write_on::<audit::Entity>(actor, audit_id, Operation::WriteFindings).await?;
-    rules::ensure_accepts_findings(stored(&audit.status)?, "auditId")?;
+    rules::ensure_accepts_findings(audit.status, "auditId")?;
     // ISO 27001 / 42001 9.2.2: findings are against the criteria of this audit.
     let references =
         refs::check_references("references", input.references, &standards_of(&audit), in_catalog(catalog))?;
@@ -389,7 +375,7 @@ pub async fn add_finding(
         id: Set(ids::new_id()),
         organization_id: NotSet,
         audit_id: Set(audit_id),
-        finding_type: Set(input.finding_type.as_str().to_string()),
+        finding_type: Set(input.finding_type),
         title: Set(title),
         description: Set(description),
         evidence: Set(evidence),
@@ -427,17 +413,17 @@ pub async fn update_finding(
     check_version(ch.expected_version, before.version)?;
     let audit =
         w.get::<audit::Entity>(before.audit_id).await?.ok_or_else(|| AppError::internal("finding without audit"))?;
-    rules::ensure_accepts_findings(stored(&audit.status)?, "id")?;
+    rules::ensure_accepts_findings(audit.status, "id")?;
     let mut am: finding::ActiveModel = before.clone().into();
     if let Some(t) = ch.finding_type
-        && t.as_str() != before.finding_type
+        && t != before.finding_type
     {
         let raised =
             w.find::<nonconformity::Entity>()?.filter(nonconformity::Column::FindingId.eq(id)).one().await?.is_some();
         if raised {
             return Err(Invalid::new("type", "the finding has raised a nonconformity; its type is fixed").into());
         }
-        am.finding_type = Set(t.as_str().to_string());
+        am.finding_type = Set(t);
     }
     if let Some(r) = ch.references {
         let r = refs::check_references("references", r, &standards_of(&audit), in_catalog(catalog))?;

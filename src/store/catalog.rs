@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use sea_orm::QueryOrder;
 
+use crate::domain::refs::Standard;
 use crate::entity::{catalog_control, clause, control_mapping, standard};
 use crate::error::AppResult;
 use crate::store::Gate;
@@ -15,8 +16,8 @@ pub struct Catalog {
     pub clauses: Vec<clause::Model>,
     pub controls: Vec<catalog_control::Model>,
     pub mappings: Vec<control_mapping::Model>,
-    control_index: HashMap<(String, String), usize>,
-    clause_index: HashMap<(String, String), usize>,
+    control_index: HashMap<(Standard, String), usize>,
+    clause_index: HashMap<(Standard, String), usize>,
 }
 
 impl Catalog {
@@ -36,33 +37,31 @@ impl Catalog {
             .all()
             .await?;
         let mappings = c.find::<control_mapping::Entity>().order_by_asc(control_mapping::Column::Id).all().await?;
-        let control_index =
-            controls.iter().enumerate().map(|(i, c)| ((c.standard.clone(), c.reference.clone()), i)).collect();
-        let clause_index =
-            clauses.iter().enumerate().map(|(i, c)| ((c.standard.clone(), c.reference.clone()), i)).collect();
+        let control_index = controls.iter().enumerate().map(|(i, c)| ((c.standard, c.reference.clone()), i)).collect();
+        let clause_index = clauses.iter().enumerate().map(|(i, c)| ((c.standard, c.reference.clone()), i)).collect();
         Ok(Self { standards, clauses, controls, mappings, control_index, clause_index })
     }
 
-    pub fn control(&self, standard: &str, reference: &str) -> Option<&catalog_control::Model> {
-        self.control_index.get(&(standard.to_string(), reference.to_string())).map(|i| &self.controls[*i])
+    pub fn control(&self, standard: Standard, reference: &str) -> Option<&catalog_control::Model> {
+        self.control_index.get(&(standard, reference.to_string())).map(|i| &self.controls[*i])
     }
 
-    pub fn clause(&self, standard: &str, reference: &str) -> Option<&clause::Model> {
-        self.clause_index.get(&(standard.to_string(), reference.to_string())).map(|i| &self.clauses[*i])
+    pub fn clause(&self, standard: Standard, reference: &str) -> Option<&clause::Model> {
+        self.clause_index.get(&(standard, reference.to_string())).map(|i| &self.clauses[*i])
     }
 
-    pub fn clauses_of<'a>(&'a self, standard: &'a str) -> impl Iterator<Item = &'a clause::Model> + 'a {
+    pub fn clauses_of(&self, standard: Standard) -> impl Iterator<Item = &clause::Model> + '_ {
         self.clauses.iter().filter(move |c| c.standard == standard)
     }
 
-    pub fn controls_of<'a>(&'a self, standard: &'a str) -> impl Iterator<Item = &'a catalog_control::Model> + 'a {
+    pub fn controls_of(&self, standard: Standard) -> impl Iterator<Item = &catalog_control::Model> + '_ {
         self.controls.iter().filter(move |c| c.standard == standard)
     }
 
     /// Mapping rows touching `standard:reference`, from either side.
     pub fn mappings_of<'a>(
         &'a self,
-        standard: &'a str,
+        standard: Standard,
         reference: &'a str,
     ) -> impl Iterator<Item = &'a control_mapping::Model> + 'a {
         self.mappings.iter().filter(move |m| {
@@ -72,7 +71,7 @@ impl Catalog {
     }
 
     /// True when a clause has sub-clauses.
-    pub fn has_children(&self, standard: &str, reference: &str) -> bool {
+    pub fn has_children(&self, standard: Standard, reference: &str) -> bool {
         self.clauses.iter().any(|c| c.standard == standard && c.parent_ref.as_deref() == Some(reference))
     }
 }

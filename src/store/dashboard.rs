@@ -8,20 +8,25 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
+use crate::domain::audit::AuditStatus;
 use crate::domain::dashboard::aging_cutoffs;
+use crate::domain::ncr::{ActionStatus, NcrStatus};
+use crate::domain::refs::Standard;
+use crate::domain::risk::{RiskDomain, RiskStatus, RiskTreatment};
+use crate::domain::soa::ImplementationStatus;
 use crate::entity::{ai_system, audit, control, corrective_action, nonconformity, risk};
 use crate::error::AppResult;
-use crate::store::tenancy::MultiReader;
+use crate::store::tenancy::{MultiReader, TenantOwned};
 
 /// One aggregate row of the SoA: how many controls of a group have an applicability and
 /// a status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoaCount {
-    pub standard: String,
+    pub standard: Standard,
     pub group_ref: String,
     pub group_title: String,
     pub applicable: bool,
-    pub status: String,
+    pub status: ImplementationStatus,
     pub count: u64,
 }
 
@@ -31,7 +36,7 @@ pub async fn soa_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<SoaCount
     if r.orgs().is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(Uuid, String, String, String, bool, String, i64)> = r
+    let rows: Vec<(Uuid, Standard, String, String, bool, ImplementationStatus, i64)> = r
         .find::<control::Entity>()?
         .select_only()
         .column(C::OrganizationId)
@@ -63,13 +68,13 @@ pub async fn soa_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<SoaCount
 }
 
 /// Nonconformities per status.
-pub async fn nonconformities_by_status(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<(String, u64)>>> {
+pub async fn nonconformities_by_status(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<(NcrStatus, u64)>>> {
     use nonconformity::Column as C;
-    let mut out: HashMap<Uuid, Vec<(String, u64)>> = HashMap::new();
+    let mut out: HashMap<Uuid, Vec<(NcrStatus, u64)>> = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(Uuid, String, i64)> = r
+    let rows: Vec<(Uuid, NcrStatus, i64)> = r
         .find::<nonconformity::Entity>()?
         .select_only()
         .column(C::OrganizationId)
@@ -97,7 +102,7 @@ pub async fn nonconformity_aging(r: &MultiReader, now: DateTime<Utc>) -> AppResu
     let one_if = |cond: sea_orm::sea_query::SimpleExpr| Expr::case(cond, 1).finally(0).sum();
     let rows: Vec<(Uuid, i64, i64, i64, i64)> = r
         .find::<nonconformity::Entity>()?
-        .filter(C::Status.ne("CLOSED"))
+        .filter(C::Status.ne(NcrStatus::Closed))
         .select_only()
         .column(C::OrganizationId)
         .expr_as(one_if(opened().gt(c0)), "b0")
@@ -117,24 +122,34 @@ pub async fn nonconformity_aging(r: &MultiReader, now: DateTime<Utc>) -> AppResu
 /// CANCELLED.
 pub async fn overdue_corrective_actions(r: &MultiReader, today: NaiveDate) -> AppResult<HashMap<Uuid, u64>> {
     use corrective_action::Column as C;
-    let mut out = HashMap::new();
+    count_per_organization::<corrective_action::Entity>(
+        r,
+        Condition::all()
+            .add(C::DueDate.lt(today))
+            .add(C::Status.is_not_in([ActionStatus::Done, ActionStatus::Cancelled])),
+    )
+    .await
+}
+
+/// Rows of `E` matching `cond`, counted per organization (one grouped statement).
+async fn count_per_organization<E>(r: &MultiReader, cond: Condition) -> AppResult<HashMap<Uuid, u64>>
+where
+    E: TenantOwned,
+    E::Model: Sync,
+{
     if r.orgs().is_empty() {
-        return Ok(out);
+        return Ok(HashMap::new());
     }
     let rows: Vec<(Uuid, i64)> = r
-        .find::<corrective_action::Entity>()?
-        .filter(C::DueDate.lt(today))
-        .filter(C::Status.is_not_in(["DONE", "CANCELLED"]))
+        .find::<E>()?
+        .filter(cond)
         .select_only()
-        .column(C::OrganizationId)
-        .column_as(C::Id.count(), "n")
-        .group_by(C::OrganizationId)
+        .column(E::org_column())
+        .column_as(E::id_column().count(), "n")
+        .group_by(E::org_column())
         .tuples()
         .await?;
-    for (org, n) in rows {
-        out.insert(org, n as u64);
-    }
-    Ok(out)
+    Ok(rows.into_iter().map(|(org, n)| (org, n as u64)).collect())
 }
 
 /// PLANNED or IN_PROGRESS audits whose planned start lies in `[today, today + days]`.
@@ -151,7 +166,7 @@ pub async fn upcoming_audits(
     let until = today + chrono::Duration::days(days);
     let rows = r
         .find::<audit::Entity>()?
-        .filter(C::Status.is_in(["PLANNED", "IN_PROGRESS"]))
+        .filter(C::Status.is_in([AuditStatus::Planned, AuditStatus::InProgress]))
         .filter(C::PlannedStart.gte(today))
         .filter(C::PlannedStart.lte(until))
         .order_by_asc(C::PlannedStart)
@@ -168,7 +183,7 @@ pub async fn upcoming_audits(
 /// validly accepted on `today` (ISO 27001 6.1.3 f).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RiskScoreCount {
-    pub domain: String,
+    pub domain: RiskDomain,
     pub score: i32,
     pub total: u64,
     pub accepted: u64,
@@ -182,14 +197,14 @@ pub async fn risk_score_counts(r: &MultiReader, today: NaiveDate) -> AppResult<H
         return Ok(out);
     }
     let validly_accepted = Condition::all()
-        .add(C::Treatment.eq("ACCEPT"))
+        .add(C::Treatment.eq(RiskTreatment::Accept))
         .add(C::AcceptanceJustification.is_not_null())
         .add(C::AcceptedBy.is_not_null())
         .add(C::AcceptanceExpiresOn.is_not_null())
         .add(C::AcceptanceExpiresOn.gte(today));
-    let rows: Vec<(Uuid, String, i32, i64, i64)> = r
+    let rows: Vec<(Uuid, RiskDomain, i32, i64, i64)> = r
         .find::<risk::Entity>()?
-        .filter(C::Status.ne("CLOSED"))
+        .filter(C::Status.ne(RiskStatus::Closed))
         .select_only()
         .column(C::OrganizationId)
         .column(C::Domain)
@@ -230,7 +245,7 @@ pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap
     };
     let rows: Vec<(Uuid, i32, i32, i64)> = r
         .find::<risk::Entity>()?
-        .filter(C::Status.ne("CLOSED"))
+        .filter(C::Status.ne(RiskStatus::Closed))
         .select_only()
         .column(C::OrganizationId)
         .expr_as(l.clone(), "l")
@@ -249,22 +264,5 @@ pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap
 
 /// DEPLOYED AI systems with no APPROVED impact assessment (ISO 42001 6.1.4, 8.4).
 pub async fn ai_systems_without_assessment(r: &MultiReader) -> AppResult<HashMap<Uuid, u64>> {
-    use ai_system::Column as C;
-    let mut out = HashMap::new();
-    if r.orgs().is_empty() {
-        return Ok(out);
-    }
-    let rows: Vec<(Uuid, i64)> = r
-        .find::<ai_system::Entity>()?
-        .filter(crate::store::ai_system::assessment_missing_condition())
-        .select_only()
-        .column(C::OrganizationId)
-        .column_as(C::Id.count(), "n")
-        .group_by(C::OrganizationId)
-        .tuples()
-        .await?;
-    for (org, n) in rows {
-        out.insert(org, n as u64);
-    }
-    Ok(out)
+    count_per_organization::<ai_system::Entity>(r, crate::store::ai_system::assessment_missing_condition()).await
 }

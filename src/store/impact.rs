@@ -41,7 +41,7 @@ fn impacts(list: &[ImpactIn], s: &RiskSettings) -> AppResult<Vec<ImpactEntry>> {
             let v =
                 check_impact(i, x.area, &x.description, x.likelihood, x.severity, x.mitigation.as_deref(), s.matrix)?;
             Ok(ImpactEntry {
-                area: v.area.as_str().to_string(),
+                area: v.area,
                 description: v.description,
                 likelihood: v.likelihood,
                 severity: v.severity,
@@ -51,11 +51,17 @@ fn impacts(list: &[ImpactIn], s: &RiskSettings) -> AppResult<Vec<ImpactEntry>> {
         .collect()
 }
 
-fn dedup(ids: &[Uuid]) -> Vec<Uuid> {
+/// Risks one assessment may inform (`ImpactAssessment.risks` lists them all).
+pub const MAX_LINKED_RISKS: usize = 20;
+
+fn dedup(ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
     let mut v = ids.to_vec();
     v.sort();
     v.dedup();
-    v
+    if v.len() > MAX_LINKED_RISKS {
+        return Err(AppError::bad_input("riskIds", format!("at most {MAX_LINKED_RISKS} risks")));
+    }
+    Ok(v)
 }
 
 /// What the audit trail records of an assessment: the row plus its linked risks.
@@ -113,7 +119,7 @@ pub async fn create_assessment(
     let individuals = domain::optional_text("assessedIndividuals", n.assessed_individuals, MAX_TEXT)?;
     let groups = domain::optional_text("assessedGroups", n.assessed_groups, MAX_TEXT)?;
     let societies = domain::optional_text("assessedSocieties", n.assessed_societies, MAX_TEXT)?;
-    let risk_ids = dedup(n.risk_ids);
+    let risk_ids = dedup(n.risk_ids)?;
     let mut w = gate.write(actor, org, Operation::WriteImpactAssessments).await?;
     expect_ai_system(&w, n.ai_system_id, "aiSystemId").await?;
     let s = crate::store::risk::settings_in_writer(&w).await?;
@@ -129,7 +135,7 @@ pub async fn create_assessment(
         assessed_groups: Set(groups),
         assessed_societies: Set(societies),
         impacts: Set(impacts),
-        status: Set(ImpactAssessmentStatus::Draft.as_str().to_string()),
+        status: Set(ImpactAssessmentStatus::Draft),
         approved_by: Set(None),
         approved_at: Set(None),
         version: Set(1),
@@ -193,13 +199,12 @@ pub async fn update_assessment(
     let groups = opt("assessedGroups", &ch.assessed_groups)?;
     let societies = opt("assessedSocieties", &ch.assessed_societies)?;
     let note = domain::optional_text("note", ch.note.as_deref(), MAX_TEXT)?;
-    let risk_ids = ch.risk_ids.as_deref().map(dedup);
+    let risk_ids = ch.risk_ids.as_deref().map(dedup).transpose()?;
 
     let (mut w, before) =
         gate.write_on::<impact_assessment::Entity>(actor, id, Operation::WriteImpactAssessments).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
-    let from = ImpactAssessmentStatus::parse(&before.status)
-        .ok_or_else(|| AppError::internal("bad assessment status in database"))?;
+    let from = before.status;
     let to = ch.status.filter(|s| *s != from);
     let needs = to.map(|to| rules::transition(from, to)).transpose()?;
     if needs == Some(Right::Approve) && !w.access().allows(Operation::ApproveImpactAssessment) {
@@ -243,7 +248,7 @@ pub async fn update_assessment(
         am.impacts = Set(v);
     }
     if let Some(to) = to {
-        am.status = Set(to.as_str().to_string());
+        am.status = Set(to);
         match to {
             ImpactAssessmentStatus::Approved => {
                 am.approved_by = Set(Some(w.actor().to_string()));
@@ -265,7 +270,7 @@ pub async fn update_assessment(
     };
     // Content changes as an UPDATE row, the move as a TRANSITION row.
     let mut content_after = after.clone();
-    content_after.status = before.status.clone();
+    content_after.status = before.status;
     content_after.approved_by = before.approved_by.clone();
     content_after.approved_at = before.approved_at;
     w.record_update(
@@ -299,7 +304,7 @@ pub async fn list_assessments(
         q = q.filter(C::AiSystemId.eq(id));
     }
     if let Some(s) = f.status {
-        q = q.filter(C::Status.eq(s.as_str()));
+        q = q.filter(C::Status.eq(s));
     }
     let sort = Sort::by("impactAssessments:CREATED_AT", C::CreatedAt, false, C::Id, false);
     q.page(&sort, args, want_total, |m| SortValue::Time(m.created_at), |m| m.id).await

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::auth::Operation;
-use crate::domain::audit::{FindingType, ncr_source};
+use crate::domain::audit::ncr_source;
 use crate::domain::ncr::{
     self as rules, ActionStatus, ExternalRef, Facts, NcrStatus, Severity, Source, advance_towards_verification,
 };
@@ -17,11 +17,14 @@ use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
 use crate::entity::{StringList, audit, corrective_action, finding, nonconformity};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
-use crate::store::audit::{in_catalog, record_move, split_keys, stored};
+use crate::store::audit::{in_catalog, record_move, split_keys};
 use crate::store::catalog::Catalog;
 use crate::store::org::check_version;
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::tenancy::{Actor, Gate, Granted, Writer, now};
+
+/// Corrective actions of one nonconformity (`Nonconformity.correctiveActions` lists them all).
+pub const MAX_ACTIONS: usize = 8;
 
 fn has_text(s: &Option<String>) -> bool {
     s.as_deref().is_some_and(|t| !t.trim().is_empty())
@@ -41,12 +44,10 @@ async fn actions(w: &Writer, ncr: Uuid) -> AppResult<Vec<corrective_action::Mode
 }
 
 async fn facts(w: &Writer, ncr: &nonconformity::Model) -> AppResult<Facts> {
-    let statuses =
-        actions(w, ncr.id).await?.iter().map(|a| stored::<ActionStatus>(&a.status)).collect::<AppResult<Vec<_>>>()?;
     Ok(Facts {
         has_root_cause: has_text(&ncr.root_cause),
         has_effectiveness_review: has_text(&ncr.effectiveness_review),
-        actions: statuses,
+        actions: actions(w, ncr.id).await?.iter().map(|a| a.status).collect(),
     })
 }
 
@@ -92,14 +93,14 @@ async fn insert(w: &mut Writer, c: Content) -> AppResult<nonconformity::Model> {
         organization_id: NotSet,
         title: Set(c.title),
         description: Set(c.description),
-        source: Set(c.source.as_str().to_string()),
-        severity: Set(c.severity.as_str().to_string()),
+        source: Set(c.source),
+        severity: Set(c.severity),
         refs: Set(StringList(c.refs)),
         owner: Set(c.owner),
         containment: Set(c.containment),
         root_cause: Set(None),
         effectiveness_review: Set(None),
-        status: Set(NcrStatus::Open.as_str().to_string()),
+        status: Set(NcrStatus::Open),
         finding_id: Set(c.finding_id),
         external_system: Set(c.external.as_ref().map(|e| e.system.clone())),
         external_key: Set(c.external.as_ref().map(|e| e.key.clone())),
@@ -199,7 +200,7 @@ pub async fn update(
         w.require(Operation::ReviewEffectiveness)?;
     }
     check_version(ch.expected_version, before.version)?;
-    let status: NcrStatus = stored(&before.status)?;
+    let status = before.status;
     rules::ensure_not_closed(status, "id")?;
     if let Some(rc) = &root_cause {
         rules::check_root_cause_kept(status, rc.as_deref())?;
@@ -215,10 +216,10 @@ pub async fn update(
         am.description.set_ne(v);
     }
     if let Some(v) = ch.source {
-        am.source.set_ne(v.as_str().to_string());
+        am.source.set_ne(v);
     }
     if let Some(v) = ch.severity {
-        am.severity.set_ne(v.as_str().to_string());
+        am.severity.set_ne(v);
     }
     if let Some(v) = references {
         am.refs.set_ne(StringList(v));
@@ -266,12 +267,12 @@ pub async fn transition(
     let op = if to == NcrStatus::Closed { Operation::CloseNonconformity } else { Operation::TransitionNonconformity };
     let (mut w, before) = gate.write_on::<nonconformity::Entity>(actor, id, op).await?;
     check_version(expected_version, before.version)?;
-    let from: NcrStatus = stored(&before.status)?;
+    let from = before.status;
     let mut f = facts(&w, &before).await?;
     f.has_effectiveness_review |= review.is_some();
     rules::check_transition(from, to, &f, note.as_deref())?;
     let mut am: nonconformity::ActiveModel = before.clone().into();
-    am.status = Set(to.as_str().to_string());
+    am.status = Set(to);
     if review.is_some() {
         am.effectiveness_review = Set(review);
     }
@@ -280,7 +281,7 @@ pub async fn transition(
     }
     let after = w.update(am).await?;
     record_move(&mut w, Kind::Nonconformity, id, from.as_str(), to.as_str(), note.as_deref()).await?;
-    let moved = nonconformity::Model { status: after.status.clone(), ..before };
+    let moved = nonconformity::Model { status: after.status, ..before };
     w.record_update(Kind::Nonconformity, id, &moved, &after).await?;
     w.commit_with(after).await
 }
@@ -289,7 +290,7 @@ pub async fn transition(
 /// (`false`: nothing was created).
 pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<Granted<(nonconformity::Model, bool)>> {
     let (mut w, f) = gate.write_on::<finding::Entity>(actor, finding_id, Operation::RaiseNonconformity).await?;
-    let finding_type: FindingType = stored(&f.finding_type)?;
+    let finding_type = f.finding_type;
     let Some(severity) = finding_type.severity() else {
         return Err(AppError::bad_input(
             "findingId",
@@ -305,7 +306,7 @@ pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<Gr
     let content = Content {
         title: f.title,
         description: f.description,
-        source: ncr_source(stored(&audit.audit_type)?),
+        source: ncr_source(audit.audit_type),
         severity,
         refs: f.refs.0,
         owner: None,
@@ -384,17 +385,17 @@ pub async fn upsert_by_external_ref(
             (insert(&mut w, content).await?, true)
         }
     };
-    let status: NcrStatus = stored(&before.status)?;
+    let status = before.status;
     let mut am: nonconformity::ActiveModel = before.clone().into();
     am.title.set_ne(title);
     if input.description.is_some() {
         am.description.set_ne(description);
     }
     if let Some(s) = input.source {
-        am.source.set_ne(s.as_str().to_string());
+        am.source.set_ne(s);
     }
     if let Some(s) = input.severity {
-        am.severity.set_ne(s.as_str().to_string());
+        am.severity.set_ne(s);
     }
     if let Some(r) = references {
         am.refs.set_ne(StringList(r));
@@ -438,9 +439,9 @@ pub async fn upsert_by_external_ref(
     });
     if input.external_done == Some(true) && status != NcrStatus::Closed && may_advance {
         for a in actions(&w, before.id).await? {
-            if matches!(stored::<ActionStatus>(&a.status)?, ActionStatus::Open | ActionStatus::InProgress) {
+            if matches!(a.status, ActionStatus::Open | ActionStatus::InProgress) {
                 let mut aam: corrective_action::ActiveModel = a.clone().into();
-                aam.status = Set(ActionStatus::Done.as_str().to_string());
+                aam.status = Set(ActionStatus::Done);
                 aam.completed_at = Set(Some(now()));
                 if a.completion_note.is_none() {
                     aam.completion_note = Set(Some(done_note.clone()));
@@ -451,7 +452,7 @@ pub async fn upsert_by_external_ref(
         }
         steps = advance_towards_verification(status, &facts(&w, &before).await?);
         if let Some(last) = steps.last() {
-            am.status = Set(last.as_str().to_string());
+            am.status = Set(*last);
         }
     }
     if !sea_orm::ActiveModelTrait::is_changed(&am) {
@@ -463,7 +464,7 @@ pub async fn upsert_by_external_ref(
         record_move(&mut w, Kind::Nonconformity, before.id, from.as_str(), s.as_str(), Some(&done_note)).await?;
         from = *s;
     }
-    let unmoved = nonconformity::Model { status: before.status.clone(), ..after.clone() };
+    let unmoved = nonconformity::Model { status: before.status, ..after.clone() };
     w.record_update(Kind::Nonconformity, before.id, &before, &unmoved).await?;
     w.commit_with((after, created)).await
 }
@@ -494,17 +495,17 @@ pub async fn list(
     let r = gate.read(actor, org, Operation::ReadNonconformities).await?;
     let mut q = r.find::<nonconformity::Entity>()?;
     if !filter.statuses.is_empty() {
-        q = q.filter(nonconformity::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+        q = q.filter(nonconformity::Column::Status.is_in(filter.statuses.iter().copied()));
     }
     if let Some(s) = filter.severity {
-        q = q.filter(nonconformity::Column::Severity.eq(s.as_str()));
+        q = q.filter(nonconformity::Column::Severity.eq(s));
     }
     if let Some(s) = filter.source {
-        q = q.filter(nonconformity::Column::Source.eq(s.as_str()));
+        q = q.filter(nonconformity::Column::Source.eq(s));
     }
     match filter.open {
-        Some(true) => q = q.filter(nonconformity::Column::Status.ne(NcrStatus::Closed.as_str())),
-        Some(false) => q = q.filter(nonconformity::Column::Status.eq(NcrStatus::Closed.as_str())),
+        Some(true) => q = q.filter(nonconformity::Column::Status.ne(NcrStatus::Closed)),
+        Some(false) => q = q.filter(nonconformity::Column::Status.eq(NcrStatus::Closed)),
         None => {}
     }
     if let Some(s) = &filter.external_system {
@@ -517,10 +518,7 @@ pub async fn list(
             .column(corrective_action::Column::NonconformityId)
             .from(corrective_action::Entity)
             .and_where(corrective_action::Column::OrganizationId.eq(org))
-            .and_where(
-                corrective_action::Column::Status
-                    .is_in([ActionStatus::Open.as_str(), ActionStatus::InProgress.as_str()]),
-            )
+            .and_where(corrective_action::Column::Status.is_in([ActionStatus::Open, ActionStatus::InProgress]))
             .and_where(corrective_action::Column::DueDate.lt(today))
             .to_owned();
         q = if want {
@@ -561,7 +559,13 @@ pub async fn add_action(
     if !ncr.ticket_synced {
         w.require(Operation::WriteCorrectiveActions)?;
     }
-    rules::ensure_not_closed(stored(&ncr.status)?, "nonconformityId")?;
+    rules::ensure_not_closed(ncr.status, "nonconformityId")?;
+    if actions(&w, ncr_id).await?.len() >= MAX_ACTIONS {
+        return Err(AppError::bad_input(
+            "nonconformityId",
+            format!("a nonconformity has at most {MAX_ACTIONS} corrective actions"),
+        ));
+    }
     let at = now();
     let am = corrective_action::ActiveModel {
         id: Set(ids::new_id()),
@@ -570,7 +574,7 @@ pub async fn add_action(
         title: Set(title),
         owner: Set(owner),
         due_date: Set(input.due_date),
-        status: Set(ActionStatus::Open.as_str().to_string()),
+        status: Set(ActionStatus::Open),
         completion_note: Set(None),
         completed_at: Set(None),
         version: Set(1),
@@ -610,7 +614,7 @@ pub async fn update_action(
         w.require(Operation::WriteCorrectiveActions)?;
     }
     check_version(ch.expected_version, before.version)?;
-    rules::ensure_not_closed(stored(&ncr.status)?, "id")?;
+    rules::ensure_not_closed(ncr.status, "id")?;
     let mut am: corrective_action::ActiveModel = before.clone().into();
     if let Some(v) = title {
         am.title.set_ne(v);
@@ -625,9 +629,9 @@ pub async fn update_action(
         am.completion_note.set_ne(v);
     }
     if let Some(s) = ch.status
-        && s.as_str() != before.status
+        && s != before.status
     {
-        am.status = Set(s.as_str().to_string());
+        am.status = Set(s);
         am.completed_at = Set((s == ActionStatus::Done).then(now));
     }
     if !sea_orm::ActiveModelTrait::is_changed(&am) {

@@ -1,7 +1,7 @@
 //! Organizations and memberships.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::{Operation, Role};
@@ -140,8 +140,9 @@ pub fn check_version(expected: Option<i32>, actual: i32) -> AppResult<()> {
     }
 }
 
-pub async fn members(r: &Reader) -> AppResult<Vec<membership::Model>> {
-    r.find::<membership::Entity>()?.order_by_asc(membership::Column::Subject).all().await
+/// The first `limit` members, by subject.
+pub async fn members(r: &Reader, limit: usize) -> AppResult<Vec<membership::Model>> {
+    r.find::<membership::Entity>()?.order_by_asc(membership::Column::Subject).limit(limit as u64).all().await
 }
 
 async fn insert_member(w: &mut Writer, subject: &str, role: Role) -> AppResult<membership::Model> {
@@ -154,7 +155,7 @@ async fn insert_member(w: &mut Writer, subject: &str, role: Role) -> AppResult<m
         id: Set(ids::new_id()),
         organization_id: Set(w.org()),
         subject: Set(subject.to_string()),
-        role: Set(role.as_str().to_string()),
+        role: Set(role),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -186,9 +187,7 @@ async fn member_by_subject(w: &Writer, subject: &str) -> AppResult<membership::M
 }
 
 async fn owner_count(w: &Writer) -> AppResult<OwnerCount> {
-    Ok(OwnerCount(
-        w.find::<membership::Entity>()?.filter(membership::Column::Role.eq(Role::Owner.as_str())).count().await?,
-    ))
+    Ok(OwnerCount(w.find::<membership::Entity>()?.filter(membership::Column::Role.eq(Role::Owner)).count().await?))
 }
 
 pub async fn change_member_role(
@@ -202,10 +201,10 @@ pub async fn change_member_role(
     let mut w = gate.write(actor, org, Operation::ManageMembers).await?;
     let before = member_by_subject(&w, subject).await?;
     check_version(expected_version, before.version)?;
-    let demoting_owner = before.role == Role::Owner.as_str() && role != Role::Owner;
+    let demoting_owner = before.role == Role::Owner && role != Role::Owner;
     check_owner_remains(owner_count(&w).await?, demoting_owner)?;
     let mut am: membership::ActiveModel = before.clone().into();
-    am.role = Set(role.as_str().to_string());
+    am.role = Set(role);
     let after = w.update(am).await?;
     w.record_update(Kind::Membership, after.id, &before, &after).await?;
     w.commit_with(after).await
@@ -219,7 +218,7 @@ pub async fn remove_member(
 ) -> AppResult<Granted<membership::Model>> {
     let mut w = gate.write(actor, org, Operation::ManageMembers).await?;
     let before = member_by_subject(&w, subject).await?;
-    check_owner_remains(owner_count(&w).await?, before.role == Role::Owner.as_str())?;
+    check_owner_remains(owner_count(&w).await?, before.role == Role::Owner)?;
     w.delete::<membership::Entity>(before.id).await?;
     w.record_delete(Kind::Membership, before.id, &before).await?;
     w.commit_with(before).await

@@ -31,6 +31,9 @@ use crate::store::scope::expect_scope;
 use crate::store::soa::{ilike, like_pattern};
 use crate::store::tenancy::{Actor, Gate, Granted, MultiReader, Reader, Writer, now};
 
+/// SoA rows one risk may be treated by (`Risk.controls` lists them all).
+pub const MAX_CONTROLS_PER_RISK: usize = 12;
+
 /// Today, in UTC: acceptance expiry and review dates are compared with it.
 pub fn today() -> NaiveDate {
     now().date_naive()
@@ -180,20 +183,20 @@ pub async fn create_risk(
         organization_id: Set(org),
         title: Set(title),
         description: Set(description),
-        category: Set(n.category.as_str().to_string()),
-        domain: Set(domain.as_str().to_string()),
+        category: Set(n.category),
+        domain: Set(domain),
         likelihood: Set(r.likelihood),
         impact: Set(r.impact),
         inherent_score: Set(r.inherent),
         residual_likelihood: Set(r.residual_likelihood),
         residual_impact: Set(r.residual_impact),
         effective_score: Set(r.effective),
-        treatment: Set(n.treatment.map(|t| t.as_str().to_string())),
+        treatment: Set(n.treatment),
         acceptance_justification: Set(justification),
         accepted_by: Set(accepted_by),
         acceptance_expires_on: Set(n.acceptance_expires_on),
         owner: Set(owner),
-        status: Set(n.status.unwrap_or(RiskStatus::Identified).as_str().to_string()),
+        status: Set(n.status.unwrap_or(RiskStatus::Identified)),
         review_date: Set(n.review_date),
         scope_id: Set(n.scope_id),
         ai_system_id: Set(n.ai_system_id),
@@ -228,10 +231,6 @@ pub struct RiskChanges {
     pub ai_system_id: Option<Option<Uuid>>,
 }
 
-fn parse_stored<T>(v: &str, parse: fn(&str) -> Option<T>, what: &str) -> AppResult<T> {
-    parse(v).ok_or_else(|| AppError::internal(format!("bad {what} in database: {v}")))
-}
-
 pub async fn update_risk(
     gate: &Gate,
     actor: &Actor,
@@ -253,10 +252,7 @@ pub async fn update_risk(
     let (mut w, before) = gate.write_on::<risk::Entity>(actor, id, Operation::WriteRisks).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
     let s = settings_in_writer(&w).await?;
-    let category = match ch.category {
-        Some(c) => c,
-        None => parse_stored(&before.category, RiskCategory::parse, "category")?,
-    };
+    let category = ch.category.unwrap_or(before.category);
     let r = rate(
         &s,
         ch.likelihood.unwrap_or(before.likelihood),
@@ -264,10 +260,7 @@ pub async fn update_risk(
         ch.residual_likelihood.unwrap_or(before.residual_likelihood),
         ch.residual_impact.unwrap_or(before.residual_impact),
     )?;
-    let treatment = match ch.treatment {
-        Some(t) => t,
-        None => before.treatment.as_deref().map(|t| parse_stored(t, RiskTreatment::parse, "treatment")).transpose()?,
-    };
+    let treatment = ch.treatment.unwrap_or(before.treatment);
     // Acceptance details belong to ACCEPT: kept while it stays, cleared when it goes
     // (unless this input sets them, which the rule then refuses).
     let (justification, accepted_by, expires_on) = if treatment == Some(RiskTreatment::Accept) {
@@ -298,15 +291,15 @@ pub async fn update_risk(
     if let Some(d) = description {
         am.description = Set(d);
     }
-    am.category = Set(category.as_str().to_string());
-    am.domain = Set(category.domain().as_str().to_string());
+    am.category = Set(category);
+    am.domain = Set(category.domain());
     am.likelihood = Set(r.likelihood);
     am.impact = Set(r.impact);
     am.residual_likelihood = Set(r.residual_likelihood);
     am.residual_impact = Set(r.residual_impact);
     am.inherent_score = Set(r.inherent);
     am.effective_score = Set(r.effective);
-    am.treatment = Set(treatment.map(|t| t.as_str().to_string()));
+    am.treatment = Set(treatment);
     am.acceptance_justification = Set(justification);
     am.accepted_by = Set(accepted_by);
     am.acceptance_expires_on = Set(expires_on);
@@ -314,7 +307,7 @@ pub async fn update_risk(
         am.owner = Set(o);
     }
     if let Some(st) = ch.status {
-        am.status = Set(st.as_str().to_string());
+        am.status = Set(st);
     }
     if let Some(d) = ch.review_date {
         am.review_date = Set(d);
@@ -360,7 +353,7 @@ async fn linked_refs(w: &Writer, risk_id: Uuid) -> AppResult<Vec<String>> {
         .order_by_asc(control::Column::Position)
         .all()
         .await?;
-    Ok(rows.into_iter().map(|c| format!("{}:{}", c.standard, c.reference)).collect())
+    Ok(rows.into_iter().map(|c| format!("{}:{}", c.standard.as_str(), c.reference)).collect())
 }
 
 /// The result of a link change: the risk, the control, the settings in force.
@@ -393,6 +386,12 @@ pub async fn link_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id:
         .exists()
         .await?;
     if !exists {
+        if before.len() >= MAX_CONTROLS_PER_RISK {
+            return Err(AppError::bad_input(
+                "controlId",
+                format!("a risk is treated by at most {MAX_CONTROLS_PER_RISK} controls"),
+            ));
+        }
         w.insert_many(vec![risk_control::ActiveModel {
             organization_id: Set(w.org()),
             risk_id: Set(risk_id),
@@ -464,7 +463,7 @@ pub fn exceeds_condition(s: &RiskSettings) -> Condition {
     for d in RiskDomain::ALL {
         any = any.add(
             Condition::all()
-                .add(risk::Column::Domain.eq(d.as_str()))
+                .add(risk::Column::Domain.eq(*d))
                 .add(risk::Column::EffectiveScore.gt(s.appetite.for_domain(*d))),
         );
     }
@@ -478,15 +477,12 @@ pub fn breach_condition(s: &RiskSettings, today: NaiveDate) -> Condition {
     // NULL-safe: every nullable column is tested for presence first.
     let validly_accepted = Condition::all()
         .add(C::Treatment.is_not_null())
-        .add(C::Treatment.eq(RiskTreatment::Accept.as_str()))
+        .add(C::Treatment.eq(RiskTreatment::Accept))
         .add(C::AcceptanceJustification.is_not_null())
         .add(C::AcceptedBy.is_not_null())
         .add(C::AcceptanceExpiresOn.is_not_null())
         .add(C::AcceptanceExpiresOn.gte(today));
-    Condition::all()
-        .add(exceeds_condition(s))
-        .add(C::Status.ne(RiskStatus::Closed.as_str()))
-        .add(validly_accepted.not())
+    Condition::all().add(exceeds_condition(s)).add(C::Status.ne(RiskStatus::Closed)).add(validly_accepted.not())
 }
 
 fn level_condition(col: risk::Column, s: &RiskSettings, level: RiskLevel) -> Condition {
@@ -497,10 +493,10 @@ fn level_condition(col: risk::Column, s: &RiskSettings, level: RiskLevel) -> Con
 fn risk_filter<Q: QueryFilter>(mut q: Q, f: &RiskFilter, s: &RiskSettings, today: NaiveDate) -> Q {
     use risk::Column as C;
     if let Some(d) = f.domain {
-        q = q.filter(C::Domain.eq(d.as_str()));
+        q = q.filter(C::Domain.eq(d));
     }
     if let Some(c) = f.category {
-        q = q.filter(C::Category.eq(c.as_str()));
+        q = q.filter(C::Category.eq(c));
     }
     if let Some(l) = f.level {
         q = q.filter(level_condition(C::EffectiveScore, s, l));
@@ -509,10 +505,10 @@ fn risk_filter<Q: QueryFilter>(mut q: Q, f: &RiskFilter, s: &RiskSettings, today
         q = q.filter(level_condition(C::InherentScore, s, l));
     }
     if let Some(t) = f.treatment {
-        q = q.filter(C::Treatment.eq(t.as_str()));
+        q = q.filter(C::Treatment.eq(t));
     }
     if let Some(st) = f.status {
-        q = q.filter(C::Status.eq(st.as_str()));
+        q = q.filter(C::Status.eq(st));
     }
     if let Some(e) = f.exceeds_appetite {
         q = q.filter(if e { exceeds_condition(s) } else { exceeds_condition(s).not() });
@@ -524,7 +520,7 @@ fn risk_filter<Q: QueryFilter>(mut q: Q, f: &RiskFilter, s: &RiskSettings, today
         let overdue = Condition::all()
             .add(C::ReviewDate.is_not_null())
             .add(C::ReviewDate.lt(today))
-            .add(C::Status.ne(RiskStatus::Closed.as_str()));
+            .add(C::Status.ne(RiskStatus::Closed));
         q = q.filter(if o { overdue } else { overdue.not() });
     }
     if let Some(o) = f.owner.as_deref() {
@@ -595,24 +591,21 @@ pub struct Evaluation {
 }
 
 /// Evaluates a stored risk against the settings in force and `today`.
-pub fn evaluate(m: &risk::Model, s: &RiskSettings, today: NaiveDate) -> AppResult<Evaluation> {
-    let domain = parse_stored(&m.domain, RiskDomain::parse, "domain")?;
-    let status = parse_stored(&m.status, RiskStatus::parse, "status")?;
-    let treatment = m.treatment.as_deref().map(|t| parse_stored(t, RiskTreatment::parse, "treatment")).transpose()?;
-    let exceeds = s.exceeds_appetite(domain, m.effective_score);
+pub fn evaluate(m: &risk::Model, s: &RiskSettings, today: NaiveDate) -> Evaluation {
+    let exceeds = s.exceeds_appetite(m.domain, m.effective_score);
     let acceptance = Acceptance {
         justification: m.acceptance_justification.as_deref(),
         accepted_by: m.accepted_by.as_deref(),
         expires_on: m.acceptance_expires_on,
     };
-    Ok(Evaluation {
+    Evaluation {
         inherent_level: s.level(m.inherent_score),
         residual_level: s.level(m.effective_score),
         exceeds_appetite: exceeds,
         acceptance_expired: rules::acceptance_expired(m.acceptance_expires_on, today),
-        appetite_breach: rules::appetite_breach(exceeds, status, treatment, &acceptance, today),
-        review_overdue: rules::review_overdue(m.review_date, status, today),
-    })
+        appetite_breach: rules::appetite_breach(exceeds, m.status, m.treatment, &acceptance, today),
+        review_overdue: rules::review_overdue(m.review_date, m.status, today),
+    }
 }
 
 /// Risk ids given in input must all name risks of the writer's organization.

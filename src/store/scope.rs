@@ -5,9 +5,10 @@ use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Operation;
+use crate::domain::refs::Standard;
 use crate::domain::scope::{ScopeKind, check_standards};
 use crate::domain::{self, MAX_NAME, MAX_TEXT};
-use crate::entity::{StringList, ai_system, audit, risk, scope};
+use crate::entity::{StandardList, StringList, ai_system, audit, risk, scope};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
@@ -24,15 +25,21 @@ pub struct NewScope<'a> {
     pub inclusions: &'a [String],
     pub exclusions: &'a [String],
     /// `None`: the standards the kind stands for.
-    pub standards: Option<Vec<&'static str>>,
+    pub standards: Option<Vec<Standard>>,
 }
 
-fn standards_of(kind: ScopeKind, given: Option<Vec<&'static str>>) -> AppResult<StringList> {
-    let mut list: Vec<&str> = given.unwrap_or_else(|| kind.default_standards().to_vec());
+fn standards_of(kind: ScopeKind, given: Option<Vec<Standard>>) -> AppResult<StandardList> {
+    let mut list =
+        given.unwrap_or_else(|| kind.default_standards().iter().filter_map(|s| Standard::parse(s)).collect());
     list.sort();
     list.dedup();
-    check_standards(kind, &list)?;
-    Ok(StringList(list.into_iter().map(String::from).collect()))
+    check_covered(kind, &list)?;
+    Ok(StandardList(list))
+}
+
+fn check_covered(kind: ScopeKind, standards: &[Standard]) -> AppResult<()> {
+    let labels: Vec<&str> = standards.iter().map(|s| s.as_str()).collect();
+    Ok(check_standards(kind, &labels)?)
 }
 
 async fn ensure_name_free(w: &Writer, name: &str, except: Option<Uuid>) -> AppResult<()> {
@@ -60,7 +67,7 @@ pub async fn create_scope(gate: &Gate, actor: &Actor, org: Uuid, n: NewScope<'_>
         id: Set(ids::new_id()),
         organization_id: Set(org),
         name: Set(name),
-        kind: Set(n.kind.as_str().to_string()),
+        kind: Set(n.kind),
         description: Set(description),
         boundaries: Set(boundaries),
         inclusions: Set(StringList(inclusions)),
@@ -85,7 +92,7 @@ pub struct ScopeChanges {
     pub boundaries: Option<Option<String>>,
     pub inclusions: Option<Vec<String>>,
     pub exclusions: Option<Vec<String>>,
-    pub standards: Option<Vec<&'static str>>,
+    pub standards: Option<Vec<Standard>>,
 }
 
 pub async fn update_scope(gate: &Gate, actor: &Actor, id: Uuid, ch: ScopeChanges) -> AppResult<Granted<scope::Model>> {
@@ -101,23 +108,23 @@ pub async fn update_scope(gate: &Gate, actor: &Actor, id: Uuid, ch: ScopeChanges
 
     let (mut w, before) = gate.write_on::<scope::Entity>(actor, id, Operation::WriteScopes).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
-    let kind = match ch.kind {
-        Some(k) => k,
-        None => ScopeKind::parse(&before.kind).ok_or_else(|| AppError::internal("bad scope kind in database"))?,
-    };
+    let kind = ch.kind.unwrap_or(before.kind);
     let standards = match ch.standards {
         Some(s) => standards_of(kind, Some(s))?,
         None => {
             // A new kind with the old standards must still fit; otherwise take the kind's.
-            let old: Vec<&str> = before.standards.0.iter().map(String::as_str).collect();
-            if check_standards(kind, &old).is_ok() { before.standards.clone() } else { standards_of(kind, None)? }
+            if check_covered(kind, &before.standards.0).is_ok() {
+                before.standards.clone()
+            } else {
+                standards_of(kind, None)?
+            }
         }
     };
     if let Some(n) = &name {
         ensure_name_free(&w, n, Some(id)).await?;
     }
     let mut am: scope::ActiveModel = before.clone().into();
-    am.kind = Set(kind.as_str().to_string());
+    am.kind = Set(kind);
     am.standards = Set(standards);
     if let Some(n) = name {
         am.name = Set(n);

@@ -7,23 +7,33 @@ use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::Operation;
+use crate::domain::refs::Standard;
 use crate::domain::soa::{
     Applicability, ClauseStatus, ImplementationStatus, InclusionReason, ReadinessCounts, check_applicability,
     check_evidence,
 };
 use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
-use crate::entity::{EvidenceLink, StringList, catalog_control, clause, clause_assessment, control};
+use crate::entity::{EvidenceLink, ReasonList, catalog_control, clause, clause_assessment, control};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::tenancy::{Actor, Gate, Granted, MultiReader, Reader, Writer, now};
 
 /// SoA order: ISO 27001 Annex A, then ISO 42001 Annex A, then organization-defined controls.
-fn catalog_position(standard: &str, position: i32) -> i32 {
-    if standard == "ISO42001" { 1_000 + position } else { position }
+fn catalog_position(standard: Standard, position: i32) -> i32 {
+    if standard == Standard::Iso42001 { 1_000 + position } else { position }
 }
 
 const CUSTOM_POSITION_BASE: i32 = 1_000_000;
+
+/// Organization-defined controls per organization (the SoA stays one bounded list).
+pub const MAX_CUSTOM_CONTROLS: usize = 100;
+/// Both standards' Annex A controls, as seeded by the migrations.
+pub const CATALOG_CONTROLS: usize = 131;
+/// SoA rows of one organization.
+pub const MAX_SOA_ROWS: usize = CATALOG_CONTROLS + MAX_CUSTOM_CONTROLS;
+/// Evidence links per SoA row.
+pub const MAX_EVIDENCE: usize = 50;
 
 /// Creates one SoA row per catalog control of both standards and one gap-analysis row per
 /// clause, each applicable / NOT_STARTED / NOT_ADDRESSED until someone decides otherwise.
@@ -34,7 +44,7 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
     let rows: Vec<control::ActiveModel> = catalog
         .into_iter()
         .map(|c| control::ActiveModel {
-            position: Set(catalog_position(&c.standard, c.position)),
+            position: Set(catalog_position(c.standard, c.position)),
             id: Set(ids::new_id()),
             organization_id: Set(org),
             standard: Set(c.standard),
@@ -47,8 +57,8 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             ai_specific: Set(c.ai_specific),
             applicable: Set(true),
             justification: Set(None),
-            inclusion_reasons: Set(StringList::default()),
-            status: Set("NOT_STARTED".to_string()),
+            inclusion_reasons: Set(ReasonList::default()),
+            status: Set(ImplementationStatus::NotStarted),
             owner: Set(None),
             implementation_notes: Set(None),
             evidence: Set(Vec::new()),
@@ -65,15 +75,15 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
         .map(|c| clause_assessment::ActiveModel {
             id: Set(ids::new_id()),
             organization_id: Set(org),
-            standard: Set(c.standard.clone()),
+            standard: Set(c.standard),
             reference: Set(c.reference.clone()),
             title: Set(c.title.clone()),
             parent_ref: Set(c.parent_ref.clone()),
             is_leaf: Set(!clauses
                 .iter()
                 .any(|o| o.standard == c.standard && o.parent_ref.as_ref() == Some(&c.reference))),
-            position: Set(catalog_position(&c.standard, c.position)),
-            status: Set("NOT_ADDRESSED".to_string()),
+            position: Set(catalog_position(c.standard, c.position)),
+            status: Set(ClauseStatus::NotAddressed),
             notes: Set(None),
             owner: Set(None),
             version: Set(1),
@@ -88,9 +98,9 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
 /// Filters of `controls(filter: …)`.
 #[derive(Debug, Default, Clone)]
 pub struct ControlFilter {
-    pub standard: Option<String>,
+    pub standard: Option<Standard>,
     pub applicable: Option<bool>,
-    pub status: Option<String>,
+    pub status: Option<ImplementationStatus>,
     pub group_ref: Option<String>,
     pub ai_specific: Option<bool>,
     pub is_custom: Option<bool>,
@@ -118,14 +128,14 @@ pub(crate) fn ilike(col: impl sea_orm::ColumnTrait, pattern: &str) -> sea_orm::s
 }
 
 fn control_filter<Q: QueryFilter>(mut q: Q, f: &ControlFilter) -> Q {
-    if let Some(s) = &f.standard {
-        q = q.filter(control::Column::Standard.eq(s.as_str()));
+    if let Some(s) = f.standard {
+        q = q.filter(control::Column::Standard.eq(s));
     }
     if let Some(a) = f.applicable {
         q = q.filter(control::Column::Applicable.eq(a));
     }
-    if let Some(s) = &f.status {
-        q = q.filter(control::Column::Status.eq(s.as_str()));
+    if let Some(s) = f.status {
+        q = q.filter(control::Column::Status.eq(s));
     }
     if let Some(g) = &f.group_ref {
         q = q.filter(control::Column::GroupRef.eq(g.as_str()));
@@ -176,13 +186,19 @@ pub async fn list_controls(
     q.page(&sort, args, want_total, |m| control_sort_key(order, m), |m| m.id).await
 }
 
-/// Every SoA row of the organization in catalog order (exports).
+/// Every SoA row of the organization in catalog order (exports): the catalog's and at
+/// most [`MAX_CUSTOM_CONTROLS`] of its own.
 pub async fn all_controls(r: &Reader) -> AppResult<Vec<control::Model>> {
-    r.find::<control::Entity>()?.order_by_asc(control::Column::Position).order_by_asc(control::Column::Id).all().await
+    r.find::<control::Entity>()?
+        .order_by_asc(control::Column::Position)
+        .order_by_asc(control::Column::Id)
+        .limit(MAX_SOA_ROWS as u64)
+        .all()
+        .await
 }
 
 /// SoA rows with the given `(standard, ref)` keys in several organizations (one statement).
-pub async fn controls_by_refs(r: &MultiReader, refs: &[(String, String)]) -> AppResult<Vec<control::Model>> {
+pub async fn controls_by_refs(r: &MultiReader, refs: &[(Standard, String)]) -> AppResult<Vec<control::Model>> {
     if refs.is_empty() || r.orgs().is_empty() {
         return Ok(Vec::new());
     }
@@ -224,8 +240,8 @@ pub async fn update_control(
     };
     let evidence = match &ch.evidence {
         Some(list) => {
-            if list.len() > 50 {
-                return Err(AppError::bad_input("evidence", "at most 50 evidence links"));
+            if list.len() > MAX_EVIDENCE {
+                return Err(AppError::bad_input("evidence", format!("at most {MAX_EVIDENCE} evidence links")));
             }
             let mut out = Vec::with_capacity(list.len());
             for (title, url) in list {
@@ -248,26 +264,21 @@ pub async fn update_control(
     }
     let applicable = ch.applicable.unwrap_or(before.applicable);
     let final_justification = justification.clone().unwrap_or(before.justification.clone());
-    let status = match ch.status {
-        Some(s) => s,
-        None => {
-            ImplementationStatus::parse(&before.status).ok_or_else(|| AppError::internal("bad status in database"))?
-        }
-    };
+    let status = ch.status.unwrap_or(before.status);
     check_applicability(&Applicability { applicable, justification: final_justification.as_deref(), status })?;
 
     let mut am: control::ActiveModel = before.clone().into();
     am.applicable = Set(applicable);
     am.justification = Set(final_justification);
-    am.status = Set(status.as_str().to_string());
+    am.status = Set(status);
     if let Some(r) = &ch.inclusion_reasons {
-        let mut names: Vec<String> = Vec::new();
+        let mut reasons: Vec<InclusionReason> = Vec::new();
         for reason in r {
-            if !names.iter().any(|n| n == reason.as_str()) {
-                names.push(reason.as_str().to_string());
+            if !reasons.contains(reason) {
+                reasons.push(*reason);
             }
         }
-        am.inclusion_reasons = Set(StringList(names));
+        am.inclusion_reasons = Set(ReasonList(reasons));
     }
     if let Some(o) = owner {
         am.owner = Set(o);
@@ -287,7 +298,7 @@ pub async fn update_control(
 }
 
 pub struct NewCustomControl<'a> {
-    pub standard: &'a str,
+    pub standard: Standard,
     pub reference: &'a str,
     pub title: &'a str,
     pub justification: Option<&'a str>,
@@ -316,11 +327,17 @@ pub async fn create_custom_control(
         return Err(AppError::Conflict(format!("ref {reference:?} is already used in this organization's SoA")));
     }
     let customs = w.find::<control::Entity>()?.filter(control::Column::IsCustom.eq(true)).count().await?;
+    if customs as usize >= MAX_CUSTOM_CONTROLS {
+        return Err(AppError::bad_input(
+            "ref",
+            format!("an organization defines at most {MAX_CUSTOM_CONTROLS} controls of its own"),
+        ));
+    }
     let at = now();
     let am = control::ActiveModel {
         id: Set(ids::new_id()),
         organization_id: Set(org),
-        standard: Set(n.standard.to_string()),
+        standard: Set(n.standard),
         reference: Set(reference),
         title: Set(title),
         group_ref: Set("CUSTOM".to_string()),
@@ -331,8 +348,8 @@ pub async fn create_custom_control(
         position: Set(CUSTOM_POSITION_BASE + customs as i32),
         applicable: Set(true),
         justification: Set(justification),
-        inclusion_reasons: Set(StringList::default()),
-        status: Set(ImplementationStatus::NotStarted.as_str().to_string()),
+        inclusion_reasons: Set(ReasonList::default()),
+        status: Set(ImplementationStatus::NotStarted),
         owner: Set(owner),
         implementation_notes: Set(None),
         evidence: Set(Vec::new()),
@@ -347,8 +364,8 @@ pub async fn create_custom_control(
 
 #[derive(Debug, Default, Clone)]
 pub struct ClauseFilter {
-    pub standard: Option<String>,
-    pub status: Option<String>,
+    pub standard: Option<Standard>,
+    pub status: Option<ClauseStatus>,
     pub leaves_only: bool,
 }
 
@@ -360,11 +377,11 @@ pub async fn list_clause_assessments(
 ) -> AppResult<Page<clause_assessment::Model>> {
     use clause_assessment::Column as C;
     let mut q = r.find::<clause_assessment::Entity>()?;
-    if let Some(s) = &f.standard {
-        q = q.filter(C::Standard.eq(s.as_str()));
+    if let Some(s) = f.standard {
+        q = q.filter(C::Standard.eq(s));
     }
-    if let Some(s) = &f.status {
-        q = q.filter(C::Status.eq(s.as_str()));
+    if let Some(s) = f.status {
+        q = q.filter(C::Status.eq(s));
     }
     if f.leaves_only {
         q = q.filter(C::IsLeaf.eq(true));
@@ -400,7 +417,7 @@ pub async fn update_clause_assessment(
     crate::store::org::check_version(ch.expected_version, before.version)?;
     let mut am: clause_assessment::ActiveModel = before.clone().into();
     if let Some(s) = ch.status {
-        am.status = Set(s.as_str().to_string());
+        am.status = Set(s);
     }
     if let Some(n) = notes {
         am.notes = Set(n);
@@ -414,18 +431,19 @@ pub async fn update_clause_assessment(
 }
 
 /// Readiness counts per organization and standard, from two grouped statements.
-pub async fn readiness_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, BTreeMap<String, ReadinessCounts>>> {
-    let mut out: HashMap<Uuid, BTreeMap<String, ReadinessCounts>> = HashMap::new();
+pub async fn readiness_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, BTreeMap<Standard, ReadinessCounts>>> {
+    let mut out: HashMap<Uuid, BTreeMap<Standard, ReadinessCounts>> = HashMap::new();
     if r.orgs().is_empty() {
         return Ok(out);
     }
     for org in r.orgs() {
         let e = out.entry(org).or_default();
-        e.insert("ISO27001".into(), ReadinessCounts::default());
-        e.insert("ISO42001".into(), ReadinessCounts::default());
+        for standard in Standard::ALL {
+            e.insert(*standard, ReadinessCounts::default());
+        }
     }
     use clause_assessment::Column as A;
-    let clauses: Vec<(Uuid, String, String, i64)> = r
+    let clauses: Vec<(Uuid, Standard, ClauseStatus, i64)> = r
         .find::<clause_assessment::Entity>()?
         .filter(A::IsLeaf.eq(true))
         .select_only()
@@ -442,14 +460,14 @@ pub async fn readiness_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, BTreeM
         let c = out.entry(org).or_default().entry(standard).or_default();
         let n = n as u64;
         c.clauses_total += n;
-        match ClauseStatus::parse(&status) {
-            Some(ClauseStatus::Addressed) => c.clauses_addressed += n,
-            Some(ClauseStatus::Partial) => c.clauses_partial += n,
-            _ => {}
+        match status {
+            ClauseStatus::Addressed => c.clauses_addressed += n,
+            ClauseStatus::Partial => c.clauses_partial += n,
+            ClauseStatus::NotAddressed => {}
         }
     }
     use control::Column as C;
-    let controls: Vec<(Uuid, String, String, i64)> = r
+    let controls: Vec<(Uuid, Standard, ImplementationStatus, i64)> = r
         .find::<control::Entity>()?
         .filter(C::Applicable.eq(true))
         .select_only()
@@ -466,10 +484,10 @@ pub async fn readiness_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, BTreeM
         let c = out.entry(org).or_default().entry(standard).or_default();
         let n = n as u64;
         c.controls_applicable += n;
-        match ImplementationStatus::parse(&status) {
-            Some(ImplementationStatus::Implemented) => c.controls_implemented += n,
-            Some(ImplementationStatus::Partial) => c.controls_partial += n,
-            _ => {}
+        match status {
+            ImplementationStatus::Implemented => c.controls_implemented += n,
+            ImplementationStatus::Partial => c.controls_partial += n,
+            ImplementationStatus::NotStarted | ImplementationStatus::Planned => {}
         }
     }
     Ok(out)

@@ -169,10 +169,6 @@ impl Actor {
     }
 }
 
-fn parse_role(s: &str) -> AppResult<Role> {
-    s.parse::<Role>().map_err(AppError::internal)
-}
-
 // ---------------------------------------------------------------------------------------
 // The gate
 
@@ -217,8 +213,8 @@ impl Gate {
                 .await?;
             for row in rows {
                 let org: Uuid = row.try_get_by_index(0)?;
-                let role: String = row.try_get_by_index(1)?;
-                roles.insert(org, parse_role(&role)?);
+                let role: Role = row.try_get_by_index(1)?;
+                roles.insert(org, role);
             }
         } else {
             let rows = membership::Entity::find()
@@ -226,7 +222,7 @@ impl Gate {
                 .all(conn)
                 .await?;
             for m in rows {
-                roles.insert(m.organization_id, parse_role(&m.role)?);
+                roles.insert(m.organization_id, m.role);
             }
         }
         Ok(roles)
@@ -984,6 +980,20 @@ mod tests {
         assert_eq!(e, Some("FORBIDDEN"));
         let e = gate.write(&actor("c", false), Uuid::now_v7(), Operation::WriteRisks).await.err().map(|e| e.code());
         assert_eq!(e, Some("NOT_FOUND"));
+    }
+
+    #[tokio::test]
+    async fn a_label_the_enum_does_not_know_is_an_error_not_a_panic() {
+        let gate = gate().await;
+        let org = org_with(&gate, "v", Role::Viewer).await;
+        gate.db
+            .conn
+            .execute_raw(Statement::from_string(DbBackend::Sqlite, "UPDATE controls SET status = 'SHREDDED'"))
+            .await
+            .expect("corrupt");
+        let r = gate.read(&actor("v", false), org, Operation::ReadControls).await.expect("reader");
+        let e = r.find::<control::Entity>().expect("query").one().await.expect_err("a bad label");
+        assert_eq!(e.code(), "INTERNAL");
     }
 
     #[tokio::test]
