@@ -193,7 +193,7 @@ crate::entity_object! {
         }
     }
     lists {
-        /// The first 25 recorded.
+        /// The first 50 recorded.
         #[list(FINDINGS)]
         async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
             let rows = load_children::<finding::Entity>(ctx, self.model.organization_id, self.model.id).await?;

@@ -142,7 +142,7 @@ crate::entity_object! {
                 })
                 .collect())
         }
-        /// Risks this assessment informs, highest residual score first (at most 20: an
+        /// Risks this assessment informs, highest residual score first (at most 50: an
         /// assessment is linked to no more).
         #[list(ASSESSMENT_RISKS)]
         async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<Risk>> {

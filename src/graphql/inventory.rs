@@ -196,7 +196,7 @@ crate::entity_object! {
         }
     }
     lists {
-        /// Oldest first (the first 20).
+        /// Oldest first (the first 50).
         #[list(SYSTEM_ASSESSMENTS)]
         async fn impact_assessments(&self, ctx: &Context<'_>) -> Result<Vec<ImpactAssessment>> {
             let rows = limits::bounded(self.assessments(ctx).await?, limits::SYSTEM_ASSESSMENTS);

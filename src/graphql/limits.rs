@@ -66,11 +66,11 @@ pub const SOA_GROUPS: usize = CATALOG_GROUPS + 1;
 /// `Risk.controls` (a risk treated by more is refused when linked).
 pub const RISK_CONTROLS: usize = crate::store::risk::MAX_CONTROLS_PER_RISK;
 /// `Control.risks`: the highest residual scores first.
-pub const CONTROL_RISKS: usize = 12;
+pub const CONTROL_RISKS: usize = 30;
 /// `AiSystem.risks`: the highest residual scores first.
 pub const SYSTEM_RISKS: usize = 50;
 /// `AiSystem.impactAssessments`: the oldest first.
-pub const SYSTEM_ASSESSMENTS: usize = 20;
+pub const SYSTEM_ASSESSMENTS: usize = 50;
 /// `ImpactAssessment.impacts` (refused beyond this when written).
 pub const IMPACTS: usize = crate::domain::impact::MAX_IMPACTS;
 /// `ImpactAssessment.risks` (refused beyond this when written).
@@ -85,7 +85,7 @@ pub const HEAT_CELLS: usize = 25;
 // Audits and nonconformities.
 
 /// `Audit.findings`: the first recorded.
-pub const FINDINGS: usize = 25;
+pub const FINDINGS: usize = 50;
 /// `Audit.transitions`: the workflow only moves forward (PLANNED → IN_PROGRESS →
 /// REPORTING → COMPLETED, or to CANCELLED).
 pub const AUDIT_TRANSITIONS: usize = 3;
@@ -220,9 +220,9 @@ mod tests {
         let portfolio = "{ organizations(first: 50) { nodes { name dashboard { riskHeatMap { count } residual: riskHeatMap(residual: true) { count } risksByDomain { count } risksByLevel { count } appetiteBreaches aiSystemsWithoutImpactAssessment upcomingAudits { title } soaCoverage { standard percentImplemented groups { groupRef implemented } } openNonconformities nonconformitiesByStatus { status count } nonconformityAging { count } overdueCorrectiveActions readiness { standard percent } } } } portfolio { organizations totalOpenNonconformities totalAppetiteBreaches lowestReadiness { organization { name } standard percent } } }";
         // The deepest lists the integration tests walk (tests/api/improvement.rs, risk.rs,
         // soa.rs): the maxima above are chosen so these still run.
-        let improvement = "query($o: ID!) { organization(id: $o) { audits { nodes { findings { id nonconformity { id correctiveActions { id overdue } transitions { to } } } transitions { to } } } nonconformities { nodes { finding { id } correctiveActions { id nonconformity { id } viewerCanUpdate } transitions { to } hasOverdueActions } } } }";
-        let control_risks = "query($o: ID!) { organization(id: $o) { controls(first: 100) { nodes { ref risks { title residualLevel controls { ref } } } } } }";
-        let risk_controls = "query($o: ID!) { organization(id: $o) { risks(first: 100) { nodes { controls { ref risks { title } } scope { name } aiSystem { name } } } } }";
+        let improvement = "query($o: ID!) { organization(id: $o) { audits(first: 7) { nodes { findings { id nonconformity { id correctiveActions { id overdue } transitions { to } } } transitions { to } } } nonconformities(first: 10) { nodes { finding { id } correctiveActions { id nonconformity { id } viewerCanUpdate } transitions { to } hasOverdueActions } } } }";
+        let control_risks = "query($o: ID!) { organization(id: $o) { controls(first: 20) { nodes { ref risks { title residualLevel controls { ref } } } } } }";
+        let risk_controls = "query($o: ID!) { organization(id: $o) { risks(first: 20) { nodes { controls { ref risks { title } } scope { name } aiSystem { name } } } } }";
         let catalog = "{ standards { code edition title clauses { ref title parentRef } controls { ref title group groupRef subgroupRef aiSpecific mappings { standard ref source strength sharedScfControls via { id name } } } groups { ref title count } } }";
         for q in [dashboard, risks, portfolio, improvement, control_risks, risk_controls, catalog] {
             let p = price(q);

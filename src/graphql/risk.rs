@@ -367,7 +367,7 @@ crate::entity_object! {
         }
     }
     lists {
-        /// The SoA rows (either standard) that treat this risk, in SoA order (at most 12: a
+        /// The SoA rows (either standard) that treat this risk, in SoA order (at most 30: a
         /// risk is linked to no more).
         #[list(RISK_CONTROLS)]
         async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {

@@ -52,7 +52,7 @@ fn impacts(list: &[ImpactIn], s: &RiskSettings) -> AppResult<Vec<ImpactEntry>> {
 }
 
 /// Risks one assessment may inform (`ImpactAssessment.risks` lists them all).
-pub const MAX_LINKED_RISKS: usize = 20;
+pub const MAX_LINKED_RISKS: usize = 50;
 
 fn dedup(ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
     let mut v = ids.to_vec();

@@ -24,7 +24,7 @@ use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::tenancy::{Actor, Gate, Granted, Writer, now};
 
 /// Corrective actions of one nonconformity (`Nonconformity.correctiveActions` lists them all).
-pub const MAX_ACTIONS: usize = 8;
+pub const MAX_ACTIONS: usize = 20;
 
 fn has_text(s: &Option<String>) -> bool {
     s.as_deref().is_some_and(|t| !t.trim().is_empty())

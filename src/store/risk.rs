@@ -32,7 +32,7 @@ use crate::store::soa::{ilike, like_pattern};
 use crate::store::tenancy::{Actor, Gate, Granted, MultiReader, Reader, Writer, now};
 
 /// SoA rows one risk may be treated by (`Risk.controls` lists them all).
-pub const MAX_CONTROLS_PER_RISK: usize = 12;
+pub const MAX_CONTROLS_PER_RISK: usize = 30;
 
 /// Today, in UTC: acceptance expiry and review dates are compared with it.
 pub fn today() -> NaiveDate {

@@ -951,7 +951,7 @@ async fn nested_lists_are_batched(app: &TestApp) {
             .and_then(|v| v.trim().parse().ok())
             .expect("annex_db_queries_total")
     };
-    let q = "query($o: ID!) { organization(id: $o) { audits { nodes { findings { id nonconformity { id correctiveActions { id overdue } transitions { to } } } transitions { to } } } nonconformities { nodes { finding { id } correctiveActions { id nonconformity { id } viewerCanUpdate } transitions { to } hasOverdueActions } } } }";
+    let q = "query($o: ID!) { organization(id: $o) { audits(first: 7) { nodes { findings { id nonconformity { id correctiveActions { id overdue } transitions { to } } } transitions { to } } } nonconformities(first: 10) { nodes { finding { id } correctiveActions { id nonconformity { id } viewerCanUpdate } transitions { to } hasOverdueActions } } } }";
     let mut costs = Vec::new();
     for round in 0..2 {
         let n = if round == 0 { 1 } else { 6 };
