@@ -8,6 +8,8 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use uuid::Uuid;
 
+use crate::entity::organization;
+
 use crate::auth::Operation;
 use crate::domain::dashboard::{AgingBucket as DAgingBucket, heat_map, percent};
 use crate::domain::ncr::NcrStatus;
@@ -62,6 +64,20 @@ impl DashboardBatch {
             heat_residual: OnceCell::new(),
             ai_missing: OnceCell::new(),
         })
+    }
+
+    /// A batch over organizations whose rows are already read: their risk settings come
+    /// from those rows, not from another statement.
+    pub fn of_models<'m>(models: impl IntoIterator<Item = &'m organization::Model>) -> Result<Arc<Self>> {
+        let mut settings = HashMap::new();
+        let mut orgs = Vec::new();
+        for m in models {
+            orgs.push(m.id);
+            settings.insert(m.id, crate::store::risk::settings_of_model(m)?);
+        }
+        let batch = Self::new(orgs);
+        let _ = batch.settings.set(settings);
+        Ok(batch)
     }
 
     pub fn contains(&self, org: Uuid) -> bool {
@@ -425,7 +441,7 @@ pub async fn organization_dashboard(ctx: &Context<'_>, org: &Organization) -> Re
     gate.read(actor, org.model.id, Operation::ReadDashboard).await?;
     let batch = match &org.batch {
         Some(b) if b.contains(org.model.id) => b.clone(),
-        _ => DashboardBatch::new(vec![org.model.id]),
+        _ => DashboardBatch::of_models([org.model.as_ref()])?,
     };
     Ok(Dashboard { org: org.model.id, batch })
 }
@@ -487,7 +503,7 @@ pub async fn portfolio(ctx: &Context<'_>) -> Result<Portfolio> {
         let access = gate.access_of(actor, m.id).await?;
         out.push(Organization::new(m, access));
     }
-    let batch = DashboardBatch::new(out.iter().map(|o| o.model.id).collect());
+    let batch = DashboardBatch::of_models(out.iter().map(|o| o.model.as_ref()))?;
     Ok(Portfolio { orgs: out, batch })
 }
 

@@ -300,7 +300,7 @@ impl OrgQuery {
             accesses.push(gate.access_of(actor, o.id).await?);
         }
         let mut accesses = accesses.into_iter();
-        let batch = crate::graphql::dashboard::DashboardBatch::new(page.items.iter().map(|(_, o)| o.id).collect());
+        let batch = crate::graphql::dashboard::DashboardBatch::of_models(page.items.iter().map(|(_, o)| o))?;
         Ok(OrganizationConnection::from_page(page, |m| {
             let access = accesses.next();
             // `from_page` visits rows in order, one access per row.

@@ -254,11 +254,14 @@ pub struct Risk {
     pub model: Arc<risk::Model>,
     pub access: Access,
     pub settings: Settings,
+    /// `controls`, when the page that listed this risk already read them for every risk
+    /// of the page (one statement for the page, whatever its size).
+    pub controls: Option<Arc<Vec<control::Model>>>,
 }
 
 impl Risk {
     pub fn new(model: risk::Model, access: Access, settings: Settings) -> Self {
-        Self { model: Arc::new(model), access, settings }
+        Self { model: Arc::new(model), access, settings, controls: None }
     }
 
     fn eval(&self) -> store::Evaluation {
@@ -372,7 +375,10 @@ crate::entity_object! {
         #[list(RISK_CONTROLS)]
         async fn controls(&self, ctx: &Context<'_>) -> Result<Vec<Control>> {
             let (org, id) = (self.model.organization_id, self.model.id);
-            let rows = load_linked::<risk_control::Entity, Right>(ctx, org, id).await?;
+            let rows = match &self.controls {
+                Some(rows) => rows.as_ref().clone(),
+                None => load_linked::<risk_control::Entity, Right>(ctx, org, id).await?,
+            };
             Ok(limits::bounded(rows, limits::RISK_CONTROLS).into_iter().map(|c| Control::new(c, self.access)).collect())
         }
     }
@@ -479,7 +485,25 @@ pub async fn organization_risks(
     };
     let page = store::list_risks(&r, &settings, &filter, field, desc, &args, wants_total(ctx)).await?;
     let access = r.access();
-    Ok(RiskConnection::from_page(page, |m| Risk::new(m, access, settings)))
+    // Controls asked for under the page: read them for the whole page now, in one batch
+    // that cannot split however long the page takes to resolve.
+    let look = ctx.look_ahead();
+    let wants_controls =
+        look.field("nodes").field("controls").exists() || look.field("edges").field("node").field("controls").exists();
+    let mut controls: HashMap<Uuid, Vec<control::Model>> = HashMap::new();
+    if wants_controls && !page.items.is_empty() {
+        let keys: Vec<(Uuid, Uuid)> = page.items.iter().map(|(_, m)| (m.organization_id, m.id)).collect();
+        for (risk_id, c) in gate.linked_right::<risk_control::Entity>(actor, &keys).await? {
+            controls.entry(risk_id).or_default().push(c);
+        }
+    }
+    Ok(RiskConnection::from_page(page, |m| {
+        let mut risk = Risk::new(m, access, settings);
+        if wants_controls {
+            risk.controls = Some(Arc::new(controls.remove(&risk.model.id).unwrap_or_default()));
+        }
+        risk
+    }))
 }
 
 // ---------------------------------------------------------------------------------------

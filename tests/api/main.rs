@@ -14,5 +14,6 @@ mod improvement;
 mod permissions;
 mod risk;
 mod soa;
+mod speed;
 mod spine;
 mod trail;

@@ -2,11 +2,8 @@
 //! it as on any `Select`, but it runs only on the connection the gate chose, and the
 //! tenant condition is added when it runs, after everything the caller added.
 
-use sea_orm::sea_query::SelectStatement;
-use sea_orm::{
-    Condition, DatabaseExecutor, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    TryGetableMany,
-};
+use sea_orm::sea_query::{Expr, SelectStatement};
+use sea_orm::{Condition, DatabaseExecutor, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, TryGetableMany};
 use uuid::Uuid;
 
 use super::Budget;
@@ -73,7 +70,8 @@ where
 
     pub async fn count(self) -> AppResult<u64> {
         let (q, exec) = self.finish(1)?;
-        Ok(q.count(&exec).await?)
+        let n: Option<i64> = q.select_only().column_as(Expr::cust("COUNT(*)"), "n").into_tuple().one(&exec).await?;
+        Ok(n.unwrap_or(0).max(0) as u64)
     }
 
     pub async fn exists(self) -> AppResult<bool> {
@@ -102,7 +100,13 @@ where
     ) -> AppResult<Page<E::Model>> {
         let (q, exec) = self.finish(1 + u64::from(want_total))?;
         let query = page::page_query(q.clone(), sort, args)?;
-        let total = if want_total { Some(q.count(&exec).await?) } else { None };
+        // `COUNT(*)` over the filtered rows, not over a subquery of every column.
+        let total = if want_total {
+            let n: Option<i64> = q.select_only().column_as(Expr::cust("COUNT(*)"), "n").into_tuple().one(&exec).await?;
+            Some(n.unwrap_or(0).max(0) as u64)
+        } else {
+            None
+        };
         let rows = query.all(&exec).await?;
         Ok(page::page_of(rows, &sort.name, args, total, key_of, id_of))
     }
