@@ -121,11 +121,12 @@ pub async fn build_state(cfg: Config) -> Result<AppState, StartError> {
     let verifier =
         TokenVerifier::new(&cfg.key_source, dev.as_ref(), cfg.jwt_issuer.clone(), cfg.jwt_audience.clone()).await?;
     verifier.spawn_refresh();
-    let events = EventBus::start(&db);
+    let metrics = Arc::new(Metrics::new());
+    db.record_durations(metrics.db_query_duration.clone());
+    let events = EventBus::start(&db).counting(metrics.events_published.clone());
     let gate = Gate::new(db.clone(), events).with_statement_limit(cfg.limits.max_statements);
     let catalog =
         Catalog::load(&gate).await.map_err(|e| StartError::Database(format!("loading catalogs: {}", e.message())))?;
-    let metrics = Arc::new(Metrics::default());
     let catalog = Arc::new(catalog);
     let trail_key = trail_key(&cfg)?;
     let limiter = crate::rate_limit::SubjectLimiter::new(cfg.rate_limit_per_minute).map(Arc::new);

@@ -31,6 +31,8 @@ pub struct ChangeEvent {
 pub struct EventBus {
     tx: broadcast::Sender<ChangeEvent>,
     transport: Transport,
+    /// `annex_events_published_total` (a no-op until [`EventBus::counting`]).
+    published: metrics::Counter,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -44,11 +46,17 @@ impl EventBus {
     pub fn start(db: &Database) -> Self {
         let (tx, _) = broadcast::channel(1024);
         let transport = if db.backend() == DbBackend::Postgres { Transport::PgNotify } else { Transport::InProcess };
-        let bus = Self { tx, transport };
+        let bus = Self { tx, transport, published: metrics::Counter::noop() };
         if transport == Transport::PgNotify {
             tokio::spawn(listen(db.clone(), bus.tx.clone()));
         }
         bus
+    }
+
+    /// Counts every event published after commit in `published`.
+    pub fn counting(mut self, published: metrics::Counter) -> Self {
+        self.published = published;
+        self
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
@@ -66,6 +74,7 @@ impl EventBus {
 
     /// Called after a successful commit with the events of that transaction.
     pub(crate) fn committed(&self, events: Vec<ChangeEvent>) {
+        self.published.increment(events.len() as u64);
         if self.transport == Transport::InProcess {
             for e in events {
                 // No subscribers is not an error.

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource, WebSocketProtocols, WsMessage};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Data};
 use axum::body::Bytes;
@@ -16,7 +16,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{DefaultBodyLimit, Query, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use futures_util::{SinkExt, StreamExt};
@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/graphiql/assets/{name}", get(crate::graphiql::asset))
         .route("/organizations/{id}/soa.csv", get(crate::export::soa_csv))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_context))
@@ -259,6 +260,8 @@ struct GetParams {
     variables: Option<String>,
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
+    /// JSON object (e.g. `{"persistedQuery": {"version": 1, "sha256Hash": "…"}}`).
+    extensions: Option<String>,
 }
 
 async fn graphql_get(
@@ -267,24 +270,28 @@ async fn graphql_get(
     headers: HeaderMap,
     Query(params): Query<GetParams>,
 ) -> Response {
-    let Some(query) = params.query else {
-        if st.config.mode == Mode::Development {
-            return Html(
-                GraphiQLSource::build()
-                    .endpoint("/graphql")
-                    .subscription_endpoint("/graphql/ws")
-                    .title("Annex")
-                    .finish(),
-            )
-            .into_response();
+    let extensions = match params.extensions.as_deref().map(serde_json::from_str::<async_graphql::Extensions>) {
+        None => Default::default(),
+        Some(Ok(e)) => e,
+        Some(Err(_)) => return ids.error(&AppError::bad_input("extensions", "extensions is not a JSON object")),
+    };
+    let persisted = extensions.contains_key("persistedQuery");
+    let query = match params.query {
+        Some(q) => q,
+        None if persisted => String::new(),
+        None => {
+            if st.config.mode == Mode::Development {
+                return crate::graphiql::page("/graphql", "/graphql/ws");
+            }
+            let e = AppError::BadUserInput {
+                field: Some("query".into()),
+                message: "GET /graphql needs a query parameter".into(),
+            };
+            return ids.error(&e);
         }
-        let e = AppError::BadUserInput {
-            field: Some("query".into()),
-            message: "GET /graphql needs a query parameter".into(),
-        };
-        return ids.error(&e);
     };
     let mut request = async_graphql::Request::new(query);
+    request.extensions = extensions;
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -375,6 +382,7 @@ async fn graphql_ws(
 }
 
 async fn serve_ws(st: AppState, ids: RequestId, protocol: WebSocketProtocols, socket: WebSocket) {
+    let _open = crate::metrics::WsConnectionGuard::open(st.metrics.clone());
     let (mut sink, stream) = socket.split();
     let input = stream.take_while(|m| futures_util::future::ready(m.is_ok())).filter_map(|m| {
         futures_util::future::ready(match m {

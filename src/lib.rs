@@ -30,6 +30,7 @@ pub mod entity;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod ids;

@@ -394,6 +394,7 @@ impl Extension for PolicyExtension {
             if let Some(limiter) = ctx.data_opt::<Services>().and_then(|s| s.limiter.as_ref())
                 && let Err(e) = limiter.check(&actor.caller.subject)
             {
+                self.metrics.rate_limited.increment(1);
                 return refuse(e);
             }
         }

@@ -26,6 +26,8 @@ use std::sync::Arc;
 use async_graphql::{MergedObject, Schema};
 
 use crate::config::Limits;
+use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
+
 use crate::metrics::Metrics;
 pub use context::{RequestCtx, Services};
 
@@ -47,10 +49,16 @@ pub type Subscription = events::EventSubscription;
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
+/// How many persisted queries each replica keeps (least recently used go first).
+pub const APQ_CACHE_QUERIES: usize = 1024;
+
 /// The schema as served. Production turns off introspection and field suggestions.
 pub fn build(services: Option<Services>, limits: Limits, metrics: Arc<Metrics>, production: bool) -> AppSchema {
     let mut b = Schema::build(Query::default(), Mutation::default(), events::EventSubscription)
         .extension(extensions::Policy { limits, metrics })
+        // Automatic persisted queries: a client may send the query's SHA-256 alone once the
+        // query has been sent with it (per replica, the last 1,024 queries).
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(APQ_CACHE_QUERIES)))
         .limit_recursive_depth(64);
     if let Some(s) = services {
         b = b.data(s);

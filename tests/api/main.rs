@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod dashboard;
+mod ecosystem;
 mod edge;
 mod events;
 mod gate;

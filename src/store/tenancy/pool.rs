@@ -1,8 +1,8 @@
 //! The connection pool, private to the gate: connecting, migrating (as the owner role),
 //! granting the runtime role its rights, counting statements.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -20,6 +20,8 @@ pub struct Database {
     /// locks there).
     pub(super) sqlite_writer: Option<Arc<Mutex<()>>>,
     queries: Arc<AtomicU64>,
+    /// `annex_db_query_duration_seconds`, once the service's metrics are attached.
+    durations: Arc<OnceLock<metrics::Histogram>>,
 }
 
 async fn open(cfg: &Config, url: &str, max_connections: u32) -> Result<DatabaseConnection, sea_orm::DbErr> {
@@ -51,12 +53,16 @@ impl Database {
     pub async fn connect(cfg: &Config) -> Result<Self, sea_orm::DbErr> {
         let mut conn = open(cfg, &cfg.database_url, cfg.db_max_connections).await?;
         let queries = Arc::new(AtomicU64::new(0));
-        let counter = queries.clone();
-        conn.set_metric_callback(move |_| {
+        let durations: Arc<OnceLock<metrics::Histogram>> = Arc::default();
+        let (counter, histogram) = (queries.clone(), durations.clone());
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(h) = histogram.get() {
+                h.record(info.elapsed.as_secs_f64());
+            }
         });
         let sqlite_writer = (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { conn, sqlite_writer, queries })
+        Ok(Self { conn, sqlite_writer, queries, durations })
     }
 
     /// Applies pending migrations as the owner role (`ANNEX_MIGRATION_DATABASE_URL`, which
@@ -88,6 +94,11 @@ impl Database {
     /// Every SQL statement sent through this handle so far (`annex_db_queries_total`).
     pub fn statements(&self) -> u64 {
         self.queries.load(Ordering::Relaxed)
+    }
+
+    /// Records each statement's latency in `histogram` from now on (the first call wins).
+    pub fn record_durations(&self, histogram: metrics::Histogram) {
+        let _ = self.durations.set(histogram);
     }
 
     /// Open connections in the pool (`annex_db_pool_connections`).
