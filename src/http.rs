@@ -22,6 +22,8 @@ use axum::{Extension, Router};
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::Notify;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::SizeAbove;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
@@ -72,6 +74,9 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/assets/{name}", get(crate::graphiql::asset))
         .route("/organizations/{id}/soa.csv", get(crate::export::soa_csv))
         .layer(DefaultBodyLimit::max(body_limit))
+        // Large answers (SoA exports, big pages, introspection) compressed when the client
+        // accepts it; small ones are not worth the CPU.
+        .layer(CompressionLayer::new().gzip(true).br(true).compress_when(SizeAbove::new(COMPRESS_ABOVE_BYTES)))
         .layer(middleware::from_fn_with_state(state.clone(), request_context))
         .layer(cors(&state.config.cors_origins))
         .with_state(state)
@@ -117,11 +122,15 @@ async fn request_context(State(st): State<AppState>, mut req: Request, next: Nex
     req.extensions_mut().insert(ids.clone());
     let span = tracing::info_span!(
         "request",
+        otel.name = %format_args!("{} {}", req.method(), req.uri().path()),
+        otel.kind = "server",
         request_id = %rid,
         client_request_id = ids.client.as_deref().unwrap_or("-"),
         method = %req.method(),
-        path = %req.uri().path()
+        path = %req.uri().path(),
+        http.response.status_code = tracing::field::Empty,
     );
+    crate::telemetry::adopt_remote_parent(&span, req.headers());
     let started = Instant::now();
     let is_ws = req.uri().path() == "/graphql/ws";
     let fut = next.run(req).instrument(span.clone());
@@ -140,6 +149,7 @@ async fn request_context(State(st): State<AppState>, mut req: Request, next: Nex
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    span.record("http.response.status_code", resp.status().as_u16());
     span.in_scope(|| {
         tracing::info!(
             status = resp.status().as_u16(),
@@ -195,6 +205,9 @@ fn graphql_answer(headers: &HeaderMap, resp: &BatchResponse) -> Response {
     }
     answer
 }
+
+/// Responses at least this large are compressed (gzip or brotli, as the client accepts).
+pub const COMPRESS_ABOVE_BYTES: u16 = 2048;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 

@@ -12,7 +12,7 @@ use annex::{app, auth, db, graphql, telemetry};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: annex [serve | schema | migrate [--print-roles] | permissions | token --sub SUBJECT [--platform-admin] [--ttl 1h]]";
+const USAGE: &str = "usage: annex [serve | schema | migrate [--print-roles] | permissions | healthcheck | token --sub SUBJECT [--platform-admin] [--ttl 1h]]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
             print!("{}", auth::permissions::markdown_table());
             ExitCode::SUCCESS
         }
+        "healthcheck" => healthcheck(),
         "serve" | "migrate" | "token" => run(command, args.get(1..).unwrap_or_default()),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -53,7 +54,7 @@ fn run(command: &str, rest: &[String]) -> ExitCode {
     if command == "migrate" && rest.iter().any(|a| a == "--print-roles") {
         return print_roles(&cfg);
     }
-    telemetry::init(cfg.mode);
+    let _telemetry = telemetry::init(cfg.mode);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -75,6 +76,35 @@ fn run(command: &str, rest: &[String]) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("annex: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `annex healthcheck`: exit 0 when the service on `ANNEX_LISTEN` answers `/readyz` with
+/// 200 within 3 s (the container health check: the runtime image has no shell or curl).
+fn healthcheck() -> ExitCode {
+    let listen = std::env::var("ANNEX_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let Ok(mut addr) = listen.parse::<std::net::SocketAddr>() else {
+        eprintln!("ANNEX_LISTEN must be host:port, got {listen:?}");
+        return ExitCode::from(2);
+    };
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    annex::init_crypto();
+    let answer = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .and_then(|c| c.get(format!("http://{addr}/readyz")).send());
+    match answer {
+        Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
+        Ok(r) => {
+            eprintln!("not ready: {}", r.status());
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("no answer: {e}");
             ExitCode::FAILURE
         }
     }

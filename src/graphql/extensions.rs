@@ -499,20 +499,48 @@ impl Extension for PolicyExtension {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        let (id, client) = match self.state.lock() {
-            Ok(s) => (s.request_id.clone().unwrap_or_default(), s.client_request_id.clone()),
-            Err(_) => (String::new(), None),
+        let (id, client, ty, requested) = match self.state.lock() {
+            Ok(s) => (
+                s.request_id.clone().unwrap_or_default(),
+                s.client_request_id.clone(),
+                s.operation.unwrap_or("query"),
+                s.complexity,
+            ),
+            Err(_) => (String::new(), None, "query", None),
         };
-        let span =
-            tracing::info_span!("operation", request_id = %id, client_request_id = client.as_deref().unwrap_or("-"));
+        let name = operation_name.unwrap_or("");
+        // Named as OpenTelemetry's GraphQL conventions say (`query Dashboard`); the
+        // organization is recorded by the gate as it opens one (`annex.organization_id`).
+        let span = tracing::info_span!(
+            "operation",
+            otel.name = %if name.is_empty() { ty.to_owned() } else { format!("{ty} {name}") },
+            graphql.operation.type = ty,
+            graphql.operation.name = name,
+            annex.organization_id = tracing::field::Empty,
+            annex.cost.requested = requested.map(|c| c as u64),
+            annex.cost.actual = tracing::field::Empty,
+            request_id = %id,
+            client_request_id = client.as_deref().unwrap_or("-"),
+        );
         // Every query and mutation has a deadline, whatever carries it (HTTP has its own
         // too; a WebSocket has only this one).
-        match tokio::time::timeout(self.limits.request_timeout, next.run(ctx, operation_name).instrument(span)).await {
+        let resp = match tokio::time::timeout(
+            self.limits.request_timeout,
+            next.run(ctx, operation_name).instrument(span.clone()),
+        )
+        .await
+        {
             Ok(resp) => resp,
             Err(_) => Response::from_errors(vec![
                 AppError::ServiceUnavailable("the operation timed out".into()).to_server_error(None),
             ]),
+        };
+        if let Ok(s) = self.state.lock()
+            && let Some(actor) = &s.actor
+        {
+            span.record("annex.cost.actual", actor.budget.used());
         }
+        resp
     }
 }
 

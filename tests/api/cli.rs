@@ -10,19 +10,19 @@ use serde_json::json;
 
 use crate::support::{self, Backend};
 
-fn annex() -> Command {
+pub(crate) fn annex() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_annex"));
     c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
     c
 }
 
-fn temp_dir() -> std::path::PathBuf {
+pub(crate) fn temp_dir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("annex-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
@@ -50,7 +50,7 @@ fn start_serve(dir: &Path, port: u16) -> (std::process::Child, String) {
     (child, token)
 }
 
-fn terminate(child: &mut std::process::Child) {
+pub(crate) fn terminate(child: &mut std::process::Child) {
     let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(20);

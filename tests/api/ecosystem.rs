@@ -16,6 +16,7 @@ api_tests!(
     graphiql_works_offline,
     persisted_queries_round_trip,
     persisted_queries_keep_the_query_limits,
+    large_answers_are_compressed,
 );
 
 async fn scrape(app: &TestApp) -> Scrape {
@@ -228,4 +229,26 @@ async fn persisted_queries_keep_the_query_limits(app: &TestApp) {
     let again = post(app, &t.viewer.token, json!({ "extensions": persisted(&hash) })).await;
     assert_eq!(again["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{again:#}");
     assert!(again.get("data").is_none_or(Value::is_null), "{again:#}");
+}
+
+async fn large_answers_are_compressed(app: &TestApp) {
+    let t = app.tenant("acme").await;
+    let send = |query: &'static str| {
+        app.client
+            .post(format!("{}/graphql", app.base))
+            .bearer_auth(&t.viewer.token)
+            .header("accept-encoding", "gzip")
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let big = send("{ __schema { types { name fields { name description } } } }").await.expect("post");
+    assert_eq!(big.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    assert_eq!(
+        big.headers().get("vary").and_then(|v| v.to_str().ok()).map(|v| v.contains("accept-encoding")),
+        Some(true)
+    );
+    let small = send("{ __typename }").await.expect("post");
+    assert!(small.headers().get("content-encoding").is_none(), "small answers are sent as they are");
+    let body: Value = small.json().await.expect("json");
+    assert_eq!(body["data"]["__typename"], "Query");
 }

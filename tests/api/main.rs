@@ -17,4 +17,5 @@ mod risk;
 mod soa;
 mod speed;
 mod spine;
+mod telemetry;
 mod trail;

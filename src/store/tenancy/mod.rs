@@ -280,6 +280,12 @@ impl Gate {
     /// The caller's standing in `org`: `None` when it is not a member (or the organization
     /// does not exist), which callers must report as not found.
     pub async fn access(&self, actor: &Actor, org: Uuid) -> AppResult<Option<Access>> {
+        // The operation's trace span names the organization it works in (the last one,
+        // for a portfolio).
+        let span = tracing::Span::current();
+        if !span.is_disabled() {
+            span.record("annex.organization_id", crate::ids::encode(crate::ids::Kind::Organization, org));
+        }
         let s = self.session(actor).await?;
         if actor.caller.platform_admin {
             self.admin_check(&s, &[org]).await?;
