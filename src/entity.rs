@@ -22,9 +22,9 @@ mod labelled {
     pub use crate::domain::impact::{AiLifecycleStage, AiRole, ImpactArea, ImpactAssessmentStatus};
     pub use crate::domain::ncr::{ActionStatus, NcrStatus, Severity, Source};
     pub use crate::domain::refs::Standard;
-    pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskStatus, RiskTreatment};
+    pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskKind, RiskStatus, RiskTreatment};
     pub use crate::domain::scope::ScopeKind;
-    pub use crate::domain::soa::{ClauseStatus, ImplementationStatus, InclusionReason};
+    pub use crate::domain::soa::{ClauseStatus, ControlDecision, ImplementationStatus, InclusionReason};
 }
 use labelled::*;
 
@@ -103,6 +103,8 @@ macro_rules! labels {
 labels!(
     Role,
     Standard,
+    ControlDecision,
+    RiskKind,
     ImplementationStatus,
     InclusionReason,
     ClauseStatus,
@@ -277,7 +279,10 @@ entity!(control, "controls", {
     pub is_custom: bool,
     pub ai_specific: bool,
     pub position: i32,
+    /// Derived from `decision` (INCLUDED only), kept for the deprecated API field.
     pub applicable: bool,
+    pub decision: ControlDecision,
+    pub ai_relevance: Option<String>,
     pub justification: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub inclusion_reasons: ReasonList,
@@ -366,10 +371,13 @@ entity!(risk, "risks", {
     pub residual_likelihood: Option<i32>,
     pub residual_impact: Option<i32>,
     pub effective_score: i32,
+    pub kind: RiskKind,
     pub treatment: Option<RiskTreatment>,
     pub acceptance_justification: Option<String>,
     pub accepted_by: Option<String>,
     pub acceptance_expires_on: Option<Date>,
+    pub accepted_score: Option<i32>,
+    pub accepted_on_behalf_of: Option<String>,
     pub owner: Option<String>,
     pub status: RiskStatus,
     pub review_date: Option<Date>,

@@ -19,7 +19,11 @@ use crate::store::Actor;
 use crate::store::catalog::Catalog;
 use crate::store::soa as store;
 
-pub const CSV_HEADER: &str = "standard,ref,title,group,applicable,justification,status,owner,mapped_refs";
+/// The columns. `applicable` is `yes` (INCLUDED), `no` (EXCLUDED) or `undecided`: an
+/// untouched SoA never exports as applicable. `decision` and `inclusion_reasons` (joined
+/// with `; `) come last so that positional readers of the first nine columns keep working.
+pub const CSV_HEADER: &str =
+    "standard,ref,title,group,applicable,justification,status,owner,mapped_refs,decision,inclusion_reasons";
 
 /// Characters a spreadsheet may start a formula with (CSV injection).
 const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
@@ -79,11 +83,21 @@ pub async fn soa_csv(
                 r.reference,
                 r.title,
                 r.group,
-                if r.applicable { "yes".into() } else { "no".into() },
+                match crate::domain::soa::ControlDecision::from(r.decision) {
+                    crate::domain::soa::ControlDecision::Included => "yes".into(),
+                    crate::domain::soa::ControlDecision::Excluded => "no".into(),
+                    crate::domain::soa::ControlDecision::Undecided => "undecided".into(),
+                },
                 r.justification.unwrap_or_default(),
                 crate::domain::soa::ImplementationStatus::from(r.status).as_str().to_string(),
                 r.owner.unwrap_or_default(),
                 r.mapped_refs.join("; "),
+                crate::domain::soa::ControlDecision::from(r.decision).as_str().to_string(),
+                r.inclusion_reasons
+                    .iter()
+                    .map(|x| crate::domain::soa::InclusionReason::from(*x).as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ];
             let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
             out.push_str(&line.join(","));

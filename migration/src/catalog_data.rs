@@ -86,6 +86,24 @@ pub fn ai_specific_42001_refs(data: &CatalogData) -> Vec<String> {
         .collect()
 }
 
+/// ISO 27001:2022 Annex A controls that the seed guide calls relevant to AI systems, with
+/// why: the `aiRelevance` text of those SoA rows. Annotations of Annex, not text of the
+/// standard (which carries no such tag).
+pub const AI_RELEVANCE_27001: &[(&str, &str)] = &[
+    ("A.8.10", "Information deletion: training data and model retirement"),
+    ("A.8.11", "Data masking: privacy of training data"),
+    ("A.8.12", "Data leakage prevention: protection of model outputs"),
+    ("A.8.23", "Web filtering: acquisition of training data"),
+    ("A.8.24", "Use of cryptography: model protection and encryption of inference"),
+];
+
+/// The `aiRelevance` text of a catalog control, if the seed guide tags it.
+pub fn ai_relevance(standard: &str, reference: &str) -> Option<&'static str> {
+    (standard == "ISO27001")
+        .then(|| AI_RELEVANCE_27001.iter().find(|(r, _)| *r == reference).map(|(_, why)| *why))
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +114,18 @@ mod tests {
         let counts: Vec<_> = d.standards.iter().map(|s| (s.code.as_str(), s.clauses.len(), s.annex_a.len())).collect();
         assert_eq!(counts, vec![("ISO27001", 41, 93), ("ISO42001", 43, 38)]);
         assert_eq!(d.mappings.len(), 103);
+    }
+
+    #[test]
+    fn ai_relevance_tags_exist_in_the_catalog() {
+        let d = catalog();
+        let iso27001 = d.standards.iter().find(|s| s.code == "ISO27001").expect("27001 in the catalog");
+        for (r, _) in AI_RELEVANCE_27001 {
+            assert!(iso27001.annex_a.iter().any(|c| c.reference == *r), "{r} is an ISO 27001 control");
+        }
+        assert_eq!(ai_relevance("ISO27001", "A.8.24").map(|t| t.contains("cryptography")), Some(true));
+        assert_eq!(ai_relevance("ISO42001", "A.8.24"), None, "ids repeat across standards with other meanings");
+        assert_eq!(ai_relevance("ISO27001", "A.8.1"), None);
     }
 
     #[test]

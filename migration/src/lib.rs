@@ -17,10 +17,14 @@ mod m20261128_000006_append_only_trail;
 mod m20261201_000001_row_level_security;
 mod m20261201_000002_ticket_synced;
 mod m20261201_000003_rls_once_per_statement;
+mod m20261202_000001_soa_decision;
+mod m20261202_000002_risk_fidelity;
 mod roles;
 mod util;
 
-pub use catalog_data::{CatalogData, CatalogStandard, ai_specific_42001_refs, catalog};
+pub use catalog_data::{
+    AI_RELEVANCE_27001, CatalogData, CatalogStandard, ai_relevance, ai_specific_42001_refs, catalog,
+};
 pub use roles::{APPEND_ONLY, create_role_sql, quote_ident, runtime_grants_sql};
 
 pub struct Migrator;
@@ -38,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_row_level_security::Migration),
             Box::new(m20261201_000002_ticket_synced::Migration),
             Box::new(m20261201_000003_rls_once_per_statement::Migration),
+            Box::new(m20261202_000001_soa_decision::Migration),
+            Box::new(m20261202_000002_risk_fidelity::Migration),
         ]
     }
 }

@@ -40,7 +40,16 @@ labelled!(
         TrainingDataSecurity => "TRAINING_DATA_SECURITY",
         ModelIntegrity => "MODEL_INTEGRITY",
         AiAvailability => "AI_AVAILABILITY",
+        Privacy => "PRIVACY",
+        LegalRegulatory => "LEGAL_REGULATORY",
+        ThirdParty => "THIRD_PARTY",
     }
+);
+
+labelled!(
+    /// ISO 27001 6.1.1; ISO 42001 6.1.1: planning addresses risks *and opportunities*. An
+    /// opportunity is rated on the same matrix but never counts toward appetite breaches.
+    RiskKind { Threat => "THREAT", Opportunity => "OPPORTUNITY" }
 );
 
 impl RiskCategory {
@@ -51,6 +60,17 @@ impl RiskCategory {
             Confidentiality | Integrity | Availability => RiskDomain::Security,
             BiasFairness | Transparency | DataQuality | HumanOversight | AiSubjectImpact => RiskDomain::Ai,
             AiSystemSecurity | TrainingDataSecurity | ModelIntegrity | AiAvailability => RiskDomain::Shared,
+            // Personal data is protected by the ISMS (ISO 27001 A.5.34) and is also what AI
+            // systems learn from and act on (ISO 42001 A.7.x data, 6.1.4 impacts on
+            // individuals): one risk, both systems' criteria.
+            Privacy => RiskDomain::Shared,
+            // Legal, statutory, regulatory and contractual requirements bind both systems
+            // (ISO 27001 A.5.31 and 4.2 c; ISO 42001 4.1 and 4.2): shared.
+            LegalRegulatory => RiskDomain::Shared,
+            // Suppliers and other third parties: ISO 27001 A.5.19-A.5.22 and ISO 42001
+            // A.10.2-A.10.4 (third-party and customer relationships) govern the same
+            // relationships: shared.
+            ThirdParty => RiskDomain::Shared,
         }
     }
 }
@@ -415,6 +435,8 @@ pub struct Acceptance<'a> {
     pub justification: Option<&'a str>,
     pub accepted_by: Option<&'a str>,
     pub expires_on: Option<NaiveDate>,
+    /// The residual (effective) score the acceptance was given for.
+    pub accepted_score: Option<i32>,
 }
 
 impl Acceptance<'_> {
@@ -475,18 +497,86 @@ pub fn acceptance_expired(expires_on: Option<NaiveDate>, today: NaiveDate) -> bo
     expires_on.is_some_and(|d| d < today)
 }
 
-/// A risk above its appetite that is not validly accepted (an expired acceptance counts
-/// as none). Closed risks are no breach.
+/// ISO 27001 6.1.3 f; ISO 42001 6.1.3: the owner accepts a *residual risk*, the score it
+/// had then. When the residual (effective) score later rises above the accepted score,
+/// the acceptance no longer covers the risk: it has lapsed. Returns why, or `None`.
+pub fn acceptance_lapsed(
+    treatment: Option<RiskTreatment>,
+    accepted_score: Option<i32>,
+    effective_score: i32,
+) -> Option<String> {
+    match (treatment, accepted_score) {
+        (Some(RiskTreatment::Accept), Some(accepted)) if effective_score > accepted => Some(format!(
+            "the residual score rose to {effective_score} after a residual score of {accepted} was accepted; \
+             the acceptance does not cover it (ISO 27001 6.1.3 f): accept again or treat the risk"
+        )),
+        _ => None,
+    }
+}
+
+/// A threat above its appetite that is not validly accepted: an expired or lapsed
+/// acceptance counts as none. Closed risks and opportunities are no breach.
+#[allow(clippy::too_many_arguments)]
 pub fn appetite_breach(
+    kind: RiskKind,
     exceeds: bool,
     status: RiskStatus,
     treatment: Option<RiskTreatment>,
     a: &Acceptance<'_>,
+    effective_score: i32,
     today: NaiveDate,
 ) -> bool {
-    let validly_accepted =
-        treatment == Some(RiskTreatment::Accept) && a.complete() && !acceptance_expired(a.expires_on, today);
-    exceeds && status != RiskStatus::Closed && !validly_accepted
+    let validly_accepted = treatment == Some(RiskTreatment::Accept)
+        && a.complete()
+        && !acceptance_expired(a.expires_on, today)
+        && acceptance_lapsed(treatment, a.accepted_score, effective_score).is_none();
+    kind == RiskKind::Threat && exceeds && status != RiskStatus::Closed && !validly_accepted
+}
+
+/// ISO 27001 6.1.2 c 2; ISO 42001 6.1.2 d: risk owners are identified. A risk may be
+/// recorded without one, but not assessed, treated or monitored.
+pub fn check_owner(status: RiskStatus, owner: Option<&str>) -> Result<(), Invalid> {
+    if status != RiskStatus::Identified && owner.is_none_or(|o| o.trim().is_empty()) {
+        return Err(Invalid::new(
+            "owner",
+            format!(
+                "a risk needs an owner once it leaves IDENTIFIED (status {}; ISO 27001 6.1.2 c 2)",
+                status.as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Who may be recorded as accepting a residual risk (ISO 27001 6.1.3 f: the risk owners
+/// approve it): the risk owner, or the caller themself when they are an OWNER or MANAGER
+/// of the organization, recorded as acting for the owner. Returns the owner acted for.
+pub fn check_accepted_by(
+    accepted_by: &str,
+    risk_owner: Option<&str>,
+    caller: &str,
+    caller_may_act_for_owner: bool,
+) -> Result<Option<String>, Invalid> {
+    let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    let Some(owner) = risk_owner.filter(|o| !o.trim().is_empty()) else {
+        return Err(Invalid::new(
+            "owner",
+            "a risk needs an owner before its acceptance is recorded: the risk owner accepts (ISO 27001 6.1.3 f)",
+        ));
+    };
+    if same(accepted_by, owner) {
+        return Ok(None);
+    }
+    if caller_may_act_for_owner && same(accepted_by, caller) {
+        return Ok(Some(owner.trim().to_string()));
+    }
+    Err(Invalid::new(
+        "acceptedBy",
+        format!(
+            "acceptedBy must be the risk owner ({owner:?}), or yourself ({caller:?}) as an OWNER or MANAGER \
+             acting for them (ISO 27001 6.1.3 f)"
+        ),
+    ))
 }
 
 /// ISO 27001 6.1.2 / 8.2: risks are reviewed at planned intervals. Closed risks are not.
@@ -523,6 +613,9 @@ mod tests {
             (TrainingDataSecurity, RiskDomain::Shared),
             (ModelIntegrity, RiskDomain::Shared),
             (AiAvailability, RiskDomain::Shared),
+            (Privacy, RiskDomain::Shared),
+            (LegalRegulatory, RiskDomain::Shared),
+            (ThirdParty, RiskDomain::Shared),
         ];
         assert_eq!(expect.len(), RiskCategory::ALL.len());
         for (c, dom) in expect {
@@ -707,8 +800,12 @@ mod tests {
 
     #[test]
     fn acceptance_rule() {
-        let full =
-            Acceptance { justification: Some("cost"), accepted_by: Some("ciso"), expires_on: Some(d("2030-01-01")) };
+        let full = Acceptance {
+            justification: Some("cost"),
+            accepted_by: Some("ciso"),
+            expires_on: Some(d("2030-01-01")),
+            accepted_score: Some(12),
+        };
         let accept = Some(RiskTreatment::Accept);
         assert_eq!(
             check_acceptance(accept, true, &Acceptance::default()).unwrap_err().field,
@@ -734,17 +831,29 @@ mod tests {
     #[test]
     fn expiry_and_breach() {
         let today = d("2026-06-15");
-        let a = |exp| Acceptance { justification: Some("j"), accepted_by: Some("ciso"), expires_on: Some(d(exp)) };
+        let a = |exp| Acceptance {
+            justification: Some("j"),
+            accepted_by: Some("ciso"),
+            expires_on: Some(d(exp)),
+            accepted_score: Some(12),
+        };
         let accept = Some(RiskTreatment::Accept);
         let open = RiskStatus::Assessed;
+        let threat = RiskKind::Threat;
+        let breach =
+            |exceeds, status, t, acc: &Acceptance<'_>| appetite_breach(threat, exceeds, status, t, acc, 12, today);
         assert!(!acceptance_expired(Some(today), today), "the expiry day still counts");
         assert!(acceptance_expired(Some(d("2026-06-14")), today));
-        assert!(!appetite_breach(true, open, accept, &a("2026-06-15"), today));
-        assert!(appetite_breach(true, open, accept, &a("2026-06-14"), today), "expired: a breach again");
-        assert!(appetite_breach(true, open, Some(RiskTreatment::Mitigate), &Acceptance::default(), today));
-        assert!(appetite_breach(true, open, accept, &Acceptance::default(), today), "ACCEPT without details");
-        assert!(!appetite_breach(false, open, None, &Acceptance::default(), today));
-        assert!(!appetite_breach(true, RiskStatus::Closed, None, &Acceptance::default(), today));
+        assert!(!breach(true, open, accept, &a("2026-06-15")));
+        assert!(breach(true, open, accept, &a("2026-06-14")), "expired: a breach again");
+        assert!(breach(true, open, Some(RiskTreatment::Mitigate), &Acceptance::default()));
+        assert!(breach(true, open, accept, &Acceptance::default()), "ACCEPT without details");
+        assert!(!breach(false, open, None, &Acceptance::default()));
+        assert!(!breach(true, RiskStatus::Closed, None, &Acceptance::default()));
+        assert!(
+            !appetite_breach(RiskKind::Opportunity, true, open, None, &Acceptance::default(), 25, today),
+            "opportunities never breach"
+        );
         assert!(check_new_expiry(d("2026-06-14"), today).is_err());
         assert!(check_new_expiry(today, today).is_ok());
         assert!(review_overdue(Some(d("2026-06-14")), open, today));
@@ -753,7 +862,68 @@ mod tests {
         assert!(!review_overdue(Some(d("2020-01-01")), RiskStatus::Closed, today));
     }
 
+    #[test]
+    fn acceptance_lapses_above_the_accepted_score() {
+        let today = d("2026-06-15");
+        let accept = Some(RiskTreatment::Accept);
+        let acc = Acceptance {
+            justification: Some("j"),
+            accepted_by: Some("ciso"),
+            expires_on: Some(d("2027-01-01")),
+            accepted_score: Some(12),
+        };
+        let open = RiskStatus::Monitoring;
+        // At the accepted score and below: still covered.
+        assert_eq!(acceptance_lapsed(accept, Some(12), 12), None);
+        assert_eq!(acceptance_lapsed(accept, Some(12), 4), None);
+        assert!(!appetite_breach(RiskKind::Threat, true, open, accept, &acc, 12, today));
+        // One above: lapsed, and the breach returns.
+        let why = acceptance_lapsed(accept, Some(12), 13).expect("lapsed");
+        assert!(why.contains("13") && why.contains("12") && why.contains("6.1.3 f"), "{why}");
+        assert!(appetite_breach(RiskKind::Threat, true, open, accept, &acc, 13, today));
+        // Nothing accepted, nothing lapses.
+        assert_eq!(acceptance_lapsed(Some(RiskTreatment::Mitigate), Some(12), 20), None);
+        assert_eq!(acceptance_lapsed(accept, None, 20), None);
+    }
+
+    #[test]
+    fn owner_needed_once_a_risk_leaves_identified() {
+        assert!(check_owner(RiskStatus::Identified, None).is_ok());
+        for s in [RiskStatus::Assessed, RiskStatus::Treating, RiskStatus::Monitoring, RiskStatus::Closed] {
+            assert_eq!(check_owner(s, None).unwrap_err().field, "owner", "{s:?}");
+            assert_eq!(check_owner(s, Some("  ")).unwrap_err().field, "owner", "{s:?}");
+            assert!(check_owner(s, Some("ciso")).is_ok());
+        }
+    }
+
+    #[test]
+    fn who_may_accept() {
+        // The owner, in any case and spacing.
+        assert_eq!(check_accepted_by(" CISO ", Some("ciso"), "someone", false), Ok(None));
+        // An OWNER/MANAGER caller naming themself acts for the owner.
+        assert_eq!(check_accepted_by("boss", Some("ciso"), "boss", true), Ok(Some("ciso".into())));
+        // Not themself, or not allowed to act: refused.
+        assert_eq!(check_accepted_by("other", Some("ciso"), "boss", true).unwrap_err().field, "acceptedBy");
+        assert_eq!(check_accepted_by("dev", Some("ciso"), "dev", false).unwrap_err().field, "acceptedBy");
+        // No owner: nobody can accept yet.
+        assert_eq!(check_accepted_by("boss", None, "boss", true).unwrap_err().field, "owner");
+        assert_eq!(check_accepted_by("boss", Some(" "), "boss", true).unwrap_err().field, "owner");
+    }
+
     proptest! {
+        #[test]
+        fn opportunities_never_breach(score in 1i32..=25, accepted in proptest::option::of(1i32..=25), exceeds in any::<bool>()) {
+            let a = Acceptance { accepted_score: accepted, ..Default::default() };
+            let today = d("2026-06-15");
+            prop_assert!(!appetite_breach(RiskKind::Opportunity, exceeds, RiskStatus::Assessed, Some(RiskTreatment::Accept), &a, score, today));
+        }
+
+        #[test]
+        fn lapse_is_exactly_above_the_accepted_score(score in 1i32..=25, accepted in 1i32..=25) {
+            let lapsed = acceptance_lapsed(Some(RiskTreatment::Accept), Some(accepted), score).is_some();
+            prop_assert_eq!(lapsed, score > accepted);
+        }
+
         #[test]
         fn levels_cover_every_score_in_order(n in 3i32..=5, l in 1i32..=5, i in 1i32..=5) {
             let mm = m(n);

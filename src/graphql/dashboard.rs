@@ -14,7 +14,7 @@ use crate::auth::Operation;
 use crate::domain::dashboard::{AgingBucket as DAgingBucket, heat_map, percent};
 use crate::domain::ncr::NcrStatus;
 use crate::domain::risk::{RiskDomain as DRiskDomain, RiskLevel as DRiskLevel, RiskSettings as DRiskSettings};
-use crate::domain::soa::ImplementationStatus;
+use crate::domain::soa::{ControlDecision, ImplementationStatus};
 use crate::graphql::audit::Audit;
 use crate::graphql::catalog::StandardCode;
 use crate::graphql::context::ContextExt;
@@ -158,10 +158,7 @@ impl DashboardBatch {
     async fn breaches(&self, ctx: &Context<'_>, org: Uuid) -> Result<u64> {
         let settings = self.settings(ctx, org).await?;
         let rows = self.risk_scores(ctx).await?.get(&org).cloned().unwrap_or_default();
-        Ok(rows
-            .iter()
-            .filter_map(|r| settings.exceeds_appetite(r.domain, r.score).then_some(r.total - r.accepted))
-            .sum())
+        Ok(rows.iter().filter_map(|r| settings.exceeds_appetite(r.domain, r.score).then_some(r.total - r.exempt)).sum())
     }
 
     async fn readiness(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<Readiness>>> {
@@ -213,11 +210,16 @@ pub struct StatusCount {
     pub count: i32,
 }
 
-/// SoA implementation figures of one standard or one Annex A group.
+/// SoA implementation figures of one standard or one Annex A group. UNDECIDED rows count
+/// as not done: they are in `applicable` and `undecided`, never in a status figure.
 #[derive(SimpleObject, Clone, Default)]
 pub struct CoverageFigures {
+    /// Rows not excluded: `undecided + implemented + partial + planned + notStarted`.
     pub applicable: i32,
+    /// Rows with no SoA decision yet (ISO 27001 6.1.3 d).
+    pub undecided: i32,
     pub excluded: i32,
+    /// INCLUDED rows by implementation status.
     pub implemented: i32,
     pub partial: i32,
     pub planned: i32,
@@ -229,11 +231,18 @@ pub struct CoverageFigures {
 impl CoverageFigures {
     fn add(&mut self, c: &SoaCount) {
         let n = c.count as i32;
-        if !c.applicable {
-            self.excluded += n;
-            return;
+        match c.decision {
+            ControlDecision::Excluded => {
+                self.excluded += n;
+                return;
+            }
+            ControlDecision::Undecided => {
+                self.applicable += n;
+                self.undecided += n;
+                return;
+            }
+            ControlDecision::Included => self.applicable += n,
         }
-        self.applicable += n;
         match c.status {
             ImplementationStatus::Implemented => self.implemented += n,
             ImplementationStatus::Partial => self.partial += n,

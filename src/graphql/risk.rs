@@ -41,6 +41,22 @@ pub enum RiskCategory {
     TrainingDataSecurity,
     ModelIntegrity,
     AiAvailability,
+    /// Personal data, in the ISMS and in AI processing (domain SHARED).
+    Privacy,
+    /// Legal, statutory, regulatory and contractual requirements (domain SHARED).
+    LegalRegulatory,
+    /// Suppliers, providers and other third parties (domain SHARED).
+    ThirdParty,
+}
+
+/// ISO 27001 6.1.1; ISO 42001 6.1.1: risks and opportunities are planned for together.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::risk::RiskKind")]
+pub enum RiskKind {
+    /// An effect to prevent or reduce (the default).
+    Threat,
+    /// An effect to pursue: rated on the same matrix, never an appetite breach.
+    Opportunity,
 }
 
 /// SECURITY (confidentiality, integrity, availability), AI (impacts of AI systems) or
@@ -286,6 +302,10 @@ crate::entity_object! {
         async fn domain(&self) -> RiskDomain {
             self.model.domain.into()
         }
+        /// THREAT or OPPORTUNITY (ISO 27001 6.1.1).
+        async fn kind(&self) -> RiskKind {
+            self.model.kind.into()
+        }
         async fn likelihood(&self) -> i32 {
             self.model.likelihood
         }
@@ -317,14 +337,25 @@ crate::entity_object! {
         async fn appetite(&self) -> i32 {
             self.settings.appetite.for_domain(self.model.domain)
         }
-        /// Residual score above the appetite of the risk's domain.
+        /// A threat whose residual score is above the appetite of its domain (always false
+        /// for an opportunity).
         async fn exceeds_appetite(&self) -> bool {
             self.eval().exceeds_appetite
         }
-        /// Exceeds the appetite, is not closed, and is not validly accepted (an expired
-        /// acceptance counts as none): what the dashboard counts.
+        /// Exceeds the appetite, is not closed, and is not validly accepted (an expired or
+        /// lapsed acceptance counts as none): what the dashboard counts.
         async fn appetite_breach(&self) -> bool {
             self.eval().appetite_breach
+        }
+        /// The residual score the acceptance was given for (ISO 27001 6.1.3 f); `null`
+        /// unless the treatment is ACCEPT.
+        async fn accepted_score(&self) -> Option<i32> {
+            self.model.accepted_score
+        }
+        /// Why the acceptance no longer holds: the residual score rose above the accepted
+        /// score. `null` while it holds, or when nothing is accepted.
+        async fn acceptance_lapsed(&self) -> Option<String> {
+            rules::acceptance_lapsed(self.model.treatment, self.model.accepted_score, self.model.effective_score)
         }
         async fn treatment(&self) -> Option<RiskTreatment> {
             self.model.treatment.map(Into::into)
@@ -333,8 +364,14 @@ crate::entity_object! {
         async fn acceptance_justification(&self) -> Option<&str> {
             self.model.acceptance_justification.as_deref()
         }
+        /// Who accepted the residual risk: the risk owner, or an OWNER or MANAGER acting
+        /// for them (then `acceptedOnBehalfOf` names the owner).
         async fn accepted_by(&self) -> Option<&str> {
             self.model.accepted_by.as_deref()
+        }
+        /// The risk owner that `acceptedBy`, an OWNER or MANAGER, accepted for.
+        async fn accepted_on_behalf_of(&self) -> Option<&str> {
+            self.model.accepted_on_behalf_of.as_deref()
         }
         async fn acceptance_expires_on(&self) -> Option<Date> {
             self.model.acceptance_expires_on.map(Date)
@@ -343,6 +380,7 @@ crate::entity_object! {
         async fn acceptance_expired(&self) -> bool {
             self.eval().acceptance_expired
         }
+        /// The risk owner (ISO 27001 6.1.2 c 2): required once the risk leaves IDENTIFIED.
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
@@ -401,6 +439,8 @@ crate::connection!(RiskConnection, RiskEdge, Risk);
 #[derive(InputObject, Default)]
 pub struct RiskFilter {
     pub domain: Option<RiskDomain>,
+    /// THREAT or OPPORTUNITY.
+    pub kind: Option<RiskKind>,
     pub category: Option<RiskCategory>,
     /// Residual level under the current thresholds.
     pub level: Option<RiskLevel>,
@@ -470,6 +510,7 @@ pub async fn organization_risks(
     let f = filter.unwrap_or_default();
     let filter = store::RiskFilter {
         domain: f.domain.map(Into::into),
+        kind: f.kind.map(Into::into),
         category: f.category.map(Into::into),
         level: f.level.map(Into::into),
         inherent_level: f.inherent_level.map(Into::into),
@@ -516,6 +557,8 @@ pub struct CreateRiskInput {
     pub description: Option<String>,
     /// Fixes the domain (and so the appetite that applies).
     pub category: RiskCategory,
+    /// Default THREAT.
+    pub kind: Option<RiskKind>,
     /// 1..matrixSize.
     pub likelihood: i32,
     /// 1..matrixSize.
@@ -523,11 +566,13 @@ pub struct CreateRiskInput {
     pub residual_likelihood: Option<i32>,
     pub residual_impact: Option<i32>,
     /// ACCEPT above the domain's appetite needs acceptanceJustification, acceptedBy and
-    /// acceptanceExpiresOn (ISO 27001 6.1.3 f).
+    /// acceptanceExpiresOn (ISO 27001 6.1.3 f). ACCEPT records the residual score accepted.
     pub treatment: Option<RiskTreatment>,
     pub acceptance_justification: Option<String>,
+    /// The risk owner, or yourself as an OWNER or MANAGER acting for them.
     pub accepted_by: Option<String>,
     pub acceptance_expires_on: Option<Date>,
+    /// Required unless the status is IDENTIFIED (ISO 27001 6.1.2 c 2).
     pub owner: Option<String>,
     /// Default IDENTIFIED.
     pub status: Option<RiskStatus>,
@@ -537,7 +582,8 @@ pub struct CreateRiskInput {
 }
 
 /// Left out: unchanged; `null`: cleared. Acceptance details are kept while the treatment
-/// stays ACCEPT and cleared when it changes.
+/// stays ACCEPT and cleared when it changes. Choosing ACCEPT, or sending any acceptance
+/// detail, records the acceptance again at the current residual score.
 #[derive(InputObject)]
 pub struct UpdateRiskInput {
     pub id: ID,
@@ -545,6 +591,7 @@ pub struct UpdateRiskInput {
     pub title: Option<String>,
     pub description: MaybeUndefined<String>,
     pub category: Option<RiskCategory>,
+    pub kind: Option<RiskKind>,
     pub likelihood: Option<i32>,
     pub impact: Option<i32>,
     pub residual_likelihood: MaybeUndefined<i32>,
@@ -588,6 +635,7 @@ crate::mutations! {
             title: &input.title,
             description: input.description.as_deref(),
             category: input.category.into(),
+            kind: input.kind.map(Into::into),
             likelihood: input.likelihood,
             impact: input.impact,
             residual_likelihood: input.residual_likelihood,
@@ -611,6 +659,7 @@ crate::mutations! {
             title: input.title,
             description: change(input.description, |v| v),
             category: input.category.map(Into::into),
+            kind: input.kind.map(Into::into),
             likelihood: input.likelihood,
             impact: input.impact,
             residual_likelihood: change(input.residual_likelihood, |v| v),
@@ -634,7 +683,7 @@ crate::mutations! {
         let m = store::delete_risk(gate, actor, id).await?;
         Ok(DeleteRiskPayload { deleted_id: ID(ids::encode(Kind::Risk, m.model.id)) })
     }
-    /// Treats the risk with an applicable SoA row of either standard. Idempotent.
+    /// Treats the risk with an SoA row of either standard that is not EXCLUDED. Idempotent.
     link_risk_control(ctx, gate, actor, input: LinkRiskControlInput) -> LinkRiskControlPayload {
         risk: Risk,
         control: Control,

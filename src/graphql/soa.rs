@@ -33,6 +33,19 @@ pub enum ImplementationStatus {
     Implemented,
 }
 
+/// The SoA decision on a control (ISO 27001 6.1.3 d; ISO 42001 6.1.3). Readiness,
+/// coverage, dashboards and the CSV count UNDECIDED rows as not done.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::soa::ControlDecision")]
+pub enum ControlDecision {
+    /// No decision yet: where every row starts. In the readiness denominator, never done.
+    Undecided,
+    /// In the SoA, with a justification (an inclusion reason or a text).
+    Included,
+    /// Not in the SoA, with a justification (text).
+    Excluded,
+}
+
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::soa::InclusionReason")]
 pub enum InclusionReason {
@@ -90,7 +103,8 @@ pub struct MappedControl {
 pub struct Iso27001Coverage {
     /// Mapped 27001 controls.
     pub mapped: i32,
-    /// Of those, applicable in this SoA.
+    /// Of those, not excluded in this SoA (INCLUDED or UNDECIDED; UNDECIDED counts as not
+    /// done).
     pub applicable: i32,
     pub implemented: i32,
     pub partial: i32,
@@ -136,9 +150,23 @@ crate::entity_object! {
         async fn ai_specific(&self) -> bool {
             self.model.ai_specific
         }
-        async fn applicable(&self) -> bool {
-            self.model.applicable
+        /// ISO 27001 controls the seed guide calls relevant to AI systems, and why (e.g.
+        /// A.8.24 cryptography: model protection, inference encryption); `null` otherwise.
+        async fn ai_relevance(&self) -> Option<&str> {
+            self.model.ai_relevance.as_deref()
         }
+        /// The SoA decision (ISO 27001 6.1.3 d; ISO 42001 6.1.3). New rows start UNDECIDED.
+        async fn decision(&self) -> ControlDecision {
+            self.model.decision.into()
+        }
+        /// `true` only when `decision` is INCLUDED (UNDECIDED and EXCLUDED rows answer
+        /// `false`).
+        #[graphql(deprecation = "Derived from `decision`, which also tells UNDECIDED from EXCLUDED: read `decision`.")]
+        async fn applicable(&self) -> bool {
+            self.model.decision.applicable()
+        }
+        /// Why the control is included or excluded (ISO 27001 6.1.3 d). An exclusion needs
+        /// this text; an inclusion needs this text or an inclusion reason.
         async fn justification(&self) -> Option<&str> {
             self.model.justification.as_deref()
         }
@@ -163,14 +191,7 @@ crate::entity_object! {
             let mapped = mapped_controls(ctx, &self.model, self.access).await?;
             let mut c = DCoverage { mapped: mapped.len() as u64, ..Default::default() };
             for m in &mapped {
-                if m.control.model.applicable {
-                    c.applicable += 1;
-                    match m.control.model.status {
-                        rules::ImplementationStatus::Implemented => c.implemented += 1,
-                        rules::ImplementationStatus::Partial => c.partial += 1,
-                        rules::ImplementationStatus::NotStarted | rules::ImplementationStatus::Planned => {}
-                    }
-                }
+                c.add(m.control.model.decision, m.control.model.status);
             }
             Ok(Some(Iso27001Coverage {
                 mapped: c.mapped as i32,
@@ -283,7 +304,13 @@ crate::connection!(ControlConnection, ControlEdge, Control);
 #[derive(InputObject, Default)]
 pub struct ControlFilter {
     pub standard: Option<StandardCode>,
+    /// `true`: INCLUDED rows; `false`: UNDECIDED and EXCLUDED rows.
+    #[graphql(deprecation = "Filter on `decision`.")]
     pub applicable: Option<bool>,
+    /// Rows with this SoA decision.
+    pub decision: Option<ControlDecision>,
+    /// `true`: the ISO 27001 controls tagged with an `aiRelevance`; `false`: the others.
+    pub ai_relevant: Option<bool>,
     pub status: Option<ImplementationStatus>,
     /// Annex A group, e.g. `A.5`, or `CUSTOM`.
     pub group: Option<String>,
@@ -343,6 +370,8 @@ pub async fn organization_controls(
     let filter = store::ControlFilter {
         standard: f.standard.map(Into::into),
         applicable: f.applicable,
+        decision: f.decision.map(Into::into),
+        ai_relevant: f.ai_relevant,
         status: f.status.map(Into::into),
         group_ref: f.group,
         ai_specific: f.ai_specific,
@@ -362,12 +391,19 @@ pub struct SoaRow {
     pub reference: String,
     pub title: String,
     pub group: String,
+    /// `true` only for INCLUDED rows.
+    #[graphql(deprecation = "Derived from `decision`: read `decision`.")]
     pub applicable: bool,
+    /// The SoA decision; UNDECIDED rows are not done.
+    pub decision: ControlDecision,
     pub justification: Option<String>,
+    pub inclusion_reasons: Vec<InclusionReason>,
     pub status: ImplementationStatus,
     pub owner: Option<String>,
     /// Mapped refs of the other standard, as `STANDARD:ref`.
     pub mapped_refs: Vec<String>,
+    /// The seed guide's AI tag on an ISO 27001 control, if any.
+    pub ai_relevance: Option<String>,
 }
 
 /// Every SoA row in export form (both standards, catalog order).
@@ -384,10 +420,13 @@ pub async fn soa_rows(catalog: &Catalog, rows: Vec<control::Model>) -> Result<Ve
                 reference: c.reference,
                 title: c.title,
                 group: c.group_title,
-                applicable: c.applicable,
+                applicable: c.decision.applicable(),
+                decision: c.decision.into(),
                 justification: c.justification,
+                inclusion_reasons: c.inclusion_reasons.0.iter().map(|r| (*r).into()).collect(),
                 owner: c.owner,
                 mapped_refs,
+                ai_relevance: c.ai_relevance,
             })
         })
         .collect()
@@ -481,7 +520,11 @@ pub struct Readiness {
     pub clauses_total: i32,
     pub clauses_addressed: i32,
     pub clauses_partial: i32,
+    /// Controls not excluded (INCLUDED or UNDECIDED): the control score's denominator.
     pub controls_applicable: i32,
+    /// Of those, still UNDECIDED: counted as not done whatever their status.
+    pub controls_undecided: i32,
+    /// INCLUDED and IMPLEMENTED.
     pub controls_implemented: i32,
     pub controls_partial: i32,
 }
@@ -502,6 +545,7 @@ pub async fn readiness_by_org(
                 clauses_addressed: c.clauses_addressed as i32,
                 clauses_partial: c.clauses_partial as i32,
                 controls_applicable: c.controls_applicable as i32,
+                controls_undecided: c.controls_undecided as i32,
                 controls_implemented: c.controls_implemented as i32,
                 controls_partial: c.controls_partial as i32,
             });
@@ -515,8 +559,14 @@ pub async fn readiness_by_org(
 pub struct UpdateControlInput {
     pub id: ID,
     pub expected_version: Option<i32>,
+    /// The SoA decision. INCLUDED needs a justification text or an inclusion reason;
+    /// EXCLUDED needs a justification text (ISO 27001 6.1.3 d; ISO 42001 6.1.3).
+    pub decision: Option<ControlDecision>,
+    /// `true` means INCLUDED, `false` EXCLUDED; refused when it contradicts `decision`.
+    #[graphql(deprecation = "Send `decision`.")]
     pub applicable: Option<bool>,
-    /// Required (non-empty) when the control is excluded (ISO 27001 6.1.3 d).
+    /// Why the control is included or excluded (ISO 27001 6.1.3 d); required (non-empty)
+    /// for an exclusion.
     pub justification: Option<String>,
     pub inclusion_reasons: Option<Vec<InclusionReason>>,
     pub status: Option<ImplementationStatus>,
@@ -537,7 +587,11 @@ pub struct CreateCustomControlInput {
     #[graphql(name = "ref")]
     pub reference: String,
     pub title: String,
+    /// With a justification or an inclusion reason the control starts INCLUDED, without
+    /// either UNDECIDED (ISO 27001 6.1.3 d).
     pub justification: Option<String>,
+    /// Why the control is included.
+    pub inclusion_reasons: Option<Vec<InclusionReason>>,
     pub owner: Option<String>,
 }
 
@@ -552,11 +606,12 @@ pub struct UpdateClauseAssessmentInput {
 
 crate::mutations! {
     SoaMutation;
-    /// Decide applicability and record implementation of an SoA row.
+    /// Records the SoA decision on a row (ISO 27001 6.1.3 d) and its implementation.
     update_control(ctx, gate, actor, input: UpdateControlInput) -> UpdateControlPayload { control: Control } {
         let id = ids::expect(Kind::Control, &input.id, "id")?;
         store::update_control(gate, actor, id, store::ControlChanges {
             expected_version: input.expected_version,
+            decision: input.decision.map(Into::into),
             applicable: input.applicable,
             justification: text_change(input.justification),
             inclusion_reasons: input.inclusion_reasons.map(|v| v.into_iter().map(Into::into).collect()),
@@ -567,15 +622,19 @@ crate::mutations! {
             title: input.title,
         }).await?
     }
-    /// Adds an organization-defined control to the SoA (ISO 27001 6.1.3 c).
+    /// Adds an organization-defined control to the SoA (ISO 27001 6.1.3 b: controls from
+    /// any source; ISO 42001 6.1.3).
     create_custom_control(ctx, gate, actor, input: CreateCustomControlInput)
         -> CreateCustomControlPayload { control: Control } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
+        let reasons: Vec<rules::InclusionReason> =
+            input.inclusion_reasons.unwrap_or_default().into_iter().map(Into::into).collect();
         store::create_custom_control(gate, actor, org, store::NewCustomControl {
             standard: input.standard.into(),
             reference: &input.reference,
             title: &input.title,
             justification: input.justification.as_deref(),
+            inclusion_reasons: &reasons,
             owner: input.owner.as_deref(),
         }).await?
     }

@@ -12,20 +12,20 @@ use crate::domain::audit::AuditStatus;
 use crate::domain::dashboard::aging_cutoffs;
 use crate::domain::ncr::{ActionStatus, NcrStatus};
 use crate::domain::refs::Standard;
-use crate::domain::risk::{RiskDomain, RiskStatus, RiskTreatment};
-use crate::domain::soa::ImplementationStatus;
+use crate::domain::risk::{RiskDomain, RiskKind, RiskStatus};
+use crate::domain::soa::{ControlDecision, ImplementationStatus};
 use crate::entity::{ai_system, audit, control, corrective_action, nonconformity, risk};
 use crate::error::AppResult;
 use crate::store::tenancy::{MultiReader, TenantOwned};
 
-/// One aggregate row of the SoA: how many controls of a group have an applicability and
-/// a status.
+/// One aggregate row of the SoA: how many controls of a group have a decision and a
+/// status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SoaCount {
     pub standard: Standard,
     pub group_ref: String,
     pub group_title: String,
-    pub applicable: bool,
+    pub decision: ControlDecision,
     pub status: ImplementationStatus,
     pub count: u64,
 }
@@ -36,30 +36,30 @@ pub async fn soa_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, Vec<SoaCount
     if r.orgs().is_empty() {
         return Ok(out);
     }
-    let rows: Vec<(Uuid, Standard, String, String, bool, ImplementationStatus, i64)> = r
+    let rows: Vec<(Uuid, Standard, String, String, ControlDecision, ImplementationStatus, i64)> = r
         .find::<control::Entity>()?
         .select_only()
         .column(C::OrganizationId)
         .column(C::Standard)
         .column(C::GroupRef)
         .column(C::GroupTitle)
-        .column(C::Applicable)
+        .column(C::Decision)
         .column(C::Status)
         .column_as(C::Id.count(), "n")
         .group_by(C::OrganizationId)
         .group_by(C::Standard)
         .group_by(C::GroupRef)
         .group_by(C::GroupTitle)
-        .group_by(C::Applicable)
+        .group_by(C::Decision)
         .group_by(C::Status)
         .tuples()
         .await?;
-    for (org, standard, group_ref, group_title, applicable, status, n) in rows {
+    for (org, standard, group_ref, group_title, decision, status, n) in rows {
         out.entry(org).or_default().push(SoaCount {
             standard,
             group_ref,
             group_title,
-            applicable,
+            decision,
             status,
             count: n as u64,
         });
@@ -179,14 +179,15 @@ pub async fn upcoming_audits(
     Ok(out)
 }
 
-/// Open (not CLOSED) risks of one domain and effective score, and how many of them are
-/// validly accepted on `today` (ISO 27001 6.1.3 f).
+/// Open (not CLOSED) risks of one domain and effective score, and how many of them can
+/// never be an appetite breach: validly accepted on `today` (ISO 27001 6.1.3 f), or
+/// opportunities (6.1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RiskScoreCount {
     pub domain: RiskDomain,
     pub score: i32,
     pub total: u64,
-    pub accepted: u64,
+    pub exempt: u64,
 }
 
 /// One grouped statement behind `risksByDomain`, `risksByLevel` and `appetiteBreaches`.
@@ -196,12 +197,9 @@ pub async fn risk_score_counts(r: &MultiReader, today: NaiveDate) -> AppResult<H
     if r.orgs().is_empty() {
         return Ok(out);
     }
-    let validly_accepted = Condition::all()
-        .add(C::Treatment.eq(RiskTreatment::Accept))
-        .add(C::AcceptanceJustification.is_not_null())
-        .add(C::AcceptedBy.is_not_null())
-        .add(C::AcceptanceExpiresOn.is_not_null())
-        .add(C::AcceptanceExpiresOn.gte(today));
+    let exempt = Condition::any()
+        .add(C::Kind.eq(RiskKind::Opportunity))
+        .add(crate::store::risk::validly_accepted_condition(today));
     let rows: Vec<(Uuid, RiskDomain, i32, i64, i64)> = r
         .find::<risk::Entity>()?
         .filter(C::Status.ne(RiskStatus::Closed))
@@ -210,25 +208,20 @@ pub async fn risk_score_counts(r: &MultiReader, today: NaiveDate) -> AppResult<H
         .column(C::Domain)
         .column(C::EffectiveScore)
         .column_as(C::Id.count(), "total")
-        .expr_as(Expr::case(validly_accepted, 1).finally(0).sum(), "accepted")
+        .expr_as(Expr::case(exempt, 1).finally(0).sum(), "exempt")
         .group_by(C::OrganizationId)
         .group_by(C::Domain)
         .group_by(C::EffectiveScore)
         .tuples()
         .await?;
-    for (org, domain, score, total, accepted) in rows {
-        out.entry(org).or_default().push(RiskScoreCount {
-            domain,
-            score,
-            total: total as u64,
-            accepted: accepted as u64,
-        });
+    for (org, domain, score, total, exempt) in rows {
+        out.entry(org).or_default().push(RiskScoreCount { domain, score, total: total as u64, exempt: exempt as u64 });
     }
     Ok(out)
 }
 
-/// Open risks per (likelihood, impact) cell: inherent ratings, or residual ones (each
-/// falling back to its inherent rating).
+/// Open threats per (likelihood, impact) cell: inherent ratings, or residual ones (each
+/// falling back to its inherent rating). Opportunities are not plotted on a threat map.
 pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap<Uuid, Vec<(i32, i32, u64)>>> {
     use risk::Column as C;
     let mut out: HashMap<Uuid, Vec<(i32, i32, u64)>> = HashMap::new();
@@ -246,6 +239,7 @@ pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap
     let rows: Vec<(Uuid, i32, i32, i64)> = r
         .find::<risk::Entity>()?
         .filter(C::Status.ne(RiskStatus::Closed))
+        .filter(C::Kind.eq(RiskKind::Threat))
         .select_only()
         .column(C::OrganizationId)
         .expr_as(l.clone(), "l")

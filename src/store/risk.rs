@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::auth::Operation;
 use crate::domain::risk::{
-    self as rules, Acceptance, RatingsInUse, RiskCategory, RiskDomain, RiskLevel, RiskSettings, RiskStatus,
+    self as rules, Acceptance, RatingsInUse, RiskCategory, RiskDomain, RiskKind, RiskLevel, RiskSettings, RiskStatus,
     RiskTreatment, StoredRiskSettings,
 };
 use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
@@ -97,6 +97,8 @@ pub struct NewRisk<'a> {
     pub title: &'a str,
     pub description: Option<&'a str>,
     pub category: RiskCategory,
+    /// THREAT when not given.
+    pub kind: Option<RiskKind>,
     pub likelihood: i32,
     pub impact: i32,
     pub residual_likelihood: Option<i32>,
@@ -144,6 +146,19 @@ fn rate(
     })
 }
 
+/// Whether the writer's caller may record an acceptance for the risk owner: an OWNER or
+/// MANAGER of the organization (or a platform admin).
+fn may_act_for_owner(w: &Writer) -> bool {
+    use crate::auth::{Access, Role};
+    matches!(w.access(), Access::PlatformAdmin | Access::Member(Role::Owner | Role::Manager))
+}
+
+/// The appetite applies to threats only (ISO 27001 6.1.1: opportunities are pursued, not
+/// tolerated).
+fn exceeds(s: &RiskSettings, kind: RiskKind, domain: RiskDomain, effective: i32) -> bool {
+    kind == RiskKind::Threat && s.exceeds_appetite(domain, effective)
+}
+
 pub async fn create_risk(
     gate: &Gate,
     actor: &Actor,
@@ -158,19 +173,28 @@ pub async fn create_risk(
     if let Some(d) = n.acceptance_expires_on {
         rules::check_new_expiry(d, today())?;
     }
+    let status = n.status.unwrap_or(RiskStatus::Identified);
+    rules::check_owner(status, owner.as_deref())?;
+    let kind = n.kind.unwrap_or(RiskKind::Threat);
     let mut w = gate.write(actor, org, Operation::WriteRisks).await?;
     let s = settings_in_writer(&w).await?;
     let r = rate(&s, n.likelihood, n.impact, n.residual_likelihood, n.residual_impact)?;
     let domain = n.category.domain();
+    let accepted_score = (n.treatment == Some(RiskTreatment::Accept)).then_some(r.effective);
     rules::check_acceptance(
         n.treatment,
-        s.exceeds_appetite(domain, r.effective),
+        exceeds(&s, kind, domain, r.effective),
         &Acceptance {
             justification: justification.as_deref(),
             accepted_by: accepted_by.as_deref(),
             expires_on: n.acceptance_expires_on,
+            accepted_score,
         },
     )?;
+    let on_behalf_of = match accepted_by.as_deref() {
+        Some(by) => rules::check_accepted_by(by, owner.as_deref(), w.actor(), may_act_for_owner(&w))?,
+        None => None,
+    };
     if let Some(id) = n.scope_id {
         expect_scope(&w, id, "scopeId").await?;
     }
@@ -191,12 +215,15 @@ pub async fn create_risk(
         residual_likelihood: Set(r.residual_likelihood),
         residual_impact: Set(r.residual_impact),
         effective_score: Set(r.effective),
+        kind: Set(kind),
         treatment: Set(n.treatment),
         acceptance_justification: Set(justification),
         accepted_by: Set(accepted_by),
         acceptance_expires_on: Set(n.acceptance_expires_on),
+        accepted_score: Set(accepted_score),
+        accepted_on_behalf_of: Set(on_behalf_of),
         owner: Set(owner),
-        status: Set(n.status.unwrap_or(RiskStatus::Identified)),
+        status: Set(status),
         review_date: Set(n.review_date),
         scope_id: Set(n.scope_id),
         ai_system_id: Set(n.ai_system_id),
@@ -216,6 +243,7 @@ pub struct RiskChanges {
     pub title: Option<String>,
     pub description: Option<Option<String>>,
     pub category: Option<RiskCategory>,
+    pub kind: Option<RiskKind>,
     pub likelihood: Option<i32>,
     pub impact: Option<i32>,
     pub residual_likelihood: Option<Option<i32>>,
@@ -261,6 +289,31 @@ pub async fn update_risk(
         ch.residual_impact.unwrap_or(before.residual_impact),
     )?;
     let treatment = ch.treatment.unwrap_or(before.treatment);
+    let kind = ch.kind.unwrap_or(before.kind);
+    let final_owner = owner.clone().unwrap_or(before.owner.clone());
+    let status = ch.status.unwrap_or(before.status);
+    rules::check_owner(status, final_owner.as_deref())?;
+    // ISO 27001 6.1.3 f: an acceptance is of the residual risk as it is when given. It is
+    // given again when ACCEPT is chosen or any acceptance detail is sent; otherwise the
+    // accepted score stays, and a higher residual score later lapses the acceptance.
+    let accepting = treatment == Some(RiskTreatment::Accept);
+    let newly_accepted = accepting
+        && (before.treatment != Some(RiskTreatment::Accept)
+            || matches!(accepted_by, Some(Some(_)))
+            || matches!(justification, Some(Some(_)))
+            || matches!(ch.acceptance_expires_on, Some(Some(_))));
+    let accepted_score = match (accepting, newly_accepted) {
+        (false, _) => None,
+        (true, true) => Some(r.effective),
+        (true, false) => before.accepted_score.or(Some(r.effective)),
+    };
+    let on_behalf_of = match (&accepted_by, accepting) {
+        (Some(Some(by)), true) => {
+            rules::check_accepted_by(by, final_owner.as_deref(), w.actor(), may_act_for_owner(&w))?
+        }
+        (_, true) => before.accepted_on_behalf_of.clone(),
+        (_, false) => None,
+    };
     // Acceptance details belong to ACCEPT: kept while it stays, cleared when it goes
     // (unless this input sets them, which the rule then refuses).
     let (justification, accepted_by, expires_on) = if treatment == Some(RiskTreatment::Accept) {
@@ -274,8 +327,13 @@ pub async fn update_risk(
     };
     rules::check_acceptance(
         treatment,
-        s.exceeds_appetite(category.domain(), r.effective),
-        &Acceptance { justification: justification.as_deref(), accepted_by: accepted_by.as_deref(), expires_on },
+        exceeds(&s, kind, category.domain(), r.effective),
+        &Acceptance {
+            justification: justification.as_deref(),
+            accepted_by: accepted_by.as_deref(),
+            expires_on,
+            accepted_score,
+        },
     )?;
     if let Some(Some(sid)) = ch.scope_id {
         expect_scope(&w, sid, "scopeId").await?;
@@ -299,16 +357,15 @@ pub async fn update_risk(
     am.residual_impact = Set(r.residual_impact);
     am.inherent_score = Set(r.inherent);
     am.effective_score = Set(r.effective);
+    am.kind = Set(kind);
     am.treatment = Set(treatment);
     am.acceptance_justification = Set(justification);
     am.accepted_by = Set(accepted_by);
     am.acceptance_expires_on = Set(expires_on);
-    if let Some(o) = owner {
-        am.owner = Set(o);
-    }
-    if let Some(st) = ch.status {
-        am.status = Set(st);
-    }
+    am.accepted_score = Set(accepted_score);
+    am.accepted_on_behalf_of = Set(on_behalf_of);
+    am.owner = Set(final_owner);
+    am.status = Set(status);
     if let Some(d) = ch.review_date {
         am.review_date = Set(d);
     }
@@ -371,8 +428,9 @@ pub async fn link_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_id:
         .get::<control::Entity>(control_id)
         .await?
         .ok_or_else(|| AppError::bad_input("controlId", "controlId: no such control in this organization"))?;
-    // ISO 27001 6.1.3 d: controls that treat risks are applicable in the SoA.
-    if !control.applicable {
+    // ISO 27001 6.1.3 d: controls that treat risks are in the SoA: an excluded one cannot
+    // treat a risk (an UNDECIDED one can; the link is a reason to include it).
+    if control.decision == crate::domain::soa::ControlDecision::Excluded {
         return Err(AppError::bad_input(
             "controlId",
             format!("{} is excluded in the SoA; include it before treating risks with it", control.reference),
@@ -432,6 +490,7 @@ pub async fn unlink_control(gate: &Gate, actor: &Actor, risk_id: Uuid, control_i
 #[derive(Debug, Default, Clone)]
 pub struct RiskFilter {
     pub domain: Option<RiskDomain>,
+    pub kind: Option<RiskKind>,
     pub category: Option<RiskCategory>,
     /// Residual (effective) level under the current thresholds.
     pub level: Option<RiskLevel>,
@@ -457,8 +516,13 @@ pub enum RiskOrder {
     ReviewDate,
 }
 
-/// Effective score above the appetite of the row's domain, per the settings in force.
+/// A threat whose effective score is above the appetite of its domain, per the settings
+/// in force (opportunities never exceed it).
 pub fn exceeds_condition(s: &RiskSettings) -> Condition {
+    Condition::all().add(risk::Column::Kind.eq(RiskKind::Threat)).add(score_above_appetite(s))
+}
+
+fn score_above_appetite(s: &RiskSettings) -> Condition {
     let mut any = Condition::any();
     for d in RiskDomain::ALL {
         any = any.add(
@@ -474,15 +538,27 @@ pub fn exceeds_condition(s: &RiskSettings) -> Condition {
 /// (what the dashboard counts).
 pub fn breach_condition(s: &RiskSettings, today: NaiveDate) -> Condition {
     use risk::Column as C;
-    // NULL-safe: every nullable column is tested for presence first.
-    let validly_accepted = Condition::all()
+    Condition::all()
+        .add(exceeds_condition(s))
+        .add(C::Status.ne(RiskStatus::Closed))
+        .add(validly_accepted_condition(today).not())
+}
+
+/// ACCEPT with every detail, not expired on `today`, and not lapsed (the effective score
+/// at most the accepted one): [`rules::appetite_breach`] in SQL. NULL-safe: every
+/// nullable column is tested for presence first.
+pub fn validly_accepted_condition(today: NaiveDate) -> Condition {
+    use risk::Column as C;
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    Condition::all()
         .add(C::Treatment.is_not_null())
         .add(C::Treatment.eq(RiskTreatment::Accept))
         .add(C::AcceptanceJustification.is_not_null())
         .add(C::AcceptedBy.is_not_null())
         .add(C::AcceptanceExpiresOn.is_not_null())
-        .add(C::AcceptanceExpiresOn.gte(today));
-    Condition::all().add(exceeds_condition(s)).add(C::Status.ne(RiskStatus::Closed)).add(validly_accepted.not())
+        .add(C::AcceptanceExpiresOn.gte(today))
+        .add(C::AcceptedScore.is_not_null())
+        .add(Expr::col(C::EffectiveScore).lte(Expr::col(C::AcceptedScore)))
 }
 
 fn level_condition(col: risk::Column, s: &RiskSettings, level: RiskLevel) -> Condition {
@@ -494,6 +570,9 @@ fn risk_filter<Q: QueryFilter>(mut q: Q, f: &RiskFilter, s: &RiskSettings, today
     use risk::Column as C;
     if let Some(d) = f.domain {
         q = q.filter(C::Domain.eq(d));
+    }
+    if let Some(k) = f.kind {
+        q = q.filter(C::Kind.eq(k));
     }
     if let Some(c) = f.category {
         q = q.filter(C::Category.eq(c));
@@ -586,24 +665,36 @@ pub struct Evaluation {
     pub residual_level: RiskLevel,
     pub exceeds_appetite: bool,
     pub acceptance_expired: bool,
+    /// The residual score rose above the accepted one.
+    pub acceptance_lapsed: bool,
     pub appetite_breach: bool,
     pub review_overdue: bool,
 }
 
 /// Evaluates a stored risk against the settings in force and `today`.
 pub fn evaluate(m: &risk::Model, s: &RiskSettings, today: NaiveDate) -> Evaluation {
-    let exceeds = s.exceeds_appetite(m.domain, m.effective_score);
+    let exceeds = exceeds(s, m.kind, m.domain, m.effective_score);
     let acceptance = Acceptance {
         justification: m.acceptance_justification.as_deref(),
         accepted_by: m.accepted_by.as_deref(),
         expires_on: m.acceptance_expires_on,
+        accepted_score: m.accepted_score,
     };
     Evaluation {
         inherent_level: s.level(m.inherent_score),
         residual_level: s.level(m.effective_score),
         exceeds_appetite: exceeds,
         acceptance_expired: rules::acceptance_expired(m.acceptance_expires_on, today),
-        appetite_breach: rules::appetite_breach(exceeds, m.status, m.treatment, &acceptance, today),
+        acceptance_lapsed: rules::acceptance_lapsed(m.treatment, m.accepted_score, m.effective_score).is_some(),
+        appetite_breach: rules::appetite_breach(
+            m.kind,
+            exceeds,
+            m.status,
+            m.treatment,
+            &acceptance,
+            m.effective_score,
+            today,
+        ),
         review_overdue: rules::review_overdue(m.review_date, m.status, today),
     }
 }

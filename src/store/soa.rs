@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::auth::Operation;
 use crate::domain::refs::Standard;
 use crate::domain::soa::{
-    Applicability, ClauseStatus, ImplementationStatus, InclusionReason, ReadinessCounts, check_applicability,
-    check_evidence,
+    Applicability, ClauseStatus, ControlDecision, ImplementationStatus, InclusionReason, ReadinessCounts,
+    check_applicability, check_evidence, requested_decision,
 };
 use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
 use crate::entity::{EvidenceLink, ReasonList, catalog_control, clause, clause_assessment, control};
@@ -36,7 +36,8 @@ pub const MAX_SOA_ROWS: usize = CATALOG_CONTROLS + MAX_CUSTOM_CONTROLS;
 pub const MAX_EVIDENCE: usize = 50;
 
 /// Creates one SoA row per catalog control of both standards and one gap-analysis row per
-/// clause, each applicable / NOT_STARTED / NOT_ADDRESSED until someone decides otherwise.
+/// clause, each UNDECIDED / NOT_STARTED / NOT_ADDRESSED until someone decides otherwise
+/// (ISO 27001 6.1.3 d: the SoA records decisions, not defaults).
 pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
     let org = w.org();
     let at = now();
@@ -45,6 +46,7 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
         .into_iter()
         .map(|c| control::ActiveModel {
             position: Set(catalog_position(c.standard, c.position)),
+            ai_relevance: Set(migration::ai_relevance(c.standard.as_str(), &c.reference).map(str::to_string)),
             id: Set(ids::new_id()),
             organization_id: Set(org),
             standard: Set(c.standard),
@@ -55,7 +57,8 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             subgroup_ref: Set(c.subgroup_ref),
             is_custom: Set(false),
             ai_specific: Set(c.ai_specific),
-            applicable: Set(true),
+            applicable: Set(ControlDecision::Undecided.applicable()),
+            decision: Set(ControlDecision::Undecided),
             justification: Set(None),
             inclusion_reasons: Set(ReasonList::default()),
             status: Set(ImplementationStatus::NotStarted),
@@ -100,6 +103,8 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
 pub struct ControlFilter {
     pub standard: Option<Standard>,
     pub applicable: Option<bool>,
+    pub decision: Option<ControlDecision>,
+    pub ai_relevant: Option<bool>,
     pub status: Option<ImplementationStatus>,
     pub group_ref: Option<String>,
     pub ai_specific: Option<bool>,
@@ -133,6 +138,16 @@ fn control_filter<Q: QueryFilter>(mut q: Q, f: &ControlFilter) -> Q {
     }
     if let Some(a) = f.applicable {
         q = q.filter(control::Column::Applicable.eq(a));
+    }
+    if let Some(d) = f.decision {
+        q = q.filter(control::Column::Decision.eq(d));
+    }
+    if let Some(a) = f.ai_relevant {
+        q = q.filter(if a {
+            control::Column::AiRelevance.is_not_null()
+        } else {
+            control::Column::AiRelevance.is_null()
+        });
     }
     if let Some(s) = f.status {
         q = q.filter(control::Column::Status.eq(s));
@@ -209,6 +224,8 @@ pub async fn controls_by_refs(r: &MultiReader, refs: &[(Standard, String)]) -> A
 
 pub struct ControlChanges {
     pub expected_version: Option<i32>,
+    pub decision: Option<ControlDecision>,
+    /// Deprecated input: `true` is INCLUDED, `false` EXCLUDED.
     pub applicable: Option<bool>,
     /// `Some(None)` clears.
     pub justification: Option<Option<String>>,
@@ -253,6 +270,16 @@ pub async fn update_control(
         None => None,
     };
     let title = ch.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+    let decision = requested_decision(ch.decision, ch.applicable)?;
+    let reasons = ch.inclusion_reasons.as_ref().map(|r| {
+        let mut reasons: Vec<InclusionReason> = Vec::new();
+        for reason in r {
+            if !reasons.contains(reason) {
+                reasons.push(*reason);
+            }
+        }
+        reasons
+    });
 
     let (mut w, before) = gate.write_on::<control::Entity>(actor, id, Operation::UpdateControl).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
@@ -262,24 +289,23 @@ pub async fn update_control(
             "catalog controls keep the standard's title; only custom controls can be renamed",
         ));
     }
-    let applicable = ch.applicable.unwrap_or(before.applicable);
+    let decision = decision.unwrap_or(before.decision);
     let final_justification = justification.clone().unwrap_or(before.justification.clone());
+    let final_reasons = reasons.unwrap_or_else(|| before.inclusion_reasons.0.clone());
     let status = ch.status.unwrap_or(before.status);
-    check_applicability(&Applicability { applicable, justification: final_justification.as_deref(), status })?;
+    check_applicability(&Applicability {
+        decision,
+        justification: final_justification.as_deref(),
+        inclusion_reasons: final_reasons.len(),
+        status,
+    })?;
 
     let mut am: control::ActiveModel = before.clone().into();
-    am.applicable = Set(applicable);
+    am.decision = Set(decision);
+    am.applicable = Set(decision.applicable());
     am.justification = Set(final_justification);
     am.status = Set(status);
-    if let Some(r) = &ch.inclusion_reasons {
-        let mut reasons: Vec<InclusionReason> = Vec::new();
-        for reason in r {
-            if !reasons.contains(reason) {
-                reasons.push(*reason);
-            }
-        }
-        am.inclusion_reasons = Set(ReasonList(reasons));
-    }
+    am.inclusion_reasons = Set(ReasonList(final_reasons));
     if let Some(o) = owner {
         am.owner = Set(o);
     }
@@ -302,11 +328,14 @@ pub struct NewCustomControl<'a> {
     pub reference: &'a str,
     pub title: &'a str,
     pub justification: Option<&'a str>,
+    pub inclusion_reasons: &'a [InclusionReason],
     pub owner: Option<&'a str>,
 }
 
-/// ISO 27001 6.1.3 c: controls from other sources may be added; each needs its own ref,
-/// unique within the organization.
+/// ISO 27001 6.1.3 b; ISO 42001 6.1.3: controls may come from any source; each
+/// organization-defined control needs its own ref, unique within the organization. It is
+/// INCLUDED when it comes with a justification (an inclusion reason or a text, 6.1.3 d),
+/// UNDECIDED otherwise.
 pub async fn create_custom_control(
     gate: &Gate,
     actor: &Actor,
@@ -320,6 +349,17 @@ pub async fn create_custom_control(
     let title = domain::required_text("title", n.title, MAX_TITLE)?;
     let justification = domain::optional_text("justification", n.justification, MAX_TEXT)?;
     let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
+    let mut reasons: Vec<InclusionReason> = Vec::new();
+    for r in n.inclusion_reasons {
+        if !reasons.contains(r) {
+            reasons.push(*r);
+        }
+    }
+    let decision = if justification.is_some() || !reasons.is_empty() {
+        ControlDecision::Included
+    } else {
+        ControlDecision::Undecided
+    };
     let mut w = gate.write(actor, org, Operation::CreateCustomControl).await?;
     let taken =
         w.find::<control::Entity>()?.filter(control::Column::Reference.eq(reference.as_str())).count().await? > 0;
@@ -345,10 +385,12 @@ pub async fn create_custom_control(
         subgroup_ref: Set(None),
         is_custom: Set(true),
         ai_specific: Set(false),
+        ai_relevance: Set(None),
         position: Set(CUSTOM_POSITION_BASE + customs as i32),
-        applicable: Set(true),
+        applicable: Set(decision.applicable()),
+        decision: Set(decision),
         justification: Set(justification),
-        inclusion_reasons: Set(ReasonList::default()),
+        inclusion_reasons: Set(ReasonList(reasons)),
         status: Set(ImplementationStatus::NotStarted),
         owner: Set(owner),
         implementation_notes: Set(None),
@@ -467,28 +509,23 @@ pub async fn readiness_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, BTreeM
         }
     }
     use control::Column as C;
-    let controls: Vec<(Uuid, Standard, ImplementationStatus, i64)> = r
+    let controls: Vec<(Uuid, Standard, ControlDecision, ImplementationStatus, i64)> = r
         .find::<control::Entity>()?
-        .filter(C::Applicable.eq(true))
+        .filter(C::Decision.ne(ControlDecision::Excluded))
         .select_only()
         .column(C::OrganizationId)
         .column(C::Standard)
+        .column(C::Decision)
         .column(C::Status)
         .column_as(C::Id.count(), "n")
         .group_by(C::OrganizationId)
         .group_by(C::Standard)
+        .group_by(C::Decision)
         .group_by(C::Status)
         .tuples()
         .await?;
-    for (org, standard, status, n) in controls {
-        let c = out.entry(org).or_default().entry(standard).or_default();
-        let n = n as u64;
-        c.controls_applicable += n;
-        match status {
-            ImplementationStatus::Implemented => c.controls_implemented += n,
-            ImplementationStatus::Partial => c.controls_partial += n,
-            ImplementationStatus::NotStarted | ImplementationStatus::Planned => {}
-        }
+    for (org, standard, decision, status, n) in controls {
+        out.entry(org).or_default().entry(standard).or_default().add_controls(decision, status, n as u64);
     }
     Ok(out)
 }

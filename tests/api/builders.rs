@@ -59,7 +59,7 @@ fixture!(ScopeFixture, "createScope", "CreateScopeInput", "scope", "Scope", in_o
 fixture!(AiSystemFixture, "createAiSystem", "CreateAiSystemInput", "aiSystem", "AiSystem", in_org: true,
     |n| json!({ "name": format!("AI system {n}"), "organizationRole": "DEPLOYER" }));
 fixture!(RiskFixture, "createRisk", "CreateRiskInput", "risk", "Risk", in_org: true,
-    |n| json!({ "title": format!("Risk {n}"), "category": "CONFIDENTIALITY", "likelihood": 3, "impact": 3 }));
+    |n| json!({ "title": format!("Risk {n}"), "category": "CONFIDENTIALITY", "likelihood": 3, "impact": 3, "owner": "risk.owner" }));
 fixture!(ControlUpdate, "updateControl", "UpdateControlInput", "control", "Control", in_org: false,
     |_n| json!({}));
 fixture!(AuditFixture, "createAudit", "CreateAuditInput", "audit", "Audit", in_org: true,

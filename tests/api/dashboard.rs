@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::soa::metric;
 use crate::support::{TestApp, assert_error};
 
-const DASHBOARD: &str = "query($o: ID!) { organization(id: $o) { dashboard { soaCoverage { standard applicable excluded implemented partial planned notStarted percentImplemented groups { groupRef group applicable excluded implemented partial planned notStarted percentImplemented } } openNonconformities nonconformitiesByStatus { status count } nonconformityAging { bucket label count } overdueCorrectiveActions readiness { standard percent } } } }";
+const DASHBOARD: &str = "query($o: ID!) { organization(id: $o) { dashboard { soaCoverage { standard applicable undecided excluded implemented partial planned notStarted percentImplemented groups { groupRef group applicable excluded implemented partial planned notStarted percentImplemented } } openNonconformities nonconformitiesByStatus { status count } nonconformityAging { bucket label count } overdueCorrectiveActions readiness { standard percent } } } }";
 
 async fn soa_coverage_matches_the_lists(app: &TestApp) {
     let org = app.org("acme", &[("m", "MANAGER"), ("v", "VIEWER")]).await;
@@ -16,10 +16,12 @@ async fn soa_coverage_matches_the_lists(app: &TestApp) {
     for (reference, change) in [
         ("A.7.1", json!({ "applicable": false, "justification": "remote" })),
         ("A.7.2", json!({ "applicable": false, "justification": "remote" })),
-        ("A.5.1", json!({ "status": "IMPLEMENTED" })),
-        ("A.5.2", json!({ "status": "IMPLEMENTED" })),
-        ("A.8.1", json!({ "status": "PARTIAL" })),
-        ("A.6.1", json!({ "status": "PLANNED" })),
+        ("A.5.1", json!({ "status": "IMPLEMENTED", "decision": "INCLUDED", "inclusionReasons": ["RISK_TREATMENT"] })),
+        ("A.5.2", json!({ "status": "IMPLEMENTED", "decision": "INCLUDED", "inclusionReasons": ["RISK_TREATMENT"] })),
+        ("A.8.1", json!({ "status": "PARTIAL", "decision": "INCLUDED", "justification": "endpoint fleet" })),
+        ("A.6.1", json!({ "status": "PLANNED", "decision": "INCLUDED", "justification": "hiring" })),
+        // Implemented while UNDECIDED: counted as undecided, not as implemented.
+        ("A.6.2", json!({ "status": "IMPLEMENTED" })),
     ] {
         let id = manager.control_id("ISO27001", reference).await;
         manager.control(&id).with(change).update().await;
@@ -31,13 +33,14 @@ async fn soa_coverage_matches_the_lists(app: &TestApp) {
     assert_eq!(
         (
             iso["applicable"].clone(),
+            iso["undecided"].clone(),
             iso["excluded"].clone(),
             iso["implemented"].clone(),
             iso["partial"].clone(),
             iso["planned"].clone(),
             iso["notStarted"].clone()
         ),
-        (json!(91), json!(2), json!(2), json!(1), json!(1), json!(87))
+        (json!(91), json!(87), json!(2), json!(2), json!(1), json!(1), json!(0))
     );
     assert_eq!(iso["percentImplemented"], json!(2.2));
     let groups: Vec<&str> =
@@ -45,14 +48,26 @@ async fn soa_coverage_matches_the_lists(app: &TestApp) {
     assert_eq!(groups, vec!["A.5", "A.6", "A.7", "A.8"]);
     assert_eq!(iso["groups"][2]["excluded"], 2);
     assert_eq!(iso["groups"][2]["applicable"], 12);
-    assert_eq!(d["soaCoverage"][1]["notStarted"], 38);
+    assert_eq!(d["soaCoverage"][1]["undecided"], 38);
     // Every figure agrees with the list queries.
+    let applicable_27001 = app
+        .ok(
+            &m,
+            "query($o: ID!) { organization(id: $o) { i: controls(filter: {standard: ISO27001, decision: INCLUDED}) { totalCount } u: controls(filter: {standard: ISO27001, decision: UNDECIDED}) { totalCount } } }",
+            json!({ "o": org }),
+        )
+        .await;
+    let o = &applicable_27001["organization"];
+    assert_eq!(
+        json!(o["i"]["totalCount"].as_i64().unwrap_or(0) + o["u"]["totalCount"].as_i64().unwrap_or(0)),
+        iso["applicable"]
+    );
     for (filter, figure) in [
-        (json!({ "standard": "ISO27001", "applicable": true }), &iso["applicable"]),
-        (json!({ "standard": "ISO27001", "applicable": false }), &iso["excluded"]),
-        (json!({ "standard": "ISO27001", "status": "IMPLEMENTED", "applicable": true }), &iso["implemented"]),
-        (json!({ "standard": "ISO27001", "status": "NOT_STARTED", "applicable": true }), &iso["notStarted"]),
-        (json!({ "standard": "ISO27001", "group": "A.7", "applicable": true }), &iso["groups"][2]["applicable"]),
+        (json!({ "standard": "ISO27001", "decision": "UNDECIDED" }), &iso["undecided"]),
+        (json!({ "standard": "ISO27001", "decision": "EXCLUDED" }), &iso["excluded"]),
+        (json!({ "standard": "ISO27001", "status": "IMPLEMENTED", "decision": "INCLUDED" }), &iso["implemented"]),
+        (json!({ "standard": "ISO27001", "status": "NOT_STARTED", "decision": "INCLUDED" }), &iso["notStarted"]),
+        (json!({ "standard": "ISO27001", "group": "A.7", "decision": "EXCLUDED" }), &iso["groups"][2]["excluded"]),
     ] {
         let list = app
             .ok(
@@ -188,10 +203,10 @@ async fn risk_figures_against_a_fixture(app: &TestApp) {
     let risks = [
         json!({ "title": "r1", "category": "CONFIDENTIALITY", "likelihood": 4, "impact": 4, "residualLikelihood": 2, "residualImpact": 3 }),
         json!({ "title": "r2", "category": "INTEGRITY", "likelihood": 3, "impact": 4 }),
-        json!({ "title": "r3", "category": "BIAS_FAIRNESS", "likelihood": 2, "impact": 4, "treatment": "ACCEPT", "acceptanceJustification": "pilot only", "acceptedBy": "cto", "acceptanceExpiresOn": future }),
+        json!({ "title": "r3", "category": "BIAS_FAIRNESS", "likelihood": 2, "impact": 4, "treatment": "ACCEPT", "acceptanceJustification": "pilot only", "acceptedBy": "cto", "owner": "cto", "acceptanceExpiresOn": future }),
         json!({ "title": "r4", "category": "TRANSPARENCY", "likelihood": 1, "impact": 2 }),
         json!({ "title": "r5", "category": "MODEL_INTEGRITY", "likelihood": 5, "impact": 5 }),
-        json!({ "title": "r6", "category": "AI_SUBJECT_IMPACT", "likelihood": 3, "impact": 3, "treatment": "ACCEPT", "acceptanceJustification": "temporary", "acceptedBy": "cto", "acceptanceExpiresOn": future }),
+        json!({ "title": "r6", "category": "AI_SUBJECT_IMPACT", "likelihood": 3, "impact": 3, "treatment": "ACCEPT", "acceptanceJustification": "temporary", "acceptedBy": "cto", "owner": "cto", "acceptanceExpiresOn": future }),
         json!({ "title": "closed", "category": "AVAILABILITY", "likelihood": 5, "impact": 5, "status": "CLOSED" }),
     ];
     for r in risks {

@@ -281,7 +281,7 @@ async fn acceptance_rule(app: &TestApp) {
     let org = app.org("acme", &[("m", "MANAGER")]).await;
     let t = app.user("m").in_org(&org);
     let changes = app.count("changes").await;
-    let base = json!({ "organizationId": org, "title": "Legacy ERP", "category": "INTEGRITY", "likelihood": 4, "impact": 4, "treatment": "ACCEPT" });
+    let base = json!({ "organizationId": org, "title": "Legacy ERP", "category": "INTEGRITY", "likelihood": 4, "impact": 4, "treatment": "ACCEPT", "owner": "cfo" });
     // ISO 27001 6.1.3 f: above appetite, ACCEPT needs justification, who, and until when.
     let expires = "2099-12-31";
     for (extra, field) in [
@@ -944,7 +944,7 @@ async fn bad_input_writes_nothing(app: &TestApp) {
     let r = node(&t, &id).await;
     assert_eq!(
         (r["title"].clone(), r["likelihood"].clone(), r["owner"].clone(), r["version"].clone()),
-        (json!("Valid"), json!(3), Value::Null, json!(1))
+        (json!("Valid"), json!(3), json!("risk.owner"), json!(1))
     );
     assert_eq!(app.count("changes").await, changes);
 }

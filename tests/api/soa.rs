@@ -146,7 +146,7 @@ async fn soa_is_created_with_the_organization(app: &TestApp) {
     let data = app
         .ok(
             &token,
-            "query($o: ID!) { organization(id: $o) { all: controls { totalCount } iso27001: controls(filter: {standard: ISO27001}) { totalCount } iso42001: controls(filter: {standard: ISO42001}) { totalCount } started: controls(filter: {status: NOT_STARTED, applicable: true}) { totalCount } aiSpecific: controls(filter: {aiSpecific: true}) { totalCount } a5: controls(filter: {group: \"A.5\", standard: ISO27001}) { totalCount } clauseAssessments { totalCount } leaves: clauseAssessments(filter: {leavesOnly: true, status: NOT_ADDRESSED}) { totalCount } } }",
+            "query($o: ID!) { organization(id: $o) { all: controls { totalCount } iso27001: controls(filter: {standard: ISO27001}) { totalCount } iso42001: controls(filter: {standard: ISO42001}) { totalCount } started: controls(filter: {status: NOT_STARTED, decision: UNDECIDED}) { totalCount } aiSpecific: controls(filter: {aiSpecific: true}) { totalCount } a5: controls(filter: {group: \"A.5\", standard: ISO27001}) { totalCount } clauseAssessments { totalCount } leaves: clauseAssessments(filter: {leavesOnly: true, status: NOT_ADDRESSED}) { totalCount } } }",
             json!({ "o": org }),
         )
         .await;
@@ -236,10 +236,8 @@ async fn exclusion_rules_and_versions(app: &TestApp) {
             .await;
         assert_error(&body, "BAD_USER_INPUT", Some("justification"));
     }
-    let rows = app
-        .sql("SELECT CASE WHEN applicable THEN 1 ELSE 0 END, version FROM controls WHERE ref = 'A.7.1' AND standard = 'ISO27001'")
-        .await;
-    assert_eq!(rows, vec![vec![json!(1), json!(1)]], "nothing written");
+    let rows = app.sql("SELECT decision, version FROM controls WHERE ref = 'A.7.1' AND standard = 'ISO27001'").await;
+    assert_eq!(rows, vec![vec![json!("UNDECIDED"), json!(1)]], "nothing written");
     assert_eq!(app.count("changes").await, changes_before, "no trail row for a refused change");
 
     let data = app
@@ -350,14 +348,23 @@ async fn layered_view_over_the_isms(app: &TestApp) {
 
     // Implement the first mapped 27001 control: partial (or full when it is the only one).
     let first = control_id(app, &token, &org, "ISO27001", &mapped_27001[0]).await;
+    // Implemented but UNDECIDED covers nothing yet.
     app.ok(&token, UPDATE, json!({ "i": { "id": first, "status": "IMPLEMENTED" } })).await;
+    let data = app.ok(&token, COVERAGE, json!({ "id": a22 })).await;
+    assert_eq!(data["node"]["coverageFromIso27001"]["implemented"], 0);
+    app.ok(
+        &token,
+        UPDATE,
+        json!({ "i": { "id": first, "decision": "INCLUDED", "inclusionReasons": ["BEST_PRACTICE"] } }),
+    )
+    .await;
     let data = app.ok(&token, COVERAGE, json!({ "id": a22 })).await;
     let cov = &data["node"]["coverageFromIso27001"];
     assert_eq!(cov["implemented"], 1);
     assert_eq!(cov["level"], if mapped_27001.len() == 1 { "FULL" } else { "PARTIAL" });
     for rest in &mapped_27001[1..] {
         let id = control_id(app, &token, &org, "ISO27001", rest).await;
-        app.ok(&token, UPDATE, json!({ "i": { "id": id, "status": "IMPLEMENTED" } })).await;
+        app.ok(&token, UPDATE, json!({ "i": { "id": id, "status": "IMPLEMENTED", "decision": "INCLUDED", "justification": "ISMS baseline" } })).await;
     }
     let data = app.ok(&token, COVERAGE, json!({ "id": a22 })).await;
     assert_eq!(data["node"]["coverageFromIso27001"]["level"], "FULL");
@@ -408,12 +415,14 @@ async fn csv_export(app: &TestApp) {
     assert!(resp.headers()["content-disposition"].to_str().unwrap_or("").contains("acme-soa.csv"));
     let body = resp.text().await.expect("text");
     let lines: Vec<&str> = body.split("\r\n").filter(|l| !l.is_empty()).collect();
-    assert_eq!(lines[0], "standard,ref,title,group,applicable,justification,status,owner,mapped_refs");
-    assert_eq!(lines.len(), 132, "header + 131 rows");
-    assert!(
-        lines[1]
-            .starts_with("ISO27001,A.5.1,Policies for information security,Organizational controls,yes,,NOT_STARTED,,")
+    assert_eq!(
+        lines[0],
+        "standard,ref,title,group,applicable,justification,status,owner,mapped_refs,decision,inclusion_reasons"
     );
+    assert_eq!(lines.len(), 132, "header + 131 rows");
+    assert!(lines[1].starts_with(
+        "ISO27001,A.5.1,Policies for information security,Organizational controls,undecided,,NOT_STARTED,,"
+    ));
     assert!(lines[1].contains("ISO42001:A.2.2"), "mapped refs: {}", lines[1]);
     let a71 = lines.iter().find(|l| l.starts_with("ISO27001,A.7.1,")).expect("A.7.1 row");
     assert!(a71.contains(",no,\"'=HYPERLINK(\"\"http://evil\"\"), remote-only\",NOT_STARTED,'@ops,"), "escaped: {a71}");
@@ -543,11 +552,13 @@ async fn readiness_arithmetic(app: &TestApp) {
         ("A.7.1", json!({ "applicable": false, "justification": "remote" })),
         ("A.7.2", json!({ "applicable": false, "justification": "remote" })),
         ("A.7.3", json!({ "applicable": false, "justification": "remote" })),
-        ("A.5.1", json!({ "status": "IMPLEMENTED" })),
-        ("A.5.2", json!({ "status": "IMPLEMENTED" })),
-        ("A.5.3", json!({ "status": "IMPLEMENTED" })),
-        ("A.5.4", json!({ "status": "PARTIAL" })),
-        ("A.5.5", json!({ "status": "PLANNED" })),
+        ("A.5.1", json!({ "status": "IMPLEMENTED", "decision": "INCLUDED", "inclusionReasons": ["RISK_TREATMENT"] })),
+        ("A.5.2", json!({ "status": "IMPLEMENTED", "decision": "INCLUDED", "inclusionReasons": ["RISK_TREATMENT"] })),
+        ("A.5.3", json!({ "status": "IMPLEMENTED", "decision": "INCLUDED", "inclusionReasons": ["RISK_TREATMENT"] })),
+        ("A.5.4", json!({ "status": "PARTIAL", "decision": "INCLUDED", "inclusionReasons": ["RISK_TREATMENT"] })),
+        ("A.5.5", json!({ "status": "PLANNED", "decision": "INCLUDED", "inclusionReasons": ["RISK_TREATMENT"] })),
+        // Implemented without a decision: not done.
+        ("A.5.6", json!({ "status": "IMPLEMENTED" })),
     ] {
         let id = control_id(app, &token, &org, "ISO27001", reference).await;
         let mut input = change.clone();

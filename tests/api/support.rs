@@ -145,6 +145,27 @@ pub async fn fresh_postgres_database(base: &str) -> String {
     with_database(base, &name)
 }
 
+/// An empty database with no migrations run, for migration tests: a new SQLite file, or a
+/// new PostgreSQL database (`None` when PostgreSQL is not configured and not required).
+pub async fn fresh_empty_database(backend: Backend) -> Option<String> {
+    use sqlx::Connection;
+    match backend {
+        Backend::Sqlite => Some(sqlite_url()),
+        Backend::Postgres => {
+            let base = postgres_base_url()?;
+            let mut admin = sqlx::PgConnection::connect(&base).await.expect("connect to ANNEX_TEST_POSTGRES_URL");
+            ensure_runtime_role(&mut admin).await;
+            let name = format!("annex_t_p{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut admin)
+                .await
+                .expect("create empty database");
+            let _ = admin.close().await;
+            Some(with_database(&base, &name))
+        }
+    }
+}
+
 /// Whether the test process that named a database (`annex_t_p<pid>_…`) still runs on this
 /// machine. Names without a process id, and machines without `/proc`, count as not running.
 fn owner_is_running(database: &str) -> bool {
