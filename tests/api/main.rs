@@ -9,6 +9,7 @@ mod dashboard;
 mod ecosystem;
 mod edge;
 mod events;
+mod fidelity_improvement;
 mod gate;
 mod hardening;
 mod improvement;
