@@ -19,7 +19,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod labelled {
     pub use crate::auth::Role;
     pub use crate::domain::audit::{AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
-    pub use crate::domain::impact::{AiLifecycleStage, AiRole, ImpactArea, ImpactAssessmentStatus};
+    pub use crate::domain::impact::{
+        AiLifecycleStage, AiRole, AiStakeholderRole, EuAiActRiskClass, EuAiActRole, ImpactArea, ImpactAssessmentStatus,
+    };
     pub use crate::domain::ncr::{ActionStatus, NcrStatus, Severity, Source};
     pub use crate::domain::refs::Standard;
     pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskKind, RiskStatus, RiskTreatment};
@@ -111,6 +113,9 @@ labels!(
     ScopeKind,
     AiLifecycleStage,
     AiRole,
+    AiStakeholderRole,
+    EuAiActRole,
+    EuAiActRiskClass,
     ImpactArea,
     ImpactAssessmentStatus,
     RiskCategory,
@@ -140,6 +145,14 @@ pub struct ReasonList(pub Vec<InclusionReason>);
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct StandardList(pub Vec<Standard>);
 
+/// A JSON list of ids of the same tenant (similar nonconformities).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct IdList(pub Vec<sea_orm::prelude::Uuid>);
+
+/// A JSON list of ISO/IEC 22989 roles (an AI system's organization roles).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct RoleList(pub Vec<AiStakeholderRole>);
+
 /// An evidence link on an SoA row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
 pub struct EvidenceLink {
@@ -163,7 +176,7 @@ macro_rules! entity {
             #[allow(unused_imports)]
             use super::labelled::*;
             #[allow(unused_imports)]
-            use super::{EvidenceLink, ImpactEntry, ReasonList, StandardList, StringList};
+            use super::{EvidenceLink, IdList, ImpactEntry, ReasonList, RoleList, StandardList, StringList};
             use sea_orm::entity::prelude::*;
             use serde::Serialize;
 
@@ -345,12 +358,20 @@ entity!(ai_system, "ai_systems", {
     pub description: Option<String>,
     pub purpose: Option<String>,
     pub lifecycle_stage: AiLifecycleStage,
+    /// The wave-1 single role, kept equal to what the deprecated `organizationRole`
+    /// answers (`domain::impact::legacy_role`).
     pub organization_role: AiRole,
     pub owner: Option<String>,
     pub scope_id: Option<Uuid>,
     #[sea_orm(column_type = "JsonBinary")]
     pub data_categories: StringList,
     pub human_oversight: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub organization_roles: RoleList,
+    pub eu_ai_act_role: Option<EuAiActRole>,
+    pub eu_ai_act_risk_class: Option<EuAiActRiskClass>,
+    /// When purpose, data categories or lifecycle stage last changed (ISO 42001 8.4).
+    pub assessment_basis_changed_at: Option<DateTimeUtc>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -413,6 +434,9 @@ entity!(impact_assessment, "impact_assessments", {
     pub status: ImpactAssessmentStatus,
     pub approved_by: Option<String>,
     pub approved_at: Option<DateTimeUtc>,
+    pub review_interval_months: i32,
+    /// Set on approval: approval date + review interval (ISO 42001 8.4).
+    pub next_review_on: Option<Date>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -499,6 +523,16 @@ entity!(nonconformity, "nonconformities", {
     /// `createNonconformity` with an `externalRef`): what an INTEGRATION may sync.
     pub ticket_synced: bool,
     pub closed_at: Option<DateTimeUtc>,
+    /// 10.2 a: the immediate correction (containment controls it and its consequences).
+    pub correction: Option<String>,
+    /// 10.2 b: the evaluation found action to eliminate the cause needed.
+    pub action_needed: bool,
+    pub no_action_justification: Option<String>,
+    /// 10.2 b 3: similar nonconformities of the same organization.
+    #[sea_orm(column_type = "JsonBinary")]
+    pub similar_nonconformity_ids: IdList,
+    /// 10.2 e: changes to the management system.
+    pub management_system_changes: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -19,6 +19,8 @@ mod m20261201_000002_ticket_synced;
 mod m20261201_000003_rls_once_per_statement;
 mod m20261202_000001_soa_decision;
 mod m20261202_000002_risk_fidelity;
+mod m20261202_000003_ncr_10_2;
+mod m20261202_000004_impact_review_ai_roles;
 mod roles;
 mod util;
 
@@ -44,6 +46,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_rls_once_per_statement::Migration),
             Box::new(m20261202_000001_soa_decision::Migration),
             Box::new(m20261202_000002_risk_fidelity::Migration),
+            Box::new(m20261202_000003_ncr_10_2::Migration),
+            Box::new(m20261202_000004_impact_review_ai_roles::Migration),
         ]
     }
 }

@@ -127,7 +127,7 @@ operations! {
     WriteFindings: O | M | A, "`addFinding`, `updateFinding`";
     RaiseNonconformity: O | M | A, "`raiseNonconformity`";
     ReadNonconformities: ALL, "`nonconformities`, `Nonconformity`, `CorrectiveAction`";
-    WriteNonconformities: O | M | C, "`createNonconformity`, `updateNonconformity` (any nonconformity)";
+    WriteNonconformities: O | M | C, "`createNonconformity`, `updateNonconformity` (any nonconformity; setting actionNeeded or noActionJustification on any, ticket-synced ones included: 10.2 b is a person's evaluation, never a ticket system's)";
     SyncNonconformities: O | M | C | I, "`upsertNonconformityByExternalRef`; `createNonconformity` with an externalRef; `updateNonconformity`, `addCorrectiveAction`, `updateCorrectiveAction` on a ticket-synced nonconformity (one created with its ticket)";
     ReviewEffectiveness: O | M | C, "`updateNonconformity` setting effectivenessReview (10.2 d: a person's judgement, never a ticket system's)";
     TransitionNonconformity: O | M | C, "`transitionNonconformity` (every move except to CLOSED); the moves `upsertNonconformityByExternalRef` makes when its ticket is reported done (externalDone) on a nonconformity that is not ticket-synced";

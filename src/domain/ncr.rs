@@ -35,7 +35,8 @@ impl NcrStatus {
         use NcrStatus::*;
         match self {
             Open => &[Analysis],
-            Analysis => &[ActionPlanned],
+            // ANALYSIS → CLOSED: no corrective action is needed (10.2 b), recorded with why.
+            Analysis => &[ActionPlanned, Closed],
             ActionPlanned => &[InProgress],
             InProgress => &[Verification],
             Verification => &[Closed, InProgress],
@@ -50,10 +51,15 @@ impl NcrStatus {
 }
 
 /// What the workflow rules look at.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Facts {
     pub has_root_cause: bool,
     pub has_effectiveness_review: bool,
+    /// The 10.2 b evaluation's outcome: action to eliminate the cause is needed (the
+    /// default) or not.
+    pub action_needed: bool,
+    /// Why no action is needed (10.2 b), recorded.
+    pub has_no_action_justification: bool,
     /// Statuses of the NCR's corrective actions.
     pub actions: Vec<ActionStatus>,
 }
@@ -85,15 +91,24 @@ pub fn check_transition(from: NcrStatus, to: NcrStatus, facts: &Facts, note: Opt
             format!("a nonconformity cannot move from {} to {}; next: {next}", from.as_str(), to.as_str()),
         ));
     }
+    if from == Analysis && to == Closed {
+        return check_close_without_action(facts);
+    }
     match to {
-        // ISO 27001 / 42001 10.2 b: determine the causes before deciding on action.
+        // ISO 27001 / 42001 10.2 b: the evaluation decided no action is needed.
+        ActionPlanned if !facts.action_needed => Err(Invalid::new(
+            "actionNeeded",
+            "actionNeeded is false: close from ANALYSIS, or set actionNeeded to true to plan actions (10.2 b)",
+        )),
+        // ISO 27001 / 42001 10.2 b 2: determine the causes before deciding on action.
         ActionPlanned if !facts.has_root_cause => {
-            Err(Invalid::new("rootCause", "record the root cause before planning actions (10.2 b)"))
+            Err(Invalid::new("rootCause", "record the root cause before planning actions (10.2 b 2)"))
         }
         // 10.2 c: implement any action needed.
         ActionPlanned | InProgress if facts.live() == 0 => {
             Err(Invalid::new("correctiveActions", "plan at least one corrective action that is not cancelled (10.2 c)"))
         }
+        // 10.2 c: the actions are implemented before their effectiveness is verified.
         Verification if !facts.all_done() => Err(Invalid::new(
             "correctiveActions",
             "every corrective action that is not cancelled must be DONE before verification",
@@ -114,6 +129,75 @@ pub fn check_transition(from: NcrStatus, to: NcrStatus, facts: &Facts, note: Opt
     }
 }
 
+/// ANALYSIS → CLOSED: the evaluation of ISO 27001 / 42001 10.2 b found no action to
+/// eliminate the cause needed. The causes are still determined (10.2 b 2) and the decision
+/// is justified; there is no corrective action, so nothing for 10.2 d to review.
+fn check_close_without_action(facts: &Facts) -> Result<(), Invalid> {
+    if facts.action_needed {
+        return Err(Invalid::new(
+            "actionNeeded",
+            "closing from ANALYSIS records that no corrective action is needed: set actionNeeded to false with a justification first (10.2 b)",
+        ));
+    }
+    if !facts.has_root_cause {
+        return Err(Invalid::new("rootCause", "record the causes before deciding that no action is needed (10.2 b 2)"));
+    }
+    if !facts.has_no_action_justification {
+        return Err(Invalid::new("noActionJustification", "say why no corrective action is needed (10.2 b)"));
+    }
+    if facts.live() > 0 {
+        return Err(Invalid::new(
+            "correctiveActions",
+            "no action is needed, yet corrective actions are planned: cancel them first (10.2 b)",
+        ));
+    }
+    Ok(())
+}
+
+/// The 10.2 b decision on the need for action. `false` is decided while the nonconformity
+/// is OPEN or in ANALYSIS (once actions are planned they are implemented, 10.2 c), and
+/// needs a justification that stays while it holds.
+pub fn check_action_decision(
+    status: NcrStatus,
+    action_needed: bool,
+    justification: Option<&str>,
+) -> Result<(), Invalid> {
+    if action_needed {
+        return Ok(());
+    }
+    if !matches!(status, NcrStatus::Open | NcrStatus::Analysis) {
+        return Err(Invalid::new(
+            "actionNeeded",
+            format!(
+                "the need for action is decided in OPEN or ANALYSIS (10.2 b); this nonconformity is {}",
+                status.as_str()
+            ),
+        ));
+    }
+    if justification.is_none_or(|j| j.trim().is_empty()) {
+        return Err(Invalid::new("noActionJustification", "say why no corrective action is needed (10.2 b)"));
+    }
+    Ok(())
+}
+
+/// Nonconformities one nonconformity links to as similar (10.2 b 3).
+pub const MAX_SIMILAR: usize = 20;
+
+/// The similar nonconformities of `own` (10.2 b 3: determine whether similar
+/// nonconformities exist): sorted, without repeats, never itself, at most [`MAX_SIMILAR`].
+pub fn check_similar<T: Ord + Copy>(own: T, ids: &[T]) -> Result<Vec<T>, Invalid> {
+    let mut v = ids.to_vec();
+    v.sort();
+    v.dedup();
+    if v.contains(&own) {
+        return Err(Invalid::new("similarNonconformityIds", "a nonconformity is not similar to itself"));
+    }
+    if v.len() > MAX_SIMILAR {
+        return Err(Invalid::new("similarNonconformityIds", format!("at most {MAX_SIMILAR} similar nonconformities")));
+    }
+    Ok(v)
+}
+
 /// The steps a ticket reported done takes: forward along the workflow as far as the rules
 /// allow, and never beyond VERIFICATION, because closure needs the effectiveness review
 /// (10.2 d) by a person. Returns the statuses passed through, in order.
@@ -131,7 +215,8 @@ pub fn advance_towards_verification(from: NcrStatus, facts: &Facts) -> Vec<NcrSt
     steps
 }
 
-/// Closed nonconformities are a record (10.2: retained as evidence): read-only.
+/// Closed nonconformities are a record (10.2 f, g: documented information retained as
+/// evidence): read-only.
 pub fn ensure_not_closed(status: NcrStatus, field: &str) -> Result<(), Invalid> {
     if status == NcrStatus::Closed {
         return Err(Invalid::new(field, "the nonconformity is CLOSED and read-only"));
@@ -184,7 +269,18 @@ mod tests {
     use proptest::prelude::*;
 
     fn ready() -> Facts {
-        Facts { has_root_cause: true, has_effectiveness_review: true, actions: vec![A::Done] }
+        Facts {
+            has_root_cause: true,
+            has_effectiveness_review: true,
+            action_needed: true,
+            has_no_action_justification: false,
+            actions: vec![A::Done],
+        }
+    }
+
+    /// Everything ANALYSIS → CLOSED needs: causes, no action needed, why, no live action.
+    fn no_action() -> Facts {
+        Facts { action_needed: false, has_no_action_justification: true, actions: vec![], ..ready() }
     }
 
     /// The whole table with every rule satisfied: exactly the workflow edges pass.
@@ -202,11 +298,70 @@ mod tests {
             for to in NcrStatus::ALL {
                 let r = check_transition(*from, *to, &ready(), Some("retest failed"));
                 assert_eq!(r.is_ok(), allowed.contains(&(*from, *to)), "{from:?} -> {to:?}: {r:?}");
-                if !allowed.contains(&(*from, *to)) {
+                if !allowed.contains(&(*from, *to)) && (*from, *to) != (Analysis, Closed) {
                     assert_eq!(r.unwrap_err().field, "to");
                 }
             }
         }
+        // ANALYSIS → CLOSED is an edge, taken only when no action is needed.
+        assert_eq!(check_transition(Analysis, Closed, &ready(), None).unwrap_err().field, "actionNeeded");
+        assert!(check_transition(Analysis, Closed, &no_action(), None).is_ok());
+        for from in NcrStatus::ALL.iter().filter(|s| !matches!(s, Analysis | Verification)) {
+            assert_eq!(check_transition(*from, Closed, &no_action(), None).unwrap_err().field, "to", "{from:?}");
+        }
+    }
+
+    #[test]
+    fn no_action_needed_closes_from_analysis_with_its_reasons() {
+        assert!(check_transition(Analysis, Closed, &no_action(), None).is_ok());
+        // No effectiveness review: no corrective action was taken (10.2 d).
+        let unreviewed = Facts { has_effectiveness_review: false, ..no_action() };
+        assert!(check_transition(Analysis, Closed, &unreviewed, None).is_ok());
+        let cancelled_only = Facts { actions: vec![A::Cancelled, A::Cancelled], ..no_action() };
+        assert!(check_transition(Analysis, Closed, &cancelled_only, None).is_ok());
+        for (f, field) in [
+            (Facts { has_root_cause: false, ..no_action() }, "rootCause"),
+            (Facts { has_no_action_justification: false, ..no_action() }, "noActionJustification"),
+            (Facts { actions: vec![A::Open], ..no_action() }, "correctiveActions"),
+            (Facts { actions: vec![A::Done], ..no_action() }, "correctiveActions"),
+            (Facts { action_needed: true, ..no_action() }, "actionNeeded"),
+        ] {
+            assert_eq!(check_transition(Analysis, Closed, &f, None).unwrap_err().field, field);
+        }
+        // Nor can it plan actions while it says none are needed.
+        let planned = Facts { actions: vec![A::Open], ..no_action() };
+        assert_eq!(check_transition(Analysis, ActionPlanned, &planned, None).unwrap_err().field, "actionNeeded");
+        // A ticket never takes that edge.
+        assert_eq!(advance_towards_verification(Analysis, &no_action()), vec![]);
+        assert_eq!(advance_towards_verification(Open, &no_action()), vec![Analysis]);
+    }
+
+    #[test]
+    fn action_decision_edges() {
+        for s in NcrStatus::ALL {
+            assert!(check_action_decision(*s, true, None).is_ok(), "{s:?}");
+            let r = check_action_decision(*s, false, Some("one-off typo, no cause to remove"));
+            assert_eq!(r.is_ok(), matches!(s, Open | Analysis), "{s:?}");
+            if let Err(e) = r {
+                assert_eq!(e.field, "actionNeeded");
+            }
+        }
+        assert_eq!(check_action_decision(Analysis, false, None).unwrap_err().field, "noActionJustification");
+        assert_eq!(check_action_decision(Open, false, Some("  ")).unwrap_err().field, "noActionJustification");
+    }
+
+    #[test]
+    fn similar_links() {
+        assert_eq!(check_similar(5, &[3, 1, 3]).expect("ok"), vec![1, 3]);
+        assert_eq!(check_similar(5, &[]).expect("empty"), Vec::<i32>::new());
+        assert_eq!(check_similar(5, &[1, 5]).unwrap_err().field, "similarNonconformityIds");
+        let max: Vec<usize> = (0..MAX_SIMILAR).collect();
+        assert_eq!(check_similar(usize::MAX, &max).expect("at the bound").len(), MAX_SIMILAR);
+        let over: Vec<usize> = (0..=MAX_SIMILAR).collect();
+        assert_eq!(check_similar(usize::MAX, &over).unwrap_err().field, "similarNonconformityIds");
+        // Repeats do not count against the bound.
+        let repeated: Vec<usize> = (0..MAX_SIMILAR).chain(0..MAX_SIMILAR).collect();
+        assert!(check_similar(usize::MAX, &repeated).is_ok());
     }
 
     #[test]
@@ -321,7 +476,13 @@ mod tests {
             proptest::bool::ANY,
             proptest::collection::vec(proptest::sample::select(ActionStatus::ALL.to_vec()), 0..5),
         )
-            .prop_map(|(c, e, actions)| Facts { has_root_cause: c, has_effectiveness_review: e, actions })
+            .prop_map(|(c, e, actions)| Facts {
+                has_root_cause: c,
+                has_effectiveness_review: e,
+                action_needed: true,
+                has_no_action_justification: false,
+                actions,
+            })
     }
 
     proptest! {

@@ -46,6 +46,7 @@ pub struct DashboardBatch {
     heat_inherent: OnceCell<HeatCounts>,
     heat_residual: OnceCell<HeatCounts>,
     ai_missing: OnceCell<HashMap<Uuid, u64>>,
+    reassessment_due: OnceCell<HashMap<Uuid, u64>>,
 }
 
 impl DashboardBatch {
@@ -63,6 +64,7 @@ impl DashboardBatch {
             heat_inherent: OnceCell::new(),
             heat_residual: OnceCell::new(),
             ai_missing: OnceCell::new(),
+            reassessment_due: OnceCell::new(),
         })
     }
 
@@ -150,6 +152,14 @@ impl DashboardBatch {
     async fn ai_missing(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, u64>> {
         self.ai_missing
             .get_or_try_init(|| async { Ok(store::ai_systems_without_assessment(&self.reader(ctx).await?).await?) })
+            .await
+    }
+
+    async fn reassessment_due(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, u64>> {
+        self.reassessment_due
+            .get_or_try_init(|| async {
+                Ok(store::impact_assessments_due(&self.reader(ctx).await?, now().date_naive()).await?)
+            })
             .await
     }
 
@@ -418,9 +428,17 @@ impl Dashboard {
         Ok(self.batch.breaches(ctx, self.org).await? as i32)
     }
 
-    /// DEPLOYED AI systems with no APPROVED impact assessment (ISO 42001 6.1.4, 8.4).
+    /// AI systems in VALIDATION or DEPLOYED with no APPROVED impact assessment (ISO 42001
+    /// 6.1.4, 8.4; `aiSystems(filter: {impactAssessmentMissing: true})` lists them).
     async fn ai_systems_without_impact_assessment(&self, ctx: &Context<'_>) -> Result<i32> {
         Ok(self.batch.ai_missing(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
+    }
+
+    /// APPROVED impact assessments due for reassessment: review date passed, or the AI
+    /// system's purpose, data categories or lifecycle stage changed after approval (ISO
+    /// 42001 8.4; `impactAssessments(filter: {reassessmentDue: true})` lists them).
+    async fn impact_assessments_due_for_reassessment(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.reassessment_due(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
     }
 
     /// PLANNED or IN_PROGRESS audits starting within the next 90 days (today included),

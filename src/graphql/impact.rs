@@ -15,10 +15,11 @@ use crate::graphql::limits;
 use crate::graphql::loaders::load_by_id;
 use crate::graphql::org::Organization;
 use crate::graphql::risk::{Risk, risks_in};
+use crate::graphql::scalars::Date;
 use crate::ids::{self, Kind};
 use crate::store::impact as store;
 use crate::store::page::PageArgs;
-use crate::store::tenancy::Granted;
+use crate::store::tenancy::{Granted, now};
 
 /// DRAFT → IN_REVIEW → APPROVED; IN_REVIEW → DRAFT sends it back; APPROVED → DRAFT
 /// reopens (OWNER/MANAGER).
@@ -108,6 +109,33 @@ crate::entity_object! {
         async fn approved_at(&self) -> Option<DateTime<Utc>> {
             self.model.approved_at
         }
+        /// Months between reviews once approved (1-60, default 12; ISO 42001 8.4: at
+        /// planned intervals).
+        async fn review_interval_months(&self) -> i32 {
+            self.model.review_interval_months
+        }
+        /// The approval date (UTC) plus `reviewIntervalMonths`; `null` unless APPROVED.
+        async fn next_review_on(&self) -> Option<Date> {
+            self.model.next_review_on.map(Date)
+        }
+        /// APPROVED, and `nextReviewOn` has passed (strictly before today, UTC) or the AI
+        /// system's purpose, data categories or lifecycle stage changed after the approval
+        /// (ISO 42001 8.4, 6.1.4). Reopening (status DRAFT) starts the reassessment.
+        async fn reassessment_due(&self, ctx: &Context<'_>) -> Result<bool> {
+            if self.current() != DStatus::Approved {
+                return Ok(false);
+            }
+            let system =
+                load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, self.model.ai_system_id)
+                    .await?;
+            let staleness = rules::Staleness {
+                status: self.current(),
+                approved_at: self.model.approved_at,
+                next_review_on: self.model.next_review_on,
+                system_changed_at: system.and_then(|s| s.assessment_basis_changed_at),
+            };
+            Ok(rules::reassessment_due(&staleness, now().date_naive()))
+        }
         /// Content can change (not APPROVED, and the viewer writes assessments).
         async fn viewer_can_update(&self) -> bool {
             self.allowed(Right::Write) && self.current() != DStatus::Approved
@@ -167,6 +195,8 @@ crate::connection!(ImpactAssessmentConnection, ImpactAssessmentEdge, ImpactAsses
 pub struct ImpactAssessmentFilter {
     pub ai_system_id: Option<ID>,
     pub status: Option<ImpactAssessmentStatus>,
+    /// `true`: due for reassessment (`ImpactAssessment.reassessmentDue`); `false`: not.
+    pub reassessment_due: Option<bool>,
 }
 
 /// `organization.impactAssessments`, oldest first.
@@ -182,7 +212,11 @@ pub async fn organization_impact_assessments(
     let args = PageArgs::new(first, after.as_deref(), "impactAssessments:CREATED_AT")?;
     let f = filter.unwrap_or_default();
     let ai_system_id = f.ai_system_id.as_ref().map(|id| filter_id(Kind::AiSystem, id, "aiSystemId")).transpose()?;
-    let filter = store::AssessmentFilter { ai_system_id, status: f.status.map(Into::into) };
+    let filter = store::AssessmentFilter {
+        ai_system_id,
+        status: f.status.map(Into::into),
+        reassessment_due: f.reassessment_due,
+    };
     let page = store::list_assessments(&r, &filter, &args, wants_total(ctx)).await?;
     let access = r.access();
     Ok(ImpactAssessmentConnection::from_page(page, |m| ImpactAssessment::new(m, access)))
@@ -227,6 +261,8 @@ pub struct CreateImpactAssessmentInput {
     pub impacts: Option<Vec<ImpactInput>>,
     /// Risks of the register this assessment informs.
     pub risk_ids: Option<Vec<ID>>,
+    /// Months between reviews once approved: 1-60, default 12 (ISO 42001 8.4).
+    pub review_interval_months: Option<i32>,
 }
 
 /// Content and workflow in one input. `status` moves the workflow (approving and
@@ -244,6 +280,9 @@ pub struct UpdateImpactAssessmentInput {
     pub impacts: Option<Vec<ImpactInput>>,
     /// Replaces the linked risks.
     pub risk_ids: Option<Vec<ID>>,
+    /// Months between reviews once approved: 1-60 (ISO 42001 8.4). Takes effect at the
+    /// next approval.
+    pub review_interval_months: Option<i32>,
     pub status: Option<ImpactAssessmentStatus>,
     /// Recorded with the status change in the audit trail.
     pub note: Option<String>,
@@ -265,6 +304,7 @@ crate::mutations! {
             assessed_societies: input.assessed_societies.as_deref(),
             impacts: &impacts,
             risk_ids: &risks,
+            review_interval_months: input.review_interval_months,
         }).await?;
         Ok(CreateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
     }
@@ -279,6 +319,7 @@ crate::mutations! {
             assessed_societies: change(input.assessed_societies, |v| v),
             impacts: input.impacts.map(impacts_in),
             risk_ids: input.risk_ids.as_deref().map(risk_ids).transpose()?,
+            review_interval_months: input.review_interval_months,
             status: input.status.map(Into::into),
             note: input.note,
         };

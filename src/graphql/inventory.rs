@@ -36,14 +36,71 @@ pub enum AiLifecycleStage {
     Retired,
 }
 
-/// The organization's role for an AI system.
+/// The organization's single role for an AI system, as first recorded. Superseded by
+/// `AiStakeholderRole` (ISO/IEC 22989), which `organizationRoles` lists.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::impact::AiRole")]
 pub enum AiRole {
+    /// Provides the system (maps to AI_PROVIDER).
     Provider,
+    /// Develops the system (maps to AI_PRODUCER).
     Developer,
+    /// Puts the system to use (maps to AI_CUSTOMER).
     Deployer,
+    /// Uses the system (maps to AI_CUSTOMER).
     User,
+}
+
+/// An AI stakeholder role of ISO/IEC 22989:2022 5.19; ISO 42001 4.1 has the organization
+/// determine its roles for each AI system.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::impact::AiStakeholderRole")]
+pub enum AiStakeholderRole {
+    /// Provides AI products or services, including AI platforms (22989 5.19.2).
+    AiProvider,
+    /// Designs, develops, tests and deploys AI systems (22989 5.19.3).
+    AiProducer,
+    /// Uses an AI product or service, directly or through an AI user (22989 5.19.4).
+    AiCustomer,
+    /// Provides services in the AI context: system integration, data, evaluation,
+    /// auditing (22989 5.19.5).
+    AiPartner,
+    /// Is affected by an AI system, as data subject or otherwise (22989 5.19.6).
+    AiSubject,
+    /// Regulates, oversees or sets policy for AI (22989 5.19.7).
+    RelevantAuthority,
+}
+
+/// The operator role under the EU AI Act (Regulation (EU) 2024/1689, Art. 3).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::impact::EuAiActRole")]
+pub enum EuAiActRole {
+    /// Develops the system or has it developed and places it on the market or puts it into
+    /// service under its own name (Art. 3(3)).
+    Provider,
+    /// Uses the system under its authority (Art. 3(4)).
+    Deployer,
+    /// Places on the EU market a system of a provider established outside it (Art. 3(6)).
+    Importer,
+    /// Makes the system available on the EU market, other than provider or importer
+    /// (Art. 3(7)).
+    Distributor,
+}
+
+/// The EU AI Act's classification of an AI system.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::impact::EuAiActRiskClass")]
+pub enum EuAiActRiskClass {
+    /// A prohibited AI practice (Art. 5).
+    Prohibited,
+    /// A high-risk AI system (Art. 6, Annex III).
+    HighRisk,
+    /// Subject to transparency obligations only (Art. 50).
+    LimitedRisk,
+    /// No specific obligations.
+    MinimalRisk,
+    /// A general-purpose AI model (Art. 51-55).
+    Gpai,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -166,8 +223,26 @@ crate::entity_object! {
         async fn lifecycle_stage(&self) -> AiLifecycleStage {
             self.model.lifecycle_stage.into()
         }
+        /// The single role: the one last set through this deprecated field while
+        /// `organizationRoles` still holds it, else derived from `organizationRoles`
+        /// (AI_PROVIDER → PROVIDER, AI_PRODUCER → DEVELOPER, AI_CUSTOMER → USER, in that
+        /// order).
+        #[graphql(deprecation = "An organization often holds several roles for one AI system: use organizationRoles (ISO/IEC 22989 roles), and euAiActRole for the EU AI Act's")]
         async fn organization_role(&self) -> AiRole {
             self.model.organization_role.into()
+        }
+        /// The organization's ISO/IEC 22989 roles for this system (ISO 42001 4.1), at least
+        /// one.
+        async fn organization_roles(&self) -> Vec<AiStakeholderRole> {
+            self.model.organization_roles.0.iter().map(|r| (*r).into()).collect()
+        }
+        /// The organization's role under the EU AI Act, when the Act applies.
+        async fn eu_ai_act_role(&self) -> Option<EuAiActRole> {
+            self.model.eu_ai_act_role.map(Into::into)
+        }
+        /// The system's class under the EU AI Act, when the Act applies.
+        async fn eu_ai_act_risk_class(&self) -> Option<EuAiActRiskClass> {
+            self.model.eu_ai_act_risk_class.map(Into::into)
         }
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
@@ -184,11 +259,11 @@ crate::entity_object! {
         async fn human_oversight(&self) -> Option<&str> {
             self.model.human_oversight.as_deref()
         }
-        /// DEPLOYED with no APPROVED impact assessment (ISO 42001 8.4, A.5.2): the finding an
-        /// auditor writes.
+        /// In VALIDATION (assess before deployment) or DEPLOYED with no APPROVED impact
+        /// assessment (ISO 42001 6.1.4, 8.4, A.5.2): the finding an auditor writes.
         async fn impact_assessment_missing(&self, ctx: &Context<'_>) -> Result<bool> {
             let stage = self.model.lifecycle_stage;
-            if stage != DStage::Deployed {
+            if !impact_rules::needs_assessment(stage) {
                 return Ok(false);
             }
             let approved = self.assessments(ctx).await?.iter().any(|a| a.status == DStatus::Approved);
@@ -219,11 +294,12 @@ crate::connection!(AiSystemConnection, AiSystemEdge, AiSystem);
 #[derive(InputObject, Default)]
 pub struct AiSystemFilter {
     pub lifecycle_stage: Option<AiLifecycleStage>,
+    /// The deprecated single role (`AiSystem.organizationRole`).
     pub organization_role: Option<AiRole>,
     pub scope_id: Option<ID>,
     /// Case-insensitive match on name, purpose or owner.
     pub search: Option<String>,
-    /// DEPLOYED systems without an APPROVED impact assessment.
+    /// Systems in VALIDATION or DEPLOYED without an APPROVED impact assessment.
     pub impact_assessment_missing: Option<bool>,
 }
 
@@ -260,7 +336,14 @@ pub struct CreateAiSystemInput {
     pub purpose: Option<String>,
     /// Default DESIGN.
     pub lifecycle_stage: Option<AiLifecycleStage>,
-    pub organization_role: AiRole,
+    /// Deprecated: use `organizationRoles`. Alone, it records its ISO/IEC 22989
+    /// counterpart; with `organizationRoles`, that counterpart must be among them.
+    pub organization_role: Option<AiRole>,
+    /// The organization's ISO/IEC 22989 roles (ISO 42001 4.1): at least one. Required
+    /// unless the deprecated `organizationRole` is given.
+    pub organization_roles: Option<Vec<AiStakeholderRole>>,
+    pub eu_ai_act_role: Option<EuAiActRole>,
+    pub eu_ai_act_risk_class: Option<EuAiActRiskClass>,
     pub owner: Option<String>,
     pub scope_id: Option<ID>,
     pub data_categories: Option<Vec<String>>,
@@ -275,11 +358,24 @@ pub struct UpdateAiSystemInput {
     pub description: MaybeUndefined<String>,
     pub purpose: MaybeUndefined<String>,
     pub lifecycle_stage: Option<AiLifecycleStage>,
+    /// Deprecated: use `organizationRoles`. Alone, it keeps the list when the list holds
+    /// its ISO/IEC 22989 counterpart, and replaces the list with that counterpart
+    /// otherwise.
     pub organization_role: Option<AiRole>,
+    /// Replaces the roles (at least one).
+    pub organization_roles: Option<Vec<AiStakeholderRole>>,
+    /// `null` clears it.
+    pub eu_ai_act_role: MaybeUndefined<EuAiActRole>,
+    /// `null` clears it.
+    pub eu_ai_act_risk_class: MaybeUndefined<EuAiActRiskClass>,
     pub owner: MaybeUndefined<String>,
     pub scope_id: MaybeUndefined<ID>,
     pub data_categories: Option<Vec<String>>,
     pub human_oversight: MaybeUndefined<String>,
+}
+
+fn roles_in(v: Option<Vec<AiStakeholderRole>>) -> Option<Vec<impact_rules::AiStakeholderRole>> {
+    v.map(|v| v.into_iter().map(Into::into).collect())
 }
 
 #[derive(InputObject)]
@@ -331,7 +427,10 @@ crate::mutations! {
             description: input.description.as_deref(),
             purpose: input.purpose.as_deref(),
             lifecycle_stage: input.lifecycle_stage.map(Into::into).unwrap_or(DStage::Design),
-            organization_role: input.organization_role.into(),
+            organization_role: input.organization_role.map(Into::into),
+            organization_roles: roles_in(input.organization_roles).as_deref(),
+            eu_ai_act_role: input.eu_ai_act_role.map(Into::into),
+            eu_ai_act_risk_class: input.eu_ai_act_risk_class.map(Into::into),
             owner: input.owner.as_deref(),
             scope_id,
             data_categories: input.data_categories.as_deref().unwrap_or_default(),
@@ -347,6 +446,9 @@ crate::mutations! {
             purpose: change(input.purpose, |v| v),
             lifecycle_stage: input.lifecycle_stage.map(Into::into),
             organization_role: input.organization_role.map(Into::into),
+            organization_roles: roles_in(input.organization_roles),
+            eu_ai_act_role: change(input.eu_ai_act_role, Into::into),
+            eu_ai_act_risk_class: change(input.eu_ai_act_risk_class, Into::into),
             owner: change(input.owner, |v| v),
             scope_id: try_change(input.scope_id, |i| ref_id(Kind::Scope, &i, "scopeId"))?,
             data_categories: input.data_categories,

@@ -93,6 +93,8 @@ pub const AUDIT_TRANSITIONS: usize = 3;
 pub const NCR_TRANSITIONS: usize = 10;
 /// `Nonconformity.correctiveActions` (refused beyond this when added).
 pub const CORRECTIVE_ACTIONS: usize = crate::store::ncr::MAX_ACTIONS;
+/// `Nonconformity.similarNonconformities` (refused beyond this when written).
+pub const SIMILAR_NONCONFORMITIES: usize = crate::domain::ncr::MAX_SIMILAR;
 /// `Dashboard.nonconformitiesByStatus`.
 pub const NCR_STATUSES: usize = 6;
 /// `Dashboard.nonconformityAging`.

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::audit::{Finding, TransitionsOf};
 use crate::graphql::connection::wants_total;
 use crate::graphql::context::ContextExt;
-use crate::graphql::input::change;
+use crate::graphql::input::{change, ref_id};
 use crate::graphql::limits;
 use crate::graphql::loaders::{LoaderExt, load_by_id, load_children};
 use crate::graphql::scalars::Date;
@@ -116,6 +116,15 @@ impl Nonconformity {
         self.model.status
     }
     /// `general` on any nonconformity, or the sync right on a ticket-synced one.
+    /// CLOSED is a next status: from VERIFICATION, or from ANALYSIS when no action is
+    /// needed (10.2 b).
+    fn closable(&self) -> bool {
+        match self.current() {
+            rules::NcrStatus::Verification => true,
+            rules::NcrStatus::Analysis => !self.model.action_needed,
+            _ => false,
+        }
+    }
     fn may_write(&self, general: Operation) -> bool {
         self.access.allows(general) || (self.model.ticket_synced && self.access.allows(Operation::SyncNonconformities))
     }
@@ -149,9 +158,32 @@ crate::entity_object! {
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
-        /// Immediate action to control and correct it (10.2 a).
+        /// Immediate action to control the nonconformity and deal with its consequences
+        /// (10.2 a 1 "control", 10.2 a 2), e.g. isolating an affected system.
         async fn containment(&self) -> Option<&str> {
             self.model.containment.as_deref()
+        }
+        /// The immediate correction of the nonconformity itself (10.2 a 1 "correct"), e.g.
+        /// revoking the access that should not exist; distinct from the corrective actions,
+        /// which remove its cause (10.2 c).
+        async fn correction(&self) -> Option<&str> {
+            self.model.correction.as_deref()
+        }
+        /// The outcome of evaluating the need for action to eliminate the cause (10.2 b).
+        /// `false` lets the nonconformity close from ANALYSIS without corrective action,
+        /// with `noActionJustification`. Default `true`.
+        async fn action_needed(&self) -> bool {
+            self.model.action_needed
+        }
+        /// Why no corrective action is needed (10.2 b); set while `actionNeeded` is false.
+        async fn no_action_justification(&self) -> Option<&str> {
+            self.model.no_action_justification.as_deref()
+        }
+        /// Changes made to the management system because of this nonconformity (10.2 e),
+        /// as text. Links to documented information or measures come once those exist in
+        /// Annex.
+        async fn management_system_changes(&self) -> Option<&str> {
+            self.model.management_system_changes.as_deref()
         }
         /// 10.2 b; required before ACTION_PLANNED.
         async fn root_cause(&self) -> Option<&str> {
@@ -208,17 +240,32 @@ crate::entity_object! {
             let s = self.current();
             s != rules::NcrStatus::Closed
                 && (self.access.allows(Operation::TransitionNonconformity)
-                    || (s == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity)))
+                    || (self.closable() && self.access.allows(Operation::CloseNonconformity)))
         }
+        /// In VERIFICATION, or in ANALYSIS with `actionNeeded: false` (10.2 b), and the
+        /// viewer may close.
         async fn viewer_can_close(&self) -> bool {
-            self.current() == rules::NcrStatus::Verification && self.access.allows(Operation::CloseNonconformity)
+            self.closable() && self.access.allows(Operation::CloseNonconformity)
         }
         async fn viewer_can_add_corrective_action(&self) -> bool {
             self.may_write(Operation::WriteCorrectiveActions) && self.current() != rules::NcrStatus::Closed
         }
     }
     lists {
-        /// At most 8 (a nonconformity takes no more).
+        /// Similar nonconformities of the same organization that exist or could occur
+        /// (10.2 b 3), as recorded on this one (at most 20).
+        #[list(SIMILAR_NONCONFORMITIES)]
+        async fn similar_nonconformities(&self, ctx: &Context<'_>) -> Result<Vec<Nonconformity>> {
+            let org = self.model.organization_id;
+            let mut out = Vec::new();
+            for id in &self.model.similar_nonconformity_ids.0 {
+                if let Some(m) = load_by_id::<nonconformity::Entity>(ctx, org, *id).await? {
+                    out.push(Nonconformity::new(m, self.access));
+                }
+            }
+            Ok(limits::bounded(out, limits::SIMILAR_NONCONFORMITIES))
+        }
+        /// At most 20 (a nonconformity takes no more).
         #[list(CORRECTIVE_ACTIONS)]
         async fn corrective_actions(&self, ctx: &Context<'_>) -> Result<Vec<CorrectiveAction>> {
             let rows = actions_loaded(ctx, self.model.organization_id, self.model.id).await?;
@@ -380,8 +427,20 @@ pub struct CreateNonconformityInput {
     /// `STANDARD:ref` of either standard.
     pub references: Option<Vec<String>>,
     pub owner: Option<String>,
+    /// Immediate action to control it and deal with its consequences (10.2 a).
     pub containment: Option<String>,
     pub external_ref: Option<ExternalRefInput>,
+    /// The immediate correction (10.2 a 1).
+    pub correction: Option<String>,
+    /// `false`: no action to eliminate the cause is needed (10.2 b); needs
+    /// `noActionJustification` and a person's right (`WriteNonconformities`). Default true.
+    pub action_needed: Option<bool>,
+    /// Why no corrective action is needed (10.2 b); required with `actionNeeded: false`.
+    pub no_action_justification: Option<String>,
+    /// Similar nonconformities of the same organization (10.2 b 3), at most 20.
+    pub similar_nonconformity_ids: Option<Vec<ID>>,
+    /// Changes to the management system (10.2 e), as text.
+    pub management_system_changes: Option<String>,
 }
 
 /// Omitted fields stay; an empty text clears a text.
@@ -400,6 +459,22 @@ pub struct UpdateNonconformityInput {
     pub root_cause: Option<String>,
     pub effectiveness_review: Option<String>,
     pub external_ref: Option<ExternalRefInput>,
+    /// The immediate correction (10.2 a 1).
+    pub correction: Option<String>,
+    /// The 10.2 b decision, while OPEN or in ANALYSIS: `false` needs a
+    /// `noActionJustification`; `true` again clears it. Needs `WriteNonconformities` (a
+    /// person's evaluation, never a ticket system's).
+    pub action_needed: Option<bool>,
+    /// Why no corrective action is needed (10.2 b).
+    pub no_action_justification: Option<String>,
+    /// Replaces the similar nonconformities (10.2 b 3); `[]` removes them all.
+    pub similar_nonconformity_ids: Option<Vec<ID>>,
+    /// Changes to the management system (10.2 e), as text.
+    pub management_system_changes: Option<String>,
+}
+
+fn similar_ids(v: &[ID]) -> AppResult<Vec<Uuid>> {
+    v.iter().map(|id| ref_id(Kind::Nonconformity, id, "similarNonconformityIds")).collect()
 }
 
 #[derive(InputObject)]
@@ -473,6 +548,11 @@ crate::mutations! {
             owner: input.owner.as_deref(),
             containment: input.containment.as_deref(),
             external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
+            correction: input.correction.as_deref(),
+            action_needed: input.action_needed,
+            no_action_justification: input.no_action_justification.as_deref(),
+            similar_ids: &similar_ids(input.similar_nonconformity_ids.as_deref().unwrap_or_default())?,
+            management_system_changes: input.management_system_changes.as_deref(),
         }).await?
     }
     /// OWNER, MANAGER, CONTRIBUTOR, INTEGRATION. Closed nonconformities are read-only.
@@ -492,10 +572,15 @@ crate::mutations! {
             root_cause: input.root_cause.as_deref(),
             effectiveness_review: input.effectiveness_review.as_deref(),
             external_ref: input.external_ref.as_ref().map(ExternalRefInput::parse).transpose()?,
+            correction: input.correction.as_deref(),
+            action_needed: input.action_needed,
+            no_action_justification: input.no_action_justification.as_deref(),
+            similar_ids: input.similar_nonconformity_ids.as_deref().map(similar_ids).transpose()?.as_deref(),
+            management_system_changes: input.management_system_changes.as_deref(),
         }).await?
     }
-    /// One step of the workflow. OWNER, MANAGER, CONTRIBUTOR; to CLOSED: OWNER, MANAGER,
-    /// AUDITOR.
+    /// One step of the workflow. OWNER, MANAGER, CONTRIBUTOR; to CLOSED (from VERIFICATION,
+    /// or from ANALYSIS when no action is needed, 10.2 b): OWNER, MANAGER, AUDITOR.
     transition_nonconformity(ctx, gate, actor, input: TransitionNonconformityInput)
         -> TransitionNonconformityPayload { nonconformity: Nonconformity } {
         let id = ids::expect(Kind::Nonconformity, &input.id, "id")?;

@@ -5,9 +5,11 @@ use sea_orm::{ColumnTrait, Condition, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Operation;
-use crate::domain::impact::{AiLifecycleStage, AiRole, ImpactAssessmentStatus};
+use crate::domain::impact::{
+    AiLifecycleStage, AiRole, AiStakeholderRole, EuAiActRiskClass, EuAiActRole, ImpactAssessmentStatus, resolve_roles,
+};
 use crate::domain::{self, MAX_NAME, MAX_TEXT};
-use crate::entity::{StringList, ai_system, impact_assessment, risk};
+use crate::entity::{RoleList, StringList, ai_system, impact_assessment, risk};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
@@ -20,7 +22,11 @@ pub struct NewAiSystem<'a> {
     pub description: Option<&'a str>,
     pub purpose: Option<&'a str>,
     pub lifecycle_stage: AiLifecycleStage,
-    pub organization_role: AiRole,
+    /// Deprecated single role; with `organization_roles` it must be one of them.
+    pub organization_role: Option<AiRole>,
+    pub organization_roles: Option<&'a [AiStakeholderRole]>,
+    pub eu_ai_act_role: Option<EuAiActRole>,
+    pub eu_ai_act_risk_class: Option<EuAiActRiskClass>,
     pub owner: Option<&'a str>,
     pub scope_id: Option<Uuid>,
     pub data_categories: &'a [String],
@@ -54,6 +60,8 @@ pub async fn create_ai_system(
     let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
     let oversight = domain::optional_text("humanOversight", n.human_oversight, MAX_TEXT)?;
     let data_categories = categories(n.data_categories)?;
+    let (roles, role) = resolve_roles(n.organization_role, n.organization_roles, None)?
+        .ok_or_else(|| AppError::bad_input("organizationRoles", "organizationRoles is required"))?;
     let mut w = gate.write(actor, org, Operation::WriteAiSystems).await?;
     if let Some(s) = n.scope_id {
         expect_scope(&w, s, "scopeId").await?;
@@ -67,11 +75,15 @@ pub async fn create_ai_system(
         description: Set(description),
         purpose: Set(purpose),
         lifecycle_stage: Set(n.lifecycle_stage),
-        organization_role: Set(n.organization_role),
+        organization_role: Set(role),
         owner: Set(owner),
         scope_id: Set(n.scope_id),
         data_categories: Set(data_categories),
         human_oversight: Set(oversight),
+        organization_roles: Set(RoleList(roles)),
+        eu_ai_act_role: Set(n.eu_ai_act_role),
+        eu_ai_act_risk_class: Set(n.eu_ai_act_risk_class),
+        assessment_basis_changed_at: Set(None),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -89,7 +101,12 @@ pub struct AiSystemChanges {
     pub description: Option<Option<String>>,
     pub purpose: Option<Option<String>>,
     pub lifecycle_stage: Option<AiLifecycleStage>,
+    /// Deprecated single role.
     pub organization_role: Option<AiRole>,
+    /// Replaces the list.
+    pub organization_roles: Option<Vec<AiStakeholderRole>>,
+    pub eu_ai_act_role: Option<Option<EuAiActRole>>,
+    pub eu_ai_act_risk_class: Option<Option<EuAiActRiskClass>>,
     pub owner: Option<Option<String>>,
     pub scope_id: Option<Option<Uuid>>,
     pub data_categories: Option<Vec<String>>,
@@ -114,6 +131,11 @@ pub async fn update_ai_system(
 
     let (mut w, before) = gate.write_on::<ai_system::Entity>(actor, id, Operation::WriteAiSystems).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
+    let roles = resolve_roles(
+        ch.organization_role,
+        ch.organization_roles.as_deref(),
+        Some((&before.organization_roles.0, before.organization_role)),
+    )?;
     if let Some(Some(s)) = ch.scope_id {
         expect_scope(&w, s, "scopeId").await?;
     }
@@ -133,8 +155,15 @@ pub async fn update_ai_system(
     if let Some(v) = ch.lifecycle_stage {
         am.lifecycle_stage = Set(v);
     }
-    if let Some(v) = ch.organization_role {
-        am.organization_role = Set(v);
+    if let Some((list, one)) = roles {
+        am.organization_roles = Set(RoleList(list));
+        am.organization_role = Set(one);
+    }
+    if let Some(v) = ch.eu_ai_act_role {
+        am.eu_ai_act_role = Set(v);
+    }
+    if let Some(v) = ch.eu_ai_act_risk_class {
+        am.eu_ai_act_risk_class = Set(v);
     }
     if let Some(v) = owner {
         am.owner = Set(v);
@@ -147,6 +176,17 @@ pub async fn update_ai_system(
     }
     if let Some(v) = oversight {
         am.human_oversight = Set(v);
+    }
+    // ISO 42001 8.4: a change to what the impact assessment assessed makes an approved
+    // one due for reassessment.
+    let basis_changed = [
+        am.purpose.try_as_ref() != Some(&before.purpose),
+        am.data_categories.try_as_ref() != Some(&before.data_categories),
+        am.lifecycle_stage.try_as_ref() != Some(&before.lifecycle_stage),
+    ]
+    .contains(&true);
+    if basis_changed {
+        am.assessment_basis_changed_at = Set(Some(now()));
     }
     let after = w.update(am).await?;
     w.record_update(Kind::AiSystem, id, &before, &after).await?;
@@ -179,7 +219,7 @@ pub struct AiSystemFilter {
     pub organization_role: Option<AiRole>,
     pub scope_id: Option<Uuid>,
     pub search: Option<String>,
-    /// DEPLOYED with no APPROVED impact assessment (or the opposite).
+    /// In VALIDATION or DEPLOYED with no APPROVED impact assessment (or the opposite).
     pub impact_assessment_missing: Option<bool>,
 }
 
@@ -220,8 +260,9 @@ pub(crate) async fn expect_ai_system(w: &Writer, id: Uuid, field: &str) -> AppRe
         .ok_or_else(|| AppError::bad_input(field, format!("{field}: no such AI system in this organization")))
 }
 
-/// ISO 42001 6.1.4, 8.4: a DEPLOYED AI system with no APPROVED impact assessment (a
-/// correlated `NOT EXISTS`, so lists and dashboard counts agree).
+/// ISO 42001 6.1.4, 8.4: an AI system in VALIDATION (assess before deployment) or
+/// DEPLOYED with no APPROVED impact assessment (a correlated `NOT EXISTS`, so lists and
+/// dashboard counts agree; same rule as `domain::impact::impact_assessment_missing`).
 pub fn assessment_missing_condition() -> Condition {
     use ai_system::Column as C;
     use impact_assessment::Column as IA;
@@ -235,5 +276,6 @@ pub fn assessment_missing_condition() -> Condition {
         .and_where(Expr::col((impact_assessment::Entity, IA::AiSystemId)).equals((ai_system::Entity, C::Id)))
         .and_where(Expr::col((impact_assessment::Entity, IA::Status)).eq(ImpactAssessmentStatus::Approved))
         .to_owned();
-    Condition::all().add(C::LifecycleStage.eq(AiLifecycleStage::Deployed)).add(Expr::exists(approved).not())
+    let stages = AiLifecycleStage::ALL.iter().copied().filter(|s| crate::domain::impact::needs_assessment(*s));
+    Condition::all().add(C::LifecycleStage.is_in(stages)).add(Expr::exists(approved).not())
 }

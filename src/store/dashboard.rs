@@ -256,7 +256,17 @@ pub async fn risk_heat_map(r: &MultiReader, residual: bool) -> AppResult<HashMap
     Ok(out)
 }
 
-/// DEPLOYED AI systems with no APPROVED impact assessment (ISO 42001 6.1.4, 8.4).
+/// AI systems in VALIDATION or DEPLOYED with no APPROVED impact assessment (ISO 42001
+/// 6.1.4, 8.4).
 pub async fn ai_systems_without_assessment(r: &MultiReader) -> AppResult<HashMap<Uuid, u64>> {
     count_per_organization::<ai_system::Entity>(r, crate::store::ai_system::assessment_missing_condition()).await
+}
+
+/// APPROVED impact assessments due for reassessment as of `today` (ISO 42001 8.4).
+pub async fn impact_assessments_due(r: &MultiReader, today: NaiveDate) -> AppResult<HashMap<Uuid, u64>> {
+    count_per_organization::<crate::entity::impact_assessment::Entity>(
+        r,
+        crate::store::impact::reassessment_due_condition(today),
+    )
+    .await
 }

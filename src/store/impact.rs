@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use crate::auth::Operation;
 use crate::domain::impact::{
-    self as rules, ImpactArea, ImpactAssessmentStatus, MAX_IMPACTS, Right, check_editable, check_impact,
-    check_submittable,
+    self as rules, DEFAULT_REVIEW_INTERVAL_MONTHS, ImpactArea, ImpactAssessmentStatus, MAX_IMPACTS, Right,
+    check_editable, check_impact, check_review_interval, check_submittable,
 };
 use crate::domain::risk::RiskSettings;
 use crate::domain::{self, MAX_TEXT, MAX_TITLE};
-use crate::entity::{ImpactEntry, impact_assessment, impact_assessment_risk};
+use crate::entity::{ImpactEntry, ai_system, impact_assessment, impact_assessment_risk};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::ai_system::expect_ai_system;
@@ -106,6 +106,8 @@ pub struct NewAssessment<'a> {
     pub assessed_societies: Option<&'a str>,
     pub impacts: &'a [ImpactIn],
     pub risk_ids: &'a [Uuid],
+    /// Default [`DEFAULT_REVIEW_INTERVAL_MONTHS`].
+    pub review_interval_months: Option<i32>,
 }
 
 /// A new assessment starts as DRAFT.
@@ -120,6 +122,7 @@ pub async fn create_assessment(
     let groups = domain::optional_text("assessedGroups", n.assessed_groups, MAX_TEXT)?;
     let societies = domain::optional_text("assessedSocieties", n.assessed_societies, MAX_TEXT)?;
     let risk_ids = dedup(n.risk_ids)?;
+    let interval = check_review_interval(n.review_interval_months.unwrap_or(DEFAULT_REVIEW_INTERVAL_MONTHS))?;
     let mut w = gate.write(actor, org, Operation::WriteImpactAssessments).await?;
     expect_ai_system(&w, n.ai_system_id, "aiSystemId").await?;
     let s = crate::store::risk::settings_in_writer(&w).await?;
@@ -138,6 +141,8 @@ pub async fn create_assessment(
         status: Set(ImpactAssessmentStatus::Draft),
         approved_by: Set(None),
         approved_at: Set(None),
+        review_interval_months: Set(interval),
+        next_review_on: Set(None),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -160,6 +165,7 @@ pub struct AssessmentChanges {
     pub impacts: Option<Vec<ImpactIn>>,
     /// Replaces the linked risks.
     pub risk_ids: Option<Vec<Uuid>>,
+    pub review_interval_months: Option<i32>,
     /// A move of the workflow.
     pub status: Option<ImpactAssessmentStatus>,
     pub note: Option<String>,
@@ -175,6 +181,7 @@ impl AssessmentChanges {
             (self.assessed_societies.is_some(), "assessedSocieties"),
             (self.impacts.is_some(), "impacts"),
             (self.risk_ids.is_some(), "riskIds"),
+            (self.review_interval_months.is_some(), "reviewIntervalMonths"),
         ]
         .into_iter()
         .find(|(given, _)| *given)
@@ -200,6 +207,7 @@ pub async fn update_assessment(
     let societies = opt("assessedSocieties", &ch.assessed_societies)?;
     let note = domain::optional_text("note", ch.note.as_deref(), MAX_TEXT)?;
     let risk_ids = ch.risk_ids.as_deref().map(dedup).transpose()?;
+    let interval = ch.review_interval_months.map(check_review_interval).transpose()?;
 
     let (mut w, before) =
         gate.write_on::<impact_assessment::Entity>(actor, id, Operation::WriteImpactAssessments).await?;
@@ -247,16 +255,24 @@ pub async fn update_assessment(
     if let Some(v) = new_impacts {
         am.impacts = Set(v);
     }
+    if let Some(v) = interval {
+        am.review_interval_months = Set(v);
+    }
     if let Some(to) = to {
         am.status = Set(to);
         match to {
             ImpactAssessmentStatus::Approved => {
+                let at = now();
                 am.approved_by = Set(Some(w.actor().to_string()));
-                am.approved_at = Set(Some(now()));
+                am.approved_at = Set(Some(at));
+                // ISO 42001 8.4: the next planned review, from the approval date.
+                let months = interval.unwrap_or(before.review_interval_months);
+                am.next_review_on = Set(rules::next_review_on(at.date_naive(), months));
             }
             _ => {
                 am.approved_by = Set(None);
                 am.approved_at = Set(None);
+                am.next_review_on = Set(None);
             }
         }
     }
@@ -273,6 +289,7 @@ pub async fn update_assessment(
     content_after.status = before.status;
     content_after.approved_by = before.approved_by.clone();
     content_after.approved_at = before.approved_at;
+    content_after.next_review_on = before.next_review_on;
     w.record_update(
         Kind::ImpactAssessment,
         id,
@@ -290,6 +307,8 @@ pub async fn update_assessment(
 pub struct AssessmentFilter {
     pub ai_system_id: Option<Uuid>,
     pub status: Option<ImpactAssessmentStatus>,
+    /// Due for reassessment (or not) as of `today`.
+    pub reassessment_due: Option<bool>,
 }
 
 pub async fn list_assessments(
@@ -306,6 +325,40 @@ pub async fn list_assessments(
     if let Some(s) = f.status {
         q = q.filter(C::Status.eq(s));
     }
+    if let Some(due) = f.reassessment_due {
+        let cond = reassessment_due_condition(now().date_naive());
+        q = q.filter(if due { cond } else { cond.not() });
+    }
     let sort = Sort::by("impactAssessments:CREATED_AT", C::CreatedAt, false, C::Id, false);
     q.page(&sort, args, want_total, |m| SortValue::Time(m.created_at), |m| m.id).await
+}
+
+/// ISO 42001 8.4, 6.1.4: an APPROVED assessment whose next review date lies strictly before
+/// `today`, or whose AI system's purpose, data categories or lifecycle stage changed after
+/// the approval (a correlated `EXISTS`, so lists and dashboard counts agree; same rule as
+/// `domain::impact::reassessment_due`).
+pub fn reassessment_due_condition(today: chrono::NaiveDate) -> Condition {
+    use ai_system::Column as S;
+    use impact_assessment::Column as IA;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let changed = Query::select()
+        .expr(Expr::val(1))
+        .from(ai_system::Entity)
+        .and_where(
+            Expr::col((ai_system::Entity, S::OrganizationId)).equals((impact_assessment::Entity, IA::OrganizationId)),
+        )
+        .and_where(Expr::col((ai_system::Entity, S::Id)).equals((impact_assessment::Entity, IA::AiSystemId)))
+        .and_where(
+            Expr::col((ai_system::Entity, S::AssessmentBasisChangedAt))
+                .gt(Expr::col((impact_assessment::Entity, IA::ApprovedAt))),
+        )
+        .to_owned();
+    Condition::all()
+        .add(IA::Status.eq(ImpactAssessmentStatus::Approved))
+        // NULL-safe, so that the negation (not due) keeps assessments without a review date.
+        .add(
+            Condition::any()
+                .add(Condition::all().add(IA::NextReviewOn.is_not_null()).add(IA::NextReviewOn.lt(today)))
+                .add(Expr::exists(changed)),
+        )
 }

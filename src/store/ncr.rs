@@ -14,7 +14,7 @@ use crate::domain::ncr::{
 };
 use crate::domain::refs::{self, Standard};
 use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
-use crate::entity::{StringList, audit, corrective_action, finding, nonconformity};
+use crate::entity::{IdList, StringList, audit, corrective_action, finding, nonconformity};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::audit::{in_catalog, record_move, split_keys};
@@ -47,6 +47,8 @@ async fn facts(w: &Writer, ncr: &nonconformity::Model) -> AppResult<Facts> {
     Ok(Facts {
         has_root_cause: has_text(&ncr.root_cause),
         has_effectiveness_review: has_text(&ncr.effectiveness_review),
+        action_needed: ncr.action_needed,
+        has_no_action_justification: has_text(&ncr.no_action_justification),
         actions: actions(w, ncr.id).await?.iter().map(|a| a.status).collect(),
     })
 }
@@ -83,6 +85,34 @@ struct Content {
     external: Option<ExternalRef>,
     external_status: Option<String>,
     external_done: Option<bool>,
+    analysis: Analysis,
+}
+
+/// The 10.2 fields beyond the wave-1 ones, as a new NCR records them.
+#[derive(Default)]
+struct Analysis {
+    correction: Option<String>,
+    /// `None`: needed (the default).
+    no_action_justification: Option<Option<String>>,
+    similar: Vec<Uuid>,
+    management_system_changes: Option<String>,
+}
+
+/// Similar nonconformities given in input must be of the writer's organization
+/// (10.2 b 3); `own` is the NCR itself (`None` when new).
+async fn check_similar(w: &Writer, own: Option<Uuid>, ids: &[Uuid]) -> AppResult<Vec<Uuid>> {
+    let ids = rules::check_similar(own.unwrap_or(Uuid::nil()), ids)?;
+    if ids.is_empty() {
+        return Ok(ids);
+    }
+    let found = w.find::<nonconformity::Entity>()?.filter(nonconformity::Column::Id.is_in(ids.clone())).count().await?;
+    if found != ids.len() as u64 {
+        return Err(AppError::bad_input(
+            "similarNonconformityIds",
+            "similarNonconformityIds: no such nonconformity in this organization",
+        ));
+    }
+    Ok(ids)
 }
 
 async fn insert(w: &mut Writer, c: Content) -> AppResult<nonconformity::Model> {
@@ -109,6 +139,11 @@ async fn insert(w: &mut Writer, c: Content) -> AppResult<nonconformity::Model> {
         external_done: Set(c.external_done),
         ticket_synced: Set(ticket_synced),
         closed_at: Set(None),
+        correction: Set(c.analysis.correction),
+        action_needed: Set(c.analysis.no_action_justification.is_none()),
+        no_action_justification: Set(c.analysis.no_action_justification.flatten()),
+        similar_nonconformity_ids: Set(IdList(c.analysis.similar)),
+        management_system_changes: Set(c.analysis.management_system_changes),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -127,6 +162,12 @@ pub struct NewNcr<'a> {
     pub owner: Option<&'a str>,
     pub containment: Option<&'a str>,
     pub external_ref: Option<ExternalRef>,
+    pub correction: Option<&'a str>,
+    /// `None`: needed (the default).
+    pub action_needed: Option<bool>,
+    pub no_action_justification: Option<&'a str>,
+    pub similar_ids: &'a [Uuid],
+    pub management_system_changes: Option<&'a str>,
 }
 
 pub async fn create(
@@ -148,15 +189,35 @@ pub async fn create(
         external: input.external_ref,
         external_status: None,
         external_done: None,
+        analysis: Analysis::default(),
+    };
+    let justification = domain::optional_text("noActionJustification", input.no_action_justification, MAX_TEXT)?;
+    let action_needed = input.action_needed.unwrap_or(true);
+    rules::check_action_decision(NcrStatus::Open, action_needed, justification.as_deref())?;
+    let analysis = Analysis {
+        correction: domain::optional_text("correction", input.correction, MAX_TEXT)?,
+        no_action_justification: (!action_needed).then_some(justification),
+        similar: Vec::new(),
+        management_system_changes: domain::optional_text(
+            "managementSystemChanges",
+            input.management_system_changes,
+            MAX_TEXT,
+        )?,
     };
     // A nonconformity opened with its ticket is the ticket system's to sync; any other
     // needs the general right (issue 9, 3).
     let op = if content.external.is_some() { Operation::SyncNonconformities } else { Operation::WriteNonconformities };
     let mut w = gate.write(actor, org, op).await?;
+    if !action_needed {
+        // Deciding that no action is needed is a person's evaluation (10.2 b), never a
+        // ticket system's.
+        w.require(Operation::WriteNonconformities)?;
+    }
     if let Some(ext) = &content.external {
         ensure_ticket_free(&w, ext, None).await?;
     }
-    let m = insert(&mut w, content).await?;
+    let similar = check_similar(&w, None, input.similar_ids).await?;
+    let m = insert(&mut w, Content { analysis: Analysis { similar, ..analysis }, ..content }).await?;
     w.commit_with(m).await
 }
 
@@ -174,6 +235,12 @@ pub struct NcrChanges<'a> {
     pub root_cause: Option<&'a str>,
     pub effectiveness_review: Option<&'a str>,
     pub external_ref: Option<ExternalRef>,
+    pub correction: Option<&'a str>,
+    pub action_needed: Option<bool>,
+    pub no_action_justification: Option<&'a str>,
+    /// Replaces the list.
+    pub similar_ids: Option<&'a [Uuid]>,
+    pub management_system_changes: Option<&'a str>,
 }
 
 pub async fn update(
@@ -190,9 +257,13 @@ pub async fn update(
     let containment = text("containment", ch.containment)?;
     let root_cause = text("rootCause", ch.root_cause)?;
     let review = text("effectivenessReview", ch.effectiveness_review)?;
+    let correction = text("correction", ch.correction)?;
+    let justification = text("noActionJustification", ch.no_action_justification)?;
+    let ms_changes = text("managementSystemChanges", ch.management_system_changes)?;
     let references = ch.references.map(|r| check_refs(catalog, r)).transpose()?;
     let (mut w, before) = gate.write_on::<nonconformity::Entity>(actor, id, Operation::SyncNonconformities).await?;
-    if !before.ticket_synced {
+    if !before.ticket_synced || ch.action_needed.is_some() || justification.is_some() {
+        // The 10.2 b decision on the need for action is a person's evaluation.
         w.require(Operation::WriteNonconformities)?;
     }
     if review.is_some() {
@@ -208,7 +279,33 @@ pub async fn update(
     if let Some(ext) = &ch.external_ref {
         ensure_ticket_free(&w, ext, Some(id)).await?;
     }
+    let action_needed = ch.action_needed.unwrap_or(before.action_needed);
+    let justification_after = justification.clone().unwrap_or_else(|| before.no_action_justification.clone());
+    if ch.action_needed.is_some() || justification.is_some() {
+        rules::check_action_decision(status, action_needed, justification_after.as_deref())?;
+    }
+    let similar = match ch.similar_ids {
+        Some(ids) => Some(check_similar(&w, Some(id), ids).await?),
+        None => None,
+    };
     let mut am: nonconformity::ActiveModel = before.clone().into();
+    if let Some(v) = correction {
+        am.correction.set_ne(v);
+    }
+    am.action_needed.set_ne(action_needed);
+    if let Some(v) = justification {
+        am.no_action_justification.set_ne(v);
+    } else if ch.action_needed == Some(true) {
+        // Action is needed again: the earlier justification no longer holds (the audit
+        // trail keeps it).
+        am.no_action_justification.set_ne(None);
+    }
+    if let Some(v) = similar {
+        am.similar_nonconformity_ids.set_ne(IdList(v));
+    }
+    if let Some(v) = ms_changes {
+        am.management_system_changes.set_ne(v);
+    }
     if let Some(v) = title {
         am.title.set_ne(v);
     }
@@ -315,6 +412,7 @@ pub async fn raise(gate: &Gate, actor: &Actor, finding_id: Uuid) -> AppResult<Gr
         external: None,
         external_status: None,
         external_done: None,
+        analysis: Analysis::default(),
     };
     let m = insert(&mut w, content).await?;
     w.commit_with((m, true)).await
@@ -381,6 +479,7 @@ pub async fn upsert_by_external_ref(
                 external: Some(ext.clone()),
                 external_status: ext_status.clone(),
                 external_done: input.external_done,
+                analysis: Analysis::default(),
             };
             (insert(&mut w, content).await?, true)
         }

@@ -216,7 +216,9 @@ async fn ncr_transition_table(app: &TestApp) {
                 assert_eq!(body["data"]["transitionNonconformity"]["nonconformity"]["status"], to);
                 assert_eq!(app.count("workflow_transitions").await, rows + 1);
             } else {
-                assert_error(&body, "BAD_USER_INPUT", Some("to"));
+                // ANALYSIS → CLOSED is an edge only when no action is needed (issue 12, 10.2 b).
+                let field = if (from, to) == ("ANALYSIS", "CLOSED") { "actionNeeded" } else { "to" };
+                assert_error(&body, "BAD_USER_INPUT", Some(field));
                 assert_eq!(ncr_state(&acme.owner, &id).await, before, "{from} -> {to}: nothing written");
                 assert_eq!(app.count("workflow_transitions").await, rows);
             }

@@ -10,6 +10,7 @@ mod ecosystem;
 mod edge;
 mod events;
 mod fidelity;
+mod fidelity_improvement;
 mod gate;
 mod hardening;
 mod improvement;

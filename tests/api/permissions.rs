@@ -194,6 +194,10 @@ const PROBES: &[Probe] = &[
     probe(ReviewEffectiveness, "updateNonconformity")
         .case("effectivenessReview of a ticket-synced nonconformity")
         .needs(&[SyncNonconformities]),
+    // Issue 12: the 10.2 b decision that no action is needed is a person's, never a ticket's.
+    probe(WriteNonconformities, "updateNonconformity")
+        .case("actionNeeded of a ticket-synced nonconformity")
+        .needs(&[SyncNonconformities]),
     probe(TransitionNonconformity, "transitionNonconformity").case("OPEN to ANALYSIS"),
     // The moves a ticket reported done makes on an NCR people opened are transitions.
     probe(TransitionNonconformity, "upsertNonconformityByExternalRef")
@@ -831,6 +835,11 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         ("updateNonconformity", "a ticket-synced nonconformity") => {
             let q = mutation("updateNonconformity", "UpdateNonconformityInput", "nonconformity { id }");
             write(who, &q, json!({ "id": w.synced, "containment": me }), "/updateNonconformity/nonconformity").await
+        }
+        ("updateNonconformity", "actionNeeded of a ticket-synced nonconformity") => {
+            let q = mutation("updateNonconformity", "UpdateNonconformityInput", "nonconformity { id }");
+            let input = json!({ "id": w.synced, "actionNeeded": false, "noActionJustification": me });
+            write(who, &q, input, "/updateNonconformity/nonconformity").await
         }
         ("updateNonconformity", "effectivenessReview of a ticket-synced nonconformity") => {
             let q = mutation("updateNonconformity", "UpdateNonconformityInput", "nonconformity { id }");
