@@ -17,6 +17,7 @@ mod m20261128_000006_append_only_trail;
 mod m20261201_000001_row_level_security;
 mod m20261201_000002_ticket_synced;
 mod m20261201_000003_rls_once_per_statement;
+mod m20261202_000005_audit_certification;
 mod roles;
 mod util;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_row_level_security::Migration),
             Box::new(m20261201_000002_ticket_synced::Migration),
             Box::new(m20261201_000003_rls_once_per_statement::Migration),
+            Box::new(m20261202_000005_audit_certification::Migration),
         ]
     }
 }

@@ -126,6 +126,8 @@ operations! {
     WriteAudits: O | M | A, "`createAudit`, `updateAudit`, `transitionAudit`";
     WriteFindings: O | M | A, "`addFinding`, `updateFinding`";
     RaiseNonconformity: O | M | A, "`raiseNonconformity`";
+    ReadCertifications: O | M | C | A | V, "`certifications`, `Certification`, `expiringCertifications`, `surveillanceDue`";
+    WriteCertifications: O | M | A, "`createCertification`, `updateCertification`";
     ReadNonconformities: ALL, "`nonconformities`, `Nonconformity`, `CorrectiveAction`";
     WriteNonconformities: O | M | C, "`createNonconformity`, `updateNonconformity` (any nonconformity)";
     SyncNonconformities: O | M | C | I, "`upsertNonconformityByExternalRef`; `createNonconformity` with an externalRef; `updateNonconformity`, `addCorrectiveAction`, `updateCorrectiveAction` on a ticket-synced nonconformity (one created with its ticket)";

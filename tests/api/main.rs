@@ -9,6 +9,7 @@ mod dashboard;
 mod ecosystem;
 mod edge;
 mod events;
+mod fidelity_audit;
 mod gate;
 mod hardening;
 mod improvement;
