@@ -19,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod labelled {
     pub use crate::auth::Role;
     pub use crate::domain::audit::{AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
+    pub use crate::domain::certification::CertificationStatus;
     pub use crate::domain::impact::{
         AiLifecycleStage, AiRole, AiStakeholderRole, EuAiActRiskClass, EuAiActRole, ImpactArea, ImpactAssessmentStatus,
     };
@@ -127,6 +128,7 @@ labels!(
     AuditFocus,
     AuditStatus,
     FindingType,
+    CertificationStatus,
     Source,
     Severity,
     NcrStatus,
@@ -475,6 +477,28 @@ entity!(audit, "audits", {
     pub objectives: Option<String>,
     pub status: AuditStatus,
     pub cancel_reason: Option<String>,
+    /// The certification cycle this audit belongs to (external audits only).
+    pub certification_id: Option<Uuid>,
+    /// ISO 27001 / 42001 9.2.2 c: to whom and when the results were reported.
+    pub reported_to: Option<String>,
+    pub reported_on: Option<Date>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(certification, "certifications", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub standards: StandardList,
+    pub certification_body: String,
+    pub certificate_number: String,
+    pub issued_on: Date,
+    pub expires_on: Date,
+    pub status: CertificationStatus,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -85,6 +85,12 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         &["organization_id", "standard", "ref"],
         "that clause is already assessed",
     ),
+    key(
+        "ux_certifications_org_body_number",
+        "certifications",
+        &["organization_id", "certification_body", "certificate_number"],
+        "this certification body's certificate with that number is already recorded",
+    ),
     key("ux_scopes_org_name", "scopes", &["organization_id", "name"], "a scope with that name already exists"),
     key(
         "ux_ai_systems_org_name",

@@ -47,6 +47,7 @@ kinds! {
     Finding => "fnd",
     Nonconformity => "ncr",
     CorrectiveAction => "cap",
+    Certification => "crt",
     Change => "chg",
     WorkflowTransition => "wft",
 }

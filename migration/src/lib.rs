@@ -21,6 +21,7 @@ mod m20261202_000001_soa_decision;
 mod m20261202_000002_risk_fidelity;
 mod m20261202_000003_ncr_10_2;
 mod m20261202_000004_impact_review_ai_roles;
+mod m20261202_000005_audit_certification;
 mod roles;
 mod util;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000002_risk_fidelity::Migration),
             Box::new(m20261202_000003_ncr_10_2::Migration),
             Box::new(m20261202_000004_impact_review_ai_roles::Migration),
+            Box::new(m20261202_000005_audit_certification::Migration),
         ]
     }
 }

@@ -126,6 +126,8 @@ operations! {
     WriteAudits: O | M | A, "`createAudit`, `updateAudit`, `transitionAudit`";
     WriteFindings: O | M | A, "`addFinding`, `updateFinding`";
     RaiseNonconformity: O | M | A, "`raiseNonconformity`";
+    ReadCertifications: O | M | C | A | V, "`certifications`, `Certification`, `expiringCertifications`, `surveillanceDue`";
+    WriteCertifications: O | M | A, "`createCertification`, `updateCertification`";
     ReadNonconformities: ALL, "`nonconformities`, `Nonconformity`, `CorrectiveAction`";
     WriteNonconformities: O | M | C, "`createNonconformity`, `updateNonconformity` (any nonconformity; setting actionNeeded or noActionJustification on any, ticket-synced ones included: 10.2 b is a person's evaluation, never a ticket system's)";
     SyncNonconformities: O | M | C | I, "`upsertNonconformityByExternalRef`; `createNonconformity` with an externalRef; `updateNonconformity`, `addCorrectiveAction`, `updateCorrectiveAction` on a ticket-synced nonconformity (one created with its ticket)";

@@ -31,6 +31,7 @@ macro_rules! labelled {
 }
 
 pub mod audit;
+pub mod certification;
 pub mod dashboard;
 pub mod impact;
 pub mod ncr;

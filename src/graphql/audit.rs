@@ -26,13 +26,29 @@ use crate::store::audit as store;
 use crate::store::page::PageArgs;
 use crate::store::{Actor, Gate};
 
+/// INTERNAL: an internal audit (ISO 27001 / 42001 9.2); the others are audits of a
+/// certification body (ISO/IEC 17021-1).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::audit::AuditType")]
 pub enum AuditType {
     Internal,
+    /// An initial certification audit, before it was split into its two stages.
+    #[graphql(
+        deprecation = "use STAGE_1 and STAGE_2, the two stages of an initial certification audit (ISO/IEC 17021-1 9.3.1); existing CERTIFICATION audits keep this type"
+    )]
     Certification,
+    /// A surveillance audit, in years 1 and 2 of the cycle (ISO/IEC 17021-1 9.6.2).
     Surveillance,
+    /// A recertification audit, before the cycle expires (ISO/IEC 17021-1 9.6.3).
     Recertification,
+    /// Stage 1 of the initial certification audit: documented information, readiness for
+    /// stage 2 (ISO/IEC 17021-1 9.3.1.2).
+    #[graphql(name = "STAGE_1")]
+    Stage1,
+    /// Stage 2 of the initial certification audit: implementation and effectiveness
+    /// (ISO/IEC 17021-1 9.3.1.3).
+    #[graphql(name = "STAGE_2")]
+    Stage2,
 }
 
 /// INTEGRATED: one audit over both standards; SEQUENTIAL: same team and visit, one
@@ -113,7 +129,8 @@ impl Audit {
 crate::entity_object! {
     Audit, audit,
     update: custom,
-    /// Always false: audit records are kept as evidence of the programme (9.2.2 g).
+    /// Always false: audit records are kept as evidence of the programme and its results
+    /// (9.2.2, last paragraph).
     delete: false,
     {
         async fn title(&self) -> &str {
@@ -135,7 +152,7 @@ crate::entity_object! {
         async fn standards(&self) -> Vec<StandardCode> {
             store::standards_of(&self.model).into_iter().map(Into::into).collect()
         }
-        /// The scope audited (ISO 27001 / 42001 9.2.2 b).
+        /// The scope audited (ISO 27001 / 42001 9.2.2 a).
         async fn scope_id(&self) -> Option<ID> {
             self.model.scope_id.map(|s| ID(ids::encode(Kind::Scope, s)))
         }
@@ -171,7 +188,7 @@ crate::entity_object! {
         async fn team(&self) -> &[String] {
             &self.model.team.0
         }
-        /// Clauses and controls in focus, as `STANDARD:ref` (9.2.2 b: audit criteria).
+        /// Clauses and controls in focus, as `STANDARD:ref` (9.2.2 a: audit criteria).
         async fn criteria(&self) -> &[String] {
             &self.model.criteria.0
         }
@@ -180,6 +197,30 @@ crate::entity_object! {
         }
         async fn cancel_reason(&self) -> Option<&str> {
             self.model.cancel_reason.as_deref()
+        }
+        /// To whom the results were reported (relevant management, 9.2.2 c); required to
+        /// move to COMPLETED.
+        async fn reported_to(&self) -> Option<&str> {
+            self.model.reported_to.as_deref()
+        }
+        /// The day the results were reported (9.2.2 c); required to move to COMPLETED.
+        async fn reported_on(&self) -> Option<Date> {
+            self.model.reported_on.map(Date)
+        }
+        /// The certification cycle this audit belongs to (external audits only).
+        async fn certification_id(&self) -> Option<ID> {
+            self.model.certification_id.map(|c| ID(ids::encode(Kind::Certification, c)))
+        }
+        /// The certification cycle this audit belongs to (`null` for none, or when the
+        /// caller may not read certifications).
+        async fn certification(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::certification::Certification>> {
+            let Some(id) = self.model.certification_id else { return Ok(None) };
+            if !self.access.allows(Operation::ReadCertifications) {
+                return Ok(None);
+            }
+            Ok(load_by_id::<crate::entity::certification::Entity>(ctx, self.model.organization_id, id)
+                .await?
+                .map(|m| crate::graphql::certification::Certification::new(m, self.access)))
         }
         /// False once COMPLETED or CANCELLED: closed audits are read-only.
         async fn viewer_can_update(&self) -> bool {
@@ -199,6 +240,34 @@ crate::entity_object! {
             let rows = load_children::<finding::Entity>(ctx, self.model.organization_id, self.model.id).await?;
             Ok(limits::bounded(rows, limits::FINDINGS).into_iter().map(|f| Finding::new(f, self.access)).collect())
         }
+        /// Auditors must not audit their own work (ISO 27001 / 42001 9.2.2 b): members of
+        /// the audit team (lead auditor and team) who own an SoA row (control) or a clause
+        /// assessment within the audit's criteria, or, without criteria, within its
+        /// standards. Measures are not in Annex yet and so not checked. Empty for callers
+        /// who may not read controls or clause assessments.
+        #[list(OBJECTIVITY_CONFLICTS)]
+        async fn objectivity_conflicts(&self, ctx: &Context<'_>) -> Result<Vec<ObjectivityConflict>> {
+            let mut auditors: Vec<&str> = self.model.team.0.iter().map(String::as_str).collect();
+            auditors.extend(self.model.lead_auditor.as_deref());
+            auditors.sort();
+            auditors.dedup();
+            if auditors.is_empty()
+                || !self.access.allows(Operation::ReadControls)
+                || !self.access.allows(Operation::ReadClauseAssessments)
+            {
+                return Ok(Vec::new());
+            }
+            let org = self.model.organization_id;
+            let loader = ctx.loader(|gate, actor| OwnedBy { gate, actor })?;
+            let keys: Vec<(Uuid, String)> = auditors.iter().map(|a| (org, a.to_string())).collect();
+            let found = loader.load_many(keys).await?;
+            let mut owned: Vec<rules::Owned<Uuid>> = found.into_values().flatten().collect();
+            owned.sort_by(|a, b| (a.kind, a.standard, &a.reference, a.id).cmp(&(b.kind, b.standard, &b.reference, b.id)));
+            let criteria: Vec<refs::Reference> =
+                self.model.criteria.0.iter().filter_map(|c| refs::Reference::parse(c)).collect();
+            let conflicts = rules::objectivity_conflicts(&auditors, &store::standards_of(&self.model), &criteria, &owned);
+            Ok(limits::bounded(conflicts, limits::OBJECTIVITY_CONFLICTS).into_iter().map(ObjectivityConflict::from).collect())
+        }
         /// Every status change: who, when, and the reason given (the workflow only moves
         /// forward: at most 3).
         #[list(AUDIT_TRANSITIONS)]
@@ -207,6 +276,67 @@ crate::entity_object! {
             let rows = loader.load_one((self.model.organization_id, self.model.id)).await?.unwrap_or_default();
             rows.iter().take(limits::AUDIT_TRANSITIONS).map(|t| Ok(AuditTransition::try_from(t)?)).collect()
         }
+    }
+}
+
+/// What an auditor owns that an audit covers.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::audit::OwnedKind")]
+pub enum OwnedObjectKind {
+    /// An SoA row (`Control`).
+    Control,
+    /// A clause of the gap analysis (`ClauseAssessment`).
+    ClauseAssessment,
+}
+
+/// A member of the audit team who owns something the audit covers (9.2.2 b).
+#[derive(SimpleObject, Clone)]
+pub struct ObjectivityConflict {
+    /// Subject of the auditor (lead auditor or team member) who owns the object.
+    pub auditor: String,
+    /// What the auditor owns.
+    pub kind: OwnedObjectKind,
+    /// The `Control` or `ClauseAssessment`.
+    pub object_id: ID,
+    /// The standard of the control or clause.
+    pub standard: StandardCode,
+    /// The control or clause ref, e.g. `A.5.15`, `9.2.2`.
+    #[graphql(name = "ref")]
+    pub reference: String,
+}
+
+impl From<rules::Owned<Uuid>> for ObjectivityConflict {
+    fn from(o: rules::Owned<Uuid>) -> Self {
+        let kind = match o.kind {
+            rules::OwnedKind::Control => Kind::Control,
+            rules::OwnedKind::ClauseAssessment => Kind::ClauseAssessment,
+        };
+        ObjectivityConflict {
+            auditor: o.owner,
+            kind: o.kind.into(),
+            object_id: ID(ids::encode(kind, o.id)),
+            standard: o.standard.into(),
+            reference: o.reference,
+        }
+    }
+}
+
+/// The SoA rows and clause assessments a subject owns, by `(organization, subject)`.
+pub struct OwnedBy {
+    gate: Gate,
+    actor: Arc<Actor>,
+}
+
+impl Loader<(Uuid, String)> for OwnedBy {
+    type Value = Vec<rules::Owned<Uuid>>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[(Uuid, String)]) -> Result<HashMap<(Uuid, String), Vec<rules::Owned<Uuid>>>> {
+        let mut out: HashMap<(Uuid, String), Vec<rules::Owned<Uuid>>> = HashMap::new();
+        for (org, o) in store::owned_by(&self.gate, &self.actor, keys).await? {
+            out.entry((org, o.owner.clone())).or_default().push(o);
+        }
+        Ok(out)
     }
 }
 
@@ -353,6 +483,9 @@ pub struct CreateAuditInput {
     pub criteria: Option<Vec<String>>,
     pub objectives: Option<String>,
     pub scope_id: Option<ID>,
+    /// The certification cycle the audit belongs to: external audits only, over standards
+    /// the certification covers, at most 20 per certification.
+    pub certification_id: Option<ID>,
 }
 
 /// Omitted fields stay; `null` clears dates and the scope; an empty text clears a text.
@@ -375,6 +508,13 @@ pub struct UpdateAuditInput {
     pub criteria: Option<Vec<String>>,
     pub objectives: Option<String>,
     pub scope_id: MaybeUndefined<ID>,
+    /// `null` takes the audit out of its certification cycle.
+    pub certification_id: MaybeUndefined<ID>,
+    /// To whom the results were reported (9.2.2 c); an empty text clears it.
+    pub reported_to: Option<String>,
+    /// The day the results were reported (9.2.2 c), not before `actualStart`; `null`
+    /// clears it.
+    pub reported_on: MaybeUndefined<Date>,
 }
 
 #[derive(InputObject)]
@@ -418,6 +558,8 @@ crate::mutations! {
         let catalog = ctx.catalog()?;
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let scope = input.scope_id.as_ref().map(|s| ref_id(Kind::Scope, s, "scopeId")).transpose()?;
+        let cert =
+            input.certification_id.as_ref().map(|c| ref_id(Kind::Certification, c, "certificationId")).transpose()?;
         store::create(gate, actor, catalog, org, store::NewAudit {
             title: &input.title,
             audit_type: input.audit_type.into(),
@@ -431,6 +573,7 @@ crate::mutations! {
             criteria: input.criteria.as_deref().unwrap_or_default(),
             objectives: input.objectives.as_deref(),
             scope_id: scope,
+            certification_id: cert,
         }).await?
     }
     /// OWNER, MANAGER, AUDITOR. Completed and cancelled audits are read-only.
@@ -438,6 +581,7 @@ crate::mutations! {
         let catalog = ctx.catalog()?;
         let id = ids::expect(Kind::Audit, &input.id, "id")?;
         let scope = try_change(input.scope_id, |s| ref_id(Kind::Scope, &s, "scopeId"))?;
+        let cert = try_change(input.certification_id, |c| ref_id(Kind::Certification, &c, "certificationId"))?;
         let std = input.standards.as_deref().map(standards);
         store::update(gate, actor, catalog, id, store::AuditChanges {
             expected_version: input.expected_version,
@@ -455,10 +599,14 @@ crate::mutations! {
             criteria: input.criteria.as_deref(),
             objectives: input.objectives.as_deref(),
             scope_id: scope,
+            certification_id: cert,
+            reported_to: input.reported_to.as_deref(),
+            reported_on: change(input.reported_on, |d| d.0),
         }).await?
     }
     /// OWNER, MANAGER, AUDITOR. One step along PLANNED → IN_PROGRESS → REPORTING →
-    /// COMPLETED, or to CANCELLED with a reason.
+    /// COMPLETED, or to CANCELLED with a reason. COMPLETED needs `reportedTo` and
+    /// `reportedOn` (9.2.2 c: results reported to relevant management).
     transition_audit(ctx, gate, actor, input: TransitionAuditInput) -> TransitionAuditPayload { audit: Audit } {
         let id = ids::expect(Kind::Audit, &input.id, "id")?;
         store::transition(gate, actor, id, input.to.into(), input.reason.as_deref(), input.expected_version).await?

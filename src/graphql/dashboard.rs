@@ -17,6 +17,7 @@ use crate::domain::risk::{RiskDomain as DRiskDomain, RiskLevel as DRiskLevel, Ri
 use crate::domain::soa::{ControlDecision, ImplementationStatus};
 use crate::graphql::audit::Audit;
 use crate::graphql::catalog::StandardCode;
+use crate::graphql::certification::Certification;
 use crate::graphql::context::ContextExt;
 use crate::graphql::limits;
 use crate::graphql::ncr::NonconformityStatus;
@@ -26,6 +27,12 @@ use crate::graphql::soa::{Readiness, readiness_by_org};
 use crate::store::dashboard::{self as store, RiskScoreCount, SoaCount};
 use crate::store::tenancy::{MultiReader, now};
 use tokio::sync::OnceCell;
+
+/// A certification in force and the audits of its cycle.
+type CycleRows = (crate::entity::certification::Model, Vec<crate::entity::audit::Model>);
+
+/// Days ahead the dashboard looks for expiring certificates and audits due.
+const CERTIFICATION_HORIZON_DAYS: u64 = 90;
 
 /// Risks per (likelihood, impact) cell, per organization.
 type HeatCounts = HashMap<Uuid, Vec<(i32, i32, u64)>>;
@@ -41,6 +48,7 @@ pub struct DashboardBatch {
     overdue: OnceCell<HashMap<Uuid, u64>>,
     readiness: OnceCell<HashMap<Uuid, Vec<Readiness>>>,
     upcoming: OnceCell<HashMap<Uuid, Vec<crate::entity::audit::Model>>>,
+    certifications: OnceCell<HashMap<Uuid, Vec<CycleRows>>>,
     settings: OnceCell<HashMap<Uuid, DRiskSettings>>,
     risk_scores: OnceCell<HashMap<Uuid, Vec<RiskScoreCount>>>,
     heat_inherent: OnceCell<HeatCounts>,
@@ -59,6 +67,7 @@ impl DashboardBatch {
             overdue: OnceCell::new(),
             readiness: OnceCell::new(),
             upcoming: OnceCell::new(),
+            certifications: OnceCell::new(),
             settings: OnceCell::new(),
             risk_scores: OnceCell::new(),
             heat_inherent: OnceCell::new(),
@@ -122,6 +131,18 @@ impl DashboardBatch {
                 let (gate, actor) = (ctx.gate()?, ctx.actor()?);
                 let reader = gate.read_many(actor, &self.orgs, Operation::ReadAudits).await?;
                 Ok(store::upcoming_audits(&reader, now().date_naive(), 90).await?)
+            })
+            .await
+    }
+
+    /// Certifications in force with the audits of their cycles, of the organizations where
+    /// the caller may read certifications (the others are left out).
+    async fn certifications(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<CycleRows>>> {
+        self.certifications
+            .get_or_try_init(|| async {
+                let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+                let reader = gate.read_many(actor, &self.orgs, Operation::ReadCertifications).await?;
+                Ok(crate::store::certification::in_force(&reader, now().date_naive()).await?)
             })
             .await
     }
@@ -448,6 +469,45 @@ impl Dashboard {
         let rows = self.batch.upcoming(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         let access = ctx.gate()?.access_of(ctx.actor()?, self.org).await?;
         Ok(limits::bounded(rows, limits::UPCOMING_AUDITS).into_iter().map(|m| Audit::new(m, access)).collect())
+    }
+
+    /// ACTIVE or SUSPENDED certifications whose `expiresOn` lies within the next 90 days
+    /// (today included), soonest first (at most 20); empty for roles that may not read
+    /// certifications.
+    #[graphql(complexity = "limits::DUE_CERTIFICATIONS * child_complexity")]
+    async fn expiring_certifications(&self, ctx: &Context<'_>) -> Result<Vec<Certification>> {
+        let today = now().date_naive();
+        let until = today + chrono::Days::new(CERTIFICATION_HORIZON_DAYS);
+        let rows = self.batch.certifications(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        let access = ctx.gate()?.access_of(ctx.actor()?, self.org).await?;
+        let expiring = rows.into_iter().filter(|(c, _)| c.expires_on <= until).map(|(c, _)| c);
+        Ok(limits::bounded(expiring.collect(), limits::DUE_CERTIFICATIONS)
+            .into_iter()
+            .map(|m| Certification::new(m, access))
+            .collect())
+    }
+
+    /// Certifications in force whose next audit (`nextSurveillanceDue`: surveillance, or
+    /// recertification in the last year) is due within the next 90 days or overdue,
+    /// soonest first (at most 20); empty for roles that may not read certifications.
+    #[graphql(complexity = "limits::DUE_CERTIFICATIONS * child_complexity")]
+    async fn surveillance_due(&self, ctx: &Context<'_>) -> Result<Vec<Certification>> {
+        let today = now().date_naive();
+        let until = today + chrono::Days::new(CERTIFICATION_HORIZON_DAYS);
+        let rows = self.batch.certifications(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        let access = ctx.gate()?.access_of(ctx.actor()?, self.org).await?;
+        let mut due: Vec<(chrono::NaiveDate, crate::entity::certification::Model)> = rows
+            .into_iter()
+            .filter_map(|(c, audits)| {
+                let next = crate::store::certification::next_audit_due(&c, &audits, today)?;
+                (next.due_on <= until).then_some((next.due_on, c))
+            })
+            .collect();
+        due.sort_by_key(|a| (a.0, a.1.id));
+        Ok(limits::bounded(due, limits::DUE_CERTIFICATIONS)
+            .into_iter()
+            .map(|(_, m)| Certification::new(m, access))
+            .collect())
     }
 
     /// Certification readiness per standard.

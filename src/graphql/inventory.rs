@@ -255,7 +255,8 @@ crate::entity_object! {
         async fn data_categories(&self) -> &[String] {
             &self.model.data_categories.0
         }
-        /// How humans oversee the system (ISO 42001 A.9.2).
+        /// How humans oversee the system. ISO 42001 has no Annex A control for it (A.9 ends at
+        /// A.9.4): it is guidance in Annex B (B.9.3) under the responsible-use objective A.9.
         async fn human_oversight(&self) -> Option<&str> {
             self.model.human_oversight.as_deref()
         }

@@ -101,6 +101,16 @@ pub const NCR_STATUSES: usize = 6;
 pub const AGING_BUCKETS: usize = 4;
 /// `Dashboard.upcomingAudits`: the soonest.
 pub const UPCOMING_AUDITS: usize = 20;
+/// `Audit.objectivityConflicts`: each SoA row and clause assessment has one owner, so
+/// one conflict at most per row.
+pub const OBJECTIVITY_CONFLICTS: usize = SOA_ROWS + 2 * CLAUSES;
+
+// Certifications.
+
+/// `Certification.audits` (refused beyond this when linked).
+pub const CERTIFICATION_AUDITS: usize = crate::domain::certification::MAX_AUDITS;
+/// `Dashboard.expiringCertifications`, `Dashboard.surveillanceDue`: the soonest.
+pub const DUE_CERTIFICATIONS: usize = 20;
 
 #[cfg(test)]
 mod tests {

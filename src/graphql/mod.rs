@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod certification;
 pub mod connection;
 pub mod context;
 pub mod dashboard;
@@ -42,6 +43,7 @@ pub struct Mutation(
     risk::RiskMutation,
     impact::ImpactMutation,
     audit::AuditMutation,
+    certification::CertificationMutation,
     ncr::NcrMutation,
 );
 

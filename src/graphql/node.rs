@@ -6,11 +6,12 @@ use uuid::Uuid;
 
 use crate::auth::Access;
 use crate::entity::{
-    ai_system, audit, clause_assessment, control, corrective_action, finding, impact_assessment, membership,
-    nonconformity, organization, scope,
+    ai_system, audit, certification, clause_assessment, control, corrective_action, finding, impact_assessment,
+    membership, nonconformity, organization, scope,
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::audit::{Audit, Finding};
+use crate::graphql::certification::Certification;
 use crate::graphql::context::{ContextExt, none_if_missing};
 use crate::graphql::impact::ImpactAssessment;
 use crate::graphql::inventory::{AiSystem, Scope};
@@ -35,6 +36,7 @@ pub enum Node {
     ClauseAssessment(ClauseAssessment),
     Audit(Audit),
     Finding(Finding),
+    Certification(Certification),
     Nonconformity(Nonconformity),
     CorrectiveAction(CorrectiveAction),
 }
@@ -86,6 +88,9 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
         ),
         Kind::Audit => Node::Audit(located::<audit::Entity, _>(gate, actor, id, Audit::new).await?),
         Kind::Finding => Node::Finding(located::<finding::Entity, _>(gate, actor, id, Finding::new).await?),
+        Kind::Certification => {
+            Node::Certification(located::<certification::Entity, _>(gate, actor, id, Certification::new).await?)
+        }
         Kind::Nonconformity => {
             Node::Nonconformity(located::<nonconformity::Entity, _>(gate, actor, id, Nonconformity::new).await?)
         }

@@ -194,6 +194,18 @@ crate::entity_object! {
         ) -> Result<crate::graphql::audit::AuditConnection> {
             crate::graphql::audit::audits_of(ctx, self.model.id, self.access, filter, first, after).await
         }
+        /// Certificates of certification bodies and their cycles (ISO/IEC 17021-1), by
+        /// `expiresOn`, soonest first.
+        #[page(first)]
+        async fn certifications(
+            &self,
+            ctx: &Context<'_>,
+            filter: Option<crate::graphql::certification::CertificationFilter>,
+            first: Option<i32>,
+            after: Option<String>,
+        ) -> Result<crate::graphql::certification::CertificationConnection> {
+            crate::graphql::certification::certifications_of(ctx, self.model.id, self.access, filter, first, after).await
+        }
         /// Nonconformities of both standards (10.2), newest first.
         #[page(first)]
         async fn nonconformities(

@@ -8,12 +8,16 @@ use uuid::Uuid;
 
 use crate::auth::Operation;
 use crate::domain::audit::{self as rules, AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
+use crate::domain::audit::{Owned, OwnedKind};
 use crate::domain::refs::{self, Standard};
 use crate::domain::{self, Invalid, MAX_NAME, MAX_TEXT, MAX_TITLE};
-use crate::entity::{StringList, audit, finding, nonconformity, scope, workflow_transition};
+use crate::entity::{
+    StringList, audit, clause_assessment, control, finding, nonconformity, scope, workflow_transition,
+};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::catalog::Catalog;
+use crate::store::certification;
 use crate::store::org::check_version;
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::tenancy::{Actor, Gate, Granted, Writer, now};
@@ -87,6 +91,7 @@ pub struct NewAudit<'a> {
     pub criteria: &'a [String],
     pub objectives: Option<&'a str>,
     pub scope_id: Option<Uuid>,
+    pub certification_id: Option<Uuid>,
 }
 
 pub async fn create(
@@ -105,6 +110,9 @@ pub async fn create(
     let objectives = domain::optional_text("objectives", input.objectives, MAX_TEXT)?;
     let mut w = gate.write(actor, org, Operation::WriteAudits).await?;
     check_scope(&w, input.scope_id).await?;
+    if let Some(c) = input.certification_id {
+        certification::check_audit_link(&w, c, input.audit_type, &standards, true, "certificationId").await?;
+    }
     let at = now();
     let am = audit::ActiveModel {
         id: Set(ids::new_id()),
@@ -126,6 +134,9 @@ pub async fn create(
         objectives: Set(objectives),
         status: Set(AuditStatus::Planned),
         cancel_reason: Set(None),
+        certification_id: Set(input.certification_id),
+        reported_to: Set(None),
+        reported_on: Set(None),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -154,6 +165,10 @@ pub struct AuditChanges<'a> {
     pub criteria: Option<&'a [String]>,
     pub objectives: Option<&'a str>,
     pub scope_id: Option<Option<Uuid>>,
+    pub certification_id: Option<Option<Uuid>>,
+    /// An empty text clears it.
+    pub reported_to: Option<&'a str>,
+    pub reported_on: Option<Option<NaiveDate>>,
 }
 
 pub async fn update(
@@ -167,6 +182,7 @@ pub async fn update(
     let lead = ch.lead_auditor.map(|l| domain::optional_text("leadAuditor", Some(l), MAX_NAME)).transpose()?;
     let team = ch.team.map(|t| domain::clean_list("team", t, MAX_TEAM, MAX_NAME)).transpose()?;
     let objectives = ch.objectives.map(|o| domain::optional_text("objectives", Some(o), MAX_TEXT)).transpose()?;
+    let reported_to = ch.reported_to.map(|r| domain::optional_text("reportedTo", Some(r), MAX_NAME)).transpose()?;
     let (mut w, before) = gate.write_on::<audit::Entity>(actor, id, Operation::WriteAudits).await?;
     check_version(ch.expected_version, before.version)?;
     rules::ensure_editable(before.status, "id")?;
@@ -186,6 +202,23 @@ pub async fn update(
     }
     if let Some(s) = ch.scope_id {
         check_scope(&w, s).await?;
+    }
+    let reported_on = ch.reported_on.unwrap_or(before.reported_on);
+    rules::check_report_date(actual.0, reported_on)?;
+    let audit_type = ch.audit_type.unwrap_or(before.audit_type);
+    let certification_id = ch.certification_id.unwrap_or(before.certification_id);
+    let relinks = ch.certification_id.is_some() || ch.audit_type.is_some() || ch.standards.is_some();
+    if let Some(c) = certification_id.filter(|_| relinks) {
+        // The field at fault: the link when it is what changes, else what broke it.
+        let field = if ch.certification_id.is_some() {
+            "certificationId"
+        } else if ch.audit_type.is_some_and(|t| t != before.audit_type) {
+            "type"
+        } else {
+            "standards"
+        };
+        let joining = before.certification_id != Some(c);
+        certification::check_audit_link(&w, c, audit_type, &standards, joining, field).await?;
     }
 
     let mut am: audit::ActiveModel = before.clone().into();
@@ -218,6 +251,11 @@ pub async fn update(
     if let Some(s) = ch.scope_id {
         am.scope_id.set_ne(s);
     }
+    am.certification_id.set_ne(certification_id);
+    if let Some(r) = reported_to {
+        am.reported_to.set_ne(r);
+    }
+    am.reported_on.set_ne(reported_on);
     if !sea_orm::ActiveModelTrait::is_changed(&am) {
         return w.commit_with(before).await;
     }
@@ -260,9 +298,13 @@ pub async fn transition(
     am.status = Set(to);
     match to {
         AuditStatus::InProgress if before.actual_start.is_none() => am.actual_start = Set(Some(today)),
-        AuditStatus::Completed if before.actual_end.is_none() => {
-            rules::check_period(before.actual_start, Some(today), "actualEnd")?;
-            am.actual_end = Set(Some(today));
+        AuditStatus::Completed => {
+            // ISO 27001 / 42001 9.2.2 c: results reported to management first.
+            rules::check_reported(before.reported_to.as_deref(), before.reported_on, before.actual_start, today)?;
+            if before.actual_end.is_none() {
+                rules::check_period(before.actual_start, Some(today), "actualEnd")?;
+                am.actual_end = Set(Some(today));
+            }
         }
         AuditStatus::Cancelled => am.cancel_reason = Set(reason.clone()),
         _ => {}
@@ -367,7 +409,7 @@ pub async fn add_finding(
     let evidence = domain::optional_text("evidence", input.evidence, MAX_TEXT)?;
     let (mut w, audit) = gate.write_on::<audit::Entity>(actor, audit_id, Operation::WriteFindings).await?;
     rules::ensure_accepts_findings(audit.status, "auditId")?;
-    // ISO 27001 / 42001 9.2.2: findings are against the criteria of this audit.
+    // ISO 27001 / 42001 9.2.2 a: findings are against the criteria of this audit.
     let references =
         refs::check_references("references", input.references, &standards_of(&audit), in_catalog(catalog))?;
     let at = now();
@@ -444,4 +486,49 @@ pub async fn update_finding(
     let after = w.update(am).await?;
     w.record_update(Kind::Finding, id, &before, &after).await?;
     w.commit_with(after).await
+}
+
+/// The SoA rows and clause assessments that these subjects own, of several organizations
+/// (keys: organization, subject), for the objectivity check (9.2.2 b). Two statements.
+pub async fn owned_by(gate: &Gate, actor: &Actor, keys: &[(Uuid, String)]) -> AppResult<Vec<(Uuid, Owned<Uuid>)>> {
+    let mut orgs: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+    orgs.sort();
+    orgs.dedup();
+    let mut subjects: Vec<String> = keys.iter().map(|k| k.1.clone()).collect();
+    subjects.sort();
+    subjects.dedup();
+    let r = gate.read_many(actor, &orgs, Operation::ReadAudits).await?;
+    let mut out = Vec::new();
+    if r.is_empty() || subjects.is_empty() {
+        return Ok(out);
+    }
+    let controls = r
+        .find::<control::Entity>()?
+        .filter(control::Column::Owner.is_in(subjects.clone()))
+        .order_by_asc(control::Column::Position)
+        .order_by_asc(control::Column::Id)
+        .all()
+        .await?;
+    for c in controls {
+        let Some(owner) = c.owner else { continue };
+        out.push((
+            c.organization_id,
+            Owned { kind: OwnedKind::Control, id: c.id, standard: c.standard, reference: c.reference, owner },
+        ));
+    }
+    let clauses = r
+        .find::<clause_assessment::Entity>()?
+        .filter(clause_assessment::Column::Owner.is_in(subjects))
+        .order_by_asc(clause_assessment::Column::Position)
+        .order_by_asc(clause_assessment::Column::Id)
+        .all()
+        .await?;
+    for c in clauses {
+        let Some(owner) = c.owner else { continue };
+        out.push((
+            c.organization_id,
+            Owned { kind: OwnedKind::ClauseAssessment, id: c.id, standard: c.standard, reference: c.reference, owner },
+        ));
+    }
+    Ok(out)
 }

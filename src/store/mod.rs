@@ -3,6 +3,7 @@
 pub mod ai_system;
 pub mod audit;
 pub mod catalog;
+pub mod certification;
 pub mod dashboard;
 pub mod impact;
 pub mod ncr;

@@ -64,6 +64,8 @@ fixture!(ControlUpdate, "updateControl", "UpdateControlInput", "control", "Contr
     |_n| json!({}));
 fixture!(AuditFixture, "createAudit", "CreateAuditInput", "audit", "Audit", in_org: true,
     |n| json!({ "title": format!("Audit {n}"), "type": "INTERNAL", "mode": "INTEGRATED", "standards": ["ISO27001", "ISO42001"] }));
+fixture!(CertificationFixture, "createCertification", "CreateCertificationInput", "certification", "Certification", in_org: true,
+    |n| json!({ "standards": ["ISO27001", "ISO42001"], "certificationBody": "Cert Body Ltd", "certificateNumber": format!("CERT-{n}"), "issuedOn": "2026-01-15", "expiresOn": "2029-01-14" }));
 fixture!(FindingFixture, "addFinding", "AddFindingInput", "finding", "Finding", in_org: false,
     |n| json!({ "type": "MAJOR_NONCONFORMITY", "title": format!("Finding {n}") }));
 fixture!(NonconformityFixture, "createNonconformity", "CreateNonconformityInput", "nonconformity", "Nonconformity", in_org: true,
@@ -189,6 +191,12 @@ async fn audit_to(by: &Actor<'_>, id: &str, to: &str) {
     }
     for step in path_to(&AUDIT_PATH, to) {
         by.ok(q, json!({ "i": { "id": id, "to": step } })).await;
+        if *step == "REPORTING" {
+            // 9.2.2 c: COMPLETED needs the results reported to management.
+            let today = chrono::Utc::now().date_naive().to_string();
+            let u = "mutation($i: UpdateAuditInput!) { updateAudit(input: $i) { audit { id } } }";
+            by.ok(u, json!({ "i": { "id": id, "reportedTo": "Management board", "reportedOn": today } })).await;
+        }
     }
 }
 
@@ -234,6 +242,9 @@ impl Actor<'_> {
         Builder::new(self, json!({ "id": id }))
     }
     pub fn audit(&self) -> Builder<'_, AuditFixture> {
+        Builder::new(self, json!({}))
+    }
+    pub fn certification(&self) -> Builder<'_, CertificationFixture> {
         Builder::new(self, json!({}))
     }
     pub fn finding(&self, audit: &str) -> Builder<'_, FindingFixture> {

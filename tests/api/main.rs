@@ -11,6 +11,7 @@ mod edge;
 mod events;
 mod fidelity;
 mod fidelity_improvement;
+mod fidelity_audit;
 mod gate;
 mod hardening;
 mod improvement;

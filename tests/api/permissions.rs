@@ -177,6 +177,13 @@ const PROBES: &[Probe] = &[
     probe(WriteAudits, "createAudit"),
     probe(WriteAudits, "updateAudit"),
     probe(WriteAudits, "transitionAudit"),
+    probe(ReadCertifications, "certifications").needs(IN_ORG),
+    probe(ReadCertifications, "Certification"),
+    // Documented filter, like upcomingAudits: only those who read certifications see them.
+    probe(ReadCertifications, "expiringCertifications").needs(&[ReadOrganization, ReadDashboard]).filtered(),
+    probe(ReadCertifications, "surveillanceDue").needs(&[ReadOrganization, ReadDashboard]).filtered(),
+    probe(WriteCertifications, "createCertification"),
+    probe(WriteCertifications, "updateCertification"),
     probe(WriteFindings, "addFinding"),
     probe(WriteFindings, "updateFinding"),
     probe(RaiseNonconformity, "raiseNonconformity"),
@@ -366,6 +373,8 @@ struct World<'a> {
     audit: String,
     /// MAJOR_NONCONFORMITY on `audit`, raised as `raised`.
     finding: String,
+    /// ACTIVE, expiring in 30 days (expiring, recertification due).
+    certification: String,
     raised: String,
     /// OPEN, with `action`.
     ncr: String,
@@ -418,7 +427,14 @@ impl<'a> World<'a> {
             .as_str()
             .expect("synced NCR")
             .to_string();
+        let certification = o
+            .certification()
+            .set("issuedOn", (today - chrono::Duration::days(900)).to_string())
+            .set("expiresOn", (today + chrono::Duration::days(30)).to_string())
+            .create()
+            .await;
         World {
+            certification,
             synced_action: o.corrective_action(&synced).create().await,
             synced,
             control: o.control_id("ISO27001", "A.5.1").await,
@@ -787,6 +803,28 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         ("Finding", "") => read(who, &node("Finding", "title"), json!({ "id": w.finding }), "/node").await,
         ("Finding", "Nonconformity.finding") => {
             read(who, &node("Nonconformity", "finding { id }"), json!({ "id": w.raised }), "/node/finding").await
+        }
+        ("certifications", _) => {
+            let body = who.gql(&org_field("certifications { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/certifications/nodes", "/id", &w.certification));
+            (body, outcome)
+        }
+        ("Certification", _) => {
+            read(who, &node("Certification", "certificateNumber"), json!({ "id": w.certification }), "/node").await
+        }
+        ("expiringCertifications", _) | ("surveillanceDue", _) => {
+            let body = who.gql(&org_field(&format!("dashboard {{ {} {{ id }} }}", p.field)), on_org).await;
+            let pointer = format!("/organization/dashboard/{}", p.field);
+            let outcome = judge(&body, lists(&pointer, "/id", &w.certification));
+            (body, outcome)
+        }
+        ("createCertification", _) => {
+            sent(who.certification().org(a).send().await, "/createCertification/certification")
+        }
+        ("updateCertification", _) => {
+            let q = mutation("updateCertification", "UpdateCertificationInput", "certification { id }");
+            let input = json!({ "id": w.certification, "certificationBody": format!("Body {}", serial()) });
+            write(who, &q, input, "/updateCertification/certification").await
         }
         ("createAudit", _) => sent(who.audit().org(a).send().await, "/createAudit/audit"),
         ("updateAudit", _) => {

@@ -129,6 +129,8 @@ owned!(risk, Risk, read: ReadRisks, write: [WriteRisks],
 owned!(impact_assessment, ImpactAssessment, read: ReadImpactAssessments,
     write: [WriteImpactAssessments, ApproveImpactAssessment], versioned: yes);
 owned!(audit, Audit, read: ReadAudits, write: [WriteAudits], versioned: yes);
+owned!(certification, Certification, read: ReadCertifications, write: [WriteCertifications], versioned: yes,
+    order: |q| q.order_by_asc(C::ExpiresOn).order_by_asc(C::Id));
 owned!(finding, Finding, read: ReadAudits, write: [WriteFindings, RaiseNonconformity], versioned: yes);
 owned!(nonconformity, Nonconformity, read: ReadNonconformities,
     write: [WriteNonconformities, SyncNonconformities, TransitionNonconformity, CloseNonconformity, RaiseNonconformity],
@@ -202,6 +204,7 @@ macro_rules! child_of {
     };
 }
 
+child_of!(audit, CertificationId, |m| m.certification_id, |q| q.order_by_asc(C::PlannedStart).order_by_asc(C::Id));
 child_of!(finding, AuditId, |m| Some(m.audit_id), |q| q.order_by_asc(C::Id));
 child_of!(corrective_action, NonconformityId, |m| Some(m.nonconformity_id), |q| q.order_by_asc(C::Id));
 child_of!(impact_assessment, AiSystemId, |m| Some(m.ai_system_id), |q| q
@@ -232,6 +235,7 @@ pub fn read_right(kind: Kind) -> Option<Operation> {
         risk,
         impact_assessment,
         audit,
+        certification,
         finding,
         nonconformity,
         corrective_action,
