@@ -197,47 +197,68 @@ impl DashboardBatch {
     }
 }
 
+/// How long a nonconformity has been open, in whole days.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::dashboard::AgingBucket")]
 pub enum AgingBucket {
+    /// 0-30 days open.
     Days0To30,
+    /// 31-90 days open.
     Days31To90,
+    /// 91-180 days open.
     Days91To180,
+    /// 181 days open or more.
     Over180,
 }
 
+/// Open nonconformities in one aging bucket.
 #[derive(SimpleObject, Clone)]
 pub struct AgingCount {
+    /// The bucket.
     pub bucket: AgingBucket,
     /// `0-30`, `31-90`, `91-180`, `180+` (days open).
     pub label: String,
+    /// Open nonconformities in the bucket.
     pub count: i32,
 }
 
+/// One likelihood × impact cell of the risk heat map.
 #[derive(SimpleObject, Clone)]
 pub struct HeatCell {
+    /// 1..matrixSize.
     pub likelihood: i32,
+    /// 1..matrixSize.
     pub impact: i32,
+    /// Open threats in the cell.
     pub count: i32,
     /// The level of the cell's score under the settings in force.
     pub level: RiskLevel,
 }
 
+/// Open risks of one domain.
 #[derive(SimpleObject, Clone)]
 pub struct DomainCount {
+    /// The domain.
     pub domain: RiskDomain,
+    /// Open (not CLOSED) risks of the domain.
     pub count: i32,
 }
 
+/// Open risks of one level.
 #[derive(SimpleObject, Clone)]
 pub struct LevelCount {
+    /// The level.
     pub level: RiskLevel,
+    /// Open (not CLOSED) risks whose effective score has the level.
     pub count: i32,
 }
 
+/// Nonconformities in one status.
 #[derive(SimpleObject, Clone)]
 pub struct StatusCount {
+    /// The status.
     pub status: NonconformityStatus,
+    /// Nonconformities in the status.
     pub count: i32,
 }
 
@@ -249,11 +270,15 @@ pub struct CoverageFigures {
     pub applicable: i32,
     /// Rows with no SoA decision yet (ISO 27001 6.1.3 d).
     pub undecided: i32,
+    /// Rows EXCLUDED from the SoA (not in `applicable`).
     pub excluded: i32,
     /// INCLUDED rows by implementation status.
     pub implemented: i32,
+    /// INCLUDED rows PARTIAL.
     pub partial: i32,
+    /// INCLUDED rows PLANNED.
     pub planned: i32,
+    /// INCLUDED rows NOT_STARTED.
     pub not_started: i32,
     /// implemented / applicable, in percent.
     pub percent_implemented: f64,
@@ -287,16 +312,21 @@ impl CoverageFigures {
     }
 }
 
+/// SoA implementation figures of one Annex A group, or of `CUSTOM`.
 #[derive(SimpleObject, Clone)]
 pub struct GroupCoverage {
+    /// Group ref, e.g. `A.5`, or `CUSTOM`.
     pub group_ref: String,
+    /// Group title.
     pub group: String,
     #[graphql(flatten)]
     pub figures: CoverageFigures,
 }
 
+/// SoA implementation figures of one standard, with its groups.
 #[derive(SimpleObject, Clone)]
 pub struct SoaCoverage {
+    /// The standard.
     pub standard: StandardCode,
     #[graphql(flatten)]
     pub figures: CoverageFigures,
@@ -349,6 +379,7 @@ pub struct Dashboard {
     pub batch: Arc<DashboardBatch>,
 }
 
+/// One organization's dashboard figures (every member role).
 #[Object]
 impl Dashboard {
     /// SoA implementation per standard, with a breakdown per Annex A group.
@@ -364,6 +395,7 @@ impl Dashboard {
     }
 
     #[graphql(complexity = "limits::NCR_STATUSES * child_complexity")]
+    /// Nonconformities per status, every status present.
     async fn nonconformities_by_status(&self, ctx: &Context<'_>) -> Result<Vec<StatusCount>> {
         let rows = self.batch.ncr_status(ctx).await?.get(&self.org).cloned().unwrap_or_default();
         Ok(NcrStatus::ALL
@@ -398,7 +430,8 @@ impl Dashboard {
     async fn risk_heat_map(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] residual: bool,
+        #[graphql(default = false, desc = "`true`: residual ratings; `false` (default): inherent ratings.")]
+        residual: bool,
     ) -> Result<Vec<HeatCell>> {
         let settings = self.batch.settings(ctx, self.org).await?;
         let counts = self.batch.heat(ctx, residual).await?.get(&self.org).cloned().unwrap_or_default();
@@ -533,10 +566,14 @@ pub async fn organization_dashboard(ctx: &Context<'_>, org: &Organization) -> Re
     Ok(Dashboard { org: org.model.id, batch })
 }
 
+/// The organization and standard with the lowest readiness.
 #[derive(SimpleObject, Clone)]
 pub struct LowestReadiness {
+    /// The organization.
     pub organization: Organization,
+    /// The standard.
     pub standard: StandardCode,
+    /// Its readiness: percent, 0-100, one decimal.
     pub percent: f64,
 }
 
@@ -546,6 +583,7 @@ pub struct Portfolio {
     batch: Arc<DashboardBatch>,
 }
 
+/// Figures across every organization the caller may see.
 #[Object]
 impl Portfolio {
     /// How many organizations the caller may see.
@@ -553,6 +591,7 @@ impl Portfolio {
         self.orgs.len() as i32
     }
 
+    /// Appetite breaches summed over the organizations (see `Dashboard.appetiteBreaches`).
     async fn total_appetite_breaches(&self, ctx: &Context<'_>) -> Result<i32> {
         let mut total = 0;
         for org in &self.orgs {
@@ -561,6 +600,7 @@ impl Portfolio {
         Ok(total as i32)
     }
 
+    /// Nonconformities not CLOSED, summed over the organizations.
     async fn total_open_nonconformities(&self, ctx: &Context<'_>) -> Result<i32> {
         let all = self.batch.ncr_status(ctx).await?;
         Ok(all.values().flatten().filter(|(s, _)| *s != NcrStatus::Closed).map(|(_, n)| *n as i32).sum())

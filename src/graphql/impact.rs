@@ -26,29 +26,44 @@ use crate::store::tenancy::{Granted, now};
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::impact::ImpactAssessmentStatus")]
 pub enum ImpactAssessmentStatus {
+    /// Being written: content can change.
     Draft,
+    /// Submitted for review (needs at least one impact); can be sent back to DRAFT.
     InReview,
+    /// Approved by an OWNER or MANAGER: read-only until reopened (ISO 42001 6.1.4).
     Approved,
 }
 
+/// What an assessed impact concerns.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::impact::ImpactArea")]
 pub enum ImpactArea {
+    /// Fairness and non-discrimination.
     Fairness,
+    /// Privacy and personal data.
     Privacy,
+    /// Physical or psychological safety.
     Safety,
+    /// Security of people, information or systems.
     Security,
+    /// Transparency and explainability.
     Transparency,
+    /// Accountability for the system's outcomes.
     Accountability,
+    /// Human rights.
     HumanRights,
+    /// Environmental impact.
     Environment,
+    /// Anything else (the description says what).
     Other,
 }
 
 /// One potential consequence for individuals, groups or societies.
 #[derive(SimpleObject, Clone)]
 pub struct Impact {
+    /// What the impact concerns.
     pub area: ImpactArea,
+    /// The potential consequence.
     pub description: String,
     /// 1..matrixSize.
     pub likelihood: i32,
@@ -56,10 +71,12 @@ pub struct Impact {
     pub severity: i32,
     /// likelihood × severity.
     pub score: i32,
+    /// How the impact is mitigated, if at all.
     pub mitigation: Option<String>,
 }
 
 crate::entity_type! {
+    /// An AI system impact assessment (ISO 42001 6.1.4, 8.4; A.5.2-A.5.5).
     ImpactAssessment, impact_assessment
 }
 
@@ -81,11 +98,13 @@ crate::entity_object! {
     update: custom,
     delete: none,
     {
+        /// The assessed AI system.
         async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
             Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, self.model.ai_system_id)
                 .await?
                 .map(|m| AiSystem::new(m, self.access)))
         }
+        /// Title of the assessment.
         async fn title(&self) -> &str {
             &self.model.title
         }
@@ -93,12 +112,15 @@ crate::entity_object! {
         async fn assessed_individuals(&self) -> Option<&str> {
             self.model.assessed_individuals.as_deref()
         }
+        /// Groups of individuals affected by the system's use.
         async fn assessed_groups(&self) -> Option<&str> {
             self.model.assessed_groups.as_deref()
         }
+        /// Societies affected by the system's use.
         async fn assessed_societies(&self) -> Option<&str> {
             self.model.assessed_societies.as_deref()
         }
+        /// Workflow status: DRAFT, IN_REVIEW or APPROVED.
         async fn status(&self) -> ImpactAssessmentStatus {
             self.current().into()
         }
@@ -106,6 +128,7 @@ crate::entity_object! {
         async fn approved_by(&self) -> Option<&str> {
             self.model.approved_by.as_deref()
         }
+        /// When it was approved (UTC); `null` unless APPROVED.
         async fn approved_at(&self) -> Option<DateTime<Utc>> {
             self.model.approved_at
         }
@@ -191,9 +214,12 @@ crate::entity_object! {
 
 crate::connection!(ImpactAssessmentConnection, ImpactAssessmentEdge, ImpactAssessment);
 
+/// Conditions on `organization.impactAssessments`: every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ImpactAssessmentFilter {
+    /// Assessments of this AI system.
     pub ai_system_id: Option<ID>,
+    /// Assessments in this status.
     pub status: Option<ImpactAssessmentStatus>,
     /// `true`: due for reassessment (`ImpactAssessment.reassessmentDue`); `false`: not.
     pub reassessment_due: Option<bool>,
@@ -222,14 +248,18 @@ pub async fn organization_impact_assessments(
     Ok(ImpactAssessmentConnection::from_page(page, |m| ImpactAssessment::new(m, access)))
 }
 
+/// One potential consequence of an AI system, rated on the organization's risk matrix.
 #[derive(InputObject)]
 pub struct ImpactInput {
+    /// What the impact concerns.
     pub area: ImpactArea,
+    /// The potential consequence: required, at most 20,000 characters.
     pub description: String,
     /// 1..matrixSize of the organization's risk settings.
     pub likelihood: i32,
     /// 1..matrixSize of the organization's risk settings.
     pub severity: i32,
+    /// How the impact is mitigated, at most 20,000 characters.
     pub mitigation: Option<String>,
 }
 
@@ -252,12 +282,19 @@ fn risk_ids(v: &[ID]) -> AppResult<Vec<Uuid>> {
 /// Starts as DRAFT.
 #[derive(InputObject)]
 pub struct CreateImpactAssessmentInput {
+    /// The organization the assessment belongs to.
     pub organization_id: ID,
+    /// The AI system assessed, of the same organization.
     pub ai_system_id: ID,
+    /// Required, at most 300 characters.
     pub title: String,
+    /// Individuals affected by the system's use, at most 20,000 characters.
     pub assessed_individuals: Option<String>,
+    /// Groups of individuals affected, at most 20,000 characters.
     pub assessed_groups: Option<String>,
+    /// Societies affected, at most 20,000 characters.
     pub assessed_societies: Option<String>,
+    /// The potential consequences (at most 100; review needs at least one).
     pub impacts: Option<Vec<ImpactInput>>,
     /// Risks of the register this assessment informs.
     pub risk_ids: Option<Vec<ID>>,
@@ -270,11 +307,17 @@ pub struct CreateImpactAssessmentInput {
 /// together with `status: DRAFT` (reopening).
 #[derive(InputObject)]
 pub struct UpdateImpactAssessmentInput {
+    /// The assessment to change.
     pub id: ID,
+    /// The `version` last read: refused with CONFLICT when the assessment changed since.
     pub expected_version: Option<i32>,
+    /// At most 300 characters.
     pub title: Option<String>,
+    /// At most 20,000 characters; `null` clears it.
     pub assessed_individuals: MaybeUndefined<String>,
+    /// At most 20,000 characters; `null` clears it.
     pub assessed_groups: MaybeUndefined<String>,
+    /// At most 20,000 characters; `null` clears it.
     pub assessed_societies: MaybeUndefined<String>,
     /// Replaces the impacts.
     pub impacts: Option<Vec<ImpactInput>>,
@@ -283,6 +326,8 @@ pub struct UpdateImpactAssessmentInput {
     /// Months between reviews once approved: 1-60 (ISO 42001 8.4). Takes effect at the
     /// next approval.
     pub review_interval_months: Option<i32>,
+    /// Moves the workflow: DRAFT → IN_REVIEW → APPROVED, IN_REVIEW → DRAFT, APPROVED →
+    /// DRAFT (reopening).
     pub status: Option<ImpactAssessmentStatus>,
     /// Recorded with the status change in the audit trail.
     pub note: Option<String>,
@@ -290,6 +335,7 @@ pub struct UpdateImpactAssessmentInput {
 
 crate::mutations! {
     ImpactMutation;
+    /// Starts an impact assessment of an AI system, as DRAFT (ISO 42001 6.1.4, 8.4).
     create_impact_assessment(ctx, gate, actor, input: CreateImpactAssessmentInput)
         -> CreateImpactAssessmentPayload { impact_assessment: ImpactAssessment } => {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
@@ -308,6 +354,8 @@ crate::mutations! {
         }).await?;
         Ok(CreateImpactAssessmentPayload { impact_assessment: ImpactAssessment::new(m, access) })
     }
+    /// Changes an assessment or moves its workflow; approving and reopening need OWNER or
+    /// MANAGER (ISO 42001 6.1.4).
     update_impact_assessment(ctx, gate, actor, input: UpdateImpactAssessmentInput)
         -> UpdateImpactAssessmentPayload { impact_assessment: ImpactAssessment } => {
         let id = ids::expect(Kind::ImpactAssessment, &input.id, "id")?;

@@ -18,21 +18,31 @@ use crate::ids::{self, Kind};
 use crate::store::page::PageArgs;
 use crate::store::{ai_system as ai_store, scope as store};
 
+/// What a scope covers; it fixes the standards the scope must include.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::scope::ScopeKind")]
 pub enum ScopeKind {
+    /// Information security management system (ISO 27001).
     Isms,
+    /// AI management system (ISO 42001).
     Aims,
+    /// One scope for both management systems (ISO 27001 and ISO 42001).
     Integrated,
 }
 
+/// Where an AI system is in its life cycle (ISO 42001 A.6.2).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::impact::AiLifecycleStage")]
 pub enum AiLifecycleStage {
+    /// Being designed.
     Design,
+    /// Being developed.
     Development,
+    /// Being verified and validated before deployment: needs an APPROVED impact assessment.
     Validation,
+    /// In use: needs an APPROVED impact assessment.
     Deployed,
+    /// No longer in use; its risks and impact assessments are kept.
     Retired,
 }
 
@@ -117,21 +127,27 @@ crate::entity_object! {
     /// Deleting is refused while risks, AI systems or audits refer to the scope.
     delete: WriteScopes,
     {
+        /// Name of the scope, unique in the organization.
         async fn name(&self) -> &str {
             &self.model.name
         }
+        /// ISMS, AIMS or INTEGRATED.
         async fn kind(&self) -> ScopeKind {
             self.model.kind.into()
         }
+        /// Free-text description.
         async fn description(&self) -> Option<&str> {
             self.model.description.as_deref()
         }
+        /// The scope's boundaries and interfaces (ISO 27001 4.3; ISO 42001 4.3).
         async fn boundaries(&self) -> Option<&str> {
             self.model.boundaries.as_deref()
         }
+        /// What the scope includes (e.g. sites, processes, systems).
         async fn inclusions(&self) -> &[String] {
             &self.model.inclusions.0
         }
+        /// What the scope leaves out.
         async fn exclusions(&self) -> &[String] {
             &self.model.exclusions.0
         }
@@ -159,35 +175,56 @@ pub async fn organization_scopes(
     Ok(ScopeConnection::from_page(page, |m| Scope::new(m, access)))
 }
 
+/// Input of `createScope`.
 #[derive(InputObject)]
 pub struct CreateScopeInput {
+    /// The organization the scope belongs to.
     pub organization_id: ID,
+    /// Required, at most 200 characters, unique in the organization.
     pub name: String,
+    /// ISMS, AIMS or INTEGRATED.
     pub kind: ScopeKind,
+    /// Free text, at most 20,000 characters.
     pub description: Option<String>,
+    /// Boundaries and interfaces (ISO 27001 4.3; ISO 42001 4.3), at most 20,000
+    /// characters.
     pub boundaries: Option<String>,
+    /// At most 100 entries of at most 1,000 characters; blanks and duplicates dropped.
     pub inclusions: Option<Vec<String>>,
+    /// At most 100 entries of at most 1,000 characters; blanks and duplicates dropped.
     pub exclusions: Option<Vec<String>>,
     /// Default: those of the kind (ISMS: ISO27001, AIMS: ISO42001, INTEGRATED: both);
     /// must include them.
     pub standards: Option<Vec<StandardCode>>,
 }
 
+/// Input of `updateScope`: fields left out stay.
 #[derive(InputObject)]
 pub struct UpdateScopeInput {
+    /// The scope to change.
     pub id: ID,
+    /// The `version` last read: refused with CONFLICT when the scope changed since.
     pub expected_version: Option<i32>,
+    /// At most 200 characters, unique in the organization.
     pub name: Option<String>,
+    /// A new kind keeps the standards when they include the kind's, else takes the kind's.
     pub kind: Option<ScopeKind>,
+    /// At most 20,000 characters; `null` clears it.
     pub description: MaybeUndefined<String>,
+    /// At most 20,000 characters; `null` clears it.
     pub boundaries: MaybeUndefined<String>,
+    /// Replaces the list (at most 100 entries of at most 1,000 characters).
     pub inclusions: Option<Vec<String>>,
+    /// Replaces the list (at most 100 entries of at most 1,000 characters).
     pub exclusions: Option<Vec<String>>,
+    /// Replaces the standards; must include those of the kind.
     pub standards: Option<Vec<StandardCode>>,
 }
 
+/// Input of `deleteScope`.
 #[derive(InputObject)]
 pub struct DeleteScopeInput {
+    /// The scope to delete.
     pub id: ID,
 }
 
@@ -211,15 +248,20 @@ crate::entity_object! {
     /// Deleting is refused while risks or impact assessments refer to the system.
     delete: WriteAiSystems,
     {
+        /// Name of the AI system.
         async fn name(&self) -> &str {
             &self.model.name
         }
+        /// Free-text description.
         async fn description(&self) -> Option<&str> {
             self.model.description.as_deref()
         }
+        /// What the system is for (its intended use); a change makes approved impact
+        /// assessments due for reassessment.
         async fn purpose(&self) -> Option<&str> {
             self.model.purpose.as_deref()
         }
+        /// Where the system is in its life cycle.
         async fn lifecycle_stage(&self) -> AiLifecycleStage {
             self.model.lifecycle_stage.into()
         }
@@ -244,14 +286,17 @@ crate::entity_object! {
         async fn eu_ai_act_risk_class(&self) -> Option<EuAiActRiskClass> {
             self.model.eu_ai_act_risk_class.map(Into::into)
         }
+        /// Who is responsible for the system.
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
+        /// The scope the system belongs to, if any.
         async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
             let Some(id) = self.model.scope_id else { return Ok(None) };
             let m = load_by_id::<scope::Entity>(ctx, self.model.organization_id, id).await?;
             Ok(m.map(|m| Scope::new(m, self.access)))
         }
+        /// Categories of data the system uses (e.g. personal data).
         async fn data_categories(&self) -> &[String] {
             &self.model.data_categories.0
         }
@@ -292,11 +337,14 @@ crate::entity_object! {
 
 crate::connection!(AiSystemConnection, AiSystemEdge, AiSystem);
 
+/// Conditions on `organization.aiSystems`: every one given must hold.
 #[derive(InputObject, Default)]
 pub struct AiSystemFilter {
+    /// Systems in this stage.
     pub lifecycle_stage: Option<AiLifecycleStage>,
     /// The deprecated single role (`AiSystem.organizationRole`).
     pub organization_role: Option<AiRole>,
+    /// Systems of this scope.
     pub scope_id: Option<ID>,
     /// Case-insensitive match on name, purpose or owner.
     pub search: Option<String>,
@@ -329,11 +377,16 @@ pub async fn organization_ai_systems(
     Ok(AiSystemConnection::from_page(page, |m| AiSystem::new(m, access)))
 }
 
+/// Input of `createAiSystem`.
 #[derive(InputObject)]
 pub struct CreateAiSystemInput {
+    /// The organization whose inventory gets the system.
     pub organization_id: ID,
+    /// Required, at most 200 characters.
     pub name: String,
+    /// Free text, at most 20,000 characters.
     pub description: Option<String>,
+    /// Intended use, at most 20,000 characters.
     pub purpose: Option<String>,
     /// Default DESIGN.
     pub lifecycle_stage: Option<AiLifecycleStage>,
@@ -343,21 +396,35 @@ pub struct CreateAiSystemInput {
     /// The organization's ISO/IEC 22989 roles (ISO 42001 4.1): at least one. Required
     /// unless the deprecated `organizationRole` is given.
     pub organization_roles: Option<Vec<AiStakeholderRole>>,
+    /// The organization's operator role under the EU AI Act, when the Act applies.
     pub eu_ai_act_role: Option<EuAiActRole>,
+    /// The system's class under the EU AI Act, when the Act applies.
     pub eu_ai_act_risk_class: Option<EuAiActRiskClass>,
+    /// Who is responsible, at most 200 characters.
     pub owner: Option<String>,
+    /// A scope of the same organization.
     pub scope_id: Option<ID>,
+    /// At most 50 entries of at most 200 characters; blanks and duplicates dropped.
     pub data_categories: Option<Vec<String>>,
+    /// How humans oversee the system (ISO 42001 B.9.3), at most 20,000 characters.
     pub human_oversight: Option<String>,
 }
 
+/// Input of `updateAiSystem`: fields left out stay. A change of purpose, data categories or
+/// lifecycle stage makes APPROVED impact assessments due (ISO 42001 8.4).
 #[derive(InputObject)]
 pub struct UpdateAiSystemInput {
+    /// The AI system to change.
     pub id: ID,
+    /// The `version` last read: refused with CONFLICT when the system changed since.
     pub expected_version: Option<i32>,
+    /// At most 200 characters.
     pub name: Option<String>,
+    /// At most 20,000 characters; `null` clears it.
     pub description: MaybeUndefined<String>,
+    /// Intended use, at most 20,000 characters; `null` clears it.
     pub purpose: MaybeUndefined<String>,
+    /// RETIRED keeps the system's records (instead of deleting it).
     pub lifecycle_stage: Option<AiLifecycleStage>,
     /// Deprecated: use `organizationRoles`. Alone, it keeps the list when the list holds
     /// its ISO/IEC 22989 counterpart, and replaces the list with that counterpart
@@ -369,9 +436,13 @@ pub struct UpdateAiSystemInput {
     pub eu_ai_act_role: MaybeUndefined<EuAiActRole>,
     /// `null` clears it.
     pub eu_ai_act_risk_class: MaybeUndefined<EuAiActRiskClass>,
+    /// At most 200 characters; `null` clears it.
     pub owner: MaybeUndefined<String>,
+    /// A scope of the same organization; `null` detaches the system.
     pub scope_id: MaybeUndefined<ID>,
+    /// Replaces the list (at most 50 entries of at most 200 characters).
     pub data_categories: Option<Vec<String>>,
+    /// How humans oversee the system, at most 20,000 characters; `null` clears it.
     pub human_oversight: MaybeUndefined<String>,
 }
 
@@ -379,8 +450,10 @@ fn roles_in(v: Option<Vec<AiStakeholderRole>>) -> Option<Vec<impact_rules::AiSta
     v.map(|v| v.into_iter().map(Into::into).collect())
 }
 
+/// Input of `deleteAiSystem`.
 #[derive(InputObject)]
 pub struct DeleteAiSystemInput {
+    /// The AI system to delete.
     pub id: ID,
 }
 
@@ -389,6 +462,7 @@ pub struct DeleteAiSystemInput {
 
 crate::mutations! {
     InventoryMutation;
+    /// Defines a scope of the management system (ISO 27001 4.3; ISO 42001 4.3).
     create_scope(ctx, gate, actor, input: CreateScopeInput) -> CreateScopePayload { scope: Scope } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         store::create_scope(gate, actor, org, store::NewScope {
@@ -401,6 +475,7 @@ crate::mutations! {
             standards: input.standards.map(|v| v.into_iter().map(Into::into).collect()),
         }).await?
     }
+    /// Changes a scope (ISO 27001 4.3; ISO 42001 4.3).
     update_scope(ctx, gate, actor, input: UpdateScopeInput) -> UpdateScopePayload { scope: Scope } {
         let id = ids::expect(Kind::Scope, &input.id, "id")?;
         store::update_scope(gate, actor, id, store::ScopeChanges {
@@ -420,6 +495,7 @@ crate::mutations! {
         let m = store::delete_scope(gate, actor, id).await?;
         Ok(DeleteScopePayload { deleted_id: ID(ids::encode(Kind::Scope, m.model.id)) })
     }
+    /// Adds an AI system to the inventory, with the organization's roles for it (ISO 42001 4.1).
     create_ai_system(ctx, gate, actor, input: CreateAiSystemInput) -> CreateAiSystemPayload { ai_system: AiSystem } {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let scope_id = input.scope_id.as_ref().map(|i| ref_id(Kind::Scope, i, "scopeId")).transpose()?;
@@ -438,6 +514,8 @@ crate::mutations! {
             human_oversight: input.human_oversight.as_deref(),
         }).await?
     }
+    /// Changes an AI system; a new purpose, data categories or lifecycle stage makes APPROVED
+    /// impact assessments due for reassessment (ISO 42001 8.4).
     update_ai_system(ctx, gate, actor, input: UpdateAiSystemInput) -> UpdateAiSystemPayload { ai_system: AiSystem } {
         let id = ids::expect(Kind::AiSystem, &input.id, "id")?;
         ai_store::update_ai_system(gate, actor, id, ai_store::AiSystemChanges {

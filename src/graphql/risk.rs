@@ -26,20 +26,33 @@ use crate::store::risk as store;
 use crate::store::tenancy::Granted;
 use crate::store::{Actor, Gate};
 
+/// What a risk concerns; it fixes the risk's domain, and so the appetite that applies.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::risk::RiskCategory")]
 pub enum RiskCategory {
+    /// Information disclosed to those not authorized (domain SECURITY).
     Confidentiality,
+    /// Information altered, incomplete or inaccurate (domain SECURITY).
     Integrity,
+    /// Information or services unavailable when needed (domain SECURITY).
     Availability,
+    /// Unfair bias in an AI system's outcomes (domain AI).
     BiasFairness,
+    /// An AI system's behaviour or use not explainable or not disclosed (domain AI).
     Transparency,
+    /// Quality of the data AI systems learn from and act on (domain AI).
     DataQuality,
+    /// Insufficient human oversight of an AI system (domain AI).
     HumanOversight,
+    /// Consequences for individuals or groups an AI system affects (domain AI).
     AiSubjectImpact,
+    /// Security of an AI system itself (domain SHARED).
     AiSystemSecurity,
+    /// Security of training data (domain SHARED).
     TrainingDataSecurity,
+    /// Integrity of an AI model, e.g. tampering or poisoning (domain SHARED).
     ModelIntegrity,
+    /// Availability of an AI system or service (domain SHARED).
     AiAvailability,
     /// Personal data, in the ISMS and in AI processing (domain SHARED).
     Privacy,
@@ -64,42 +77,65 @@ pub enum RiskKind {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::risk::RiskDomain")]
 pub enum RiskDomain {
+    /// Information-security risks: CONFIDENTIALITY, INTEGRITY, AVAILABILITY.
     Security,
+    /// Impacts of AI systems: BIAS_FAIRNESS, TRANSPARENCY, DATA_QUALITY, HUMAN_OVERSIGHT,
+    /// AI_SUBJECT_IMPACT.
     Ai,
+    /// Security of AI systems, PRIVACY, LEGAL_REGULATORY, THIRD_PARTY: both systems' criteria.
     Shared,
 }
 
+/// A band of scores under the organization's thresholds (`RiskSettings.levels`).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::risk::RiskLevel")]
 pub enum RiskLevel {
+    /// Scores 1..lowMax.
     Low,
+    /// Scores lowMax+1..mediumMax.
     Medium,
+    /// Scores mediumMax+1..highMax.
     High,
+    /// Scores highMax+1..maxScore.
     Critical,
 }
 
+/// Risk treatment option (ISO 27001 6.1.3 a; ISO 42001 6.1.3).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::risk::RiskTreatment")]
 pub enum RiskTreatment {
+    /// Reduce the risk with controls (linked with `linkRiskControl`).
     Mitigate,
+    /// Retain the residual risk; above the appetite it needs a justification, who accepted
+    /// it and an expiry date (ISO 27001 6.1.3 f).
     Accept,
+    /// Share the risk with another party (e.g. insurance, a supplier).
     Transfer,
+    /// Stop the activity that gives rise to the risk.
     Avoid,
 }
 
+/// Where a risk stands in the risk process; every status but IDENTIFIED needs an owner
+/// (ISO 27001 6.1.2 c 2).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::risk::RiskStatus")]
 pub enum RiskStatus {
+    /// Recorded, not yet assessed: the only status allowed without an owner.
     Identified,
+    /// Analysed and rated.
     Assessed,
+    /// Treatment under way.
     Treating,
+    /// Treated and kept under review.
     Monitoring,
+    /// No longer tracked: never open, overdue for review or an appetite breach.
     Closed,
 }
 
 // ---------------------------------------------------------------------------------------
 // Settings
 
+/// Upper bounds of LOW, MEDIUM and HIGH (scores, 1..maxScore).
 #[derive(SimpleObject, Clone)]
 pub struct RiskThresholds {
     /// LOW: 1..=lowMax.
@@ -110,18 +146,25 @@ pub struct RiskThresholds {
     pub high_max: i32,
 }
 
+/// One level and its inclusive score range under the settings in force.
 #[derive(SimpleObject, Clone)]
 pub struct RiskLevelRange {
+    /// The level.
     pub level: RiskLevel,
+    /// Lowest score of the level (inclusive).
     pub min_score: i32,
+    /// Highest score of the level (inclusive).
     pub max_score: i32,
 }
 
 /// Maximum acceptable effective score per domain.
 #[derive(SimpleObject, Clone)]
 pub struct RiskAppetite {
+    /// Appetite of SECURITY risks: 0..maxScore (default 9 on 5×5).
     pub security: i32,
+    /// Appetite of AI risks: 0..maxScore (default 6 on 5×5).
     pub ai: i32,
+    /// Appetite of SHARED risks: 0..maxScore (default 9 on 5×5).
     pub shared: i32,
 }
 
@@ -133,10 +176,12 @@ pub struct RiskSettings {
     pub matrix_size: i32,
     /// matrixSize².
     pub max_score: i32,
+    /// Upper bounds of LOW, MEDIUM and HIGH in force.
     pub thresholds: RiskThresholds,
     /// The four levels as score ranges.
     #[graphql(complexity = "limits::RISK_LEVELS * child_complexity")]
     pub levels: Vec<RiskLevelRange>,
+    /// Appetite per domain in force (ISO 27001 6.1.2 a 1; ISO 42001 6.1.2).
     pub appetite: RiskAppetite,
     /// `false`: the default thresholds, scaled to the matrix (see README).
     pub custom_thresholds: bool,
@@ -168,18 +213,25 @@ impl From<Settings> for RiskSettings {
     }
 }
 
+/// Custom thresholds: `1 <= lowMax < mediumMax < highMax < maxScore`.
 #[derive(InputObject)]
 pub struct RiskThresholdsInput {
+    /// Highest LOW score.
     pub low_max: i32,
+    /// Highest MEDIUM score.
     pub medium_max: i32,
+    /// Highest HIGH score; CRITICAL runs above it to the max score.
     pub high_max: i32,
 }
 
 /// Domains left out keep their current appetite.
 #[derive(InputObject)]
 pub struct RiskAppetiteInput {
+    /// Appetite of SECURITY risks: 0..maxScore.
     pub security: Option<i32>,
+    /// Appetite of AI risks: 0..maxScore.
     pub ai: Option<i32>,
+    /// Appetite of SHARED risks: 0..maxScore.
     pub shared: Option<i32>,
 }
 
@@ -188,8 +240,11 @@ pub struct RiskAppetiteInput {
 /// below ratings in use.
 #[derive(InputObject)]
 pub struct RiskSettingsInput {
+    /// 3, 4 or 5; refused below a likelihood, impact or severity rating in use.
     pub matrix_size: Option<i32>,
+    /// Custom thresholds; `null` returns to the defaults of the matrix size.
     pub thresholds: MaybeUndefined<RiskThresholdsInput>,
+    /// Appetite per domain; `null` returns every domain to its default.
     pub appetite: MaybeUndefined<RiskAppetiteInput>,
 }
 
@@ -290,15 +345,19 @@ crate::entity_object! {
     update: WriteRisks,
     delete: WriteRisks,
     {
+        /// Short name of the risk.
         async fn title(&self) -> &str {
             &self.model.title
         }
+        /// Free-text description of the risk.
         async fn description(&self) -> Option<&str> {
             self.model.description.as_deref()
         }
+        /// What the risk concerns; it fixes `domain`.
         async fn category(&self) -> RiskCategory {
             self.model.category.into()
         }
+        /// SECURITY, AI or SHARED, from the category: the appetite that applies.
         async fn domain(&self) -> RiskDomain {
             self.model.domain.into()
         }
@@ -306,9 +365,11 @@ crate::entity_object! {
         async fn kind(&self) -> RiskKind {
             self.model.kind.into()
         }
+        /// Inherent likelihood rating, 1..matrixSize (ISO 27001 6.1.2 d 2).
         async fn likelihood(&self) -> i32 {
             self.model.likelihood
         }
+        /// Inherent impact (consequence) rating, 1..matrixSize (ISO 27001 6.1.2 d 1).
         async fn impact(&self) -> i32 {
             self.model.impact
         }
@@ -316,6 +377,7 @@ crate::entity_object! {
         async fn inherent_score(&self) -> i32 {
             self.model.inherent_score
         }
+        /// Level of `inherentScore` under the thresholds in force.
         async fn inherent_level(&self) -> RiskLevel {
             self.eval().inherent_level.into()
         }
@@ -323,6 +385,8 @@ crate::entity_object! {
         async fn residual_likelihood(&self) -> Option<i32> {
             self.model.residual_likelihood
         }
+        /// After treatment, 1..matrixSize; `null` when not assessed (the inherent impact
+        /// applies).
         async fn residual_impact(&self) -> Option<i32> {
             self.model.residual_impact
         }
@@ -330,6 +394,7 @@ crate::entity_object! {
         async fn residual_score(&self) -> i32 {
             self.model.effective_score
         }
+        /// Level of `residualScore` under the thresholds in force.
         async fn residual_level(&self) -> RiskLevel {
             self.eval().residual_level.into()
         }
@@ -357,6 +422,7 @@ crate::entity_object! {
         async fn acceptance_lapsed(&self) -> Option<String> {
             rules::acceptance_lapsed(self.model.treatment, self.model.accepted_score, self.model.effective_score)
         }
+        /// The chosen treatment option (ISO 27001 6.1.3 a); `null` until chosen.
         async fn treatment(&self) -> Option<RiskTreatment> {
             self.model.treatment.map(Into::into)
         }
@@ -373,6 +439,7 @@ crate::entity_object! {
         async fn accepted_on_behalf_of(&self) -> Option<&str> {
             self.model.accepted_on_behalf_of.as_deref()
         }
+        /// Last day the acceptance holds (`YYYY-MM-DD`, UTC); `null` when not given.
         async fn acceptance_expires_on(&self) -> Option<Date> {
             self.model.acceptance_expires_on.map(Date)
         }
@@ -384,9 +451,11 @@ crate::entity_object! {
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
+        /// Where the risk stands in the risk process.
         async fn status(&self) -> RiskStatus {
             self.model.status.into()
         }
+        /// Next planned review (`YYYY-MM-DD`; ISO 27001 8.2: at planned intervals).
         async fn review_date(&self) -> Option<Date> {
             self.model.review_date.map(Date)
         }
@@ -394,12 +463,14 @@ crate::entity_object! {
         async fn review_overdue(&self) -> bool {
             self.eval().review_overdue
         }
+        /// The ISMS, AIMS or integrated scope the risk belongs to, if any.
         async fn scope(&self, ctx: &Context<'_>) -> Result<Option<Scope>> {
             let Some(id) = self.model.scope_id else { return Ok(None) };
             Ok(load_by_id::<crate::entity::scope::Entity>(ctx, self.model.organization_id, id)
                 .await?
                 .map(|m| Scope::new(m, self.access)))
         }
+        /// The AI system the risk concerns, if any.
         async fn ai_system(&self, ctx: &Context<'_>) -> Result<Option<AiSystem>> {
             let Some(id) = self.model.ai_system_id else { return Ok(None) };
             Ok(load_by_id::<crate::entity::ai_system::Entity>(ctx, self.model.organization_id, id)
@@ -436,22 +507,28 @@ pub async fn risks_of_control(ctx: &Context<'_>, c: &control::Model, access: Acc
 
 crate::connection!(RiskConnection, RiskEdge, Risk);
 
+/// Conditions on `organization.risks`: every one given must hold.
 #[derive(InputObject, Default)]
 pub struct RiskFilter {
+    /// Risks of this domain.
     pub domain: Option<RiskDomain>,
     /// THREAT or OPPORTUNITY.
     pub kind: Option<RiskKind>,
+    /// Risks of this category.
     pub category: Option<RiskCategory>,
     /// Residual level under the current thresholds.
     pub level: Option<RiskLevel>,
     /// Inherent level under the current thresholds.
     pub inherent_level: Option<RiskLevel>,
+    /// Risks with this treatment.
     pub treatment: Option<RiskTreatment>,
+    /// Risks in this status.
     pub status: Option<RiskStatus>,
     /// Residual score above the appetite of the risk's domain (current settings).
     pub exceeds_appetite: Option<bool>,
     /// Exceeds the appetite and is not validly accepted (nor closed).
     pub appetite_breach: Option<bool>,
+    /// `true`: review date past (UTC) and not CLOSED; `false`: the others.
     pub review_overdue: Option<bool>,
     /// Exact owner.
     pub owner: Option<String>,
@@ -463,22 +540,28 @@ pub struct RiskFilter {
     pub search: Option<String>,
 }
 
+/// What `organization.risks` is sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum RiskOrderField {
     /// Residual score.
     #[default]
     Score,
+    /// Creation time.
     CreatedAt,
+    /// Title, alphabetically.
     Title,
     /// Risks without a review date come last in both directions.
     ReviewDate,
 }
 
+/// Sort order of `organization.risks`.
 #[derive(InputObject, Default)]
 pub struct RiskOrder {
     #[graphql(default)]
+    /// What to sort by (default SCORE).
     pub field: RiskOrderField,
     #[graphql(default)]
+    /// ASC or DESC (default ASC).
     pub direction: OrderDirection,
 }
 
@@ -550,10 +633,14 @@ pub async fn organization_risks(
 // ---------------------------------------------------------------------------------------
 // Mutations
 
+/// Input of `createRisk`.
 #[derive(InputObject)]
 pub struct CreateRiskInput {
+    /// The organization whose register gets the risk.
     pub organization_id: ID,
+    /// Short name: required, at most 300 characters.
     pub title: String,
+    /// Free text, at most 20,000 characters.
     pub description: Option<String>,
     /// Fixes the domain (and so the appetite that applies).
     pub category: RiskCategory,
@@ -563,21 +650,28 @@ pub struct CreateRiskInput {
     pub likelihood: i32,
     /// 1..matrixSize.
     pub impact: i32,
+    /// Likelihood after treatment, 1..matrixSize; left out, the inherent one applies.
     pub residual_likelihood: Option<i32>,
+    /// Impact after treatment, 1..matrixSize; left out, the inherent one applies.
     pub residual_impact: Option<i32>,
     /// ACCEPT above the domain's appetite needs acceptanceJustification, acceptedBy and
     /// acceptanceExpiresOn (ISO 27001 6.1.3 f). ACCEPT records the residual score accepted.
     pub treatment: Option<RiskTreatment>,
+    /// Why the risk owner accepts the residual risk (ISO 27001 6.1.3 f); ACCEPT only.
     pub acceptance_justification: Option<String>,
     /// The risk owner, or yourself as an OWNER or MANAGER acting for them.
     pub accepted_by: Option<String>,
+    /// Last day the acceptance holds (`YYYY-MM-DD`, not in the past); ACCEPT only.
     pub acceptance_expires_on: Option<Date>,
     /// Required unless the status is IDENTIFIED (ISO 27001 6.1.2 c 2).
     pub owner: Option<String>,
     /// Default IDENTIFIED.
     pub status: Option<RiskStatus>,
+    /// Next planned review (`YYYY-MM-DD`).
     pub review_date: Option<Date>,
+    /// A scope of the same organization.
     pub scope_id: Option<ID>,
+    /// An AI system of the same organization.
     pub ai_system_id: Option<ID>,
 }
 
@@ -586,47 +680,75 @@ pub struct CreateRiskInput {
 /// detail, records the acceptance again at the current residual score.
 #[derive(InputObject)]
 pub struct UpdateRiskInput {
+    /// The risk to change.
     pub id: ID,
+    /// The `version` last read: refused with CONFLICT when the risk changed since.
     pub expected_version: Option<i32>,
+    /// Short name: at most 300 characters.
     pub title: Option<String>,
+    /// Free text, at most 20,000 characters; `null` clears it.
     pub description: MaybeUndefined<String>,
+    /// Changes the domain (and the appetite that applies) with it.
     pub category: Option<RiskCategory>,
+    /// THREAT or OPPORTUNITY.
     pub kind: Option<RiskKind>,
+    /// Inherent likelihood, 1..matrixSize.
     pub likelihood: Option<i32>,
+    /// Inherent impact, 1..matrixSize.
     pub impact: Option<i32>,
+    /// 1..matrixSize; `null` falls back to the inherent likelihood.
     pub residual_likelihood: MaybeUndefined<i32>,
+    /// 1..matrixSize; `null` falls back to the inherent impact.
     pub residual_impact: MaybeUndefined<i32>,
+    /// Treatment option (ISO 27001 6.1.3 a); leaving ACCEPT clears the acceptance details.
     pub treatment: MaybeUndefined<RiskTreatment>,
+    /// Why the risk owner accepts the residual risk (ISO 27001 6.1.3 f); ACCEPT only.
     pub acceptance_justification: MaybeUndefined<String>,
+    /// The risk owner, or yourself as an OWNER or MANAGER acting for them; ACCEPT only.
     pub accepted_by: MaybeUndefined<String>,
+    /// Last day the acceptance holds (`YYYY-MM-DD`, not in the past); ACCEPT only.
     pub acceptance_expires_on: MaybeUndefined<Date>,
+    /// The risk owner; cannot be cleared once the status is past IDENTIFIED (ISO 27001
+    /// 6.1.2 c 2).
     pub owner: MaybeUndefined<String>,
+    /// Leaving IDENTIFIED needs an owner.
     pub status: Option<RiskStatus>,
+    /// Next planned review (`YYYY-MM-DD`); `null` clears it.
     pub review_date: MaybeUndefined<Date>,
+    /// A scope of the same organization; `null` detaches the risk.
     pub scope_id: MaybeUndefined<ID>,
+    /// An AI system of the same organization; `null` detaches the risk.
     pub ai_system_id: MaybeUndefined<ID>,
 }
 
+/// Input of `deleteRisk`.
 #[derive(InputObject)]
 pub struct DeleteRiskInput {
+    /// The risk to delete.
     pub id: ID,
 }
 
+/// Input of `linkRiskControl`.
 #[derive(InputObject)]
 pub struct LinkRiskControlInput {
+    /// The risk to treat.
     pub risk_id: ID,
     /// An SoA row of either standard, in the risk's organization.
     pub control_id: ID,
 }
 
+/// Input of `unlinkRiskControl`.
 #[derive(InputObject)]
 pub struct UnlinkRiskControlInput {
+    /// The risk.
     pub risk_id: ID,
+    /// The SoA row to unlink from it.
     pub control_id: ID,
 }
 
 crate::mutations! {
     RiskMutation;
+    /// Records a risk or opportunity in the register (ISO 27001 6.1.2; ISO 42001 6.1.2).
     create_risk(ctx, gate, actor, input: CreateRiskInput) -> CreateRiskPayload { risk: Risk } => {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let scope_id = input.scope_id.as_ref().map(|i| ref_id(Kind::Scope, i, "scopeId")).transpose()?;
@@ -652,6 +774,8 @@ crate::mutations! {
         }).await?;
         Ok(CreateRiskPayload { risk: Risk::new(m, access, settings) })
     }
+    /// Changes a risk: ratings, treatment and acceptance (ISO 27001 6.1.3), owner, status,
+    /// scope or AI system.
     update_risk(ctx, gate, actor, input: UpdateRiskInput) -> UpdateRiskPayload { risk: Risk } => {
         let id = ids::expect(Kind::Risk, &input.id, "id")?;
         let changes = store::RiskChanges {

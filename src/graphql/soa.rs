@@ -24,12 +24,17 @@ use crate::store::page::PageArgs;
 use crate::store::soa as store;
 use crate::store::{Actor, Gate};
 
+/// Implementation of an SoA row (ISO 27001 6.1.3 d: whether each control is implemented).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::soa::ImplementationStatus")]
 pub enum ImplementationStatus {
+    /// Nothing implemented yet (where every row starts).
     NotStarted,
+    /// Implementation planned.
     Planned,
+    /// Partly implemented: counts half in readiness and coverage.
     Partial,
+    /// Fully implemented; not allowed on an EXCLUDED row.
     Implemented,
 }
 
@@ -46,41 +51,61 @@ pub enum ControlDecision {
     Excluded,
 }
 
+/// Why a control is in the SoA (ISO 27001 6.1.3 d: justification for inclusion).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::soa::InclusionReason")]
 pub enum InclusionReason {
+    /// Needed to treat assessed risks (ISO 27001 6.1.3 b).
     RiskTreatment,
+    /// Required by law or regulation.
     LegalRegulatory,
+    /// Required by a contract.
     Contractual,
+    /// Required by the business or its policies.
     BusinessRequirement,
+    /// Adopted as good practice.
     BestPractice,
 }
 
+/// Gap-analysis status of a clause of the management system (clauses 4-10).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::soa::ClauseStatus")]
 pub enum ClauseStatus {
+    /// Not addressed yet: counts nothing in readiness.
     NotAddressed,
+    /// Partly addressed: counts half in readiness.
     Partial,
+    /// Addressed: counts in full in readiness.
     Addressed,
 }
 
+/// How far mapped ISO 27001 controls cover an ISO 42001 control.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::soa::CoverageLevel")]
 pub enum CoverageLevel {
+    /// Nothing mapped, or none of the applicable mapped controls implemented or partial.
     None,
+    /// Some applicable mapped controls implemented or partial, not all implemented.
     Partial,
+    /// Every mapped ISO 27001 control not EXCLUDED is INCLUDED and IMPLEMENTED.
     Full,
 }
 
+/// A link to evidence of a control's implementation.
 #[derive(SimpleObject, Clone)]
 pub struct EvidenceLink {
+    /// What the link shows.
     pub title: String,
+    /// Absolute http(s) URL.
     pub url: String,
 }
 
+/// An evidence link of `updateControl`.
 #[derive(InputObject)]
 pub struct EvidenceLinkInput {
+    /// What the link shows (required).
     pub title: String,
+    /// Absolute http(s) URL.
     pub url: String,
 }
 
@@ -92,9 +117,13 @@ crate::entity_type! {
 /// An SoA row of the other standard that this one maps to, with the mapping's provenance.
 #[derive(SimpleObject, Clone)]
 pub struct MappedControl {
+    /// The organization's SoA row of the other standard.
     pub control: Control,
+    /// The mapping's relation (always `related`).
     pub relation: String,
+    /// STRONG, LOOSE or CURATED, derived from the mapping's provenance.
     pub strength: MappingStrength,
+    /// Where the mapping comes from (its provenance).
     pub source: String,
 }
 
@@ -106,10 +135,13 @@ pub struct Iso27001Coverage {
     /// Of those, not excluded in this SoA (INCLUDED or UNDECIDED; UNDECIDED counts as not
     /// done).
     pub applicable: i32,
+    /// Of the applicable, INCLUDED and IMPLEMENTED.
     pub implemented: i32,
+    /// Of the applicable, INCLUDED and PARTIAL (count half).
     pub partial: i32,
     /// (implemented + ½ partial) / applicable, in percent.
     pub percent: f64,
+    /// NONE, PARTIAL or FULL.
     pub level: CoverageLevel,
     /// `true` when nothing in ISO 27001 maps to it: an AI-specific control to build new.
     pub nothing_to_build_on: bool,
@@ -124,13 +156,16 @@ crate::entity_object! {
     /// SoA rows are never deleted: exclude a control instead (with its justification).
     delete: false,
     {
+        /// The SoA the row belongs to: ISO27001 or ISO42001.
         async fn standard(&self) -> StandardCode {
             self.model.standard.into()
         }
         #[graphql(name = "ref")]
+        /// Control reference, e.g. `A.5.1`; the organization's own for custom rows.
         async fn reference(&self) -> &str {
             &self.model.reference
         }
+        /// Control title (the catalog's name, or the organization's own for custom rows).
         async fn title(&self) -> &str {
             &self.model.title
         }
@@ -138,15 +173,20 @@ crate::entity_object! {
         async fn group(&self) -> &str {
             &self.model.group_title
         }
+        /// Theme or objective ref, e.g. `A.5` (`CUSTOM` for organization-defined controls).
         async fn group_ref(&self) -> &str {
             &self.model.group_ref
         }
+        /// ISO 42001 A.6 sub-group (`A.6.1` or `A.6.2`); `null` otherwise.
         async fn subgroup_ref(&self) -> Option<&str> {
             self.model.subgroup_ref.as_deref()
         }
+        /// Organization-defined (`createCustomControl`), not from the catalog.
         async fn is_custom(&self) -> bool {
             self.model.is_custom
         }
+        /// An ISO 42001 control with nothing to build on in an ISMS (objectives A.5, A.7, A.8
+        /// and the controls no mapping connects to ISO 27001).
         async fn ai_specific(&self) -> bool {
             self.model.ai_specific
         }
@@ -170,15 +210,19 @@ crate::entity_object! {
         async fn justification(&self) -> Option<&str> {
             self.model.justification.as_deref()
         }
+        /// Why the control is included (ISO 27001 6.1.3 d).
         async fn inclusion_reasons(&self) -> Vec<InclusionReason> {
             self.model.inclusion_reasons.0.iter().map(|r| (*r).into()).collect()
         }
+        /// Implementation status (ISO 27001 6.1.3 d).
         async fn status(&self) -> ImplementationStatus {
             self.model.status.into()
         }
+        /// Who is responsible for the control.
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
+        /// How the control is implemented.
         async fn implementation_notes(&self) -> Option<&str> {
             self.model.implementation_notes.as_deref()
         }
@@ -301,8 +345,10 @@ impl Loader<(Uuid, Standard, String)> for MappedControlsLoader {
 
 crate::connection!(ControlConnection, ControlEdge, Control);
 
+/// Conditions on `organization.controls`: every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ControlFilter {
+    /// Rows of this standard's SoA.
     pub standard: Option<StandardCode>,
     /// `true`: INCLUDED rows; `false`: UNDECIDED and EXCLUDED rows.
     #[graphql(deprecation = "Filter on `decision`.")]
@@ -311,36 +357,48 @@ pub struct ControlFilter {
     pub decision: Option<ControlDecision>,
     /// `true`: the ISO 27001 controls tagged with an `aiRelevance`; `false`: the others.
     pub ai_relevant: Option<bool>,
+    /// Rows with this implementation status.
     pub status: Option<ImplementationStatus>,
     /// Annex A group, e.g. `A.5`, or `CUSTOM`.
     pub group: Option<String>,
+    /// `true`: the AI-specific ISO 42001 controls (`aiSpecific`); `false`: the others.
     pub ai_specific: Option<bool>,
+    /// `true`: organization-defined controls; `false`: catalog controls.
     pub is_custom: Option<bool>,
     /// Case-insensitive match on ref or title.
     pub search: Option<String>,
 }
 
+/// What `organization.controls` is sorted by.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum ControlOrderField {
     /// Catalog order: ISO 27001 Annex A, ISO 42001 Annex A, custom controls.
     #[default]
     Ref,
+    /// Title, alphabetically.
     Title,
+    /// Time of the last change.
     UpdatedAt,
 }
 
+/// Sort direction.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum OrderDirection {
     #[default]
+    /// Ascending.
     Asc,
+    /// Descending.
     Desc,
 }
 
+/// Sort order of `organization.controls`.
 #[derive(InputObject, Default)]
 pub struct ControlOrder {
     #[graphql(default)]
+    /// What to sort by (default REF).
     pub field: ControlOrderField,
     #[graphql(default)]
+    /// ASC or DESC (default ASC).
     pub direction: OrderDirection,
 }
 
@@ -386,19 +444,27 @@ pub async fn organization_controls(
 /// A row of the SoA export (the JSON twin of `GET /organizations/{id}/soa.csv`).
 #[derive(SimpleObject, Clone)]
 pub struct SoaRow {
+    /// ISO27001 or ISO42001.
     pub standard: StandardCode,
     #[graphql(name = "ref")]
+    /// Control reference, e.g. `A.5.1`.
     pub reference: String,
+    /// Control title.
     pub title: String,
+    /// Theme or objective title (`CUSTOM` group for organization-defined controls).
     pub group: String,
     /// `true` only for INCLUDED rows.
     #[graphql(deprecation = "Derived from `decision`: read `decision`.")]
     pub applicable: bool,
     /// The SoA decision; UNDECIDED rows are not done.
     pub decision: ControlDecision,
+    /// Why the control is included or excluded (ISO 27001 6.1.3 d).
     pub justification: Option<String>,
+    /// Why the control is included.
     pub inclusion_reasons: Vec<InclusionReason>,
+    /// Implementation status.
     pub status: ImplementationStatus,
+    /// Who is responsible for the control.
     pub owner: Option<String>,
     /// Mapped refs of the other standard, as `STANDARD:ref`.
     pub mapped_refs: Vec<String>,
@@ -449,16 +515,20 @@ crate::entity_object! {
     update: UpdateClauseAssessment,
     delete: none,
     {
+        /// ISO27001 or ISO42001.
         async fn standard(&self) -> StandardCode {
             self.model.standard.into()
         }
         #[graphql(name = "ref")]
+        /// Clause ref, e.g. `6.1.3`.
         async fn reference(&self) -> &str {
             &self.model.reference
         }
+        /// Clause title (the catalog's name).
         async fn title(&self) -> &str {
             &self.model.title
         }
+        /// The parent clause's ref; `null` for a top-level clause.
         async fn parent_ref(&self) -> Option<&str> {
             self.model.parent_ref.as_deref()
         }
@@ -466,12 +536,15 @@ crate::entity_object! {
         async fn is_leaf(&self) -> bool {
             self.model.is_leaf
         }
+        /// Gap-analysis status.
         async fn status(&self) -> ClauseStatus {
             self.model.status.into()
         }
+        /// Gap-analysis notes.
         async fn notes(&self) -> Option<&str> {
             self.model.notes.as_deref()
         }
+        /// Who is responsible for addressing the clause.
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
@@ -480,9 +553,12 @@ crate::entity_object! {
 
 crate::connection!(ClauseAssessmentConnection, ClauseAssessmentEdge, ClauseAssessment);
 
+/// Conditions on `organization.clauseAssessments`: every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ClauseAssessmentFilter {
+    /// Clauses of this standard.
     pub standard: Option<StandardCode>,
+    /// Clauses with this status.
     pub status: Option<ClauseStatus>,
     /// Only clauses without sub-clauses.
     #[graphql(default)]
@@ -513,12 +589,15 @@ pub async fn organization_clause_assessments(
 /// Certification readiness of one standard (formula in the README).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Readiness {
+    /// The standard.
     pub standard: StandardCode,
     /// 0-100, one decimal.
     pub percent: f64,
     /// Leaf clauses of the standard.
     pub clauses_total: i32,
+    /// Leaf clauses ADDRESSED.
     pub clauses_addressed: i32,
+    /// Leaf clauses PARTIAL (count half).
     pub clauses_partial: i32,
     /// Controls not excluded (INCLUDED or UNDECIDED): the control score's denominator.
     pub controls_applicable: i32,
@@ -526,6 +605,7 @@ pub struct Readiness {
     pub controls_undecided: i32,
     /// INCLUDED and IMPLEMENTED.
     pub controls_implemented: i32,
+    /// INCLUDED and PARTIAL (count half).
     pub controls_partial: i32,
 }
 
@@ -555,9 +635,12 @@ pub async fn readiness_by_org(
     Ok(out)
 }
 
+/// Input of `updateControl`. Fields left out stay; an empty text clears a text field.
 #[derive(InputObject)]
 pub struct UpdateControlInput {
+    /// The SoA row to change.
     pub id: ID,
+    /// The `version` last read: refused with CONFLICT when the row changed since.
     pub expected_version: Option<i32>,
     /// The SoA decision. INCLUDED needs a justification text or an inclusion reason;
     /// EXCLUDED needs a justification text (ISO 27001 6.1.3 d; ISO 42001 6.1.3).
@@ -568,9 +651,13 @@ pub struct UpdateControlInput {
     /// Why the control is included or excluded (ISO 27001 6.1.3 d); required (non-empty)
     /// for an exclusion.
     pub justification: Option<String>,
+    /// Replaces the inclusion reasons.
     pub inclusion_reasons: Option<Vec<InclusionReason>>,
+    /// Implementation status; an EXCLUDED row cannot be IMPLEMENTED.
     pub status: Option<ImplementationStatus>,
+    /// Who is responsible, at most 200 characters.
     pub owner: Option<String>,
+    /// How the control is implemented, at most 20,000 characters.
     pub implementation_notes: Option<String>,
     /// Replaces the evidence links.
     pub evidence: Option<Vec<EvidenceLinkInput>>,
@@ -578,29 +665,40 @@ pub struct UpdateControlInput {
     pub title: Option<String>,
 }
 
+/// Input of `createCustomControl`.
 #[derive(InputObject)]
 pub struct CreateCustomControlInput {
+    /// The organization whose SoA gets the control.
     pub organization_id: ID,
     /// Which standard's SoA the control belongs to.
     pub standard: StandardCode,
     /// The organization's own ref, unique within its SoA (e.g. `ORG-1`).
     #[graphql(name = "ref")]
     pub reference: String,
+    /// Control title: required, at most 300 characters.
     pub title: String,
     /// With a justification or an inclusion reason the control starts INCLUDED, without
     /// either UNDECIDED (ISO 27001 6.1.3 d).
     pub justification: Option<String>,
     /// Why the control is included.
     pub inclusion_reasons: Option<Vec<InclusionReason>>,
+    /// Who is responsible, at most 200 characters.
     pub owner: Option<String>,
 }
 
+/// Input of `updateClauseAssessment`. Fields left out stay; an empty text clears a text
+/// field.
 #[derive(InputObject)]
 pub struct UpdateClauseAssessmentInput {
+    /// The gap-analysis row to change.
     pub id: ID,
+    /// The `version` last read: refused with CONFLICT when the row changed since.
     pub expected_version: Option<i32>,
+    /// NOT_ADDRESSED, PARTIAL or ADDRESSED.
     pub status: Option<ClauseStatus>,
+    /// Gap-analysis notes, at most 20,000 characters.
     pub notes: Option<String>,
+    /// Who is responsible, at most 200 characters.
     pub owner: Option<String>,
 }
 
@@ -638,6 +736,7 @@ crate::mutations! {
             owner: input.owner.as_deref(),
         }).await?
     }
+    /// Records the gap-analysis status of one clause; readiness counts leaf clauses.
     update_clause_assessment(ctx, gate, actor, input: UpdateClauseAssessmentInput)
         -> UpdateClauseAssessmentPayload { clause_assessment: ClauseAssessment } {
         let id = ids::expect(Kind::ClauseAssessment, &input.id, "id")?;

@@ -17,6 +17,7 @@ mod hardening;
 mod improvement;
 mod permissions;
 mod risk;
+mod schema_docs;
 mod soa;
 mod speed;
 mod spine;
