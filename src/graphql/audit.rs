@@ -31,6 +31,8 @@ use crate::store::{Actor, Gate};
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::audit::AuditType")]
 pub enum AuditType {
+    /// An internal audit of the organization's own management system (ISO 27001 / 42001
+    /// 9.2).
     Internal,
     /// An initial certification audit, before it was split into its two stages.
     #[graphql(
@@ -56,16 +58,24 @@ pub enum AuditType {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::audit::AuditMode")]
 pub enum AuditMode {
+    /// One audit over both standards at once.
     Integrated,
+    /// Both standards, same team and visit, one standard after the other.
     Sequential,
+    /// An audit on its own, of one or both standards.
     Separate,
 }
 
+/// How much of the management system one audit of the programme covers.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::audit::AuditFocus")]
 pub enum AuditFocus {
+    /// Every clause and control of its standards.
     Full,
+    /// Part of the management system, in a rotation the programme completes over time.
     Rotating,
+    /// The processes and controls chosen by their importance, risk and the results of
+    /// previous audits.
     RiskBased,
 }
 
@@ -73,19 +83,32 @@ pub enum AuditFocus {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::audit::AuditStatus")]
 pub enum AuditStatus {
+    /// Scheduled; findings of the review of documented information may be recorded.
     Planned,
+    /// Under way; `actualStart` is set to the day of this move unless given.
     InProgress,
+    /// Fieldwork over, results being reported; findings are still accepted.
     Reporting,
+    /// Results reported to relevant management (ISO 27001 / 42001 9.2.2 c); read-only.
     Completed,
+    /// Called off, with a reason; read-only.
     Cancelled,
 }
 
+/// The grading of an audit finding: nonconformity findings raise NCRs (ISO 27001 / 42001
+/// 10.2), observations and opportunities for improvement do not.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::audit::FindingType")]
 pub enum FindingType {
+    /// A requirement not fulfilled, affecting the management system's capability to
+    /// achieve its intended results; raises a MAJOR nonconformity.
     MajorNonconformity,
+    /// A requirement not fulfilled, not affecting that capability; raises a MINOR
+    /// nonconformity.
     MinorNonconformity,
+    /// Worth noting, not a nonconformity.
     Observation,
+    /// A possible improvement, not a nonconformity (ISO 27001 / 42001 10.1).
     OpportunityForImprovement,
 }
 
@@ -133,22 +156,29 @@ crate::entity_object! {
     /// (9.2.2, last paragraph).
     delete: false,
     {
+        /// The audit's name, at most 300 characters.
         async fn title(&self) -> &str {
             &self.model.title
         }
+        /// INTERNAL (9.2), or which audit of the certification body.
         #[graphql(name = "type")]
         async fn audit_type(&self) -> AuditType {
             self.model.audit_type.into()
         }
+        /// How the audit takes the two standards.
         async fn mode(&self) -> AuditMode {
             self.model.mode.into()
         }
+        /// How much of the management system the audit covers.
         async fn focus(&self) -> AuditFocus {
             self.model.focus.into()
         }
+        /// The audit's place in its workflow.
         async fn status(&self) -> AuditStatus {
             self.current().into()
         }
+        /// The standards audited, at least one; both for INTEGRATED and SEQUENTIAL audits
+        /// (ISO 27001 / 42001 9.2.2 a).
         async fn standards(&self) -> Vec<StandardCode> {
             store::standards_of(&self.model).into_iter().map(Into::into).collect()
         }
@@ -166,9 +196,11 @@ crate::entity_object! {
                 .await?
                 .map(|m| crate::graphql::inventory::Scope::new(m, self.access)))
         }
+        /// First planned day.
         async fn planned_start(&self) -> Option<Date> {
             self.model.planned_start.map(Date)
         }
+        /// Last planned day, not before `plannedStart`.
         async fn planned_end(&self) -> Option<Date> {
             self.model.planned_end.map(Date)
         }
@@ -192,9 +224,11 @@ crate::entity_object! {
         async fn criteria(&self) -> &[String] {
             &self.model.criteria.0
         }
+        /// What the audit is to establish, free text.
         async fn objectives(&self) -> Option<&str> {
             self.model.objectives.as_deref()
         }
+        /// Why the audit was CANCELLED; `null` otherwise.
         async fn cancel_reason(&self) -> Option<&str> {
             self.model.cancel_reason.as_deref()
         }
@@ -226,9 +260,13 @@ crate::entity_object! {
         async fn viewer_can_update(&self) -> bool {
             self.access.allows(Operation::WriteAudits) && !self.current().is_terminal()
         }
+        /// Whether the caller may move the audit (OWNER, MANAGER, AUDITOR) and it is still
+        /// open.
         async fn viewer_can_transition(&self) -> bool {
             self.access.allows(Operation::WriteAudits) && !self.current().is_terminal()
         }
+        /// Whether the caller may add findings (OWNER, MANAGER, AUDITOR) and the audit
+        /// accepts them (PLANNED, IN_PROGRESS, REPORTING).
         async fn viewer_can_add_finding(&self) -> bool {
             self.access.allows(Operation::WriteFindings) && self.current().accepts_findings()
         }
@@ -343,11 +381,15 @@ impl Loader<(Uuid, String)> for OwnedBy {
 /// One status change of an audit.
 #[derive(SimpleObject, Clone)]
 pub struct AuditTransition {
+    /// The status before.
     pub from: AuditStatus,
+    /// The status after.
     pub to: AuditStatus,
     /// Subject that made the change.
     pub actor: String,
+    /// When, UTC.
     pub at: DateTime<Utc>,
+    /// The reason given (always there for a move to CANCELLED).
     pub note: Option<String>,
 }
 
@@ -373,18 +415,24 @@ impl Finding {
 crate::entity_object! {
     Finding, finding,
     update: custom,
+    /// Always false: findings are kept with their audit as evidence of the audit results
+    /// (9.2.2, last paragraph).
     delete: false,
     {
+        /// Nonconformity (major or minor), observation or opportunity for improvement.
         #[graphql(name = "type")]
         async fn finding_type_(&self) -> FindingType {
             self.finding_type().into()
         }
+        /// The finding in short, at most 300 characters.
         async fn title(&self) -> &str {
             &self.model.title
         }
+        /// The finding in full: the requirement and what was found.
         async fn description(&self) -> Option<&str> {
             self.model.description.as_deref()
         }
+        /// The audit evidence the finding rests on.
         async fn evidence(&self) -> Option<&str> {
             self.model.evidence.as_deref()
         }
@@ -392,6 +440,7 @@ crate::entity_object! {
         async fn references(&self) -> &[String] {
             &self.model.refs.0
         }
+        /// The audit that recorded the finding.
         async fn audit(&self, ctx: &Context<'_>) -> Result<Option<Audit>> {
             let m = load_by_id::<audit::Entity>(ctx, self.model.organization_id, self.model.audit_id).await?;
             Ok(m.map(|m| Audit::new(m, self.access)))
@@ -422,10 +471,12 @@ crate::entity_object! {
 
 crate::connection!(AuditConnection, AuditEdge, Audit);
 
+/// Narrows `Organization.audits`; every condition given applies.
 #[derive(InputObject, Default)]
 pub struct AuditFilter {
     /// Any of these statuses.
     pub status: Option<Vec<AuditStatus>>,
+    /// Of this type.
     #[graphql(name = "type")]
     pub audit_type: Option<AuditType>,
     /// Audits covering this standard.
@@ -463,25 +514,36 @@ fn standards(v: &[StandardCode]) -> Vec<refs::Standard> {
     v.iter().map(|s| (*s).into()).collect()
 }
 
+/// A new audit of the programme (ISO 27001 / 42001 9.2.2).
 #[derive(InputObject)]
 pub struct CreateAuditInput {
+    /// The organization whose management system is audited.
     pub organization_id: ID,
+    /// Not blank, at most 300 characters.
     pub title: String,
+    /// INTERNAL, or the certification body's STAGE_1, STAGE_2, SURVEILLANCE or
+    /// RECERTIFICATION.
     #[graphql(name = "type")]
     pub audit_type: AuditType,
+    /// How the audit takes the two standards.
     pub mode: AuditMode,
     /// Default FULL.
     pub focus: Option<AuditFocus>,
     /// At least one; INTEGRATED and SEQUENTIAL audits cover both.
     pub standards: Vec<StandardCode>,
+    /// First planned day.
     pub planned_start: Option<Date>,
     /// Not before `plannedStart`.
     pub planned_end: Option<Date>,
+    /// Subject of the lead auditor, at most 200 characters.
     pub lead_auditor: Option<String>,
+    /// Subjects of the audit team, at most 50 (checked for objectivity, 9.2.2 b).
     pub team: Option<Vec<String>>,
     /// Clauses and controls in focus, `STANDARD:ref`, within the audit's standards.
     pub criteria: Option<Vec<String>>,
+    /// What the audit is to establish, free text.
     pub objectives: Option<String>,
+    /// The `Scope` audited (9.2.2 a).
     pub scope_id: Option<ID>,
     /// The certification cycle the audit belongs to: external audits only, over standards
     /// the certification covers, at most 20 per certification.
@@ -491,22 +553,39 @@ pub struct CreateAuditInput {
 /// Omitted fields stay; `null` clears dates and the scope; an empty text clears a text.
 #[derive(InputObject)]
 pub struct UpdateAuditInput {
+    /// The audit.
     pub id: ID,
+    /// Refused (`CONFLICT`) when the audit is at another version.
     pub expected_version: Option<i32>,
+    /// Not blank, at most 300 characters.
     pub title: Option<String>,
+    /// Within the certification cycle (`certificationId`), an external type only.
     #[graphql(name = "type")]
     pub audit_type: Option<AuditType>,
+    /// INTEGRATED and SEQUENTIAL need both standards.
     pub mode: Option<AuditMode>,
+    /// How much of the management system the audit covers.
     pub focus: Option<AuditFocus>,
+    /// Replaces them; narrowing is refused while a finding or criterion references a
+    /// dropped standard.
     pub standards: Option<Vec<StandardCode>>,
+    /// First planned day.
     pub planned_start: MaybeUndefined<Date>,
+    /// Not before `plannedStart`.
     pub planned_end: MaybeUndefined<Date>,
+    /// First day the audit was held.
     pub actual_start: MaybeUndefined<Date>,
+    /// Last day the audit was held, not before `actualStart`.
     pub actual_end: MaybeUndefined<Date>,
+    /// Subject of the lead auditor, at most 200 characters.
     pub lead_auditor: Option<String>,
+    /// Replaces the team: subjects, at most 50.
     pub team: Option<Vec<String>>,
+    /// Replaces the criteria (9.2.2 a): `STANDARD:ref` within the audit's standards.
     pub criteria: Option<Vec<String>>,
+    /// What the audit is to establish, free text.
     pub objectives: Option<String>,
+    /// The `Scope` audited (9.2.2 a).
     pub scope_id: MaybeUndefined<ID>,
     /// `null` takes the audit out of its certification cycle.
     pub certification_id: MaybeUndefined<ID>,
@@ -517,37 +596,54 @@ pub struct UpdateAuditInput {
     pub reported_on: MaybeUndefined<Date>,
 }
 
+/// One move of the audit workflow.
 #[derive(InputObject)]
 pub struct TransitionAuditInput {
+    /// The audit.
     pub id: ID,
+    /// The next status: one step forward, or CANCELLED from any open status.
     pub to: AuditStatus,
-    /// Required to cancel.
+    /// Recorded as the transition's note; required to cancel (becomes `cancelReason`).
     pub reason: Option<String>,
+    /// Refused (`CONFLICT`) when the audit is at another version.
     pub expected_version: Option<i32>,
 }
 
+/// A finding recorded on an audit.
 #[derive(InputObject)]
 pub struct AddFindingInput {
+    /// The audit: PLANNED, IN_PROGRESS or REPORTING.
     pub audit_id: ID,
+    /// The grading of the finding.
     #[graphql(name = "type")]
     pub finding_type: FindingType,
+    /// Not blank, at most 300 characters.
     pub title: String,
+    /// The finding in full: the requirement and what was found.
     pub description: Option<String>,
+    /// The audit evidence the finding rests on.
     pub evidence: Option<String>,
     /// `STANDARD:ref` within the audit's standards: `ISO27001:A.5.15`, `ISO42001:6.1.4`.
     pub references: Option<Vec<String>>,
 }
 
+/// Omitted fields stay; an empty text clears a text.
 #[derive(InputObject)]
 pub struct UpdateFindingInput {
+    /// The finding.
     pub id: ID,
+    /// Refused (`CONFLICT`) when the finding is at another version.
     pub expected_version: Option<i32>,
     /// Fixed once the finding has raised a nonconformity.
     #[graphql(name = "type")]
     pub finding_type: Option<FindingType>,
+    /// Not blank, at most 300 characters.
     pub title: Option<String>,
+    /// The finding in full: the requirement and what was found.
     pub description: Option<String>,
+    /// The audit evidence the finding rests on.
     pub evidence: Option<String>,
+    /// Replaces them: `STANDARD:ref` within the audit's standards.
     pub references: Option<Vec<String>>,
 }
 

@@ -23,9 +23,14 @@ use crate::store::tenancy::now;
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::certification::CertificationStatus")]
 pub enum CertificationStatus {
+    /// In force.
     Active,
+    /// Temporarily invalid, still within its cycle (ISO/IEC 17021-1 9.6.5).
     Suspended,
+    /// Cancelled by the certification body; read-only.
     Withdrawn,
+    /// Past `expiresOn` without renewal. Read-only once set; one read EXPIRED while stored
+    /// ACTIVE or SUSPENDED can still be renewed.
     Expired,
 }
 
@@ -52,7 +57,6 @@ impl Certification {
 
 crate::entity_object! {
     Certification, certification,
-    /// False once WITHDRAWN or EXPIRED (closed certifications are read-only).
     update: custom,
     /// Always false: certificates are kept as records.
     delete: false,
@@ -96,6 +100,8 @@ crate::entity_object! {
         async fn next_audit_type(&self, ctx: &Context<'_>) -> Result<Option<AuditType>> {
             Ok(self.next_due(ctx).await?.map(|n| n.audit_type.into()))
         }
+        /// Whether the caller may update it (OWNER, MANAGER, AUDITOR); false once set
+        /// WITHDRAWN or EXPIRED (closed certifications are read-only).
         async fn viewer_can_update(&self) -> bool {
             self.access.allows(Operation::WriteCertifications) && !self.model.status.is_terminal()
         }
@@ -117,6 +123,7 @@ crate::entity_object! {
 
 crate::connection!(CertificationConnection, CertificationEdge, Certification);
 
+/// Narrows `Organization.certifications`.
 #[derive(InputObject, Default)]
 pub struct CertificationFilter {
     /// Any of these stored statuses (an ACTIVE certificate past its expiry is stored
@@ -141,15 +148,18 @@ pub async fn certifications_of(
     Ok(CertificationConnection::from_page(page, |m| Certification::new(m, access)))
 }
 
+/// A certificate issued by a certification body (ISO/IEC 17021-1).
 #[derive(InputObject)]
 pub struct CreateCertificationInput {
     /// The certified organization.
     pub organization_id: ID,
     /// At least one.
     pub standards: Vec<StandardCode>,
-    /// The certification body that issued the certificate.
+    /// The certification body that issued the certificate; not blank, at most 200
+    /// characters.
     pub certification_body: String,
-    /// Unique per organization and certification body.
+    /// Unique per organization and certification body (`CONFLICT`); not blank, at most 100
+    /// characters.
     pub certificate_number: String,
     /// Day of the certification decision.
     pub issued_on: Date,
@@ -162,6 +172,7 @@ pub struct CreateCertificationInput {
 /// Omitted fields stay. WITHDRAWN and EXPIRED certifications are read-only.
 #[derive(InputObject)]
 pub struct UpdateCertificationInput {
+    /// The certification.
     pub id: ID,
     /// Refused (`CONFLICT`) when the certification is at another version.
     pub expected_version: Option<i32>,

@@ -32,39 +32,61 @@ use crate::store::{Actor, Gate};
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::ncr::NcrStatus")]
 pub enum NonconformityStatus {
+    /// Recorded: react to it, control and correct it (10.2 a).
     Open,
+    /// Causes being determined and the need for action evaluated (10.2 b).
     Analysis,
+    /// Root cause recorded, corrective actions planned (10.2 c).
     ActionPlanned,
+    /// Corrective actions being implemented (10.2 c).
     InProgress,
+    /// Every action not CANCELLED is DONE: their effectiveness is reviewed (10.2 d).
     Verification,
+    /// Effectiveness reviewed (10.2 d), or no action needed (10.2 b); read-only.
     Closed,
 }
 
+/// How serious a nonconformity is; one raised from a finding takes the finding's grading.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::ncr::Severity")]
 pub enum NonconformitySeverity {
+    /// Affects the management system's capability to achieve its intended results.
     Major,
+    /// Does not affect that capability.
     Minor,
 }
 
+/// Where a nonconformity was detected.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::ncr::Source")]
 pub enum NonconformitySource {
+    /// A finding of an internal audit (9.2).
     InternalAudit,
+    /// A finding of a certification body's audit.
     ExternalAudit,
+    /// An incident.
     Incident,
+    /// The management review (9.3).
     ManagementReview,
+    /// Monitoring, measurement, analysis and evaluation (9.1).
     Monitoring,
+    /// A complaint of an interested party.
     Complaint,
+    /// Anything else; the default for a new synced ticket.
     Other,
 }
 
+/// Where a corrective action stands; any status may be set directly.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::ncr::ActionStatus")]
 pub enum CorrectiveActionStatus {
+    /// Not started.
     Open,
+    /// Being implemented.
     InProgress,
+    /// Implemented; sets `completedAt`.
     Done,
+    /// Dropped from the plan: no longer counts for the workflow.
     Cancelled,
 }
 
@@ -103,6 +125,7 @@ pub struct ExternalRef {
     pub system: String,
     /// The ticket's key there; unique per organization with `system`.
     pub key: String,
+    /// Link to the ticket, an http(s) URL.
     pub url: Option<String>,
 }
 
@@ -136,18 +159,23 @@ crate::entity_object! {
     /// Always false: nonconformities are kept as evidence (10.2 f, g).
     delete: false,
     {
+        /// The nonconformity in short, at most 300 characters.
         async fn title(&self) -> &str {
             &self.model.title
         }
+        /// The nonconformity in full: the requirement and what was found.
         async fn description(&self) -> Option<&str> {
             self.model.description.as_deref()
         }
+        /// Its place in the workflow.
         async fn status(&self) -> NonconformityStatus {
             self.current().into()
         }
+        /// MAJOR or MINOR.
         async fn severity(&self) -> NonconformitySeverity {
             self.model.severity.into()
         }
+        /// Where it was detected.
         async fn source(&self) -> NonconformitySource {
             self.model.source.into()
         }
@@ -155,6 +183,7 @@ crate::entity_object! {
         async fn references(&self) -> &[String] {
             &self.model.refs.0
         }
+        /// Who is responsible for dealing with it, at most 200 characters.
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
@@ -193,6 +222,7 @@ crate::entity_object! {
         async fn effectiveness_review(&self) -> Option<&str> {
             self.model.effectiveness_review.as_deref()
         }
+        /// The ticket it is synced with, if any.
         async fn external_ref(&self) -> Option<ExternalRef> {
             let m = &self.model;
             Some(ExternalRef {
@@ -205,6 +235,7 @@ crate::entity_object! {
         async fn external_status(&self) -> Option<&str> {
             self.model.external_status.as_deref()
         }
+        /// Whether the ticketing system reported the ticket done; `null` until it reports.
         async fn external_done(&self) -> Option<bool> {
             self.model.external_done
         }
@@ -213,6 +244,7 @@ crate::entity_object! {
         async fn ticket_synced(&self) -> bool {
             self.model.ticket_synced
         }
+        /// When it moved to CLOSED, UTC.
         async fn closed_at(&self) -> Option<DateTime<Utc>> {
             self.model.closed_at
         }
@@ -247,6 +279,8 @@ crate::entity_object! {
         async fn viewer_can_close(&self) -> bool {
             self.closable() && self.access.allows(Operation::CloseNonconformity)
         }
+        /// Whether the caller may add corrective actions (OWNER, MANAGER, CONTRIBUTOR; also
+        /// INTEGRATION on a ticket-synced one) and it is not CLOSED.
         async fn viewer_can_add_corrective_action(&self) -> bool {
             self.may_write(Operation::WriteCorrectiveActions) && self.current() != rules::NcrStatus::Closed
         }
@@ -298,11 +332,16 @@ crate::entity_object! {
 /// One status change of a nonconformity.
 #[derive(SimpleObject, Clone)]
 pub struct NonconformityTransition {
+    /// The status before.
     pub from: NonconformityStatus,
+    /// The status after.
     pub to: NonconformityStatus,
     /// Subject that made the change.
     pub actor: String,
+    /// When, UTC.
     pub at: DateTime<Utc>,
+    /// The note given (always there for VERIFICATION → IN_PROGRESS: why the actions
+    /// proved ineffective).
     pub note: Option<String>,
 }
 
@@ -320,23 +359,30 @@ impl CorrectiveAction {
 crate::entity_object! {
     CorrectiveAction, corrective_action,
     update: custom,
+    /// Always false: corrective actions are kept as evidence (10.2 f, g).
     delete: false,
     {
+        /// What is to be done, at most 300 characters.
         async fn title(&self) -> &str {
             &self.model.title
         }
+        /// Who is responsible for it, at most 200 characters.
         async fn owner(&self) -> Option<&str> {
             self.model.owner.as_deref()
         }
+        /// The day it is due by; overdue from the next day.
         async fn due_date(&self) -> Option<Date> {
             self.model.due_date.map(Date)
         }
+        /// Where it stands.
         async fn status(&self) -> CorrectiveActionStatus {
             self.model.status.into()
         }
+        /// What was done, free text (the ticketing sync notes a ticket reported done).
         async fn completion_note(&self) -> Option<&str> {
             self.model.completion_note.as_deref()
         }
+        /// When it was set DONE, UTC; `null` otherwise.
         async fn completed_at(&self) -> Option<DateTime<Utc>> {
             self.model.completed_at
         }
@@ -344,6 +390,7 @@ crate::entity_object! {
         async fn overdue(&self) -> bool {
             is_overdue(&self.model, today())
         }
+        /// The nonconformity whose cause it eliminates.
         async fn nonconformity(&self, ctx: &Context<'_>) -> Result<Option<Nonconformity>> {
             Ok(self.ncr(ctx).await?.map(|m| Nonconformity::new(m, self.access)))
         }
@@ -366,11 +413,14 @@ crate::entity_object! {
 
 crate::connection!(NonconformityConnection, NonconformityEdge, Nonconformity);
 
+/// Narrows `Organization.nonconformities`; every condition given applies.
 #[derive(InputObject, Default)]
 pub struct NonconformityFilter {
     /// Any of these statuses.
     pub status: Option<Vec<NonconformityStatus>>,
+    /// Of this severity.
     pub severity: Option<NonconformitySeverity>,
+    /// From this source.
     pub source: Option<NonconformitySource>,
     /// `true`: not CLOSED; `false`: CLOSED.
     pub open: Option<bool>,
@@ -404,10 +454,14 @@ pub async fn nonconformities_of(
     Ok(NonconformityConnection::from_page(page, |m| Nonconformity::new(m, access)))
 }
 
+/// A ticket in an external system; unique per organization on (`system`, `key`).
 #[derive(InputObject)]
 pub struct ExternalRefInput {
+    /// The ticketing system (`jira`, `servicenow`, …); not blank, at most 64 characters.
     pub system: String,
+    /// The ticket's key there; not blank, at most 255 characters.
     pub key: String,
+    /// Link to the ticket: an http(s) URL, at most 2000 characters.
     pub url: Option<String>,
 }
 
@@ -417,18 +471,27 @@ impl ExternalRefInput {
     }
 }
 
+/// A new nonconformity (ISO 27001 / 42001 10.2), status OPEN.
 #[derive(InputObject)]
 pub struct CreateNonconformityInput {
+    /// The organization it belongs to.
     pub organization_id: ID,
+    /// Not blank, at most 300 characters.
     pub title: String,
+    /// The nonconformity in full: the requirement and what was found.
     pub description: Option<String>,
+    /// Where it was detected.
     pub source: NonconformitySource,
+    /// MAJOR or MINOR.
     pub severity: NonconformitySeverity,
     /// `STANDARD:ref` of either standard.
     pub references: Option<Vec<String>>,
+    /// Who is responsible for dealing with it, at most 200 characters.
     pub owner: Option<String>,
     /// Immediate action to control it and deal with its consequences (10.2 a).
     pub containment: Option<String>,
+    /// Its ticket (`CONFLICT` when already linked): the nonconformity is ticket-synced
+    /// and an INTEGRATION may sync it.
     pub external_ref: Option<ExternalRefInput>,
     /// The immediate correction (10.2 a 1).
     pub correction: Option<String>,
@@ -446,18 +509,30 @@ pub struct CreateNonconformityInput {
 /// Omitted fields stay; an empty text clears a text.
 #[derive(InputObject)]
 pub struct UpdateNonconformityInput {
+    /// The nonconformity.
     pub id: ID,
+    /// Refused (`CONFLICT`) when the nonconformity is at another version.
     pub expected_version: Option<i32>,
+    /// Not blank, at most 300 characters.
     pub title: Option<String>,
+    /// The nonconformity in full.
     pub description: Option<String>,
+    /// Where it was detected.
     pub source: Option<NonconformitySource>,
+    /// MAJOR or MINOR.
     pub severity: Option<NonconformitySeverity>,
+    /// Replaces them: `STANDARD:ref` of either standard.
     pub references: Option<Vec<String>>,
+    /// Who is responsible for dealing with it, at most 200 characters.
     pub owner: Option<String>,
+    /// Immediate action to control it and deal with its consequences (10.2 a).
     pub containment: Option<String>,
-    /// Cannot be removed once actions are planned.
+    /// The causes (10.2 b 2); cannot be removed once actions are planned.
     pub root_cause: Option<String>,
+    /// The review of the corrective actions' effectiveness (10.2 d); a person's
+    /// judgement: OWNER, MANAGER, CONTRIBUTOR.
     pub effectiveness_review: Option<String>,
+    /// Links or replaces its ticket (`CONFLICT` when linked to another nonconformity).
     pub external_ref: Option<ExternalRefInput>,
     /// The immediate correction (10.2 a 1).
     pub correction: Option<String>,
@@ -477,33 +552,46 @@ fn similar_ids(v: &[ID]) -> AppResult<Vec<Uuid>> {
     v.iter().map(|id| ref_id(Kind::Nonconformity, id, "similarNonconformityIds")).collect()
 }
 
+/// One move of the nonconformity workflow.
 #[derive(InputObject)]
 pub struct TransitionNonconformityInput {
+    /// The nonconformity.
     pub id: ID,
+    /// The next status.
     pub to: NonconformityStatus,
     /// Required when moving VERIFICATION → IN_PROGRESS (why the actions were ineffective).
     pub note: Option<String>,
     /// With `to: CLOSED` only: records the effectiveness review (10.2 d) in the same step.
     pub effectiveness_review: Option<String>,
+    /// Refused (`CONFLICT`) when the nonconformity is at another version.
     pub expected_version: Option<i32>,
 }
 
+/// The finding to raise a nonconformity from.
 #[derive(InputObject)]
 pub struct RaiseNonconformityInput {
+    /// A MAJOR_NONCONFORMITY or MINOR_NONCONFORMITY finding.
     pub finding_id: ID,
 }
 
+/// A ticket's nonconformity, created or updated by the ticket's external ref.
 #[derive(InputObject)]
 pub struct UpsertNonconformityByExternalRefInput {
+    /// The organization the nonconformity belongs to.
     pub organization_id: ID,
+    /// The ticket: the key the nonconformity is found by.
     pub external_ref: ExternalRefInput,
+    /// Not blank, at most 300 characters.
     pub title: String,
+    /// The nonconformity in full; omitted, it stays.
     pub description: Option<String>,
     /// Default OTHER when the ticket is new.
     pub source: Option<NonconformitySource>,
     /// Required when the ticket is new.
     pub severity: Option<NonconformitySeverity>,
+    /// Replaces them: `STANDARD:ref` of either standard; omitted, they stay.
     pub references: Option<Vec<String>>,
+    /// Who is responsible, at most 200 characters; omitted, it stays.
     pub owner: Option<String>,
     /// The ticket's state in the ticketing system (free text).
     pub external_status: Option<String>,
@@ -512,23 +600,35 @@ pub struct UpsertNonconformityByExternalRefInput {
     pub external_done: Option<bool>,
 }
 
+/// A corrective action for a nonconformity (10.2 c), status OPEN.
 #[derive(InputObject)]
 pub struct AddCorrectiveActionInput {
+    /// The nonconformity, not CLOSED; at most 20 actions each.
     pub nonconformity_id: ID,
+    /// What is to be done; not blank, at most 300 characters.
     pub title: String,
+    /// Who is responsible for it, at most 200 characters.
     pub owner: Option<String>,
+    /// The day it is due by.
     pub due_date: Option<Date>,
 }
 
+/// Omitted fields stay; an empty text clears a text.
 #[derive(InputObject)]
 pub struct UpdateCorrectiveActionInput {
+    /// The corrective action.
     pub id: ID,
+    /// Refused (`CONFLICT`) when the action is at another version.
     pub expected_version: Option<i32>,
+    /// Not blank, at most 300 characters.
     pub title: Option<String>,
+    /// Who is responsible for it, at most 200 characters.
     pub owner: Option<String>,
     /// `null` clears it.
     pub due_date: MaybeUndefined<Date>,
+    /// Any status; a move to DONE sets `completedAt`, a move to another clears it.
     pub status: Option<CorrectiveActionStatus>,
+    /// What was done, free text.
     pub completion_note: Option<String>,
 }
 
@@ -597,6 +697,7 @@ crate::mutations! {
     }
     /// OWNER, MANAGER, AUDITOR. Idempotent: the same finding always gives the same NCR.
     raise_nonconformity(ctx, gate, actor, input: RaiseNonconformityInput) -> RaiseNonconformityPayload {
+        /// The nonconformity raised from the finding.
         nonconformity: Nonconformity,
         /// False when the finding had raised it already.
         created: bool,
@@ -609,6 +710,7 @@ crate::mutations! {
     /// safe to retry and to call concurrently.
     upsert_nonconformity_by_external_ref(ctx, gate, actor, input: UpsertNonconformityByExternalRefInput)
         -> UpsertNonconformityByExternalRefPayload {
+        /// The ticket's nonconformity.
         nonconformity: Nonconformity,
         /// True when this call created it.
         created: bool,
