@@ -9,11 +9,14 @@ use crate::graphql::context::ContextExt;
 use crate::graphql::limits;
 use crate::store::catalog::Catalog;
 
+/// One of the two standards of the integrated management system.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::domain::refs::Standard")]
 pub enum StandardCode {
+    /// ISO/IEC 27001:2022, information security management systems.
     #[graphql(name = "ISO27001")]
     Iso27001,
+    /// ISO/IEC 42001:2023, AI management systems.
     #[graphql(name = "ISO42001")]
     Iso42001,
 }
@@ -56,10 +59,10 @@ pub struct ScfControl {
     /// SCF control id, e.g. `GOV-02`.
     #[serde(rename = "scf")]
     pub id: String,
+    /// SCF control name.
     pub name: String,
 }
 
-/// One mapping row seen from one control: the counterpart in the other standard.
 #[derive(Clone)]
 pub struct ControlMapping {
     pub row: control_mapping::Model,
@@ -86,17 +89,20 @@ impl ControlMapping {
     }
 }
 
+/// One mapping row seen from one control: the counterpart in the other standard (Annex's
+/// reference data, not text of either standard).
 #[Object]
 impl ControlMapping {
     /// The counterpart's standard.
     async fn standard(&self) -> StandardCode {
         self.counterpart().0.into()
     }
-    /// The counterpart's ref.
+    /// The counterpart's ref, e.g. `A.5.15`.
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
         self.counterpart().1
     }
+    /// The counterpart's title.
     async fn title(&self, ctx: &Context<'_>) -> Result<String> {
         let (s, r) = self.counterpart();
         Ok(ctx.catalog()?.control(s, r).map(|c| c.title.clone()).unwrap_or_default())
@@ -105,6 +111,7 @@ impl ControlMapping {
     async fn relation(&self) -> &str {
         &self.row.relation
     }
+    /// How strong the pairing is (from `sharedScfControls`).
     async fn strength(&self) -> MappingStrength {
         strength(&self.row)
     }
@@ -112,6 +119,7 @@ impl ControlMapping {
     async fn source(&self) -> &str {
         &self.row.source
     }
+    /// How many SCF controls both sides share; `null` for a curated row.
     async fn shared_scf_controls(&self) -> Option<i32> {
         self.row.shared_scf_controls
     }
@@ -129,15 +137,19 @@ impl ControlMapping {
 #[derive(Clone)]
 pub struct Clause(pub clause::Model);
 
+/// A clause or sub-clause (4-10) of a standard: ref and title only, never its text.
 #[Object]
 impl Clause {
+    /// The clause number, e.g. `6.1.3`.
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
         &self.0.reference
     }
+    /// The clause title.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// The enclosing clause's ref (`6.1` for `6.1.3`); `null` for a top-level clause.
     async fn parent_ref(&self) -> Option<&str> {
         self.0.parent_ref.as_deref()
     }
@@ -146,15 +158,19 @@ impl Clause {
 #[derive(Clone)]
 pub struct CatalogControl(pub catalog_control::Model);
 
+/// An Annex A control of a standard's catalog: ref and title only, never its text.
 #[Object]
 impl CatalogControl {
+    /// The standard whose Annex A holds the control.
     async fn standard(&self) -> StandardCode {
         self.0.standard.into()
     }
+    /// The control's ref, e.g. `A.5.15` (unique within its standard only).
     #[graphql(name = "ref")]
     async fn reference(&self) -> &str {
         &self.0.reference
     }
+    /// The control's title.
     async fn title(&self) -> &str {
         &self.0.title
     }
@@ -162,6 +178,7 @@ impl CatalogControl {
     async fn group(&self) -> &str {
         &self.0.group_title
     }
+    /// The theme's or objective's ref, e.g. `A.5`.
     async fn group_ref(&self) -> &str {
         &self.0.group_ref
     }
@@ -169,6 +186,7 @@ impl CatalogControl {
     async fn subgroup_ref(&self) -> Option<&str> {
         self.0.subgroup_ref.as_deref()
     }
+    /// ISO 42001 A.6 only: the sub-group's title.
     async fn subgroup(&self) -> Option<&str> {
         self.0.subgroup_title.as_deref()
     }
@@ -185,11 +203,15 @@ impl CatalogControl {
     }
 }
 
+/// An Annex A theme (ISO 27001) or control objective (ISO 42001).
 #[derive(SimpleObject, Clone)]
 pub struct ControlGroup {
+    /// The group's ref, e.g. `A.5`.
     #[graphql(name = "ref")]
     pub reference: String,
+    /// The theme or objective, e.g. `Organizational controls`.
     pub title: String,
+    /// How many Annex A controls the group holds.
     pub count: i32,
 }
 
@@ -197,14 +219,18 @@ pub struct Standard {
     pub code: StandardCode,
 }
 
+/// A standard's catalog: clauses 4-10 and Annex A (names only, never the standard's text).
 #[Object]
 impl Standard {
+    /// Which standard.
     async fn code(&self) -> StandardCode {
         self.code
     }
+    /// The edition the catalog follows, e.g. `2022`.
     async fn edition(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(self.model(ctx)?.edition.clone())
     }
+    /// The standard's full title.
     async fn title(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(self.model(ctx)?.title.clone())
     }
@@ -215,7 +241,11 @@ impl Standard {
     }
     /// Annex A, optionally one group (`A.5`, …; at most 100).
     #[graphql(complexity = "limits::CATALOG_CONTROLS * child_complexity")]
-    async fn controls(&self, ctx: &Context<'_>, group_ref: Option<String>) -> Result<Vec<CatalogControl>> {
+    async fn controls(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only this theme or objective, e.g. `A.5`; all when left out.")] group_ref: Option<String>,
+    ) -> Result<Vec<CatalogControl>> {
         Ok(ctx
             .catalog()?
             .controls_of(self.code.into())
@@ -264,7 +294,12 @@ impl CatalogQuery {
         Ok(vec![Standard { code: StandardCode::Iso27001 }, Standard { code: StandardCode::Iso42001 }])
     }
 
-    async fn standard(&self, ctx: &Context<'_>, code: StandardCode) -> Result<Option<Standard>> {
+    /// One standard's catalog.
+    async fn standard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which standard.")] code: StandardCode,
+    ) -> Result<Option<Standard>> {
         ctx.actor()?;
         Ok(Some(Standard { code }))
     }

@@ -19,9 +19,13 @@ use crate::store::{Actor, Gate};
 /// What a change did.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum ChangeAction {
+    /// The object was created.
     Create,
+    /// Fields of the object were changed.
     Update,
+    /// The object was deleted.
     Delete,
+    /// A workflow moved the object to another status (`status`, with an optional `note`).
     Transition,
 }
 
@@ -40,10 +44,15 @@ impl ChangeAction {
 /// One committed change, as pushed to subscribers.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct ChangeEvent {
+    /// The organization's ID.
     pub organization_id: ID,
+    /// What the change did.
     pub action: ChangeAction,
+    /// The changed object's type: `Risk`, `Control`, `Membership`, …
     pub entity_type: String,
+    /// The changed object's global ID.
     pub entity_id: ID,
+    /// When the change was committed (UTC; the audit-trail row's `at`).
     pub at: DateTime<Utc>,
     /// Who made the change: only for subscribers who may read the audit trail
     /// (ReadChanges); `null` for the others.
@@ -149,6 +158,7 @@ impl Listening {
     }
 }
 
+/// Live events over graphql-transport-ws (`/graphql/ws`).
 #[Subscription]
 impl EventSubscription {
     /// Every committed change in the organization that the subscriber may read, as it
@@ -160,7 +170,7 @@ impl EventSubscription {
     async fn organization_events(
         &self,
         ctx: &Context<'_>,
-        organization_id: ID,
+        #[graphql(desc = "The organization to listen to (a member, or a platform admin).")] organization_id: ID,
     ) -> Result<impl Stream<Item = Result<ChangeEvent, async_graphql::Error>>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let org = ids::expect(Kind::Organization, &organization_id, "organizationId")?;

@@ -32,9 +32,13 @@ use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries
 use crate::metrics::Metrics;
 pub use context::{RequestCtx, Services};
 
+/// Reading: the caller, organizations and everything in them, any object by ID, and the
+/// catalogs of both standards.
 #[derive(MergedObject, Default)]
 pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery, dashboard::DashboardQuery);
 
+/// Writing: each mutation is one transaction, checked against the caller's role, and
+/// appends its changes to the audit trail.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     org::OrgMutation,

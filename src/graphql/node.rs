@@ -23,8 +23,9 @@ use crate::ids::{self, Kind};
 use crate::store::tenancy::TenantOwned;
 use crate::store::{Actor, Gate};
 
+/// An object with a global ID, found again with `node(id)` (Relay object identification).
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID: opaque, stable, and what `node(id)` takes."))]
 pub enum Node {
     Scope(Scope),
     AiSystem(AiSystem),
@@ -48,7 +49,11 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// Any object by ID; `null` when it does not exist or the caller may not see it
     /// (another tenant's object is indistinguishable from a missing one).
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID (any `id` field of a `Node`).")] id: ID,
+    ) -> Result<Option<Node>> {
         let Some((kind, id)) = ids::decode(&id) else {
             ctx.actor()?;
             return Ok(None);

@@ -25,7 +25,9 @@
 //! }
 //! ```
 //!
-//! Doc comments before `update:` / `delete:` become the descriptions of those fields. The
+//! The type's description is the doc comment given to [`entity_type!`](crate::entity_type),
+//! or doc lines written here before `$ty` (these win). Doc comments before `update:` /
+//! `delete:` are added to the descriptions of those fields. The
 //! prices of list fields are named in `lists`, by `#[list(MAX)]` (a constant of
 //! `graphql::limits`) and `#[page(first)]`, and not as `#[graphql(complexity = "…")]`: the `child_complexity` that
 //! async-graphql binds has the hygiene of the `#[Object]` attribute this macro writes, so
@@ -34,7 +36,9 @@
 
 #[macro_export]
 macro_rules! entity_object {
+    // The type's description written here.
     (
+        $(#[doc = $td:literal])+
         $ty:ident, $module:ident,
         $(#[$um:meta])* update: $update:tt,
         $(#[$dm:meta])* delete: $delete:tt,
@@ -42,7 +46,31 @@ macro_rules! entity_object {
         $(lists { $($lists:tt)* })?
     ) => {
         $crate::entity_object!(@lists
-            [[#[async_graphql::Object]] child_complexity, $ty, $module,
+            [[$(#[doc = $td])+ #[async_graphql::Object]] child_complexity, $ty, $module,
+                [$(#[$um])*] $update, [$(#[$dm])*] $delete]
+            [$($fields)*]
+            $($($lists)*)?
+        );
+    };
+    // The type's description from `entity_type!`.
+    (
+        $ty:ident, $module:ident,
+        $(#[$um:meta])* update: $update:tt,
+        $(#[$dm:meta])* delete: $delete:tt,
+        { $($fields:tt)* }
+        $(lists { $($lists:tt)* })?
+    ) => {
+        impl async_graphql::Description for $ty {
+            fn description() -> &'static str {
+                #[allow(unused_imports)]
+                use $crate::graphql::object::NoEntityDescription as _;
+                // The inherent `entity_description` of `entity_type!` comes first; an empty one
+                // stays empty, so that the schema's coverage test names the type.
+                <$ty>::entity_description()
+            }
+        }
+        $crate::entity_object!(@lists
+            [[#[async_graphql::Object(use_type_description)]] child_complexity, $ty, $module,
                 [$(#[$um])*] $update, [$(#[$dm])*] $delete]
             [$($fields)*]
             $($($lists)*)?
@@ -52,12 +80,16 @@ macro_rules! entity_object {
     // List fields: their price, then on to the rest.
     (@lists $ctx:tt [$($acc:tt)*]) => {
         $crate::entity_object!(@update $ctx [$($acc)*
+            /// Optimistic-lock counter: 1 when created, one more on each update; send it as
+            /// `expectedVersion` (a stale one is `CONFLICT`).
             async fn version(&self) -> i32 {
                 self.model.version
             }
+            /// When the object was created (UTC).
             async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
                 self.model.created_at
             }
+            /// When the object was last changed (UTC; `createdAt` until its first update).
             async fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
                 self.model.updated_at
             }
@@ -96,6 +128,11 @@ macro_rules! entity_object {
     (@update [$obj:tt $cc:ident, $ty:ident, $module:ident, [$(#[$um:meta])*] $op:ident, $($del:tt)*]
         [$($acc:tt)*]) => {
         $crate::entity_object!(@delete [$obj $cc, $ty, $module, $($del)*] [$($acc)*
+            #[doc = concat!(
+                "Whether the caller may update this object (a role with ",
+                stringify!($op),
+                ", or a platform admin)."
+            )]
             $(#[$um])*
             async fn viewer_can_update(&self) -> bool {
                 self.access.allows($crate::auth::Operation::$op)
@@ -107,7 +144,15 @@ macro_rules! entity_object {
     (@delete [$obj:tt $cc:ident, $ty:ident, $module:ident, [$(#[$dm:meta])*] none] [$($acc:tt)*]) => {
         $crate::entity_object!(@emit [$obj $cc, $ty, $module] [$($acc)*]);
     };
-    (@delete [$obj:tt $cc:ident, $ty:ident, $module:ident, [$(#[$dm:meta])*] false] [$($acc:tt)*]) => {
+    (@delete [$obj:tt $cc:ident, $ty:ident, $module:ident, [] false] [$($acc:tt)*]) => {
+        $crate::entity_object!(@emit [$obj $cc, $ty, $module] [$($acc)*
+            /// Always false: this object is not deleted through the API.
+            async fn viewer_can_delete(&self) -> bool {
+                false
+            }
+        ]);
+    };
+    (@delete [$obj:tt $cc:ident, $ty:ident, $module:ident, [$(#[$dm:meta])+] false] [$($acc:tt)*]) => {
         $crate::entity_object!(@emit [$obj $cc, $ty, $module] [$($acc)*
             $(#[$dm])*
             async fn viewer_can_delete(&self) -> bool {
@@ -117,6 +162,11 @@ macro_rules! entity_object {
     };
     (@delete [$obj:tt $cc:ident, $ty:ident, $module:ident, [$(#[$dm:meta])*] $op:ident] [$($acc:tt)*]) => {
         $crate::entity_object!(@emit [$obj $cc, $ty, $module] [$($acc)*
+            #[doc = concat!(
+                "Whether the caller may delete this object (a role with ",
+                stringify!($op),
+                ", or a platform admin)."
+            )]
             $(#[$dm])*
             async fn viewer_can_delete(&self) -> bool {
                 self.access.allows($crate::auth::Operation::$op)
@@ -127,6 +177,7 @@ macro_rules! entity_object {
     (@emit [[$($obj:tt)*] $cc:ident, $ty:ident, $module:ident] [$($acc:tt)*]) => {
         $($obj)*
         impl $ty {
+            /// Global ID: opaque, stable, and what `node(id)` and every `…Id` argument take.
             pub async fn id(&self) -> async_graphql::ID {
                 use $crate::store::tenancy::TenantOwned as _;
                 type E = $crate::entity::$module::Entity;
@@ -135,12 +186,14 @@ macro_rules! entity_object {
 
             $($acc)*
 
-            /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR).
+            /// This object's audit trail, newest first (OWNER, MANAGER, AUDITOR; ISO 27001
+            /// A.8.15).
             #[graphql(complexity = $crate::graphql::limits::page(first) * $cc)]
             async fn history(
                 &self,
                 ctx: &async_graphql::Context<'_>,
-                first: Option<i32>,
+                #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+                #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
                 after: Option<String>,
             ) -> async_graphql::Result<$crate::graphql::trail::ChangeConnection> {
                 use $crate::store::tenancy::TenantOwned as _;
@@ -159,6 +212,9 @@ macro_rules! entity_object {
 /// * `-> Payload { field: Type } { … }`: the body decodes ids and calls the store; its
 ///   value is the `Granted` row, which becomes `field` through `Type::new`;
 /// * `-> Payload { fields… } => { … }`: the body builds the payload itself.
+///
+/// A mutation's doc comment is its description; a payload field without one is described
+/// as "the `Type` as the mutation left it" (`deleted_id`: "the deleted object's ID").
 ///
 /// ```ignore
 /// crate::mutations! {
@@ -198,9 +254,12 @@ macro_rules! mutations {
             -> $payload:ident { $field:ident: $ty:ident } { $($body:tt)* }
         $($rest:tt)*
     ) => {
-        $crate::mutations!(@item $mutation $structs $methods
-            $(#[doc = $d])*
-            $name($ctx, $gate, $actor, $input: $in) -> $payload { $field: $ty } => {
+        $crate::mutations!(@emit $mutation $structs $methods
+            [$(#[doc = $d])*]
+            $name($ctx, $gate, $actor, $input: $in) -> $payload [
+                #[doc = concat!("The ", stringify!($ty), " as the mutation left it.")]
+                pub $field: $ty,
+            ] {
                 let granted = { $($body)* };
                 Ok($payload { $field: granted.into_object($ty::new) })
             }
@@ -209,25 +268,69 @@ macro_rules! mutations {
     };
 
     // The body builds the payload.
-    (@item $mutation:ident [$($structs:tt)*] [$($methods:tt)*]
+    (@item $mutation:ident $structs:tt $methods:tt
         $(#[doc = $d:literal])*
         $name:ident($ctx:ident, $gate:ident, $actor:ident, $input:ident: $in:ident)
-            -> $payload:ident { $($(#[doc = $fd:literal])* $pf:ident: $pt:ty),* $(,)? } => { $($body:tt)* }
+            -> $payload:ident { $($fields:tt)* } => { $($body:tt)* }
+        $($rest:tt)*
+    ) => {
+        $crate::mutations!(@fields
+            [$mutation $structs $methods [$(#[doc = $d])*]
+                $name($ctx, $gate, $actor, $input: $in) -> $payload { $($body)* } [$($rest)*]]
+            []
+            $($fields)*
+        );
+    };
+
+    // The payload's fields, each with its description: its doc comment, else a default.
+    (@fields $k:tt [$($acc:tt)*] $(#[doc = $fd:literal])+ $pf:ident: $pt:ty $(, $($more:tt)*)?) => {
+        $crate::mutations!(@fields $k [$($acc)* $(#[doc = $fd])+ pub $pf: $pt,] $($($more)*)?);
+    };
+    (@fields $k:tt [$($acc:tt)*] deleted_id: $pt:ty $(, $($more:tt)*)?) => {
+        $crate::mutations!(@fields $k [$($acc)*
+            /// The deleted object's ID.
+            pub deleted_id: $pt,
+        ] $($($more)*)?);
+    };
+    (@fields $k:tt [$($acc:tt)*] $pf:ident: $pt:ty $(, $($more:tt)*)?) => {
+        $crate::mutations!(@fields $k [$($acc)*
+            #[doc = concat!("The ", stringify!($pt), " as the mutation left it.")]
+            pub $pf: $pt,
+        ] $($($more)*)?);
+    };
+    (@fields
+        [$mutation:ident $structs:tt $methods:tt $doc:tt
+            $name:ident($ctx:ident, $gate:ident, $actor:ident, $input:ident: $in:ident) -> $payload:ident
+            { $($body:tt)* } [$($rest:tt)*]]
+        [$($fields:tt)*]
+    ) => {
+        $crate::mutations!(@emit $mutation $structs $methods $doc
+            $name($ctx, $gate, $actor, $input: $in) -> $payload [$($fields)*] { $($body)* }
+            $($rest)*
+        );
+    };
+
+    // One mutation: its payload type and its resolver.
+    (@emit $mutation:ident [$($structs:tt)*] [$($methods:tt)*]
+        [$($doc:tt)*]
+        $name:ident($ctx:ident, $gate:ident, $actor:ident, $input:ident: $in:ident) -> $payload:ident
+            [$($fields:tt)*] { $($body:tt)* }
         $($rest:tt)*
     ) => {
         $crate::mutations!(@item $mutation
             [$($structs)*
+                /// What the mutation of the same name returns.
                 #[derive(async_graphql::SimpleObject)]
                 pub struct $payload {
-                    $($(#[doc = $fd])* pub $pf: $pt,)*
+                    $($fields)*
                 }
             ]
             [$($methods)*
-                $(#[doc = $d])*
+                $($doc)*
                 async fn $name(
                     &self,
                     $ctx: &async_graphql::Context<'_>,
-                    $input: $in,
+                    #[graphql(desc = "The mutation's arguments (see the input type's fields).")] $input: $in,
                 ) -> async_graphql::Result<$payload> {
                     use $crate::graphql::context::ContextExt as _;
                     let ($gate, $actor) = ($ctx.gate()?, $ctx.actor()?);
@@ -239,11 +342,31 @@ macro_rules! mutations {
     };
 }
 
+/// What an entity type neither made by `entity_type!` nor given doc lines in
+/// `entity_object!` describes itself with: nothing (an inherent `entity_description`
+/// takes precedence over this).
+pub trait NoEntityDescription {
+    fn entity_description() -> &'static str {
+        ""
+    }
+}
+
+impl<T> NoEntityDescription for T {}
+
 /// The API type of a tenant entity: its row (shared, cheap to clone) and the caller's
 /// standing in its organization, with `new` (what `Granted::into_object` and `node()`
 /// build it with).
 #[macro_export]
 macro_rules! entity_type {
+    (@description) => {
+        ""
+    };
+    (@description $(#[doc = $d:literal])+) => {{
+        $(#[doc = $d])+
+        #[derive(async_graphql::Description)]
+        struct Doc;
+        <Doc as async_graphql::Description>::description()
+    }};
     ($(#[doc = $d:literal])* $ty:ident, $module:ident) => {
         $(#[doc = $d])*
         #[derive(Clone)]
@@ -253,6 +376,12 @@ macro_rules! entity_type {
         }
 
         impl $ty {
+            /// The doc comment above, as the schema's description of the type.
+            #[doc(hidden)]
+            pub fn entity_description() -> &'static str {
+                $crate::entity_type!(@description $(#[doc = $d])*)
+            }
+
             pub fn new(model: $crate::entity::$module::Model, access: $crate::auth::Access) -> Self {
                 Self { model: std::sync::Arc::new(model), access }
             }

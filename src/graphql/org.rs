@@ -13,15 +13,24 @@ use crate::ids::{self, Kind};
 use crate::store::org as store;
 use crate::store::page::PageArgs;
 
-/// Organization roles.
+/// Organization roles (what each may do: the permission table in the README).
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::auth::Role")]
 pub enum Role {
+    /// Everything in the organization, managing members included.
     Owner,
+    /// Everything but managing members.
     Manager,
+    /// Keeps the registers (SoA, gap analysis, scopes, AI systems, risks, impact assessments,
+    /// nonconformities); no approving, auditing, closing nonconformities or audit trail.
     Contributor,
+    /// Reads everything, the audit trail included; writes audits, findings and
+    /// certifications, raises and closes nonconformities.
     Auditor,
+    /// Reads everything but the audit trail; changes nothing.
     Viewer,
+    /// A ticketing or other system: reads (no audits, certifications or audit trail) and
+    /// keeps ticket-synced nonconformities and their corrective actions.
     Integration,
 }
 
@@ -44,14 +53,17 @@ impl Organization {
 }
 
 crate::entity_object! {
+    /// A tenant: everything of one organization hangs off it.
     Organization, organization,
     update: UpdateOrganization,
     /// Organizations are not deleted through the API.
     delete: false,
     {
+        /// Display name (1-200 characters).
         async fn name(&self) -> &str {
             &self.model.name
         }
+        /// Unique short name: lowercase letters, digits and dashes, 3-63 characters.
         async fn slug(&self) -> &str {
             &self.model.slug
         }
@@ -62,6 +74,7 @@ crate::entity_object! {
                 Access::PlatformAdmin => None,
             }
         }
+        /// Whether the caller may add, re-role and remove members (OWNER or platform admin).
         async fn viewer_can_manage_members(&self) -> bool {
             self.allows(Operation::ManageMembers)
         }
@@ -103,9 +116,12 @@ crate::entity_object! {
         async fn controls(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the controls matching every given condition.")]
             filter: Option<soa::ControlFilter>,
+            #[graphql(desc = "Sort order (default: catalog order, ISO 27001 Annex A, ISO 42001 Annex A, custom controls).")]
             order_by: Option<soa::ControlOrder>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<soa::ControlConnection> {
             soa::organization_controls(ctx, self, filter, order_by, first, after).await
@@ -121,8 +137,10 @@ crate::entity_object! {
         async fn clause_assessments(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the clause rows matching every given condition.")]
             filter: Option<soa::ClauseAssessmentFilter>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<soa::ClauseAssessmentConnection> {
             soa::organization_clause_assessments(ctx, self, filter, first, after).await
@@ -132,8 +150,10 @@ crate::entity_object! {
         async fn changes(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the changes matching every given condition.")]
             filter: Option<crate::graphql::trail::ChangeFilter>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::trail::ChangeConnection> {
             crate::graphql::trail::organization_changes(ctx, self.model.id, filter, first, after).await
@@ -143,7 +163,8 @@ crate::entity_object! {
         async fn scopes(
             &self,
             ctx: &Context<'_>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::inventory::ScopeConnection> {
             crate::graphql::inventory::organization_scopes(ctx, self, first, after).await
@@ -153,8 +174,10 @@ crate::entity_object! {
         async fn ai_systems(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the AI systems matching every given condition.")]
             filter: Option<crate::graphql::inventory::AiSystemFilter>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::inventory::AiSystemConnection> {
             crate::graphql::inventory::organization_ai_systems(ctx, self, filter, first, after).await
@@ -165,9 +188,12 @@ crate::entity_object! {
         async fn risks(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the risks matching every given condition.")]
             filter: Option<crate::graphql::risk::RiskFilter>,
+            #[graphql(desc = "Sort order (default: residual score, highest first).")]
             order_by: Option<crate::graphql::risk::RiskOrder>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::risk::RiskConnection> {
             crate::graphql::risk::organization_risks(ctx, self, filter, order_by, first, after).await
@@ -177,8 +203,10 @@ crate::entity_object! {
         async fn impact_assessments(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the impact assessments matching every given condition.")]
             filter: Option<crate::graphql::impact::ImpactAssessmentFilter>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::impact::ImpactAssessmentConnection> {
             crate::graphql::impact::organization_impact_assessments(ctx, self, filter, first, after).await
@@ -188,8 +216,10 @@ crate::entity_object! {
         async fn audits(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the audits matching every given condition.")]
             filter: Option<crate::graphql::audit::AuditFilter>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::audit::AuditConnection> {
             crate::graphql::audit::audits_of(ctx, self.model.id, self.access, filter, first, after).await
@@ -200,8 +230,10 @@ crate::entity_object! {
         async fn certifications(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the certifications matching every given condition.")]
             filter: Option<crate::graphql::certification::CertificationFilter>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::certification::CertificationConnection> {
             crate::graphql::certification::certifications_of(ctx, self.model.id, self.access, filter, first, after).await
@@ -211,8 +243,10 @@ crate::entity_object! {
         async fn nonconformities(
             &self,
             ctx: &Context<'_>,
+            #[graphql(desc = "Only the nonconformities matching every given condition.")]
             filter: Option<crate::graphql::ncr::NonconformityFilter>,
-            first: Option<i32>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
             after: Option<String>,
         ) -> Result<crate::graphql::ncr::NonconformityConnection> {
             crate::graphql::ncr::nonconformities_of(ctx, self.model.id, self.access, filter, first, after).await
@@ -234,9 +268,11 @@ crate::entity_object! {
         async fn subject(&self) -> &str {
             &self.model.subject
         }
+        /// The member's role in the organization.
         async fn role(&self) -> Role {
             self.model.role.into()
         }
+        /// The organization; `null` when the caller may no longer see it.
         async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
             let (gate, actor) = (ctx.gate()?, ctx.actor()?);
             Ok(none_if_missing(store::get(gate, actor, self.model.organization_id).await)?
@@ -245,21 +281,26 @@ crate::entity_object! {
     }
 }
 
-/// The caller.
 pub struct Viewer;
 
+/// One organization the caller is a member of.
 #[derive(SimpleObject)]
 pub struct ViewerMembership {
+    /// The caller's role there.
     role: Role,
+    /// The organization.
     organization: Organization,
 }
 
+/// The caller.
 #[Object]
 impl Viewer {
     /// The token's `sub`.
     async fn subject(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(ctx.actor()?.caller.subject.clone())
     }
+    /// Whether the token carries `roles: ["platform_admin"]`: every right in every
+    /// organization.
     async fn is_platform_admin(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(ctx.actor()?.caller.platform_admin)
     }
@@ -301,7 +342,8 @@ impl OrgQuery {
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
         after: Option<String>,
     ) -> Result<OrganizationConnection> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
@@ -323,7 +365,11 @@ impl OrgQuery {
     }
 
     /// One organization, or `null` when it does not exist or the caller is not in it.
-    async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Organization>> {
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's global ID.")] id: ID,
+    ) -> Result<Option<Organization>> {
         let (gate, actor) = (ctx.gate()?, ctx.actor()?);
         let Some((Kind::Organization, id)) = ids::decode(&id) else {
             return Ok(None);
@@ -332,8 +378,10 @@ impl OrgQuery {
     }
 }
 
+/// A new organization (tenant).
 #[derive(InputObject)]
 pub struct CreateOrganizationInput {
+    /// Display name, 1-200 characters (trimmed).
     pub name: String,
     /// Lowercase letters, digits and dashes, 3-63 characters; unique.
     pub slug: String,
@@ -341,34 +389,51 @@ pub struct CreateOrganizationInput {
     pub initial_owner: Option<String>,
 }
 
+/// Changes to an organization; fields left out stay as they are.
 #[derive(InputObject)]
 pub struct UpdateOrganizationInput {
+    /// The organization's ID.
     pub id: ID,
+    /// The `version` the change is based on; a stale one is `CONFLICT` (none: no check).
     pub expected_version: Option<i32>,
+    /// Display name, 1-200 characters (trimmed).
     pub name: Option<String>,
+    /// Lowercase letters, digits and dashes, 3-63 characters; unique.
     pub slug: Option<String>,
     /// OWNER or MANAGER. Risk levels and appetite follow at once, at read time.
     pub risk_settings: Option<crate::graphql::risk::RiskSettingsInput>,
 }
 
+/// A new member of an organization.
 #[derive(InputObject)]
 pub struct AddMemberInput {
+    /// The organization's ID.
     pub organization_id: ID,
+    /// The member's token `sub`, 1-200 characters; not already a member.
     pub subject: String,
+    /// The role granted.
     pub role: Role,
 }
 
+/// A member's new role.
 #[derive(InputObject)]
 pub struct ChangeMemberRoleInput {
+    /// The organization's ID.
     pub organization_id: ID,
+    /// The member's token `sub`.
     pub subject: String,
+    /// The new role.
     pub role: Role,
+    /// The membership's `version` the change is based on; a stale one is `CONFLICT`.
     pub expected_version: Option<i32>,
 }
 
+/// A member to remove.
 #[derive(InputObject)]
 pub struct RemoveMemberInput {
+    /// The organization's ID.
     pub organization_id: ID,
+    /// The member's token `sub`.
     pub subject: String,
 }
 
@@ -384,6 +449,7 @@ crate::mutations! {
             initial_owner: input.initial_owner.as_deref(),
         }).await?
     }
+    /// OWNER or MANAGER. Renames the organization, changes its slug or its risk method.
     update_organization(ctx, gate, actor, input: UpdateOrganizationInput)
         -> UpdateOrganizationPayload { organization: Organization } {
         let id = ids::expect(Kind::Organization, &input.id, "id")?;
@@ -406,7 +472,10 @@ crate::mutations! {
         store::change_member_role(gate, actor, org, &input.subject, input.role.into(), input.expected_version).await?
     }
     /// OWNER or platform admin. The last OWNER cannot be removed.
-    remove_member(ctx, gate, actor, input: RemoveMemberInput) -> RemoveMemberPayload { deleted_id: ID } => {
+    remove_member(ctx, gate, actor, input: RemoveMemberInput) -> RemoveMemberPayload {
+        /// The removed membership's ID.
+        deleted_id: ID
+    } => {
         let org = ids::expect(Kind::Organization, &input.organization_id, "organizationId")?;
         let m = store::remove_member(gate, actor, org, &input.subject).await?;
         Ok(RemoveMemberPayload { deleted_id: ID(ids::encode(Kind::Membership, m.model.id)) })

@@ -341,6 +341,8 @@ impl Risk {
 }
 
 crate::entity_object! {
+    /// A security, AI or shared risk (or opportunity) of the integrated register, rated under
+    /// the organization's one method (ISO 27001 / 42001 6.1.2, 8.2).
     Risk, risk,
     update: WriteRisks,
     delete: WriteRisks,

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date(pub NaiveDate);
 
+/// A calendar date, `YYYY-MM-DD` (ISO 8601), with no time or time zone.
 #[Scalar(name = "Date")]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {

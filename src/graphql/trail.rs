@@ -19,17 +19,21 @@ use crate::store::trail::{self as store, Action};
 /// One field's value before and after a change (`null` for a side that did not exist).
 #[derive(SimpleObject, Clone)]
 pub struct FieldChange {
+    /// The field's stored name, e.g. `status`.
     pub field: String,
+    /// The value before the change (JSON); `null` on creation.
     pub before: Json<serde_json::Value>,
+    /// The value after the change (JSON); `null` on deletion.
     pub after: Json<serde_json::Value>,
 }
 
-/// One row of the append-only, hash-chained audit trail.
 #[derive(Clone)]
 pub struct Change(pub change::Model);
 
+/// One row of the append-only, hash-chained audit trail (ISO 27001 A.8.15).
 #[Object]
 impl Change {
+    /// Global ID of the row.
     pub async fn id(&self) -> ID {
         ID(ids::encode(Kind::Change, self.0.id))
     }
@@ -37,6 +41,7 @@ impl Change {
     async fn seq(&self) -> i64 {
         self.0.seq
     }
+    /// When the change was committed (UTC).
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
     }
@@ -44,16 +49,20 @@ impl Change {
     async fn actor(&self) -> &str {
         &self.0.actor
     }
+    /// What the change did.
     async fn action(&self) -> Option<ChangeAction> {
         ChangeAction::parse(&self.0.action)
     }
+    /// The changed object's type: `Risk`, `Control`, `Nonconformity`, …
     async fn entity_type(&self) -> &str {
         &self.0.entity_type
     }
+    /// The changed object's global ID (it may since have been deleted).
     async fn entity_id(&self) -> ID {
         let kind = Kind::from_name(&self.0.entity_type).unwrap_or(Kind::Change);
         ID(ids::encode(kind, self.0.entity_id))
     }
+    /// The id of the operation that made the change (UUIDv7; as in errors and logs).
     async fn request_id(&self) -> &str {
         &self.0.request_id
     }
@@ -73,10 +82,11 @@ impl Change {
             })
             .unwrap_or_default()
     }
-    /// SHA-256 over this row's content and the previous row's hash.
+    /// SHA-256 (hex) over this row's content and the previous row's hash.
     async fn hash(&self) -> &str {
         &self.0.hash
     }
+    /// The previous row's `hash` (SHA-256, hex); 64 zeros for `seq` 1.
     async fn prev_hash(&self) -> &str {
         &self.0.prev_hash
     }
@@ -84,16 +94,20 @@ impl Change {
 
 crate::connection!(ChangeConnection, ChangeEdge, Change);
 
+/// Which audit-trail rows to list; every given condition must hold.
 #[derive(InputObject, Default)]
 pub struct ChangeFilter {
     /// `Risk`, `Control`, `Nonconformity`, …
     pub entity_type: Option<String>,
+    /// The changed object's global ID.
     pub entity_id: Option<ID>,
+    /// The token `sub` that made the change (exact match).
     pub actor: Option<String>,
+    /// What the change did.
     pub action: Option<ChangeAction>,
-    /// Inclusive.
+    /// Changes at or after this time (inclusive).
     pub from: Option<DateTime<Utc>>,
-    /// Exclusive.
+    /// Changes before this time (exclusive).
     pub to: Option<DateTime<Utc>>,
 }
 
@@ -105,6 +119,7 @@ pub struct ChangeFilter {
 pub struct AuditTrailIntegrity {
     /// `true` when every row's hash and link check out.
     pub verified: bool,
+    /// How many rows the organization's trail holds.
     pub rows: i64,
     /// `seq` of the first row that does not check out.
     pub first_broken_at: Option<i64>,
@@ -117,7 +132,9 @@ pub struct AuditTrailIntegrity {
 /// A position in the chain: a row's `seq` and stored hash.
 #[derive(SimpleObject, Clone)]
 pub struct AuditTrailChainHead {
+    /// The row's position in the chain (1, 2, …).
     pub seq: i64,
+    /// The row's stored hash (SHA-256, hex).
     pub hash: String,
 }
 
@@ -126,10 +143,11 @@ pub struct AuditTrailChainHead {
 /// still the one that was signed.
 #[derive(SimpleObject, Clone)]
 pub struct AuditTrailHead {
+    /// The newest row's position in the chain (1, 2, …).
     pub seq: i64,
     /// The row's hash (SHA-256, hex).
     pub hash: String,
-    /// The row's time (part of what is signed).
+    /// The row's time (UTC; part of what is signed).
     pub at: DateTime<Utc>,
     /// HMAC-SHA256 (hex) over the organization id, `seq`, `hash` and `at`; `null` when the
     /// service has no trail key (production without `ANNEX_TRAIL_KEY`).
@@ -143,6 +161,8 @@ pub struct AuditTrailHead {
 /// Whether a kept head still checks out.
 #[derive(SimpleObject, Clone)]
 pub struct AuditTrailHeadVerification {
+    /// `true` when the kept head is this service's, the chain still holds it, and the chain
+    /// verifies.
     pub valid: bool,
     /// Why not: `signature does not match`, `row seq N is missing`, `row seq N has a
     /// different hash now`, `chain broken at seq M`, or that the service has no key.
@@ -157,10 +177,10 @@ impl AuditTrailIntegrity {
     async fn verify_head(
         &self,
         ctx: &Context<'_>,
-        seq: i64,
-        hash: String,
-        at: DateTime<Utc>,
-        signature: String,
+        #[graphql(desc = "The kept head's `seq` (1 or more).")] seq: i64,
+        #[graphql(desc = "The kept head's `hash` (64 lowercase hex digits).")] hash: String,
+        #[graphql(desc = "The kept head's `at`, as it was returned.")] at: DateTime<Utc>,
+        #[graphql(desc = "The kept head's `signature` (64 lowercase hex digits).")] signature: String,
     ) -> Result<AuditTrailHeadVerification> {
         verify_head(ctx, self, seq, &hash, at, &signature).await
     }
