@@ -222,6 +222,17 @@ pub async fn controls_by_refs(r: &MultiReader, refs: &[(Standard, String)]) -> A
     Ok(rows.into_iter().filter(|c| refs.iter().any(|(s, rf)| *s == c.standard && *rf == c.reference)).collect())
 }
 
+/// Inclusion reasons in the order given, each once.
+fn unique_reasons(given: &[InclusionReason]) -> Vec<InclusionReason> {
+    let mut out: Vec<InclusionReason> = Vec::with_capacity(given.len());
+    for r in given {
+        if !out.contains(r) {
+            out.push(*r);
+        }
+    }
+    out
+}
+
 pub struct ControlChanges {
     pub expected_version: Option<i32>,
     pub decision: Option<ControlDecision>,
@@ -271,15 +282,7 @@ pub async fn update_control(
     };
     let title = ch.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
     let decision = requested_decision(ch.decision, ch.applicable)?;
-    let reasons = ch.inclusion_reasons.as_ref().map(|r| {
-        let mut reasons: Vec<InclusionReason> = Vec::new();
-        for reason in r {
-            if !reasons.contains(reason) {
-                reasons.push(*reason);
-            }
-        }
-        reasons
-    });
+    let reasons = ch.inclusion_reasons.as_deref().map(unique_reasons);
 
     let (mut w, before) = gate.write_on::<control::Entity>(actor, id, Operation::UpdateControl).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
@@ -349,12 +352,7 @@ pub async fn create_custom_control(
     let title = domain::required_text("title", n.title, MAX_TITLE)?;
     let justification = domain::optional_text("justification", n.justification, MAX_TEXT)?;
     let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
-    let mut reasons: Vec<InclusionReason> = Vec::new();
-    for r in n.inclusion_reasons {
-        if !reasons.contains(r) {
-            reasons.push(*r);
-        }
-    }
+    let reasons = unique_reasons(n.inclusion_reasons);
     let decision = if justification.is_some() || !reasons.is_empty() {
         ControlDecision::Included
     } else {

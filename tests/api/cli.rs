@@ -27,13 +27,16 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// Starts `annex` (no arguments: `serve`) in `dir` and returns it with the printed token.
-fn start_serve(dir: &Path, port: u16) -> (std::process::Child, String) {
+/// `annex serve` in `dir` on `port` with extra environment, and the platform-admin token
+/// its log prints.
+pub(crate) fn start_serve(dir: &Path, port: u16, env: &[(&str, String)]) -> (std::process::Child, String) {
     let mut child = annex()
         .current_dir(dir)
         .env("ANNEX_LISTEN", format!("127.0.0.1:{port}"))
         .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn annex");
     let stdout = child.stdout.take().expect("stdout");
@@ -87,7 +90,7 @@ async fn starts_with_no_configuration_and_keeps_its_secret() {
     annex::init_crypto();
     let dir = temp_dir();
     let port = free_port();
-    let (mut child, token) = start_serve(&dir, port);
+    let (mut child, token) = start_serve(&dir, port, &[]);
     let body = viewer(port, &token).await;
     assert_eq!(body["data"]["viewer"], json!({ "subject": "dev-admin", "isPlatformAdmin": true }), "{body}");
     assert!(dir.join("data/annex.db").exists(), "SQLite file under ./data");
@@ -99,7 +102,7 @@ async fn starts_with_no_configuration_and_keeps_its_secret() {
 
     // A restart reuses the secret (the first token still works) and re-runs migrations idempotently.
     let port = free_port();
-    let (mut child, _) = start_serve(&dir, port);
+    let (mut child, _) = start_serve(&dir, port, &[]);
     let body = viewer(port, &token).await;
     assert_eq!(body["data"]["viewer"]["isPlatformAdmin"], true, "{body}");
     terminate(&mut child);

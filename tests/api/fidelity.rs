@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::soa::control_id;
-use crate::support::{Backend, TestApp, assert_error, fresh_empty_database};
+use crate::support::{Backend, TestApp, assert_error, fresh_empty_database, raw_sql};
 
 const UPDATE: &str = "mutation($i: UpdateControlInput!) { updateControl(input: $i) { control { id decision applicable justification inclusionReasons status version } } }";
 const RISK: &str = "id kind owner treatment residualScore acceptedScore acceptanceLapsed acceptedBy acceptedOnBehalfOf exceedsAppetite appetiteBreach domain";
@@ -339,6 +339,8 @@ crate::api_tests!(
 
 const WAVE1_MIGRATIONS: u32 = 9;
 
+/// An empty database migrated to the wave-1 state (its URL, and a connection to migrate
+/// it further); `None` when PostgreSQL is not configured.
 async fn wave1_database(backend: Backend) -> Option<(String, sea_orm::DatabaseConnection)> {
     use migration::MigratorTrait;
     let url = fresh_empty_database(backend).await?;
@@ -347,43 +349,12 @@ async fn wave1_database(backend: Backend) -> Option<(String, sea_orm::DatabaseCo
     Some((url, db))
 }
 
-async fn exec(db: &sea_orm::DatabaseConnection, sql: &str) {
-    use sea_orm::ConnectionTrait;
-    db.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn rows(db: &sea_orm::DatabaseConnection, sql: &str) -> Vec<Vec<Value>> {
-    use sea_orm::{ConnectionTrait, Statement};
-    let res = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.expect(sql);
-    res.iter()
-        .map(|r| {
-            (0..r.column_names().len())
-                .map(|i| {
-                    if let Ok(v) = r.try_get_by_index::<Option<String>>(i) {
-                        return v.map(Value::from).unwrap_or(Value::Null);
-                    }
-                    if let Ok(v) = r.try_get_by_index::<Option<i64>>(i) {
-                        return v.map(Value::from).unwrap_or(Value::Null);
-                    }
-                    if let Ok(v) = r.try_get_by_index::<Option<i32>>(i) {
-                        return v.map(Value::from).unwrap_or(Value::Null);
-                    }
-                    if let Ok(v) = r.try_get_by_index::<Option<bool>>(i) {
-                        return v.map(Value::from).unwrap_or(Value::Null);
-                    }
-                    Value::Null
-                })
-                .collect()
-        })
-        .collect()
-}
-
 async fn wave1_soa_and_risks_migrate(backend: Backend) {
     use migration::MigratorTrait;
-    let Some((_url, db)) = wave1_database(backend).await else { return };
+    let Some((url, db)) = wave1_database(backend).await else { return };
     let org = "11111111-1111-1111-1111-111111111111";
     let now = "2026-11-30 10:00:00";
-    exec(&db, &format!("INSERT INTO organizations (id, name, slug, version, created_at, updated_at) VALUES ('{org}', 'Wave One', 'wave-one', 1, '{now}', '{now}')")).await;
+    raw_sql(&url, &format!("INSERT INTO organizations (id, name, slug, version, created_at, updated_at) VALUES ('{org}', 'Wave One', 'wave-one', 1, '{now}', '{now}')")).await;
     let control = |id: u8, r: &str, custom: bool, applicable: bool, justification: Option<&str>, version: i32| {
         let j = justification.map(|j| format!("'{j}'")).unwrap_or("NULL".into());
         format!(
@@ -391,25 +362,28 @@ async fn wave1_soa_and_risks_migrate(backend: Backend) {
              VALUES ('00000000-0000-0000-0000-0000000000{id:02}', '{org}', 'ISO27001', '{r}', 't', 'A.8', 'g', NULL, {custom}, false, {id}, {applicable}, {j}, '[]', 'NOT_STARTED', NULL, NULL, '[]', {version}, '{now}', '{now}')"
         )
     };
-    exec(&db, &control(1, "A.8.24", false, true, None, 1)).await; // untouched
-    exec(&db, &control(2, "A.8.1", false, true, None, 3)).await; // touched, applicable
-    exec(&db, &control(3, "A.7.1", false, false, Some("no premises"), 2)).await; // excluded
-    exec(&db, &control(4, "ORG-1", true, true, Some("contract"), 1)).await; // custom, justified
-    exec(&db, &control(5, "ORG-2", true, true, None, 1)).await; // custom, bare
+    raw_sql(&url, &control(1, "A.8.24", false, true, None, 1)).await; // untouched
+    raw_sql(&url, &control(2, "A.8.1", false, true, None, 3)).await; // touched, applicable
+    raw_sql(&url, &control(3, "A.7.1", false, false, Some("no premises"), 2)).await; // excluded
+    raw_sql(&url, &control(4, "ORG-1", true, true, Some("contract"), 1)).await; // custom, justified
+    raw_sql(&url, &control(5, "ORG-2", true, true, None, 1)).await; // custom, bare
     let risk = |id: u8, treatment: &str, effective: i32| {
         format!(
             "INSERT INTO risks (id, organization_id, title, description, category, domain, likelihood, impact, inherent_score, residual_likelihood, residual_impact, effective_score, treatment, acceptance_justification, accepted_by, acceptance_expires_on, owner, status, review_date, scope_id, ai_system_id, version, created_at, updated_at)
              VALUES ('00000000-0000-0000-0000-0000000001{id:02}', '{org}', 'r{id}', NULL, 'CONFIDENTIALITY', 'SECURITY', 4, 4, 16, NULL, NULL, {effective}, {treatment}, NULL, NULL, NULL, NULL, 'IDENTIFIED', NULL, NULL, NULL, 1, '{now}', '{now}')"
         )
     };
-    exec(&db, &risk(1, "'ACCEPT'", 16)).await;
-    exec(&db, &risk(2, "'MITIGATE'", 16)).await;
-    exec(&db, &risk(3, "NULL", 16)).await;
+    raw_sql(&url, &risk(1, "'ACCEPT'", 16)).await;
+    raw_sql(&url, &risk(2, "'MITIGATE'", 16)).await;
+    raw_sql(&url, &risk(3, "NULL", 16)).await;
 
     migration::Migrator::up(&db, None).await.expect("issue-12 migrations");
-    let got =
-        rows(&db, "SELECT ref, decision, applicable, justification, ai_relevance FROM controls ORDER BY position")
-            .await;
+    let got = raw_sql(
+        &url,
+        // NULLs as '' / -1: the raw reader decodes SQLite's NULL integers as 0.
+        "SELECT ref, decision, CASE WHEN applicable THEN 1 ELSE 0 END, COALESCE(justification, ''), COALESCE(ai_relevance, '') FROM controls ORDER BY position",
+    )
+    .await;
     let expect = |r: &str, d: &str, a: bool, j: Option<&str>| (r.to_string(), d.to_string(), a, j.map(str::to_string));
     let got_simple: Vec<(String, String, bool, Option<String>)> = got
         .iter()
@@ -417,8 +391,8 @@ async fn wave1_soa_and_risks_migrate(backend: Backend) {
             (
                 r[0].as_str().expect("ref").to_string(),
                 r[1].as_str().expect("decision").to_string(),
-                r[2].as_bool().or_else(|| r[2].as_i64().map(|n| n != 0)).expect("applicable"),
-                r[3].as_str().map(str::to_string),
+                r[2].as_i64().expect("applicable") == 1,
+                r[3].as_str().filter(|j| !j.is_empty()).map(str::to_string),
             )
         })
         .collect();
@@ -433,22 +407,22 @@ async fn wave1_soa_and_risks_migrate(backend: Backend) {
         ]
     );
     assert!(got[0][4].as_str().is_some_and(|t| t.contains("cryptography")), "{:?}", got[0]);
-    assert!(got[1][4].is_null() && got[3][4].is_null());
+    assert!(got[1][4] == "" && got[3][4] == "", "untagged: {got:?}");
 
-    let risks = rows(&db, "SELECT title, kind, accepted_score FROM risks ORDER BY title").await;
+    let risks = raw_sql(&url, "SELECT title, kind, COALESCE(accepted_score, -1) FROM risks ORDER BY title").await;
     assert_eq!(
         risks,
         vec![
             vec![json!("r1"), json!("THREAT"), json!(16)],
-            vec![json!("r2"), json!("THREAT"), Value::Null],
-            vec![json!("r3"), json!("THREAT"), Value::Null],
+            vec![json!("r2"), json!("THREAT"), json!(-1)],
+            vec![json!("r3"), json!("THREAT"), json!(-1)],
         ]
     );
     // And back down: wave 1's columns hold their old meaning again.
     migration::Migrator::down(&db, Some(2 + later_migrations())).await.expect("down");
-    let back = rows(&db, "SELECT ref, applicable FROM controls ORDER BY position").await;
-    let applicable: Vec<bool> =
-        back.iter().map(|r| r[1].as_bool().or_else(|| r[1].as_i64().map(|n| n != 0)).expect("bool")).collect();
+    let back =
+        raw_sql(&url, "SELECT ref, CASE WHEN applicable THEN 1 ELSE 0 END FROM controls ORDER BY position").await;
+    let applicable: Vec<bool> = back.iter().map(|r| r[1].as_i64().expect("0 or 1") == 1).collect();
     assert_eq!(applicable, vec![true, true, false, true, true]);
 }
 

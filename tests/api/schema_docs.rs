@@ -2,7 +2,7 @@
 //! enum value of `schema.graphql` has a description, and every deprecation a reason. The
 //! operation collection in `examples/` runs against the real API, so it cannot rot.
 
-use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{FieldDefinition, TypeKind, TypeSystemDefinition};
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
@@ -13,6 +13,21 @@ fn sdl() -> String {
 
 fn blank(d: &Option<async_graphql::Positioned<String>>) -> bool {
     d.as_ref().is_none_or(|d| d.node.trim().is_empty())
+}
+
+/// Output fields (of an object or an interface) and their arguments without a description.
+fn fields(ty: &str, list: Vec<async_graphql::Positioned<FieldDefinition>>, missing: &mut Vec<String>) {
+    for f in list {
+        let f = f.node;
+        if blank(&f.description) {
+            missing.push(format!("{ty}.{}", f.name.node));
+        }
+        for a in f.arguments {
+            if blank(&a.node.description) {
+                missing.push(format!("{ty}.{}({})", f.name.node, a.node.name.node));
+            }
+        }
+    }
 }
 
 /// Everything in the SDL without a description, as `Type`, `Type.field`,
@@ -28,32 +43,8 @@ pub fn undocumented(sdl: &str) -> Vec<String> {
             missing.push(name.clone());
         }
         match t.kind {
-            TypeKind::Object(o) => {
-                for f in o.fields {
-                    let f = f.node;
-                    if blank(&f.description) {
-                        missing.push(format!("{name}.{}", f.name.node));
-                    }
-                    for a in f.arguments {
-                        if blank(&a.node.description) {
-                            missing.push(format!("{name}.{}({})", f.name.node, a.node.name.node));
-                        }
-                    }
-                }
-            }
-            TypeKind::Interface(i) => {
-                for f in i.fields {
-                    let f = f.node;
-                    if blank(&f.description) {
-                        missing.push(format!("{name}.{}", f.name.node));
-                    }
-                    for a in f.arguments {
-                        if blank(&a.node.description) {
-                            missing.push(format!("{name}.{}({})", f.name.node, a.node.name.node));
-                        }
-                    }
-                }
-            }
+            TypeKind::Object(o) => fields(&name, o.fields, &mut missing),
+            TypeKind::Interface(i) => fields(&name, i.fields, &mut missing),
             TypeKind::InputObject(i) => {
                 for f in i.fields {
                     if blank(&f.node.description) {

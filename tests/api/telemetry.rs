@@ -4,8 +4,6 @@
 //! statement; with the variable unset, it exports nothing.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,7 +14,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{Value, json};
 
-use crate::cli::{annex, free_port, temp_dir, terminate};
+use crate::cli::{free_port, start_serve, temp_dir, terminate};
 use crate::support::{self, Backend};
 
 type Received = Arc<Mutex<Vec<Bytes>>>;
@@ -72,29 +70,6 @@ fn attr(attrs: &[KeyValue], key: &str) -> Option<String> {
     })
 }
 
-fn spawn(dir: &std::path::Path, port: u16, env: &[(&str, String)]) -> (Child, String) {
-    let mut child = annex()
-        .current_dir(dir)
-        .env("ANNEX_LISTEN", format!("127.0.0.1:{port}"))
-        .env("NO_COLOR", "1")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn annex");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("Bearer ").nth(1) {
-                let _ = tx.send(rest.chars().take_while(|c| *c != '"').collect::<String>());
-            }
-        }
-    });
-    let token = rx.recv_timeout(Duration::from_secs(60)).expect("the log prints a platform-admin token");
-    (child, token)
-}
-
 async fn post(port: u16, token: &str, traceparent: Option<&str>, query: &str, variables: Value) -> Value {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -133,7 +108,7 @@ async fn exports_request_operation_and_sql_spans(backend: Backend) {
     let Some(url) = database_url(backend, &dir).await else { return };
     let (endpoint, received) = collector().await;
     let port = free_port();
-    let (mut child, token) = spawn(
+    let (mut child, token) = start_serve(
         &dir,
         port,
         &[
@@ -218,7 +193,7 @@ async fn traces_are_off_without_an_endpoint() {
     let (endpoint, received) = collector().await;
     let port = free_port();
     // The endpoint is known only under another name: nothing may be exported.
-    let (mut child, token) = spawn(&dir, port, &[("NOT_OTEL_ENDPOINT", endpoint)]);
+    let (mut child, token) = start_serve(&dir, port, &[("NOT_OTEL_ENDPOINT", endpoint)]);
     let body =
         post(port, &token, Some(&format!("00-{TRACE_ID}-{PARENT_SPAN_ID}-01")), "{ viewer { subject } }", json!({}))
             .await;
