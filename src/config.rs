@@ -84,6 +84,8 @@ pub struct Limits {
     pub ws_max_operations: usize,
     /// How long a WebSocket may stay silent before `connection_init` (`ANNEX_WS_INIT_TIMEOUT_SECS`).
     pub ws_init_timeout: Duration,
+    /// Largest spreadsheet an import takes (`ANNEX_MAX_IMPORT_BYTES`).
+    pub max_import_bytes: usize,
 }
 
 impl Default for Limits {
@@ -97,6 +99,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             statement_timeout: Duration::from_secs(10),
             max_statements: 500,
+            max_import_bytes: 5 * 1024 * 1024,
             ws_max_operations: 20,
             ws_init_timeout: Duration::from_secs(10),
         }
@@ -233,6 +236,7 @@ impl Config {
             max_statements: parse_num(&non_empty, "ANNEX_MAX_STATEMENTS", defaults.max_statements)?,
             ws_max_operations: parse_num(&non_empty, "ANNEX_WS_MAX_OPERATIONS", defaults.ws_max_operations)?,
             ws_init_timeout: Duration::from_secs(parse_num(&non_empty, "ANNEX_WS_INIT_TIMEOUT_SECS", 10)?),
+            max_import_bytes: parse_num(&non_empty, "ANNEX_MAX_IMPORT_BYTES", defaults.max_import_bytes)?,
         };
         if limits.max_statements == 0 {
             return Err(err("ANNEX_MAX_STATEMENTS", "must be at least 1"));

@@ -406,6 +406,9 @@ entity!(risk, "risks", {
     pub review_date: Option<Date>,
     pub scope_id: Option<Uuid>,
     pub ai_system_id: Option<Uuid>,
+    /// The stable key of the row in a spreadsheet import (issue 18), unique per
+    /// organization.
+    pub external_key: Option<String>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -110,6 +110,12 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         &["organization_id", "external_system", "external_key"],
         "that ticket is already linked to a nonconformity",
     ),
+    key(
+        "ux_risks_org_external_key",
+        "risks",
+        &["organization_id", "external_key"],
+        "a risk with that external key already exists",
+    ),
 ];
 
 impl AppError {

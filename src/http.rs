@@ -73,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/graphiql/assets/{name}", get(crate::graphiql::asset))
         .route("/organizations/{id}/soa.csv", get(crate::export::soa_csv))
+        .route("/organizations/{id}/imports/{kind}", axum::routing::post(crate::import::import))
         .layer(DefaultBodyLimit::max(body_limit))
         // Large answers (SoA exports, big pages, introspection) compressed when the client
         // accepts it; small ones are not worth the CPU.

@@ -34,6 +34,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod import;
 pub mod metrics;
 pub mod rate_limit;
 pub mod store;

@@ -109,7 +109,7 @@ operations! {
     SubscribeEvents: ALL, "`organizationEvents` (subscription)";
     ReadDashboard: ALL, "`dashboard`, `portfolio`";
     ReadControls: ALL, "`controls`, `Control`, `GET /organizations/{id}/soa.csv`, `soa`";
-    UpdateControl: O | M | C, "`updateControl`";
+    UpdateControl: O | M | C, "`updateControl`, `POST /organizations/{id}/imports/soa`, `POST /organizations/{id}/imports/controls-decisions`";
     CreateCustomControl: O | M | C, "`createCustomControl`";
     ReadClauseAssessments: ALL, "`clauseAssessments`, `readiness`";
     UpdateClauseAssessment: O | M | C, "`updateClauseAssessment`";
@@ -118,7 +118,7 @@ operations! {
     ReadAiSystems: ALL, "`aiSystems`, `AiSystem`";
     WriteAiSystems: O | M | C, "`createAiSystem`, `updateAiSystem`, `deleteAiSystem`";
     ReadRisks: ALL, "`risks`, `Risk`";
-    WriteRisks: O | M | C, "`createRisk`, `updateRisk`, `deleteRisk`, `linkRiskControl`, `unlinkRiskControl`";
+    WriteRisks: O | M | C, "`createRisk`, `updateRisk`, `deleteRisk`, `linkRiskControl`, `unlinkRiskControl`, `POST /organizations/{id}/imports/risks`";
     ReadImpactAssessments: ALL, "`impactAssessments`, `ImpactAssessment`";
     WriteImpactAssessments: O | M | C, "`createImpactAssessment`, `updateImpactAssessment` (content, DRAFT ⇄ IN_REVIEW)";
     ApproveImpactAssessment: O | M, "`updateImpactAssessment` to APPROVED, and reopening an approved one";

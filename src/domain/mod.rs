@@ -34,6 +34,7 @@ pub mod audit;
 pub mod certification;
 pub mod dashboard;
 pub mod impact;
+pub mod import;
 pub mod ncr;
 pub mod org;
 pub mod refs;

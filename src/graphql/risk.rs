@@ -461,6 +461,11 @@ crate::entity_object! {
         async fn review_date(&self) -> Option<Date> {
             self.model.review_date.map(Date)
         }
+        /// The stable key of the risk in the organization's own register or spreadsheet
+        /// (unique per organization): spreadsheet imports of risks match rows by it.
+        async fn external_key(&self) -> Option<&str> {
+            self.model.external_key.as_deref()
+        }
         /// The review date is past (UTC) and the risk is not closed.
         async fn review_overdue(&self) -> bool {
             self.eval().review_overdue
@@ -640,6 +645,9 @@ pub async fn organization_risks(
 pub struct CreateRiskInput {
     /// The organization whose register gets the risk.
     pub organization_id: ID,
+    /// The stable key of the risk in the organization's own register or spreadsheet,
+    /// unique per organization (CONFLICT when taken), at most 200 characters.
+    pub external_key: Option<String>,
     /// Short name: required, at most 300 characters.
     pub title: String,
     /// Free text, at most 20,000 characters.
@@ -684,6 +692,9 @@ pub struct CreateRiskInput {
 pub struct UpdateRiskInput {
     /// The risk to change.
     pub id: ID,
+    /// The stable key in the organization's own register, unique per organization;
+    /// `null` clears it.
+    pub external_key: MaybeUndefined<String>,
     /// The `version` last read: refused with CONFLICT when the risk changed since.
     pub expected_version: Option<i32>,
     /// Short name: at most 300 characters.
@@ -773,6 +784,7 @@ crate::mutations! {
             review_date: input.review_date.map(|d| d.0),
             scope_id,
             ai_system_id,
+            external_key: input.external_key.as_deref(),
         }).await?;
         Ok(CreateRiskPayload { risk: Risk::new(m, access, settings) })
     }
@@ -799,6 +811,7 @@ crate::mutations! {
             review_date: change(input.review_date, |d| d.0),
             scope_id: try_change(input.scope_id, |i| ref_id(Kind::Scope, &i, "scopeId"))?,
             ai_system_id: try_change(input.ai_system_id, |i| ref_id(Kind::AiSystem, &i, "aiSystemId"))?,
+            external_key: change(input.external_key, |v| v),
         };
         let Granted { model: (m, settings), access } = store::update_risk(gate, actor, id, changes).await?;
         Ok(UpdateRiskPayload { risk: Risk::new(m, access, settings) })

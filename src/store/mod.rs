@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod certification;
 pub mod dashboard;
 pub mod impact;
+pub mod import;
 pub mod ncr;
 pub mod org;
 pub mod page;

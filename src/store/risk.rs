@@ -112,6 +112,8 @@ pub struct NewRisk<'a> {
     pub review_date: Option<NaiveDate>,
     pub scope_id: Option<Uuid>,
     pub ai_system_id: Option<Uuid>,
+    /// The stable key of a spreadsheet row (imports).
+    pub external_key: Option<&'a str>,
 }
 
 /// The rated, accepted state of a risk after a create or update, checked as a whole.
@@ -165,7 +167,18 @@ pub async fn create_risk(
     org: Uuid,
     n: NewRisk<'_>,
 ) -> AppResult<Granted<(risk::Model, RiskSettings)>> {
+    let mut w = gate.write(actor, org, Operation::WriteRisks).await?;
+    let s = settings_in_writer(&w).await?;
+    let m = insert_risk(&mut w, &s, n).await?;
+    w.commit_with((m, s)).await
+}
+
+/// Inserts a risk in an open write transaction of `WriteRisks` (a mutation or one row of
+/// an import), with the same rules and trail as `createRisk`.
+pub(crate) async fn insert_risk(w: &mut Writer, s: &RiskSettings, n: NewRisk<'_>) -> AppResult<risk::Model> {
+    let org = w.org();
     let title = domain::required_text("title", n.title, MAX_TITLE)?;
+    let external_key = domain::optional_text("externalKey", n.external_key, MAX_NAME)?;
     let description = domain::optional_text("description", n.description, MAX_TEXT)?;
     let owner = domain::optional_text("owner", n.owner, MAX_NAME)?;
     let justification = domain::optional_text("acceptanceJustification", n.acceptance_justification, MAX_TEXT)?;
@@ -176,14 +189,12 @@ pub async fn create_risk(
     let status = n.status.unwrap_or(RiskStatus::Identified);
     rules::check_owner(status, owner.as_deref())?;
     let kind = n.kind.unwrap_or(RiskKind::Threat);
-    let mut w = gate.write(actor, org, Operation::WriteRisks).await?;
-    let s = settings_in_writer(&w).await?;
-    let r = rate(&s, n.likelihood, n.impact, n.residual_likelihood, n.residual_impact)?;
+    let r = rate(s, n.likelihood, n.impact, n.residual_likelihood, n.residual_impact)?;
     let domain = n.category.domain();
     let accepted_score = (n.treatment == Some(RiskTreatment::Accept)).then_some(r.effective);
     rules::check_acceptance(
         n.treatment,
-        exceeds(&s, kind, domain, r.effective),
+        exceeds(s, kind, domain, r.effective),
         &Acceptance {
             justification: justification.as_deref(),
             accepted_by: accepted_by.as_deref(),
@@ -192,14 +203,14 @@ pub async fn create_risk(
         },
     )?;
     let on_behalf_of = match accepted_by.as_deref() {
-        Some(by) => rules::check_accepted_by(by, owner.as_deref(), w.actor(), may_act_for_owner(&w))?,
+        Some(by) => rules::check_accepted_by(by, owner.as_deref(), w.actor(), may_act_for_owner(w))?,
         None => None,
     };
     if let Some(id) = n.scope_id {
-        expect_scope(&w, id, "scopeId").await?;
+        expect_scope(w, id, "scopeId").await?;
     }
     if let Some(id) = n.ai_system_id {
-        expect_ai_system(&w, id, "aiSystemId").await?;
+        expect_ai_system(w, id, "aiSystemId").await?;
     }
     let at = now();
     let am = risk::ActiveModel {
@@ -227,13 +238,14 @@ pub async fn create_risk(
         review_date: Set(n.review_date),
         scope_id: Set(n.scope_id),
         ai_system_id: Set(n.ai_system_id),
+        external_key: Set(external_key),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let m = w.insert(am, "that name or key is already taken in this organization").await?;
+    let m = w.insert(am, "a risk with that external key already exists").await?;
     w.record_create(Kind::Risk, m.id, &m).await?;
-    w.commit_with((m, s)).await
+    Ok(m)
 }
 
 /// `None`: unchanged; `Some(None)`: cleared.
@@ -257,6 +269,8 @@ pub struct RiskChanges {
     pub review_date: Option<Option<NaiveDate>>,
     pub scope_id: Option<Option<Uuid>>,
     pub ai_system_id: Option<Option<Uuid>>,
+    /// Imports only: `Some(None)` clears.
+    pub external_key: Option<Option<String>>,
 }
 
 pub async fn update_risk(
@@ -265,24 +279,47 @@ pub async fn update_risk(
     id: Uuid,
     ch: RiskChanges,
 ) -> AppResult<Granted<(risk::Model, RiskSettings)>> {
-    let opt = |field: &str, v: &Option<Option<String>>, max| {
-        v.as_ref().map(|d| domain::optional_text(field, d.as_deref(), max)).transpose()
-    };
-    let title = ch.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
-    let description = opt("description", &ch.description, MAX_TEXT)?;
-    let owner = opt("owner", &ch.owner, MAX_NAME)?;
-    let justification = opt("acceptanceJustification", &ch.acceptance_justification, MAX_TEXT)?;
-    let accepted_by = opt("acceptedBy", &ch.accepted_by, MAX_NAME)?;
-    if let Some(Some(d)) = ch.acceptance_expires_on {
-        rules::check_new_expiry(d, today())?;
-    }
-
+    let ch = ch.checked()?;
     let (mut w, before) = gate.write_on::<risk::Entity>(actor, id, Operation::WriteRisks).await?;
     crate::store::org::check_version(ch.expected_version, before.version)?;
     let s = settings_in_writer(&w).await?;
+    let after = apply_risk_changes(&mut w, &s, before, ch).await?;
+    w.commit_with((after, s)).await
+}
+
+impl RiskChanges {
+    /// The changes with their texts trimmed and checked (no database needed).
+    pub(crate) fn checked(mut self) -> AppResult<RiskChanges> {
+        let opt = |field: &str, v: Option<Option<String>>, max| {
+            v.map(|d| domain::optional_text(field, d.as_deref(), max)).transpose()
+        };
+        self.title = self.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
+        self.description = opt("description", self.description, MAX_TEXT)?;
+        self.owner = opt("owner", self.owner, MAX_NAME)?;
+        self.acceptance_justification = opt("acceptanceJustification", self.acceptance_justification, MAX_TEXT)?;
+        self.accepted_by = opt("acceptedBy", self.accepted_by, MAX_NAME)?;
+        if let Some(Some(d)) = self.acceptance_expires_on {
+            rules::check_new_expiry(d, today())?;
+        }
+        Ok(self)
+    }
+}
+
+/// Applies [`RiskChanges::checked`] changes to `before` in an open write transaction of
+/// `WriteRisks` (a mutation or one row of an import), with the rules and trail of
+/// `updateRisk`.
+pub(crate) async fn apply_risk_changes(
+    w: &mut Writer,
+    s: &RiskSettings,
+    before: risk::Model,
+    ch: RiskChanges,
+) -> AppResult<risk::Model> {
+    let id = before.id;
+    let (title, description, owner, justification, accepted_by) =
+        (ch.title, ch.description, ch.owner, ch.acceptance_justification, ch.accepted_by);
     let category = ch.category.unwrap_or(before.category);
     let r = rate(
-        &s,
+        s,
         ch.likelihood.unwrap_or(before.likelihood),
         ch.impact.unwrap_or(before.impact),
         ch.residual_likelihood.unwrap_or(before.residual_likelihood),
@@ -309,7 +346,7 @@ pub async fn update_risk(
     };
     let on_behalf_of = match (&accepted_by, accepting) {
         (Some(Some(by)), true) => {
-            rules::check_accepted_by(by, final_owner.as_deref(), w.actor(), may_act_for_owner(&w))?
+            rules::check_accepted_by(by, final_owner.as_deref(), w.actor(), may_act_for_owner(w))?
         }
         (_, true) => before.accepted_on_behalf_of.clone(),
         (_, false) => None,
@@ -327,7 +364,7 @@ pub async fn update_risk(
     };
     rules::check_acceptance(
         treatment,
-        exceeds(&s, kind, category.domain(), r.effective),
+        exceeds(s, kind, category.domain(), r.effective),
         &Acceptance {
             justification: justification.as_deref(),
             accepted_by: accepted_by.as_deref(),
@@ -336,10 +373,10 @@ pub async fn update_risk(
         },
     )?;
     if let Some(Some(sid)) = ch.scope_id {
-        expect_scope(&w, sid, "scopeId").await?;
+        expect_scope(w, sid, "scopeId").await?;
     }
     if let Some(Some(aid)) = ch.ai_system_id {
-        expect_ai_system(&w, aid, "aiSystemId").await?;
+        expect_ai_system(w, aid, "aiSystemId").await?;
     }
 
     let mut am: risk::ActiveModel = before.clone().into();
@@ -375,9 +412,12 @@ pub async fn update_risk(
     if let Some(v) = ch.ai_system_id {
         am.ai_system_id = Set(v);
     }
-    let after = w.update(am).await?;
+    if let Some(k) = ch.external_key {
+        am.external_key = Set(k);
+    }
+    let after = w.update_unique(am, "a risk with that external key already exists").await?;
     w.record_update(Kind::Risk, id, &before, &after).await?;
-    w.commit_with((after, s)).await
+    Ok(after)
 }
 
 /// Deletes the risk; its control links and assessment links go with it.

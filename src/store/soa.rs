@@ -254,47 +254,77 @@ pub async fn update_control(
     id: Uuid,
     ch: ControlChanges,
 ) -> AppResult<Granted<control::Model>> {
-    let justification = match &ch.justification {
-        Some(j) => Some(domain::optional_text("justification", j.as_deref(), MAX_TEXT)?),
-        None => None,
-    };
-    let owner = match &ch.owner {
-        Some(o) => Some(domain::optional_text("owner", o.as_deref(), MAX_NAME)?),
-        None => None,
-    };
-    let notes = match &ch.implementation_notes {
-        Some(n) => Some(domain::optional_text("implementationNotes", n.as_deref(), MAX_TEXT)?),
-        None => None,
-    };
-    let evidence = match &ch.evidence {
-        Some(list) => {
-            if list.len() > MAX_EVIDENCE {
-                return Err(AppError::bad_input("evidence", format!("at most {MAX_EVIDENCE} evidence links")));
-            }
-            let mut out = Vec::with_capacity(list.len());
-            for (title, url) in list {
-                check_evidence(title, url)?;
-                out.push(EvidenceLink { title: title.trim().to_string(), url: url.trim().to_string() });
-            }
-            Some(out)
-        }
-        None => None,
-    };
-    let title = ch.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?;
-    let decision = requested_decision(ch.decision, ch.applicable)?;
-    let reasons = ch.inclusion_reasons.as_deref().map(unique_reasons);
-
+    let expected_version = ch.expected_version;
+    let ch = ch.checked()?;
     let (mut w, before) = gate.write_on::<control::Entity>(actor, id, Operation::UpdateControl).await?;
-    crate::store::org::check_version(ch.expected_version, before.version)?;
-    if title.is_some() && !before.is_custom {
+    crate::store::org::check_version(expected_version, before.version)?;
+    let after = apply_control_changes(&mut w, before, ch).await?;
+    w.commit_with(after).await
+}
+
+/// [`ControlChanges`] with texts trimmed and checked and the decision resolved.
+pub(crate) struct CheckedControlChanges {
+    justification: Option<Option<String>>,
+    owner: Option<Option<String>>,
+    notes: Option<Option<String>>,
+    evidence: Option<Vec<EvidenceLink>>,
+    title: Option<String>,
+    decision: Option<ControlDecision>,
+    reasons: Option<Vec<InclusionReason>>,
+    status: Option<ImplementationStatus>,
+}
+
+impl ControlChanges {
+    /// The checks that need no database (before a transaction is opened).
+    pub(crate) fn checked(self) -> AppResult<CheckedControlChanges> {
+        let opt = |field: &str, v: Option<Option<String>>, max| {
+            v.map(|d| domain::optional_text(field, d.as_deref(), max)).transpose()
+        };
+        let evidence = match &self.evidence {
+            Some(list) => {
+                if list.len() > MAX_EVIDENCE {
+                    return Err(AppError::bad_input("evidence", format!("at most {MAX_EVIDENCE} evidence links")));
+                }
+                let mut out = Vec::with_capacity(list.len());
+                for (title, url) in list {
+                    check_evidence(title, url)?;
+                    out.push(EvidenceLink { title: title.trim().to_string(), url: url.trim().to_string() });
+                }
+                Some(out)
+            }
+            None => None,
+        };
+        Ok(CheckedControlChanges {
+            justification: opt("justification", self.justification, MAX_TEXT)?,
+            owner: opt("owner", self.owner, MAX_NAME)?,
+            notes: opt("implementationNotes", self.implementation_notes, MAX_TEXT)?,
+            evidence,
+            title: self.title.as_deref().map(|t| domain::required_text("title", t, MAX_TITLE)).transpose()?,
+            decision: requested_decision(self.decision, self.applicable)?,
+            reasons: self.inclusion_reasons.as_deref().map(unique_reasons),
+            status: self.status,
+        })
+    }
+}
+
+/// Applies checked changes to the SoA row `before` in an open write transaction of
+/// `UpdateControl` (a mutation or one row of an import), with the rules and trail of
+/// `updateControl`.
+pub(crate) async fn apply_control_changes(
+    w: &mut Writer,
+    before: control::Model,
+    ch: CheckedControlChanges,
+) -> AppResult<control::Model> {
+    let id = before.id;
+    if ch.title.is_some() && !before.is_custom {
         return Err(AppError::bad_input(
             "title",
             "catalog controls keep the standard's title; only custom controls can be renamed",
         ));
     }
-    let decision = decision.unwrap_or(before.decision);
-    let final_justification = justification.clone().unwrap_or(before.justification.clone());
-    let final_reasons = reasons.unwrap_or_else(|| before.inclusion_reasons.0.clone());
+    let decision = ch.decision.unwrap_or(before.decision);
+    let final_justification = ch.justification.unwrap_or(before.justification.clone());
+    let final_reasons = ch.reasons.unwrap_or_else(|| before.inclusion_reasons.0.clone());
     let status = ch.status.unwrap_or(before.status);
     check_applicability(&Applicability {
         decision,
@@ -309,21 +339,21 @@ pub async fn update_control(
     am.justification = Set(final_justification);
     am.status = Set(status);
     am.inclusion_reasons = Set(ReasonList(final_reasons));
-    if let Some(o) = owner {
+    if let Some(o) = ch.owner {
         am.owner = Set(o);
     }
-    if let Some(n) = notes {
+    if let Some(n) = ch.notes {
         am.implementation_notes = Set(n);
     }
-    if let Some(e) = evidence {
+    if let Some(e) = ch.evidence {
         am.evidence = Set(e);
     }
-    if let Some(t) = title {
+    if let Some(t) = ch.title {
         am.title = Set(t);
     }
     let after = w.update(am).await?;
     w.record_update(Kind::Control, id, &before, &after).await?;
-    w.commit_with(after).await
+    Ok(after)
 }
 
 pub struct NewCustomControl<'a> {

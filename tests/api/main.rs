@@ -14,6 +14,7 @@ mod fidelity_audit;
 mod fidelity_improvement;
 mod gate;
 mod hardening;
+mod imports;
 mod improvement;
 mod permissions;
 mod risk;

@@ -134,6 +134,8 @@ const PROBES: &[Probe] = &[
     probe(ReadControls, "controls").needs(IN_ORG),
     probe(ReadControls, "Control"),
     probe(ReadControls, "GET /organizations/{id}/soa.csv"),
+    probe(UpdateControl, "POST /organizations/{id}/imports/soa"),
+    probe(UpdateControl, "POST /organizations/{id}/imports/controls-decisions"),
     probe(ReadControls, "soa").needs(IN_ORG),
     probe(UpdateControl, "updateControl"),
     probe(CreateCustomControl, "createCustomControl"),
@@ -159,6 +161,7 @@ const PROBES: &[Probe] = &[
     probe(WriteRisks, "deleteRisk"),
     probe(WriteRisks, "linkRiskControl"),
     probe(WriteRisks, "unlinkRiskControl"),
+    probe(WriteRisks, "POST /organizations/{id}/imports/risks"),
     probe(ReadImpactAssessments, "impactAssessments").needs(IN_ORG),
     probe(ReadImpactAssessments, "ImpactAssessment"),
     probe(WriteImpactAssessments, "createImpactAssessment"),
@@ -319,7 +322,11 @@ fn every_guarded_field_has_a_probe() {
     // Every name the table guards exists: a field, a type, or an HTTP endpoint.
     let all_fields: BTreeSet<&str> = fields.values().flatten().map(|(f, _)| f.as_str()).collect();
     for name in guarded.keys() {
-        if !(all_fields.contains(name) || fields.contains_key(*name) || name.starts_with("GET /")) {
+        if !(all_fields.contains(name)
+            || fields.contains_key(*name)
+            || name.starts_with("GET /")
+            || name.starts_with("POST /"))
+        {
             problems.push(format!("the table guards `{name}`, which is neither a field nor a type of the schema"));
         }
     }
@@ -674,6 +681,22 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
             (json!({ "status": status, "body": text.chars().take(200).collect::<String>() }), outcome)
         }
         ("soa", _) => read(who, &org_field("soa { ref }"), on_org, "/organization/soa/0").await,
+        ("POST /organizations/{id}/imports/soa", _) => {
+            imported(
+                who,
+                &format!("/organizations/{a}/imports/soa"),
+                format!("standard,ref,owner\nISO27001,A.5.1,{me}\n"),
+            )
+            .await
+        }
+        ("POST /organizations/{id}/imports/controls-decisions", _) => {
+            let csv = format!("standard,ref,decision,justification\nISO27001,A.5.2,INCLUDED,{me}\n");
+            imported(who, &format!("/organizations/{a}/imports/controls-decisions"), csv).await
+        }
+        ("POST /organizations/{id}/imports/risks", _) => {
+            let csv = format!("external_key,title,category,likelihood,impact\nP-{},Probe,INTEGRITY,1,1\n", serial());
+            imported(who, &format!("/organizations/{a}/imports/risks"), csv).await
+        }
         ("updateControl", _) => {
             let q = mutation("updateControl", "UpdateControlInput", "control { id }");
             write(who, &q, json!({ "id": w.control, "owner": me }), "/updateControl/control").await
@@ -985,6 +1008,24 @@ async fn read(who: &Actor<'_>, q: &str, vars: Value, pointer: &str) -> (Value, O
     let body = who.gql(q, vars).await;
     let outcome = judge(&body, at(pointer));
     (body, outcome)
+}
+
+/// A spreadsheet import: allowed when it answers 200 and wrote its row.
+async fn imported(who: &Actor<'_>, path: &str, csv: String) -> (Value, Outcome) {
+    let resp = who.post_csv(path, csv).await;
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let outcome = match status {
+        200 if body["applied"] == true
+            && body["created"].as_u64().unwrap_or(0) + body["updated"].as_u64().unwrap_or(0) == 1 =>
+        {
+            Outcome::Allowed
+        }
+        403 => Outcome::Forbidden,
+        404 => Outcome::Absent,
+        _ => Outcome::Unexpected,
+    };
+    (json!({ "status": status, "body": body }), outcome)
 }
 
 async fn write(who: &Actor<'_>, q: &str, input: Value, pointer: &str) -> (Value, Outcome) {

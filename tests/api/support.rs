@@ -394,6 +394,20 @@ impl<'a> Actor<'a> {
         self.app.client.get(format!("{}{path}", self.app.base)).bearer_auth(&self.token).send().await.expect("GET")
     }
 
+    /// `POST` a CSV body to a path of the service (spreadsheet imports) with this actor's
+    /// token.
+    pub async fn post_csv(&self, path: &str, csv: impl Into<String>) -> reqwest::Response {
+        self.app
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "text/csv")
+            .body(csv.into())
+            .send()
+            .await
+            .expect("POST")
+    }
+
     /// `node(id) { id ... on T { fields } }`, panicking on errors (`null` when not visible).
     pub async fn node(&self, id: &str, on: &str, fields: &str) -> Value {
         let q = format!("query($id: ID!) {{ node(id: $id) {{ id ... on {on} {{ {fields} }} }} }}");

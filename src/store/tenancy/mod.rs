@@ -732,6 +732,15 @@ impl Writer {
         &self.actor
     }
 
+    /// Lets this operation run `extra` more SQL statements than `ANNEX_MAX_STATEMENTS`
+    /// (a bulk import, priced per row and bounded by its row limit).
+    pub(in crate::store) fn allow_more_statements(&self, extra: u64) {
+        let max = self.budget.max.load(Ordering::Relaxed);
+        if max > 0 {
+            self.budget.limit(max.saturating_add(extra));
+        }
+    }
+
     /// Refuses (`FORBIDDEN`) unless the caller's role also allows `op` (a rule that
     /// depends on the row, decided after it was read).
     pub(in crate::store) fn require(&self, op: Operation) -> AppResult<()> {
