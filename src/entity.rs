@@ -201,6 +201,8 @@ entity!(organization, "organizations", {
     pub slug: String,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub risk_settings: Option<Json>,
+    /// New organizations may be created from it (issue 18).
+    pub is_template: bool,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

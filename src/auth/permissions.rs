@@ -104,6 +104,7 @@ operations! {
     ReadViewer: ALL, "`viewer` (the caller's own subject and memberships: any valid token, member or not)";
     ReadOrganization: ALL, "`organization`, `organizations`, `node`, `members`, `riskSettings`";
     UpdateOrganization: O | M, "`updateOrganization` (name, slug, riskSettings)";
+    MarkTemplate: O, "`setOrganizationTemplate` (new organizations may be created from this one)";
     ManageMembers: O, "`addMember`, `changeMemberRole`, `removeMember`";
     ReadChanges: O | M | A, "`changes`, `history`, `auditTrailIntegrity`, `auditTrailHead`";
     SubscribeEvents: ALL, "`organizationEvents` (subscription)";

@@ -67,6 +67,11 @@ crate::entity_object! {
         async fn slug(&self) -> &str {
             &self.model.slug
         }
+        /// Whether new organizations may be created from this one (set by its OWNER with
+        /// `setOrganizationTemplate`).
+        async fn is_template(&self) -> bool {
+            self.model.is_template
+        }
         /// The caller's role here; `null` for a platform admin who is not a member.
         async fn viewer_role(&self) -> Option<Role> {
             match self.access {
@@ -387,6 +392,21 @@ pub struct CreateOrganizationInput {
     pub slug: String,
     /// Subject (token `sub`) made the first OWNER.
     pub initial_owner: Option<String>,
+    /// An organization marked `isTemplate` to start from: its risk settings, its SoA
+    /// decisions with justifications and inclusion reasons, and its custom controls are
+    /// copied (implementation status, owners, notes, evidence, risks and members are
+    /// not). The new organization keeps no link to the template; its audit trail records
+    /// where the copy came from. `BAD_USER_INPUT` when it is not a template.
+    pub template_id: Option<ID>,
+}
+
+/// Marks an organization as a template, or unmarks it.
+#[derive(InputObject)]
+pub struct SetOrganizationTemplateInput {
+    /// The organization's ID.
+    pub id: ID,
+    /// `true`: new organizations may be created from it (`createOrganization(templateId)`).
+    pub is_template: bool,
 }
 
 /// Changes to an organization; fields left out stay as they are.
@@ -443,11 +463,20 @@ crate::mutations! {
     /// Applicability (both standards) and gap-analysis rows.
     create_organization(ctx, gate, actor, input: CreateOrganizationInput)
         -> CreateOrganizationPayload { organization: Organization } {
+        let template = input.template_id.as_ref().map(|t| ids::expect(Kind::Organization, t, "templateId")).transpose()?;
         store::create(gate, actor, store::NewOrganization {
             name: &input.name,
             slug: &input.slug,
             initial_owner: input.initial_owner.as_deref(),
+            template,
         }).await?
+    }
+    /// OWNER. Marks the organization as a template new organizations may be created from
+    /// (by platform admins, with `createOrganization(input: {templateId})`), or unmarks it.
+    set_organization_template(ctx, gate, actor, input: SetOrganizationTemplateInput)
+        -> SetOrganizationTemplatePayload { organization: Organization } {
+        let id = ids::expect(Kind::Organization, &input.id, "id")?;
+        store::set_template(gate, actor, id, input.is_template).await?
     }
     /// OWNER or MANAGER. Renames the organization, changes its slug or its risk method.
     update_organization(ctx, gate, actor, input: UpdateOrganizationInput)

@@ -7,18 +7,43 @@ use uuid::Uuid;
 use crate::auth::{Operation, Role};
 use crate::domain::org::{OwnerCount, Slug, check_owner_remains};
 use crate::domain::{self, MAX_NAME};
-use crate::entity::{membership, organization};
+use crate::entity::{control, membership, organization};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::soa;
 use crate::store::tenancy::{Actor, Gate, Granted, Reader, Writer, now};
+use crate::store::trail::Action;
 
 pub struct NewOrganization<'a> {
     pub name: &'a str,
     pub slug: &'a str,
     /// Subject made the first OWNER, in the same transaction.
     pub initial_owner: Option<&'a str>,
+    /// An organization marked as a template to copy risk settings and SoA decisions from.
+    pub template: Option<Uuid>,
+}
+
+/// What a new organization takes from its template.
+struct Template {
+    org: organization::Model,
+    controls: Vec<control::Model>,
+}
+
+/// Reads the template `id` (a platform admin may read any organization); an organization
+/// that is missing or not marked as a template is refused on `templateId`.
+async fn read_template(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Template> {
+    let not_template = || AppError::bad_input("templateId", "no organization marked as a template has this id");
+    let (r, org) = match get(gate, actor, id).await {
+        Ok(found) => found,
+        Err(AppError::NotFound(_)) => return Err(not_template()),
+        Err(e) => return Err(e),
+    };
+    if !org.is_template {
+        return Err(not_template());
+    }
+    let controls = soa::all_controls(&r).await?;
+    Ok(Template { org, controls })
 }
 
 /// Creates an organization with its whole Statement of Applicability and gap-analysis
@@ -29,12 +54,18 @@ pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> A
     let owner = domain::optional_text("initialOwner", input.initial_owner, MAX_NAME)?;
     let id = ids::new_id();
     let mut w = gate.write_new_organization(actor, id).await?;
+    // Read after the writer has checked the caller (platform admins only).
+    let template = match input.template {
+        Some(t) => Some(read_template(gate, actor, t).await?),
+        None => None,
+    };
     let at = now();
     let org = organization::ActiveModel {
         id: Set(id),
         name: Set(name),
         slug: Set(slug.as_str().to_string()),
-        risk_settings: Set(None),
+        risk_settings: Set(template.as_ref().and_then(|t| t.org.risk_settings.clone())),
+        is_template: Set(false),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -43,7 +74,21 @@ pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> A
     // decides.
     let org = w.insert(org, &slug_taken(slug.as_str())).await?;
     w.record_create(Kind::Organization, id, &org).await?;
-    soa::seed_organization(&mut w).await?;
+    let copied = soa::seed_organization(&mut w, template.as_ref().map(|t| t.controls.as_slice())).await?;
+    if let Some(t) = &template {
+        // Where it came from, as a record: the new organization keeps no reference to the
+        // template (no key, no link), so neither tenant ever reads the other's rows.
+        let source = serde_json::json!({
+            "id": ids::encode(Kind::Organization, t.org.id),
+            "name": t.org.name,
+            "slug": t.org.slug,
+            "riskSettings": t.org.risk_settings.is_some(),
+            "decisionsCopied": copied.decisions,
+            "customControlsCopied": copied.custom_controls,
+        });
+        let fields = serde_json::json!({ "copiedFromTemplate": { "before": null, "after": source } });
+        w.record(Action::Update, Kind::Organization, id, fields).await?;
+    }
     if let Some(subject) = owner {
         insert_member(&mut w, &subject, Role::Owner).await?;
     }
@@ -126,6 +171,26 @@ pub async fn update(
         Some(message) => w.update_unique(am, message).await?,
         None => w.update(am).await?,
     };
+    w.record_update(Kind::Organization, id, &before, &after).await?;
+    w.commit_with(after).await
+}
+
+/// Marks (or unmarks) the organization as a template new organizations may be created
+/// from (OWNER). Organizations created from it earlier are not affected.
+pub async fn set_template(
+    gate: &Gate,
+    actor: &Actor,
+    id: Uuid,
+    is_template: bool,
+) -> AppResult<Granted<organization::Model>> {
+    let mut w = gate.write(actor, id, Operation::MarkTemplate).await?;
+    let before = w.get::<organization::Entity>(id).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    if before.is_template == is_template {
+        return w.commit_with(before).await;
+    }
+    let mut am: organization::ActiveModel = before.clone().into();
+    am.is_template = Set(is_template);
+    let after = w.update(am).await?;
     w.record_update(Kind::Organization, id, &before, &after).await?;
     w.commit_with(after).await
 }

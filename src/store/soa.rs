@@ -35,32 +35,87 @@ pub const MAX_SOA_ROWS: usize = CATALOG_CONTROLS + MAX_CUSTOM_CONTROLS;
 /// Evidence links per SoA row.
 pub const MAX_EVIDENCE: usize = 50;
 
+/// What a new organization took from its template.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Copied {
+    /// Catalog rows whose decision, justification and inclusion reasons came from it.
+    pub decisions: usize,
+    pub custom_controls: usize,
+}
+
 /// Creates one SoA row per catalog control of both standards and one gap-analysis row per
 /// clause, each UNDECIDED / NOT_STARTED / NOT_ADDRESSED until someone decides otherwise
-/// (ISO 27001 6.1.3 d: the SoA records decisions, not defaults).
-pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
+/// (ISO 27001 6.1.3 d: the SoA records decisions, not defaults). From a template's rows:
+/// each catalog row takes the template's decision, justification and inclusion reasons,
+/// and the template's custom controls are copied; implementation status, owners, notes and
+/// evidence are the organization's own and start empty.
+pub(crate) async fn seed_organization(w: &mut Writer, template: Option<&[control::Model]>) -> AppResult<Copied> {
     let org = w.org();
     let at = now();
+    let mut copied = Copied::default();
+    let decided: HashMap<(Standard, &str), &control::Model> = template
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| !c.is_custom && c.decision != ControlDecision::Undecided)
+        .map(|c| ((c.standard, c.reference.as_str()), c))
+        .collect();
     let catalog = w.catalog::<catalog_control::Entity>().all().await?;
-    let rows: Vec<control::ActiveModel> = catalog
-        .into_iter()
-        .map(|c| control::ActiveModel {
-            position: Set(catalog_position(c.standard, c.position)),
-            ai_relevance: Set(migration::ai_relevance(c.standard.as_str(), &c.reference).map(str::to_string)),
+    let fresh = |c: catalog_control::Model| control::ActiveModel {
+        position: Set(catalog_position(c.standard, c.position)),
+        ai_relevance: Set(migration::ai_relevance(c.standard.as_str(), &c.reference).map(str::to_string)),
+        id: Set(ids::new_id()),
+        organization_id: Set(org),
+        standard: Set(c.standard),
+        reference: Set(c.reference),
+        title: Set(c.title),
+        group_ref: Set(c.group_ref),
+        group_title: Set(c.group_title),
+        subgroup_ref: Set(c.subgroup_ref),
+        is_custom: Set(false),
+        ai_specific: Set(c.ai_specific),
+        applicable: Set(ControlDecision::Undecided.applicable()),
+        decision: Set(ControlDecision::Undecided),
+        justification: Set(None),
+        inclusion_reasons: Set(ReasonList::default()),
+        status: Set(ImplementationStatus::NotStarted),
+        owner: Set(None),
+        implementation_notes: Set(None),
+        evidence: Set(Vec::new()),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let mut rows: Vec<control::ActiveModel> = Vec::with_capacity(catalog.len());
+    for c in catalog {
+        let from = decided.get(&(c.standard, c.reference.as_str())).copied();
+        let mut row = fresh(c);
+        if let Some(t) = from {
+            row.decision = Set(t.decision);
+            row.applicable = Set(t.decision.applicable());
+            row.justification = Set(t.justification.clone());
+            row.inclusion_reasons = Set(t.inclusion_reasons.clone());
+            copied.decisions += 1;
+        }
+        rows.push(row);
+    }
+    for t in template.unwrap_or_default().iter().filter(|c| c.is_custom) {
+        rows.push(control::ActiveModel {
             id: Set(ids::new_id()),
             organization_id: Set(org),
-            standard: Set(c.standard),
-            reference: Set(c.reference),
-            title: Set(c.title),
-            group_ref: Set(c.group_ref),
-            group_title: Set(c.group_title),
-            subgroup_ref: Set(c.subgroup_ref),
-            is_custom: Set(false),
-            ai_specific: Set(c.ai_specific),
-            applicable: Set(ControlDecision::Undecided.applicable()),
-            decision: Set(ControlDecision::Undecided),
-            justification: Set(None),
-            inclusion_reasons: Set(ReasonList::default()),
+            standard: Set(t.standard),
+            reference: Set(t.reference.clone()),
+            title: Set(t.title.clone()),
+            group_ref: Set(t.group_ref.clone()),
+            group_title: Set(t.group_title.clone()),
+            subgroup_ref: Set(t.subgroup_ref.clone()),
+            is_custom: Set(true),
+            ai_specific: Set(t.ai_specific),
+            position: Set(t.position),
+            applicable: Set(t.decision.applicable()),
+            decision: Set(t.decision),
+            ai_relevance: Set(t.ai_relevance.clone()),
+            justification: Set(t.justification.clone()),
+            inclusion_reasons: Set(t.inclusion_reasons.clone()),
             status: Set(ImplementationStatus::NotStarted),
             owner: Set(None),
             implementation_notes: Set(None),
@@ -68,8 +123,9 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
             version: Set(1),
             created_at: Set(at),
             updated_at: Set(at),
-        })
-        .collect();
+        });
+        copied.custom_controls += 1;
+    }
     w.insert_many(rows).await?;
 
     let clauses = w.catalog::<clause::Entity>().all().await?;
@@ -95,7 +151,7 @@ pub(crate) async fn seed_organization(w: &mut Writer) -> AppResult<()> {
         })
         .collect();
     w.insert_many(rows).await?;
-    Ok(())
+    Ok(copied)
 }
 
 /// Filters of `controls(filter: …)`.

@@ -23,4 +23,5 @@ mod soa;
 mod speed;
 mod spine;
 mod telemetry;
+mod templates;
 mod trail;

@@ -162,6 +162,7 @@ const PROBES: &[Probe] = &[
     probe(WriteRisks, "linkRiskControl"),
     probe(WriteRisks, "unlinkRiskControl"),
     probe(WriteRisks, "POST /organizations/{id}/imports/risks"),
+    probe(MarkTemplate, "setOrganizationTemplate"),
     probe(ReadImpactAssessments, "impactAssessments").needs(IN_ORG),
     probe(ReadImpactAssessments, "ImpactAssessment"),
     probe(WriteImpactAssessments, "createImpactAssessment"),
@@ -681,6 +682,10 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
             (json!({ "status": status, "body": text.chars().take(200).collect::<String>() }), outcome)
         }
         ("soa", _) => read(who, &org_field("soa { ref }"), on_org, "/organization/soa/0").await,
+        ("setOrganizationTemplate", _) => {
+            let q = mutation("setOrganizationTemplate", "SetOrganizationTemplateInput", "organization { id }");
+            write(who, &q, json!({ "id": a, "isTemplate": true }), "/setOrganizationTemplate/organization").await
+        }
         ("POST /organizations/{id}/imports/soa", _) => {
             imported(
                 who,

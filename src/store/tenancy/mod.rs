@@ -955,9 +955,13 @@ mod tests {
     async fn org_with(gate: &Gate, member: &str, role: Role) -> Uuid {
         let admin = actor("admin", true);
         let slug = format!("o-{}", &Uuid::new_v4().simple().to_string()[..8]);
-        let o = org::create(gate, &admin, NewOrganization { name: "Org", slug: &slug, initial_owner: None })
-            .await
-            .expect("organization");
+        let o = org::create(
+            gate,
+            &admin,
+            NewOrganization { name: "Org", slug: &slug, initial_owner: None, template: None },
+        )
+        .await
+        .expect("organization");
         org::add_member(gate, &actor("admin", true), o.model.id, member, role).await.expect("member");
         o.model.id
     }

@@ -114,7 +114,7 @@ macro_rules! owned {
 }
 
 // The organization row is its own tenant.
-scoped!(organization, org: Id, read: ReadOrganization, write: [CreateOrganization, UpdateOrganization]);
+scoped!(organization, org: Id, read: ReadOrganization, write: [CreateOrganization, UpdateOrganization, MarkTemplate]);
 owned!(@owned organization, Organization, |m| m.id, versioned: yes);
 
 owned!(membership, Membership, read: ReadOrganization, write: [CreateOrganization, ManageMembers], versioned: yes);
