@@ -28,6 +28,8 @@ mod labelled {
     pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskKind, RiskStatus, RiskTreatment};
     pub use crate::domain::scope::ScopeKind;
     pub use crate::domain::soa::{ClauseStatus, ControlDecision, ImplementationStatus, InclusionReason};
+    // issue 13
+    pub use crate::domain::document::{DocumentKind, DocumentStatus, PolicyIntegration};
 }
 use labelled::*;
 
@@ -133,6 +135,10 @@ labels!(
     Severity,
     NcrStatus,
     ActionStatus,
+    // issue 13
+    DocumentKind,
+    DocumentStatus,
+    PolicyIntegration,
 );
 
 /// A JSON list of strings (inclusions, references, team members, …).
@@ -596,6 +602,66 @@ entity!(workflow_transition, "workflow_transitions", {
     pub actor: String,
     pub note: Option<String>,
     pub at: DateTimeUtc,
+});
+
+// issue 13: documented information (7.5)
+
+entity!(document, "documents", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub title: String,
+    pub kind: DocumentKind,
+    pub level: i32,
+    pub covers_iso27001: bool,
+    pub covers_iso42001: bool,
+    pub policy_integration: Option<PolicyIntegration>,
+    pub owner: Option<String>,
+    pub classification: Option<String>,
+    pub status: DocumentStatus,
+    pub review_interval_months: i32,
+    /// Set on approval: approval day + review interval (7.5.2 c).
+    pub next_review_on: Option<Date>,
+    /// Clause and control references (`ISO42001:5.2`).
+    #[sea_orm(column_type = "JsonBinary")]
+    pub refs: StringList,
+    /// The approved version in force, if any.
+    pub current_version_id: Option<Uuid>,
+    /// The newest version (the one the workflow moves).
+    pub latest_version_id: Uuid,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(document_version, "document_versions", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub document_id: Uuid,
+    pub major: i32,
+    pub minor: i32,
+    pub change_summary: Option<String>,
+    pub body: Option<String>,
+    pub author: String,
+    pub submitted_at: Option<DateTimeUtc>,
+    pub approved_at: Option<DateTimeUtc>,
+    pub approved_by: Option<String>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(document_control, "document_controls", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub document_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub control_id: Uuid,
+    pub created_at: DateTimeUtc,
 });
 
 impl workflow_transition::Model {

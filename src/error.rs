@@ -116,6 +116,13 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         &["organization_id", "external_key"],
         "a risk with that external key already exists",
     ),
+    // issue 13
+    key(
+        "ux_document_versions_org_document_number",
+        "document_versions",
+        &["organization_id", "document_id", "major", "minor"],
+        "that version number is already taken",
+    ),
 ];
 
 impl AppError {

@@ -50,6 +50,9 @@ kinds! {
     Certification => "crt",
     Change => "chg",
     WorkflowTransition => "wft",
+    // issue 13
+    Document => "doc",
+    DocumentVersion => "dcv",
 }
 
 pub fn new_id() -> Uuid {

@@ -137,6 +137,10 @@ operations! {
     AdvanceSyncedNonconformity: O | M | C | I, "the moves `upsertNonconformityByExternalRef` makes when its ticket is reported done (externalDone) on a ticket-synced nonconformity (never past VERIFICATION)";
     CloseNonconformity: O | M | A, "`transitionNonconformity` to CLOSED";
     WriteCorrectiveActions: O | M | C, "`addCorrectiveAction`, `updateCorrectiveAction` (any nonconformity)";
+    // issue 13
+    ReadDocuments: O | M | C | A | V, "`documents` (of an organization, and of an SoA row), `Document`, `DocumentVersion`";
+    WriteDocuments: O | M | C, "`createDocument`, `updateDocument`, `reviseDocument`, `transitionDocument` (DRAFT ⇄ IN_REVIEW), `linkDocumentControl`, `unlinkDocumentControl`";
+    ApproveDocuments: O | M, "`transitionDocument` to APPROVED (never by the version's author) or RETIRED";
 }
 
 /// The table as Markdown, exactly as the README prints it.

@@ -33,6 +33,7 @@ macro_rules! labelled {
 pub mod audit;
 pub mod certification;
 pub mod dashboard;
+pub mod document;
 pub mod impact;
 pub mod import;
 pub mod ncr;

@@ -55,6 +55,8 @@ pub struct DashboardBatch {
     heat_residual: OnceCell<HeatCounts>,
     ai_missing: OnceCell<HashMap<Uuid, u64>>,
     reassessment_due: OnceCell<HashMap<Uuid, u64>>,
+    // issue 13
+    documents_due: OnceCell<HashMap<Uuid, u64>>,
 }
 
 impl DashboardBatch {
@@ -74,6 +76,8 @@ impl DashboardBatch {
             heat_residual: OnceCell::new(),
             ai_missing: OnceCell::new(),
             reassessment_due: OnceCell::new(),
+            // issue 13
+            documents_due: OnceCell::new(),
         })
     }
 
@@ -180,6 +184,15 @@ impl DashboardBatch {
         self.reassessment_due
             .get_or_try_init(|| async {
                 Ok(store::impact_assessments_due(&self.reader(ctx).await?, now().date_naive()).await?)
+            })
+            .await
+    }
+
+    // issue 13
+    async fn documents_due(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, u64>> {
+        self.documents_due
+            .get_or_try_init(|| async {
+                Ok(store::documents_due_for_review(&self.reader(ctx).await?, now().date_naive()).await?)
             })
             .await
     }
@@ -547,6 +560,14 @@ impl Dashboard {
     #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<Readiness>> {
         self.readiness_of(ctx).await
+    }
+
+    // issue 13
+    /// Documents whose review is overdue: `nextReviewOn` strictly before today (UTC), not
+    /// RETIRED (7.5.2; `documents(filter: {reviewOverdue: true})` lists them); 0 for roles
+    /// that may not read documents.
+    async fn documents_due_for_review(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.documents_due(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
     }
 }
 

@@ -112,6 +112,13 @@ pub const CERTIFICATION_AUDITS: usize = crate::domain::certification::MAX_AUDITS
 /// `Dashboard.expiringCertifications`, `Dashboard.surveillanceDue`: the soonest.
 pub const DUE_CERTIFICATIONS: usize = 20;
 
+// Documented information (issue 13).
+
+/// `Document.controls` (refused beyond this when linked).
+pub const DOCUMENT_CONTROLS: usize = crate::store::document::MAX_CONTROLS_PER_DOCUMENT;
+/// `Control.documents`: the first by title.
+pub const CONTROL_DOCUMENTS: usize = 50;
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

@@ -6,6 +6,7 @@ pub mod certification;
 pub mod connection;
 pub mod context;
 pub mod dashboard;
+pub mod document;
 pub mod events;
 pub mod extensions;
 pub mod impact;
@@ -49,6 +50,7 @@ pub struct Mutation(
     audit::AuditMutation,
     certification::CertificationMutation,
     ncr::NcrMutation,
+    document::DocumentMutation,
 );
 
 pub type Subscription = events::EventSubscription;

@@ -40,6 +40,9 @@ pub enum Node {
     Certification(Certification),
     Nonconformity(Nonconformity),
     CorrectiveAction(CorrectiveAction),
+    // issue 13
+    Document(crate::graphql::document::Document),
+    DocumentVersion(crate::graphql::document::DocumentVersion),
 }
 
 #[derive(Default)]
@@ -101,6 +104,20 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
         }
         Kind::CorrectiveAction => Node::CorrectiveAction(
             located::<corrective_action::Entity, _>(gate, actor, id, CorrectiveAction::new).await?,
+        ),
+        // issue 13
+        Kind::Document => Node::Document(
+            located::<crate::entity::document::Entity, _>(gate, actor, id, crate::graphql::document::Document::new)
+                .await?,
+        ),
+        Kind::DocumentVersion => Node::DocumentVersion(
+            located::<crate::entity::document_version::Entity, _>(
+                gate,
+                actor,
+                id,
+                crate::graphql::document::DocumentVersion::new,
+            )
+            .await?,
         ),
         Kind::Change | Kind::WorkflowTransition => return Err(AppError::not_found(kind.name())),
     })

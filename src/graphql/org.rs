@@ -256,6 +256,22 @@ crate::entity_object! {
         ) -> Result<crate::graphql::ncr::NonconformityConnection> {
             crate::graphql::ncr::nonconformities_of(ctx, self.model.id, self.access, filter, first, after).await
         }
+        /// Controlled documents of both standards (7.5): policies, procedures, records, …
+        /// (issue 13), by title unless `orderBy` says otherwise.
+        #[page(first)]
+        async fn documents(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the documents matching every given condition.")]
+            filter: Option<crate::graphql::document::DocumentFilter>,
+            #[graphql(desc = "Sort order (default TITLE ascending).")]
+            order_by: Option<crate::graphql::document::DocumentOrder>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::document::DocumentConnection> {
+            crate::graphql::document::documents_of(ctx, self.model.id, filter, order_by, first, after).await
+        }
     }
 }
 

@@ -273,6 +273,12 @@ crate::entity_object! {
         async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
             crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
         }
+        /// Documents that serve this SoA row (issue 13), by title (at most 50); empty for
+        /// callers who may not read documents.
+        #[list(CONTROL_DOCUMENTS)]
+        async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::document::Document>> {
+            crate::graphql::document::documents_of_control(ctx, &self.model, self.access).await
+        }
     }
 }
 

@@ -270,3 +270,15 @@ pub async fn impact_assessments_due(r: &MultiReader, today: NaiveDate) -> AppRes
     )
     .await
 }
+
+// issue 13
+
+/// Documents due for review as of `today` (7.5.2: `nextReviewOn` strictly before today,
+/// not RETIRED), counted per organization.
+pub async fn documents_due_for_review(r: &MultiReader, today: NaiveDate) -> AppResult<HashMap<Uuid, u64>> {
+    count_per_organization::<crate::entity::document::Entity>(
+        r,
+        crate::store::document::review_overdue_condition(today),
+    )
+    .await
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod certification;
 pub mod dashboard;
+pub mod document;
 pub mod impact;
 pub mod import;
 pub mod ncr;

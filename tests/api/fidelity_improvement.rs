@@ -501,6 +501,18 @@ async fn assert_migrated_api(app: &TestApp) {
     assert_eq!(d["organization"]["dashboard"]["impactAssessmentsDueForReassessment"], if due_2027 { 2 } else { 1 });
 }
 
+/// The migrations from the one that added the AI roles on (later issues' migrations land
+/// after it, and roll back first).
+fn since_issue_12_part_a() -> u32 {
+    use migration::MigratorTrait;
+    let all = migration::Migrator::migrations();
+    let first = all
+        .iter()
+        .position(|m| m.name() == "m20261202_000004_impact_review_ai_roles")
+        .expect("issue 12 part A migration");
+    (all.len() - first) as u32
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_carry_wave1_data_on_sqlite() {
     let url = support::sqlite_url();
@@ -510,7 +522,7 @@ async fn migrations_carry_wave1_data_on_sqlite() {
     {
         use migration::MigratorTrait;
         let db = sea_orm::Database::connect(&url).await.expect("connect");
-        migration::Migrator::down(&db, Some(2)).await.expect("down");
+        migration::Migrator::down(&db, Some(since_issue_12_part_a())).await.expect("down");
         assert!(
             support::raw_sql(
                 &url,
@@ -540,7 +552,7 @@ async fn migrations_carry_wave1_data_on_postgres_when_configured() {
     {
         use migration::MigratorTrait;
         let db = sea_orm::Database::connect(&url).await.expect("connect");
-        migration::Migrator::down(&db, Some(2)).await.expect("down");
+        migration::Migrator::down(&db, Some(since_issue_12_part_a())).await.expect("down");
         migration::Migrator::up(&db, None).await.expect("up again");
         let _ = db.close().await;
     }

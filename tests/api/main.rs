@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod dashboard;
+mod documents;
 mod ecosystem;
 mod edge;
 mod events;

@@ -222,6 +222,20 @@ const PROBES: &[Probe] = &[
     probe(CloseNonconformity, "transitionNonconformity").case("VERIFICATION to CLOSED"),
     probe(WriteCorrectiveActions, "addCorrectiveAction"),
     probe(WriteCorrectiveActions, "updateCorrectiveAction"),
+    // issue 13
+    probe(ReadDocuments, "documents").needs(IN_ORG),
+    // Documented: empty for callers who may not read documents.
+    probe(ReadDocuments, "documents").case("Control.documents").needs(&[ReadControls]).filtered(),
+    probe(ReadDocuments, "Document"),
+    probe(ReadDocuments, "DocumentVersion"),
+    probe(WriteDocuments, "createDocument"),
+    probe(WriteDocuments, "updateDocument"),
+    probe(WriteDocuments, "reviseDocument"),
+    probe(WriteDocuments, "transitionDocument").case("DRAFT to IN_REVIEW"),
+    probe(WriteDocuments, "linkDocumentControl"),
+    probe(WriteDocuments, "unlinkDocumentControl"),
+    probe(ApproveDocuments, "transitionDocument").case("IN_REVIEW to APPROVED"),
+    probe(ApproveDocuments, "transitionDocument").case("to RETIRED"),
 ];
 
 /// Schema fields no operation of the table guards, each with the reason.
@@ -390,6 +404,10 @@ struct World<'a> {
     /// OPEN, made by ticket sync, with `synced_action`.
     synced: String,
     synced_action: String,
+    /// DRAFT, by A's owner, linked to `control` (issue 13).
+    document: String,
+    /// Its version 1.0.
+    document_version: String,
 }
 
 impl<'a> World<'a> {
@@ -441,7 +459,23 @@ impl<'a> World<'a> {
             .set("expiresOn", (today + chrono::Duration::days(30)).to_string())
             .create()
             .await;
+        let created = o
+            .ok(
+                "mutation($i: CreateDocumentInput!) { createDocument(input: $i) { document { id latestVersion { id } } } }",
+                json!({ "i": { "organizationId": a.id, "title": "Probe policy", "kind": "POLICY", "standards": ["ISO27001"] } }),
+            )
+            .await["createDocument"]["document"]
+            .clone();
+        let document = created["id"].as_str().expect("document").to_string();
+        let control = o.control_id("ISO27001", "A.5.1").await;
+        o.ok(
+            "mutation($i: DocumentControlInput!) { linkDocumentControl(input: $i) { document { id } } }",
+            json!({ "i": { "documentId": document, "controlId": control } }),
+        )
+        .await;
         World {
+            document_version: created["latestVersion"]["id"].as_str().expect("version").to_string(),
+            document,
             certification,
             synced_action: o.corrective_action(&synced).create().await,
             synced,
@@ -963,6 +997,54 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
             let q = mutation("updateCorrectiveAction", "UpdateCorrectiveActionInput", "correctiveAction { id }");
             write(who, &q, json!({ "id": w.action, "owner": me }), "/updateCorrectiveAction/correctiveAction").await
         }
+        // issue 13
+        ("documents", "Control.documents") => {
+            let body = who.gql(&node("Control", "documents { id }"), json!({ "id": w.control })).await;
+            let outcome = judge(&body, lists("/node/documents", "/id", &w.document));
+            (body, outcome)
+        }
+        ("documents", _) => {
+            let body = who.gql(&org_field("documents(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/documents/nodes", "/id", &w.document));
+            (body, outcome)
+        }
+        ("Document", _) => read(who, &node("Document", "title"), json!({ "id": w.document }), "/node").await,
+        ("DocumentVersion", _) => {
+            read(who, &node("DocumentVersion", "number"), json!({ "id": w.document_version }), "/node").await
+        }
+        ("createDocument", _) => {
+            let q = mutation("createDocument", "CreateDocumentInput", "document { id }");
+            let input = json!({ "organizationId": a, "title": me, "kind": "PROCEDURE", "standards": ["ISO42001"] });
+            write(who, &q, input, "/createDocument/document").await
+        }
+        ("updateDocument", _) => {
+            let q = mutation("updateDocument", "UpdateDocumentInput", "document { id }");
+            write(who, &q, json!({ "id": w.document, "owner": me }), "/updateDocument/document").await
+        }
+        ("reviseDocument", _) => {
+            let doc = document_at(w, "APPROVED").await;
+            let q = mutation("reviseDocument", "ReviseDocumentInput", "document { id }");
+            write(who, &q, json!({ "id": doc }), "/reviseDocument/document").await
+        }
+        ("transitionDocument", case) => {
+            let (from, to) = match case {
+                "DRAFT to IN_REVIEW" => ("DRAFT", "IN_REVIEW"),
+                "IN_REVIEW to APPROVED" => ("IN_REVIEW", "APPROVED"),
+                "to RETIRED" => ("IN_REVIEW", "RETIRED"),
+                other => panic!("no transitionDocument case {other}"),
+            };
+            let doc = document_at(w, from).await;
+            let q = mutation("transitionDocument", "TransitionDocumentInput", "document { status }");
+            let (body, outcome) = write(who, &q, json!({ "id": doc, "to": to }), "/transitionDocument/document").await;
+            let moved = body.pointer("/data/transitionDocument/document/status") == Some(&json!(to));
+            (body, if outcome == Outcome::Allowed && !moved { Outcome::Unexpected } else { outcome })
+        }
+        ("linkDocumentControl", _) | ("unlinkDocumentControl", _) => {
+            let control = o.control_id("ISO42001", "A.2.2").await;
+            let q = mutation(p.field, "DocumentControlInput", "document { id }");
+            let pointer = format!("/{}/document", p.field);
+            write(who, &q, json!({ "documentId": w.document, "controlId": control }), &pointer).await
+        }
         (field, case) => panic!("no runner for the probe `{field}` {case:?}: add one to `attempt`"),
     };
     (outcome, body.to_string())
@@ -1007,6 +1089,26 @@ async fn ticket_done(w: &World<'_>, who: &Actor<'_>, synced: bool) -> (Value, Ou
     let status = o.node(id, "Nonconformity", "status").await["status"].clone();
     let moved = if status == "ACTION_PLANNED" { Outcome::Absent } else { Outcome::Allowed };
     (json!({ "upsert": body, "status after": status }), moved)
+}
+
+/// A fresh document of A, written by A's contributor (so that A's owner, manager and the
+/// platform admin may approve it), moved to `status` (DRAFT, IN_REVIEW or APPROVED).
+async fn document_at(w: &World<'_>, status: &str) -> String {
+    let c = &w.a.contributor;
+    let q = "mutation($i: CreateDocumentInput!) { createDocument(input: $i) { document { id } } }";
+    let input = json!({ "organizationId": w.a.id, "title": format!("Doc {}", serial()), "kind": "POLICY", "standards": ["ISO27001"] });
+    let id = c.ok(q, json!({ "i": input })).await["createDocument"]["document"]["id"]
+        .as_str()
+        .expect("document")
+        .to_string();
+    let step = "mutation($i: TransitionDocumentInput!) { transitionDocument(input: $i) { document { id } } }";
+    if status != "DRAFT" {
+        c.ok(step, json!({ "i": { "id": id, "to": "IN_REVIEW" } })).await;
+    }
+    if status == "APPROVED" {
+        w.a.manager.ok(step, json!({ "i": { "id": id, "to": "APPROVED" } })).await;
+    }
+    id
 }
 
 async fn read(who: &Actor<'_>, q: &str, vars: Value, pointer: &str) -> (Value, Outcome) {

@@ -142,6 +142,11 @@ owned!(change, Change, read: ReadChanges, write: []);
 owned!(workflow_transition, WorkflowTransition, read: ReadOrganization,
     write: [WriteAudits, SyncNonconformities, TransitionNonconformity, CloseNonconformity,
         WriteImpactAssessments, ApproveImpactAssessment, RaiseNonconformity]);
+// issue 13
+owned!(document, Document, read: ReadDocuments, write: [WriteDocuments, ApproveDocuments], versioned: yes,
+    order: |q| q.order_by_asc(C::Title).order_by_asc(C::Id));
+owned!(document_version, DocumentVersion, read: ReadDocuments, write: [WriteDocuments, ApproveDocuments],
+    versioned: yes, order: |q| q.order_by_desc(C::Major).order_by_desc(C::Minor).order_by_asc(C::Id));
 
 scoped!(risk_control, org: OrganizationId, read: ReadRisks, write: [WriteRisks]);
 scoped!(impact_assessment_risk, org: OrganizationId, read: ReadImpactAssessments,
@@ -181,6 +186,26 @@ impl Link for entity::impact_assessment_risk::Entity {
     }
 }
 
+// issue 13
+scoped!(document_control, org: OrganizationId, read: ReadDocuments, write: [WriteDocuments]);
+
+impl Link for entity::document_control::Entity {
+    type Left = entity::document::Entity;
+    type Right = entity::control::Entity;
+    fn left_column() -> Self::Column {
+        entity::document_control::Column::DocumentId
+    }
+    fn right_column() -> Self::Column {
+        entity::document_control::Column::ControlId
+    }
+    fn left_of(m: &Self::Model) -> Uuid {
+        m.document_id
+    }
+    fn right_of(m: &Self::Model) -> Uuid {
+        m.control_id
+    }
+}
+
 impl Global for entity::standard::Entity {}
 impl Global for entity::clause::Entity {}
 impl Global for entity::catalog_control::Entity {}
@@ -212,6 +237,11 @@ child_of!(impact_assessment, AiSystemId, |m| Some(m.ai_system_id), |q| q
     .order_by_asc(C::Id));
 child_of!(risk, AiSystemId, |m| m.ai_system_id, |q| <entity::risk::Entity as TenantOwned>::list_order(q));
 child_of!(workflow_transition, EntityId, |m| Some(m.entity_id), |q| q.order_by_asc(C::At).order_by_asc(C::Id));
+// issue 13
+child_of!(document_version, DocumentId, |m| Some(m.document_id), |q| q
+    .order_by_desc(C::Major)
+    .order_by_desc(C::Minor)
+    .order_by_asc(C::Id));
 
 /// The right reading an entity of `kind` needs (events, `node`); `None` for a kind the
 /// registry does not know, which nothing may read.
@@ -241,6 +271,9 @@ pub fn read_right(kind: Kind) -> Option<Operation> {
         corrective_action,
         change,
         workflow_transition,
+        // issue 13
+        document,
+        document_version,
     );
     None
 }
