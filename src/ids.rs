@@ -50,6 +50,9 @@ kinds! {
     Certification => "crt",
     Change => "chg",
     WorkflowTransition => "wft",
+    Objective => "obj",
+    Measurement => "msr",
+    ContextIssue => "cti",
 }
 
 pub fn new_id() -> Uuid {

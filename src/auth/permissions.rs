@@ -136,6 +136,12 @@ operations! {
     AdvanceSyncedNonconformity: O | M | C | I, "the moves `upsertNonconformityByExternalRef` makes when its ticket is reported done (externalDone) on a ticket-synced nonconformity (never past VERIFICATION)";
     CloseNonconformity: O | M | A, "`transitionNonconformity` to CLOSED";
     WriteCorrectiveActions: O | M | C, "`addCorrectiveAction`, `updateCorrectiveAction` (any nonconformity)";
+    // issue 14
+    ReadObjectives: ALL, "`objectives`, `Objective`, `Measurement`";
+    WriteObjectives: O | M | C, "`createObjective`, `updateObjective`, `deleteObjective`";
+    RecordMeasurements: O | M | C | I, "`recordMeasurement` (KPIs a monitoring tool pushes)";
+    ReadContextIssues: ALL, "`contextIssues`, `ContextIssue`";
+    WriteContextIssues: O | M | C, "`createContextIssue`, `updateContextIssue`, `deleteContextIssue`";
 }
 
 /// The table as Markdown, exactly as the README prints it.

@@ -32,9 +32,11 @@ macro_rules! labelled {
 
 pub mod audit;
 pub mod certification;
+pub mod context;
 pub mod dashboard;
 pub mod impact;
 pub mod ncr;
+pub mod objective;
 pub mod org;
 pub mod refs;
 pub mod risk;

@@ -112,6 +112,15 @@ pub const CERTIFICATION_AUDITS: usize = crate::domain::certification::MAX_AUDITS
 /// `Dashboard.expiringCertifications`, `Dashboard.surveillanceDue`: the soonest.
 pub const DUE_CERTIFICATIONS: usize = 20;
 
+// issue 14
+
+/// `Dashboard.objectives`: one per status.
+pub const OBJECTIVE_STATUSES: usize = 5;
+/// `ContextIssue.risks` (refused beyond this when linked).
+pub const CONTEXT_ISSUE_RISKS: usize = crate::domain::context::MAX_ISSUE_RISKS;
+/// `Risk.contextIssues`: the first 50 by title.
+pub const RISK_CONTEXT_ISSUES: usize = 50;
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod certification;
 pub mod connection;
 pub mod context;
+pub mod context_issue;
 pub mod dashboard;
 pub mod events;
 pub mod extensions;
@@ -16,6 +17,7 @@ pub mod loaders;
 pub mod ncr;
 pub mod node;
 pub mod object;
+pub mod objective;
 pub mod org;
 pub mod risk;
 pub mod scalars;
@@ -49,6 +51,8 @@ pub struct Mutation(
     audit::AuditMutation,
     certification::CertificationMutation,
     ncr::NcrMutation,
+    objective::ObjectiveMutation,
+    context_issue::ContextIssueMutation,
 );
 
 pub type Subscription = events::EventSubscription;

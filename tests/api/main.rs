@@ -5,6 +5,7 @@ mod builders;
 mod support;
 
 mod cli;
+mod context;
 mod dashboard;
 mod ecosystem;
 mod edge;
@@ -15,6 +16,7 @@ mod fidelity_improvement;
 mod gate;
 mod hardening;
 mod improvement;
+mod objectives;
 mod permissions;
 mod risk;
 mod schema_docs;

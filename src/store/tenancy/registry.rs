@@ -143,6 +143,32 @@ owned!(workflow_transition, WorkflowTransition, read: ReadOrganization,
     write: [WriteAudits, SyncNonconformities, TransitionNonconformity, CloseNonconformity,
         WriteImpactAssessments, ApproveImpactAssessment, RaiseNonconformity]);
 
+// issue 14
+owned!(objective, Objective, read: ReadObjectives, write: [WriteObjectives, RecordMeasurements], versioned: yes,
+    order: |q| q.order_by_asc(C::Title).order_by_asc(C::Id));
+owned!(measurement, Measurement, read: ReadObjectives, write: [WriteObjectives, RecordMeasurements], versioned: yes,
+    order: |q| q.order_by_asc(C::MeasuredOn).order_by_asc(C::Id));
+owned!(context_issue, ContextIssue, read: ReadContextIssues, write: [WriteContextIssues], versioned: yes,
+    order: |q| q.order_by_asc(C::Title).order_by_asc(C::Id));
+scoped!(context_issue_risk, org: OrganizationId, read: ReadContextIssues, write: [WriteContextIssues, WriteRisks]);
+
+impl Link for entity::context_issue_risk::Entity {
+    type Left = entity::context_issue::Entity;
+    type Right = entity::risk::Entity;
+    fn left_column() -> Self::Column {
+        entity::context_issue_risk::Column::ContextIssueId
+    }
+    fn right_column() -> Self::Column {
+        entity::context_issue_risk::Column::RiskId
+    }
+    fn left_of(m: &Self::Model) -> Uuid {
+        m.context_issue_id
+    }
+    fn right_of(m: &Self::Model) -> Uuid {
+        m.risk_id
+    }
+}
+
 scoped!(risk_control, org: OrganizationId, read: ReadRisks, write: [WriteRisks]);
 scoped!(impact_assessment_risk, org: OrganizationId, read: ReadImpactAssessments,
     write: [WriteImpactAssessments, ApproveImpactAssessment, WriteRisks]);
@@ -212,6 +238,8 @@ child_of!(impact_assessment, AiSystemId, |m| Some(m.ai_system_id), |q| q
     .order_by_asc(C::Id));
 child_of!(risk, AiSystemId, |m| m.ai_system_id, |q| <entity::risk::Entity as TenantOwned>::list_order(q));
 child_of!(workflow_transition, EntityId, |m| Some(m.entity_id), |q| q.order_by_asc(C::At).order_by_asc(C::Id));
+// issue 14
+child_of!(measurement, ObjectiveId, |m| Some(m.objective_id), |q| q.order_by_asc(C::MeasuredOn).order_by_asc(C::Id));
 
 /// The right reading an entity of `kind` needs (events, `node`); `None` for a kind the
 /// registry does not know, which nothing may read.
@@ -241,6 +269,9 @@ pub fn read_right(kind: Kind) -> Option<Operation> {
         corrective_action,
         change,
         workflow_transition,
+        objective,
+        measurement,
+        context_issue,
     );
     None
 }
