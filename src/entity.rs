@@ -20,10 +20,12 @@ mod labelled {
     pub use crate::auth::Role;
     pub use crate::domain::audit::{AuditFocus, AuditMode, AuditStatus, AuditType, FindingType};
     pub use crate::domain::certification::CertificationStatus;
+    pub use crate::domain::context::{IssueCategory, IssueKind};
     pub use crate::domain::impact::{
         AiLifecycleStage, AiRole, AiStakeholderRole, EuAiActRiskClass, EuAiActRole, ImpactArea, ImpactAssessmentStatus,
     };
     pub use crate::domain::ncr::{ActionStatus, NcrStatus, Severity, Source};
+    pub use crate::domain::objective::{Direction, Frequency};
     pub use crate::domain::refs::Standard;
     pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskKind, RiskStatus, RiskTreatment};
     pub use crate::domain::scope::ScopeKind;
@@ -139,6 +141,10 @@ labels!(
     DocumentKind,
     DocumentStatus,
     PolicyIntegration,
+    Direction,
+    Frequency,
+    IssueKind,
+    IssueCategory,
 );
 
 /// A JSON list of strings (inclusions, references, team members, …).
@@ -673,6 +679,101 @@ impl workflow_transition::Model {
         Ok((read(&self.from_status)?, read(&self.to_status)?))
     }
 }
+
+// issue 14
+
+/// Like `entity!`, for rows holding floating-point numbers (no `Eq`).
+macro_rules! float_entity {
+    ($module:ident, $table:literal, { $($body:tt)* }) => {
+        pub mod $module {
+            #[allow(unused_imports)]
+            use super::labelled::*;
+            #[allow(unused_imports)]
+            use super::{StandardList, StringList};
+            use sea_orm::entity::prelude::*;
+            use serde::Serialize;
+
+            #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model { $($body)* }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+float_entity!(objective, "objectives", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub standards: StandardList,
+    pub owner: Option<String>,
+    pub measure: String,
+    pub unit: Option<String>,
+    pub target: f64,
+    pub direction: Direction,
+    pub frequency: Frequency,
+    pub at_risk_band_percent: f64,
+    /// `Direction::at_risk_limit` of target, direction and band, kept for SQL.
+    pub at_risk_limit: f64,
+    pub due_on: Option<Date>,
+    /// The latest measurement's value and day (denormalized, kept by `recordMeasurement`).
+    pub latest_measurement_id: Option<Uuid>,
+    pub latest_value: Option<f64>,
+    pub latest_measured_on: Option<Date>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+float_entity!(measurement, "measurements", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub objective_id: Uuid,
+    pub value: f64,
+    pub measured_on: Date,
+    pub note: Option<String>,
+    pub recorded_by: String,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(context_issue, "context_issues", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub kind: IssueKind,
+    pub category: IssueCategory,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub standards: StandardList,
+    pub reviewed_on: Option<Date>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(context_issue_risk, "context_issue_risks", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub context_issue_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub risk_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
 
 #[cfg(test)]
 mod tests {

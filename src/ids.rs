@@ -53,6 +53,9 @@ kinds! {
     // issue 13
     Document => "doc",
     DocumentVersion => "dcv",
+    Objective => "obj",
+    Measurement => "msr",
+    ContextIssue => "cti",
 }
 
 pub fn new_id() -> Uuid {

@@ -141,6 +141,12 @@ operations! {
     ReadDocuments: O | M | C | A | V, "`documents` (of an organization, and of an SoA row), `Document`, `DocumentVersion`";
     WriteDocuments: O | M | C, "`createDocument`, `updateDocument`, `reviseDocument`, `transitionDocument` (DRAFT ⇄ IN_REVIEW), `linkDocumentControl`, `unlinkDocumentControl`";
     ApproveDocuments: O | M, "`transitionDocument` to APPROVED (never by the version's author) or RETIRED";
+    // issue 14
+    ReadObjectives: ALL, "`objectives`, `Objective`, `Measurement`";
+    WriteObjectives: O | M | C, "`createObjective`, `updateObjective`, `deleteObjective`";
+    RecordMeasurements: O | M | C | I, "`recordMeasurement` (KPIs a monitoring tool pushes)";
+    ReadContextIssues: ALL, "`contextIssues`, `ContextIssue`";
+    WriteContextIssues: O | M | C, "`createContextIssue`, `updateContextIssue`, `deleteContextIssue`";
 }
 
 /// The table as Markdown, exactly as the README prints it.

@@ -32,11 +32,13 @@ macro_rules! labelled {
 
 pub mod audit;
 pub mod certification;
+pub mod context;
 pub mod dashboard;
 pub mod document;
 pub mod impact;
 pub mod import;
 pub mod ncr;
+pub mod objective;
 pub mod org;
 pub mod refs;
 pub mod risk;

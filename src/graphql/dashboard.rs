@@ -57,6 +57,8 @@ pub struct DashboardBatch {
     reassessment_due: OnceCell<HashMap<Uuid, u64>>,
     // issue 13
     documents_due: OnceCell<HashMap<Uuid, u64>>,
+    // issue 14
+    objective_status: OnceCell<HashMap<Uuid, Vec<(crate::domain::objective::ObjectiveStatus, u64)>>>,
 }
 
 impl DashboardBatch {
@@ -78,6 +80,7 @@ impl DashboardBatch {
             reassessment_due: OnceCell::new(),
             // issue 13
             documents_due: OnceCell::new(),
+            objective_status: OnceCell::new(),
         })
     }
 
@@ -207,6 +210,18 @@ impl DashboardBatch {
 
     async fn readiness(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<Readiness>>> {
         self.readiness.get_or_try_init(|| async { Ok(readiness_by_org(&self.reader(ctx).await?).await?) }).await
+    }
+
+    // issue 14
+    async fn objective_status(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<&HashMap<Uuid, Vec<(crate::domain::objective::ObjectiveStatus, u64)>>> {
+        self.objective_status
+            .get_or_try_init(|| async {
+                Ok(crate::store::objective::status_counts(&self.reader(ctx).await?, now().date_naive()).await?)
+            })
+            .await
     }
 }
 
@@ -569,6 +584,31 @@ impl Dashboard {
     async fn documents_due_for_review(&self, ctx: &Context<'_>) -> Result<i32> {
         Ok(self.batch.documents_due(ctx).await?.get(&self.org).copied().unwrap_or_default() as i32)
     }
+
+    // issue 14
+    /// Objectives per derived status (ISO 27001 / 42001 6.2, 9.1), every status present.
+    #[graphql(complexity = "limits::OBJECTIVE_STATUSES * child_complexity")]
+    async fn objectives(&self, ctx: &Context<'_>) -> Result<Vec<ObjectiveStatusCount>> {
+        let rows = self.batch.objective_status(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        Ok(crate::domain::objective::ObjectiveStatus::ALL
+            .iter()
+            .map(|s| ObjectiveStatusCount {
+                status: (*s).into(),
+                count: rows.iter().filter(|(r, _)| r == s).map(|(_, n)| *n as i32).sum(),
+            })
+            .collect())
+    }
+
+    /// Objectives OFF_TRACK.
+    async fn objectives_off_track(&self, ctx: &Context<'_>) -> Result<i32> {
+        let rows = self.batch.objective_status(ctx).await?.get(&self.org);
+        Ok(rows
+            .into_iter()
+            .flatten()
+            .filter(|(s, _)| *s == crate::domain::objective::ObjectiveStatus::OffTrack)
+            .map(|(_, n)| *n as i32)
+            .sum())
+    }
 }
 
 impl Dashboard {
@@ -664,4 +704,15 @@ impl DashboardQuery {
     async fn portfolio(&self, ctx: &Context<'_>) -> Result<Portfolio> {
         portfolio(ctx).await
     }
+}
+
+// issue 14
+
+/// Objectives with one derived status.
+#[derive(SimpleObject, Clone)]
+pub struct ObjectiveStatusCount {
+    /// The status.
+    pub status: crate::graphql::objective::ObjectiveStatus,
+    /// Objectives with it.
+    pub count: i32,
 }

@@ -118,6 +118,14 @@ pub const DUE_CERTIFICATIONS: usize = 20;
 pub const DOCUMENT_CONTROLS: usize = crate::store::document::MAX_CONTROLS_PER_DOCUMENT;
 /// `Control.documents`: the first by title.
 pub const CONTROL_DOCUMENTS: usize = 50;
+// issue 14
+
+/// `Dashboard.objectives`: one per status.
+pub const OBJECTIVE_STATUSES: usize = 5;
+/// `ContextIssue.risks` (refused beyond this when linked).
+pub const CONTEXT_ISSUE_RISKS: usize = crate::domain::context::MAX_ISSUE_RISKS;
+/// `Risk.contextIssues`: the first 50 by title.
+pub const RISK_CONTEXT_ISSUES: usize = 50;
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod certification;
 pub mod connection;
 pub mod context;
+pub mod context_issue;
 pub mod dashboard;
 pub mod document;
 pub mod events;
@@ -17,6 +18,7 @@ pub mod loaders;
 pub mod ncr;
 pub mod node;
 pub mod object;
+pub mod objective;
 pub mod org;
 pub mod risk;
 pub mod scalars;
@@ -51,6 +53,8 @@ pub struct Mutation(
     certification::CertificationMutation,
     ncr::NcrMutation,
     document::DocumentMutation,
+    objective::ObjectiveMutation,
+    context_issue::ContextIssueMutation,
 );
 
 pub type Subscription = events::EventSubscription;

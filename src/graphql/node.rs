@@ -5,17 +5,20 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 use uuid::Uuid;
 
 use crate::auth::Access;
+use crate::entity::context_issue;
 use crate::entity::{
     ai_system, audit, certification, clause_assessment, control, corrective_action, finding, impact_assessment,
-    membership, nonconformity, organization, scope,
+    measurement, membership, nonconformity, objective, organization, scope,
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::audit::{Audit, Finding};
 use crate::graphql::certification::Certification;
 use crate::graphql::context::{ContextExt, none_if_missing};
+use crate::graphql::context_issue::ContextIssue;
 use crate::graphql::impact::ImpactAssessment;
 use crate::graphql::inventory::{AiSystem, Scope};
 use crate::graphql::ncr::{CorrectiveAction, Nonconformity};
+use crate::graphql::objective::{Measurement, Objective};
 use crate::graphql::org::{Membership, Organization};
 use crate::graphql::risk::{Risk, risk_node};
 use crate::graphql::soa::{ClauseAssessment, Control};
@@ -43,6 +46,9 @@ pub enum Node {
     // issue 13
     Document(crate::graphql::document::Document),
     DocumentVersion(crate::graphql::document::DocumentVersion),
+    Objective(Objective),
+    Measurement(Measurement),
+    ContextIssue(ContextIssue),
 }
 
 #[derive(Default)]
@@ -119,6 +125,13 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
             )
             .await?,
         ),
+        Kind::Objective => Node::Objective(located::<objective::Entity, _>(gate, actor, id, Objective::new).await?),
+        Kind::Measurement => {
+            Node::Measurement(located::<measurement::Entity, _>(gate, actor, id, Measurement::new).await?)
+        }
+        Kind::ContextIssue => {
+            Node::ContextIssue(located::<context_issue::Entity, _>(gate, actor, id, ContextIssue::new).await?)
+        }
         Kind::Change | Kind::WorkflowTransition => return Err(AppError::not_found(kind.name())),
     })
 }

@@ -272,6 +272,33 @@ crate::entity_object! {
         ) -> Result<crate::graphql::document::DocumentConnection> {
             crate::graphql::document::documents_of(ctx, self.model.id, filter, order_by, first, after).await
         }
+        // issue 14
+        /// Information security and AI objectives (ISO 27001 / 42001 6.2), by title.
+        #[page(first)]
+        async fn objectives(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::objective::ObjectiveConnection> {
+            crate::graphql::objective::objectives_of(ctx, self.model.id, self.access, first, after).await
+        }
+        /// Internal and external issues of the organization's context (ISO 27001 / 42001
+        /// 4.1), AI included, by title.
+        #[page(first)]
+        async fn context_issues(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the issues matching every given condition.")]
+            filter: Option<crate::graphql::context_issue::ContextIssueFilter>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::context_issue::ContextIssueConnection> {
+            crate::graphql::context_issue::context_issues_of(ctx, self.model.id, self.access, filter, first, after)
+                .await
+        }
     }
 }
 

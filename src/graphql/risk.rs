@@ -497,6 +497,13 @@ crate::entity_object! {
             };
             Ok(limits::bounded(rows, limits::RISK_CONTROLS).into_iter().map(|c| Control::new(c, self.access)).collect())
         }
+        // issue 14
+        /// The context issues (4.1) this risk or opportunity arises from (6.1.1), by title
+        /// (at most 50); empty for callers who may not read context issues.
+        #[list(RISK_CONTEXT_ISSUES)]
+        async fn context_issues(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::context_issue::ContextIssue>> {
+            crate::graphql::context_issue::issues_of_risk(ctx, &self.model, self.access).await
+        }
     }
 }
 

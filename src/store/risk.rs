@@ -420,12 +420,17 @@ pub(crate) async fn apply_risk_changes(
     Ok(after)
 }
 
-/// Deletes the risk; its control links and assessment links go with it.
+/// Deletes the risk; its control links, assessment links and context-issue links go with it.
 pub async fn delete_risk(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Granted<risk::Model>> {
     let (mut w, before) = gate.write_on::<risk::Entity>(actor, id, Operation::WriteRisks).await?;
     w.delete_where::<risk_control::Entity>(Condition::all().add(risk_control::Column::RiskId.eq(id))).await?;
     w.delete_where::<impact_assessment_risk::Entity>(
         Condition::all().add(impact_assessment_risk::Column::RiskId.eq(id)),
+    )
+    .await?;
+    // issue 14: the context issues that gave rise to it.
+    w.delete_where::<crate::entity::context_issue_risk::Entity>(
+        Condition::all().add(crate::entity::context_issue_risk::Column::RiskId.eq(id)),
     )
     .await?;
     w.delete::<risk::Entity>(id).await?;

@@ -74,6 +74,9 @@ fixture!(CorrectiveActionFixture, "addCorrectiveAction", "AddCorrectiveActionInp
     |n| json!({ "title": format!("Action {n}") }));
 fixture!(ImpactAssessmentFixture, "createImpactAssessment", "CreateImpactAssessmentInput", "impactAssessment", "ImpactAssessment", in_org: true,
     |n| json!({ "title": format!("AIA {n}"), "impacts": [{ "area": "FAIRNESS", "description": "Unequal error rates", "likelihood": 2, "severity": 2 }] }));
+// issue 14
+fixture!(ObjectiveFixture, "createObjective", "CreateObjectiveInput", "objective", "Objective", in_org: true,
+    |n| json!({ "title": format!("Objective {n}"), "standards": ["ISO27001", "ISO42001"], "measure": "Staff trained", "unit": "%", "target": 95.0, "direction": "AT_LEAST", "frequency": "QUARTERLY" }));
 
 /// A pending create (or update) of `F` by one actor.
 pub struct Builder<'a, F> {
@@ -391,5 +394,12 @@ impl Builder<'_, ImpactAssessmentFixture> {
     pub fn at(mut self, status: &str) -> Self {
         self.at = Some(status.to_string());
         self
+    }
+}
+
+// issue 14
+impl Actor<'_> {
+    pub fn objective(&self) -> Builder<'_, ObjectiveFixture> {
+        Builder::new(self, json!({}))
     }
 }

@@ -5,6 +5,7 @@ mod builders;
 mod support;
 
 mod cli;
+mod context;
 mod dashboard;
 mod documents;
 mod ecosystem;
@@ -17,6 +18,7 @@ mod gate;
 mod hardening;
 mod imports;
 mod improvement;
+mod objectives;
 mod permissions;
 mod risk;
 mod schema_docs;

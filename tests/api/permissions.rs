@@ -236,6 +236,19 @@ const PROBES: &[Probe] = &[
     probe(WriteDocuments, "unlinkDocumentControl"),
     probe(ApproveDocuments, "transitionDocument").case("IN_REVIEW to APPROVED"),
     probe(ApproveDocuments, "transitionDocument").case("to RETIRED"),
+    // issue 14
+    probe(ReadObjectives, "objectives").needs(IN_ORG),
+    probe(ReadObjectives, "Objective"),
+    probe(ReadObjectives, "Measurement"),
+    probe(WriteObjectives, "createObjective"),
+    probe(WriteObjectives, "updateObjective"),
+    probe(WriteObjectives, "deleteObjective"),
+    probe(RecordMeasurements, "recordMeasurement"),
+    probe(ReadContextIssues, "contextIssues").needs(IN_ORG),
+    probe(ReadContextIssues, "ContextIssue"),
+    probe(WriteContextIssues, "createContextIssue"),
+    probe(WriteContextIssues, "updateContextIssue"),
+    probe(WriteContextIssues, "deleteContextIssue"),
 ];
 
 /// Schema fields no operation of the table guards, each with the reason.
@@ -408,6 +421,10 @@ struct World<'a> {
     document: String,
     /// Its version 1.0.
     document_version: String,
+    // issue 14
+    objective: String,
+    measurement: String,
+    context_issue: String,
 }
 
 impl<'a> World<'a> {
@@ -473,9 +490,31 @@ impl<'a> World<'a> {
             json!({ "i": { "documentId": document, "controlId": control } }),
         )
         .await;
+        let objective = o.objective().create().await;
+        let measurement = o
+            .ok(
+                "mutation($i: RecordMeasurementInput!) { recordMeasurement(input: $i) { measurement { id } } }",
+                json!({ "i": { "objectiveId": objective, "value": 90.0, "measuredOn": today.to_string() } }),
+            )
+            .await["recordMeasurement"]["measurement"]["id"]
+            .as_str()
+            .expect("measurement")
+            .to_string();
+        let context_issue = o
+            .ok(
+                "mutation($i: CreateContextIssueInput!) { createContextIssue(input: $i) { contextIssue { id } } }",
+                json!({ "i": context_issue_input(&a.id, Some(risk.as_str())) }),
+            )
+            .await["createContextIssue"]["contextIssue"]["id"]
+            .as_str()
+            .expect("context issue")
+            .to_string();
         World {
             document_version: created["latestVersion"]["id"].as_str().expect("version").to_string(),
             document,
+            context_issue,
+            objective,
+            measurement,
             certification,
             synced_action: o.corrective_action(&synced).create().await,
             synced,
@@ -1045,6 +1084,56 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
             let pointer = format!("/{}/document", p.field);
             write(who, &q, json!({ "documentId": w.document, "controlId": control }), &pointer).await
         }
+        // issue 14
+        ("objectives", _) => {
+            let body = who.gql(&org_field("objectives(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/objectives/nodes", "/id", &w.objective));
+            (body, outcome)
+        }
+        ("Objective", _) => read(who, &node("Objective", "title"), json!({ "id": w.objective }), "/node").await,
+        ("Measurement", _) => read(who, &node("Measurement", "value"), json!({ "id": w.measurement }), "/node").await,
+        ("createObjective", _) => sent(who.objective().org(a).send().await, "/createObjective/objective"),
+        ("updateObjective", _) => {
+            let q = mutation("updateObjective", "UpdateObjectiveInput", "objective { id }");
+            write(who, &q, json!({ "id": w.objective, "owner": me }), "/updateObjective/objective").await
+        }
+        ("deleteObjective", _) => {
+            let id = o.objective().create().await;
+            let q = mutation("deleteObjective", "DeleteObjectiveInput", "deletedId");
+            write(who, &q, json!({ "id": id }), "/deleteObjective/deletedId").await
+        }
+        ("recordMeasurement", _) => {
+            let q = mutation("recordMeasurement", "RecordMeasurementInput", "measurement { id }");
+            let today = chrono::Utc::now().date_naive().to_string();
+            let input = json!({ "objectiveId": w.objective, "value": 1.5, "measuredOn": today, "note": me });
+            write(who, &q, input, "/recordMeasurement/measurement").await
+        }
+        ("contextIssues", _) => {
+            let body = who.gql(&org_field("contextIssues(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/contextIssues/nodes", "/id", &w.context_issue));
+            (body, outcome)
+        }
+        ("ContextIssue", _) => {
+            read(who, &node("ContextIssue", "title"), json!({ "id": w.context_issue }), "/node").await
+        }
+        ("createContextIssue", _) => {
+            let q = mutation("createContextIssue", "CreateContextIssueInput", "contextIssue { id }");
+            write(who, &q, context_issue_input(a, None), "/createContextIssue/contextIssue").await
+        }
+        ("updateContextIssue", _) => {
+            let q = mutation("updateContextIssue", "UpdateContextIssueInput", "contextIssue { id }");
+            write(who, &q, json!({ "id": w.context_issue, "description": me }), "/updateContextIssue/contextIssue")
+                .await
+        }
+        ("deleteContextIssue", _) => {
+            let create = mutation("createContextIssue", "CreateContextIssueInput", "contextIssue { id }");
+            let id =
+                o.ok(&create, json!({ "i": context_issue_input(a, None) })).await["createContextIssue"]["contextIssue"]
+                    ["id"]
+                    .clone();
+            let q = mutation("deleteContextIssue", "DeleteContextIssueInput", "deletedId");
+            write(who, &q, json!({ "id": id }), "/deleteContextIssue/deletedId").await
+        }
         (field, case) => panic!("no runner for the probe `{field}` {case:?}: add one to `attempt`"),
     };
     (outcome, body.to_string())
@@ -1109,6 +1198,12 @@ async fn document_at(w: &World<'_>, status: &str) -> String {
         w.a.manager.ok(step, json!({ "i": { "id": id, "to": "APPROVED" } })).await;
     }
     id
+}
+
+// issue 14
+fn context_issue_input(org: &str, risk: Option<&str>) -> Value {
+    json!({ "organizationId": org, "title": format!("Issue {}", serial()), "kind": "EXTERNAL", "category": "LEGAL",
+        "standards": ["ISO27001"], "riskIds": risk.into_iter().collect::<Vec<_>>() })
 }
 
 async fn read(who: &Actor<'_>, q: &str, vars: Value, pointer: &str) -> (Value, Outcome) {

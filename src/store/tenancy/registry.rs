@@ -148,6 +148,32 @@ owned!(document, Document, read: ReadDocuments, write: [WriteDocuments, ApproveD
 owned!(document_version, DocumentVersion, read: ReadDocuments, write: [WriteDocuments, ApproveDocuments],
     versioned: yes, order: |q| q.order_by_desc(C::Major).order_by_desc(C::Minor).order_by_asc(C::Id));
 
+// issue 14
+owned!(objective, Objective, read: ReadObjectives, write: [WriteObjectives, RecordMeasurements], versioned: yes,
+    order: |q| q.order_by_asc(C::Title).order_by_asc(C::Id));
+owned!(measurement, Measurement, read: ReadObjectives, write: [WriteObjectives, RecordMeasurements], versioned: yes,
+    order: |q| q.order_by_asc(C::MeasuredOn).order_by_asc(C::Id));
+owned!(context_issue, ContextIssue, read: ReadContextIssues, write: [WriteContextIssues], versioned: yes,
+    order: |q| q.order_by_asc(C::Title).order_by_asc(C::Id));
+scoped!(context_issue_risk, org: OrganizationId, read: ReadContextIssues, write: [WriteContextIssues, WriteRisks]);
+
+impl Link for entity::context_issue_risk::Entity {
+    type Left = entity::context_issue::Entity;
+    type Right = entity::risk::Entity;
+    fn left_column() -> Self::Column {
+        entity::context_issue_risk::Column::ContextIssueId
+    }
+    fn right_column() -> Self::Column {
+        entity::context_issue_risk::Column::RiskId
+    }
+    fn left_of(m: &Self::Model) -> Uuid {
+        m.context_issue_id
+    }
+    fn right_of(m: &Self::Model) -> Uuid {
+        m.risk_id
+    }
+}
+
 scoped!(risk_control, org: OrganizationId, read: ReadRisks, write: [WriteRisks]);
 scoped!(impact_assessment_risk, org: OrganizationId, read: ReadImpactAssessments,
     write: [WriteImpactAssessments, ApproveImpactAssessment, WriteRisks]);
@@ -242,6 +268,8 @@ child_of!(document_version, DocumentId, |m| Some(m.document_id), |q| q
     .order_by_desc(C::Major)
     .order_by_desc(C::Minor)
     .order_by_asc(C::Id));
+// issue 14
+child_of!(measurement, ObjectiveId, |m| Some(m.objective_id), |q| q.order_by_asc(C::MeasuredOn).order_by_asc(C::Id));
 
 /// The right reading an entity of `kind` needs (events, `node`); `None` for a kind the
 /// registry does not know, which nothing may read.
@@ -274,6 +302,9 @@ pub fn read_right(kind: Kind) -> Option<Operation> {
         // issue 13
         document,
         document_version,
+        objective,
+        measurement,
+        context_issue,
     );
     None
 }
