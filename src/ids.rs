@@ -50,6 +50,10 @@ kinds! {
     Certification => "crt",
     Change => "chg",
     WorkflowTransition => "wft",
+    // issue 15
+    Incident => "inc",
+    Supplier => "sup",
+    SupplierAssessment => "sua",
 }
 
 pub fn new_id() -> Uuid {

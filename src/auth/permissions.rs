@@ -136,6 +136,14 @@ operations! {
     AdvanceSyncedNonconformity: O | M | C | I, "the moves `upsertNonconformityByExternalRef` makes when its ticket is reported done (externalDone) on a ticket-synced nonconformity (never past VERIFICATION)";
     CloseNonconformity: O | M | A, "`transitionNonconformity` to CLOSED";
     WriteCorrectiveActions: O | M | C, "`addCorrectiveAction`, `updateCorrectiveAction` (any nonconformity)";
+    // issue 15
+    ReadIncidents: ALL, "`incidents`, `Incident`";
+    ReportIncidents: O | M | C | A | I, "`reportIncident`";
+    WriteIncidents: O | M | C, "`updateIncident` (any incident), `transitionIncident`";
+    SyncIncidents: O | M | C | I, "`upsertIncidentByExternalRef` (a ticket reported resolved moves its incident at most to RESOLVED); `updateIncident` on a ticket-synced incident (one created by the upsert)";
+    RaiseIncidentNonconformity: O | M | C, "`raiseNonconformityFromIncident`";
+    ReadSuppliers: ALL, "`suppliers`, `Supplier`, `SupplierAssessment`";
+    WriteSuppliers: O | M | C, "`createSupplier`, `updateSupplier`, `deleteSupplier`, `addSupplierAssessment`";
 }
 
 /// The table as Markdown, exactly as the README prints it.

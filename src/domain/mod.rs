@@ -34,12 +34,14 @@ pub mod audit;
 pub mod certification;
 pub mod dashboard;
 pub mod impact;
+pub mod incident;
 pub mod ncr;
 pub mod org;
 pub mod refs;
 pub mod risk;
 pub mod scope;
 pub mod soa;
+pub mod supplier;
 pub mod trail;
 
 /// A rule broken by client input.

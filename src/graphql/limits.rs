@@ -112,6 +112,24 @@ pub const CERTIFICATION_AUDITS: usize = crate::domain::certification::MAX_AUDITS
 /// `Dashboard.expiringCertifications`, `Dashboard.surveillanceDue`: the soonest.
 pub const DUE_CERTIFICATIONS: usize = 20;
 
+// Incidents (issue 15).
+
+/// `Incident.affectedControls`.
+pub const INCIDENT_AFFECTED_CONTROLS: usize = crate::domain::incident::MAX_AFFECTED_CONTROLS;
+/// `Incident.transitions`: the workflow only moves forward, four moves at most.
+pub const INCIDENT_TRANSITIONS: usize = 4;
+/// `Dashboard.openIncidentsBySeverity`: one per severity.
+pub const INCIDENT_SEVERITIES: usize = 4;
+/// `Dashboard.openIncidentsByKind`: one per kind.
+pub const INCIDENT_KINDS: usize = 3;
+
+// Suppliers (issue 15).
+
+/// `Supplier.assessments`.
+pub const SUPPLIER_ASSESSMENTS: usize = 100;
+/// `Supplier.risks`, `Supplier.aiSystems`, `Supplier.controls`.
+pub const SUPPLIER_LINKS: usize = crate::domain::supplier::MAX_LINKS;
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod events;
 pub mod extensions;
 pub mod impact;
+pub mod incident;
 pub mod input;
 pub mod inventory;
 pub mod limits;
@@ -20,6 +21,7 @@ pub mod org;
 pub mod risk;
 pub mod scalars;
 pub mod soa;
+pub mod supplier;
 pub mod trail;
 
 use std::sync::Arc;
@@ -49,6 +51,8 @@ pub struct Mutation(
     audit::AuditMutation,
     certification::CertificationMutation,
     ncr::NcrMutation,
+    incident::IncidentMutation,
+    supplier::SupplierMutation,
 );
 
 pub type Subscription = events::EventSubscription;

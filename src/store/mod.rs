@@ -6,12 +6,14 @@ pub mod catalog;
 pub mod certification;
 pub mod dashboard;
 pub mod impact;
+pub mod incident;
 pub mod ncr;
 pub mod org;
 pub mod page;
 pub mod risk;
 pub mod scope;
 pub mod soa;
+pub mod supplier;
 pub mod tenancy;
 pub mod trail;
 
