@@ -510,7 +510,14 @@ async fn migrations_carry_wave1_data_on_sqlite() {
     {
         use migration::MigratorTrait;
         let db = sea_orm::Database::connect(&url).await.expect("connect");
-        migration::Migrator::down(&db, Some(2)).await.expect("down");
+        // Down to before the AI-roles migration, however many migrations follow it.
+        let steps = migration::Migrator::migrations()
+            .iter()
+            .rev()
+            .position(|m| m.name() == "m20261202_000004_impact_review_ai_roles")
+            .expect("the AI-roles migration") as u32
+            + 1;
+        migration::Migrator::down(&db, Some(steps)).await.expect("down");
         assert!(
             support::raw_sql(
                 &url,
@@ -540,7 +547,14 @@ async fn migrations_carry_wave1_data_on_postgres_when_configured() {
     {
         use migration::MigratorTrait;
         let db = sea_orm::Database::connect(&url).await.expect("connect");
-        migration::Migrator::down(&db, Some(2)).await.expect("down");
+        // Down to before the AI-roles migration, however many migrations follow it.
+        let steps = migration::Migrator::migrations()
+            .iter()
+            .rev()
+            .position(|m| m.name() == "m20261202_000004_impact_review_ai_roles")
+            .expect("the AI-roles migration") as u32
+            + 1;
+        migration::Migrator::down(&db, Some(steps)).await.expect("down");
         migration::Migrator::up(&db, None).await.expect("up again");
         let _ = db.close().await;
     }
