@@ -24,12 +24,14 @@ mod labelled {
     pub use crate::domain::impact::{
         AiLifecycleStage, AiRole, AiStakeholderRole, EuAiActRiskClass, EuAiActRole, ImpactArea, ImpactAssessmentStatus,
     };
+    pub use crate::domain::incident::{AiHarm, IncidentKind, IncidentSeverity, IncidentStatus};
     pub use crate::domain::ncr::{ActionStatus, NcrStatus, Severity, Source};
     pub use crate::domain::objective::{Direction, Frequency};
     pub use crate::domain::refs::Standard;
     pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskKind, RiskStatus, RiskTreatment};
     pub use crate::domain::scope::ScopeKind;
     pub use crate::domain::soa::{ClauseStatus, ControlDecision, ImplementationStatus, InclusionReason};
+    pub use crate::domain::supplier::{AssessmentResult, Criticality, SupplierStatus};
     // issue 13
     pub use crate::domain::document::{DocumentKind, DocumentStatus, PolicyIntegration};
 }
@@ -145,6 +147,14 @@ labels!(
     Frequency,
     IssueKind,
     IssueCategory,
+    // issue 15
+    IncidentKind,
+    AiHarm,
+    IncidentSeverity,
+    IncidentStatus,
+    Criticality,
+    SupplierStatus,
+    AssessmentResult,
 );
 
 /// A JSON list of strings (inclusions, references, team members, …).
@@ -772,6 +782,117 @@ entity!(context_issue_risk, "context_issue_risks", {
     pub context_issue_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub risk_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+// issue 15
+
+/// A JSON list of AI harm labels (an AI incident's harms).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, FromJsonQueryResult)]
+pub struct HarmList(pub Vec<AiHarm>);
+
+entity!(incident, "incidents", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub kind: IncidentKind,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub ai_harms: super::HarmList,
+    pub severity: IncidentSeverity,
+    pub status: IncidentStatus,
+    pub detected_at: DateTimeUtc,
+    pub reported_at: DateTimeUtc,
+    pub triaged_at: Option<DateTimeUtc>,
+    pub contained_at: Option<DateTimeUtc>,
+    pub resolved_at: Option<DateTimeUtc>,
+    pub closed_at: Option<DateTimeUtc>,
+    pub seconds_to_contain: Option<i32>,
+    pub seconds_to_resolve: Option<i32>,
+    pub ai_system_id: Option<Uuid>,
+    pub supplier_id: Option<Uuid>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub affected_control_ids: IdList,
+    pub external_system: Option<String>,
+    pub external_key: Option<String>,
+    pub external_url: Option<String>,
+    pub external_status: Option<String>,
+    pub ticket_synced: bool,
+    pub lessons_learned: Option<String>,
+    pub nonconformity_id: Option<Uuid>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(supplier, "suppliers", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub name: String,
+    pub services: Option<String>,
+    pub criticality: Criticality,
+    pub status: SupplierStatus,
+    pub provides_ai: bool,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub ai_components: StringList,
+    pub contract_ends_on: Option<Date>,
+    pub owner: Option<String>,
+    pub latest_result: Option<AssessmentResult>,
+    pub latest_assessed_on: Option<Date>,
+    pub next_assessment_due: Option<Date>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(supplier_assessment, "supplier_assessments", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub supplier_id: Uuid,
+    pub assessed_on: Date,
+    pub assessor: String,
+    pub result: AssessmentResult,
+    pub conditions: Option<String>,
+    pub notes: Option<String>,
+    pub next_review_on: Option<Date>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(supplier_risk, "supplier_risks", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub supplier_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub risk_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(supplier_ai_system, "supplier_ai_systems", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub supplier_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub ai_system_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(supplier_control, "supplier_controls", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub supplier_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub control_id: Uuid,
     pub created_at: DateTimeUtc,
 });
 

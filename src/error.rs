@@ -123,6 +123,26 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         &["organization_id", "document_id", "major", "minor"],
         "that version number is already taken",
     ),
+    // issue 15
+    key("ux_suppliers_org_name", "suppliers", &["organization_id", "name"], "a supplier with that name already exists"),
+    key(
+        "ux_incidents_org_ticket",
+        "incidents",
+        &["organization_id", "external_system", "external_key"],
+        "that ticket is already linked to an incident",
+    ),
+    key(
+        "ux_incidents_org_nonconformity",
+        "incidents",
+        &["organization_id", "nonconformity_id"],
+        "that nonconformity is already linked to an incident",
+    ),
+    key(
+        "ux_review_inputs_org_review_topic",
+        "review_inputs",
+        &["organization_id", "review_id", "topic"],
+        "that topic already has an input in this review",
+    ),
 ];
 
 impl AppError {

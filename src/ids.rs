@@ -56,6 +56,10 @@ kinds! {
     Objective => "obj",
     Measurement => "msr",
     ContextIssue => "cti",
+    // issue 15
+    Incident => "inc",
+    Supplier => "sup",
+    SupplierAssessment => "sua",
 }
 
 pub fn new_id() -> Uuid {

@@ -24,6 +24,7 @@ mod m20261202_000004_impact_review_ai_roles;
 mod m20261202_000005_audit_certification;
 mod m20261203_000001_documents;
 mod m20261203_000002_context;
+mod m20261203_000003_operations;
 mod m20261203_000005_risk_external_key;
 mod m20261203_000006_templates;
 mod roles;
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_risk_external_key::Migration),
             Box::new(m20261203_000006_templates::Migration),
             Box::new(m20261203_000002_context::Migration),
+            Box::new(m20261203_000003_operations::Migration),
         ]
     }
 }

@@ -147,6 +147,14 @@ operations! {
     RecordMeasurements: O | M | C | I, "`recordMeasurement` (KPIs a monitoring tool pushes)";
     ReadContextIssues: ALL, "`contextIssues`, `ContextIssue`";
     WriteContextIssues: O | M | C, "`createContextIssue`, `updateContextIssue`, `deleteContextIssue`";
+    // issue 15
+    ReadIncidents: ALL, "`incidents`, `Incident`";
+    ReportIncidents: O | M | C | A | I, "`reportIncident`";
+    WriteIncidents: O | M | C, "`updateIncident` (any incident), `transitionIncident`";
+    SyncIncidents: O | M | C | I, "`upsertIncidentByExternalRef` (a ticket reported resolved moves its incident at most to RESOLVED); `updateIncident` on a ticket-synced incident (one created by the upsert)";
+    RaiseIncidentNonconformity: O | M | C, "`raiseNonconformityFromIncident`";
+    ReadSuppliers: ALL, "`suppliers`, `Supplier`, `SupplierAssessment`";
+    WriteSuppliers: O | M | C, "`createSupplier`, `updateSupplier`, `deleteSupplier`, `addSupplierAssessment`";
 }
 
 /// The table as Markdown, exactly as the README prints it.

@@ -37,6 +37,7 @@ pub mod dashboard;
 pub mod document;
 pub mod impact;
 pub mod import;
+pub mod incident;
 pub mod ncr;
 pub mod objective;
 pub mod org;
@@ -44,6 +45,7 @@ pub mod refs;
 pub mod risk;
 pub mod scope;
 pub mod soa;
+pub mod supplier;
 pub mod trail;
 
 /// A rule broken by client input.

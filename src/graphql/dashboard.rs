@@ -55,6 +55,10 @@ pub struct DashboardBatch {
     heat_residual: OnceCell<HeatCounts>,
     ai_missing: OnceCell<HashMap<Uuid, u64>>,
     reassessment_due: OnceCell<HashMap<Uuid, u64>>,
+    // issue 15
+    incidents_open: OnceCell<HashMap<Uuid, Vec<OpenIncidentCount>>>,
+    incident_times: OnceCell<HashMap<Uuid, crate::store::incident::MeanTimes>>,
+    supplier_counts: OnceCell<HashMap<Uuid, (u64, u64)>>,
     // issue 13
     documents_due: OnceCell<HashMap<Uuid, u64>>,
     // issue 14
@@ -78,6 +82,9 @@ impl DashboardBatch {
             heat_residual: OnceCell::new(),
             ai_missing: OnceCell::new(),
             reassessment_due: OnceCell::new(),
+            incidents_open: OnceCell::new(),
+            incident_times: OnceCell::new(),
+            supplier_counts: OnceCell::new(),
             // issue 13
             documents_due: OnceCell::new(),
             objective_status: OnceCell::new(),
@@ -212,6 +219,66 @@ impl DashboardBatch {
         self.readiness.get_or_try_init(|| async { Ok(readiness_by_org(&self.reader(ctx).await?).await?) }).await
     }
 
+    // issue 15
+
+    async fn incidents_open(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<OpenIncidentCount>>> {
+        self.incidents_open
+            .get_or_try_init(|| async { Ok(crate::store::incident::open_counts(&self.reader(ctx).await?).await?) })
+            .await
+    }
+
+    async fn incident_times(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, crate::store::incident::MeanTimes>> {
+        self.incident_times
+            .get_or_try_init(|| async {
+                let since = now() - chrono::Duration::days(INCIDENT_WINDOW_DAYS);
+                Ok(crate::store::incident::mean_times(&self.reader(ctx).await?, since).await?)
+            })
+            .await
+    }
+
+    /// (overdue assessments, AI suppliers without an approved assessment) per organization.
+    async fn supplier_counts(&self, ctx: &Context<'_>, org: Uuid) -> Result<(u64, u64)> {
+        let all = self
+            .supplier_counts
+            .get_or_try_init(|| async {
+                Ok::<_, async_graphql::Error>(
+                    crate::store::supplier::dashboard_counts(&self.reader(ctx).await?, now().date_naive()).await?,
+                )
+            })
+            .await?;
+        Ok(all.get(&org).copied().unwrap_or_default())
+    }
+}
+
+/// Open incidents of one (severity, kind), per organization.
+type OpenIncidentCount = (crate::domain::incident::IncidentSeverity, crate::domain::incident::IncidentKind, u64);
+
+/// Days back the dashboard's mean times to contain and resolve look.
+const INCIDENT_WINDOW_DAYS: i64 = 90;
+
+/// Open incidents of one severity.
+#[derive(SimpleObject, Clone)]
+pub struct IncidentSeverityCount {
+    /// The severity.
+    pub severity: crate::graphql::incident::IncidentSeverity,
+    /// Incidents of the severity not yet RESOLVED.
+    pub count: i32,
+}
+
+/// Open incidents of one kind.
+#[derive(SimpleObject, Clone)]
+pub struct IncidentKindCount {
+    /// The kind.
+    pub kind: crate::graphql::incident::IncidentKind,
+    /// Incidents of the kind not yet RESOLVED.
+    pub count: i32,
+}
+
+fn hours(seconds: Option<f64>) -> Option<f64> {
+    seconds.map(|s| (s / 360.0).round() / 10.0)
+}
+
+impl DashboardBatch {
     // issue 14
     async fn objective_status(
         &self,
@@ -575,6 +642,64 @@ impl Dashboard {
     #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<Readiness>> {
         self.readiness_of(ctx).await
+    }
+
+    // issue 15
+
+    /// Incidents not yet RESOLVED (REPORTED, TRIAGED or CONTAINED).
+    async fn open_incidents(&self, ctx: &Context<'_>) -> Result<i32> {
+        let rows = self.batch.incidents_open(ctx).await?.get(&self.org);
+        Ok(rows.into_iter().flatten().map(|(_, _, n)| *n as i32).sum())
+    }
+
+    /// Incidents not yet RESOLVED per severity (every severity present).
+    #[graphql(complexity = "limits::INCIDENT_SEVERITIES * child_complexity")]
+    async fn open_incidents_by_severity(&self, ctx: &Context<'_>) -> Result<Vec<IncidentSeverityCount>> {
+        let rows = self.batch.incidents_open(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        Ok(crate::domain::incident::IncidentSeverity::ALL
+            .iter()
+            .map(|s| IncidentSeverityCount {
+                severity: (*s).into(),
+                count: rows.iter().filter(|r| r.0 == *s).map(|r| r.2 as i32).sum(),
+            })
+            .collect())
+    }
+
+    /// Incidents not yet RESOLVED per kind (every kind present).
+    #[graphql(complexity = "limits::INCIDENT_KINDS * child_complexity")]
+    async fn open_incidents_by_kind(&self, ctx: &Context<'_>) -> Result<Vec<IncidentKindCount>> {
+        let rows = self.batch.incidents_open(ctx).await?.get(&self.org).cloned().unwrap_or_default();
+        Ok(crate::domain::incident::IncidentKind::ALL
+            .iter()
+            .map(|k| IncidentKindCount {
+                kind: (*k).into(),
+                count: rows.iter().filter(|r| r.1 == *k).map(|r| r.2 as i32).sum(),
+            })
+            .collect())
+    }
+
+    /// Mean hours (one decimal) from `detectedAt` to `containedAt` over the incidents
+    /// contained in the last 90 days; `null` when none was.
+    async fn mean_hours_to_contain(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        Ok(hours(self.batch.incident_times(ctx).await?.get(&self.org).and_then(|t| t.to_contain)))
+    }
+
+    /// Mean hours (one decimal) from `detectedAt` to `resolvedAt` over the incidents
+    /// resolved in the last 90 days; `null` when none was.
+    async fn mean_hours_to_resolve(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        Ok(hours(self.batch.incident_times(ctx).await?.get(&self.org).and_then(|t| t.to_resolve)))
+    }
+
+    /// Suppliers (not OFFBOARDED) whose next assessment is overdue: the latest
+    /// assessment's `nextReviewOn` has passed (ISO 27001 A.5.22).
+    async fn supplier_assessments_overdue(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.supplier_counts(ctx, self.org).await?.0 as i32)
+    }
+
+    /// Suppliers providing AI (not OFFBOARDED) whose latest assessment is missing or not
+    /// APPROVED (ISO 42001 A.10.3).
+    async fn ai_suppliers_without_approved_assessment(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.supplier_counts(ctx, self.org).await?.1 as i32)
     }
 
     // issue 13

@@ -126,6 +126,23 @@ pub const OBJECTIVE_STATUSES: usize = 5;
 pub const CONTEXT_ISSUE_RISKS: usize = crate::domain::context::MAX_ISSUE_RISKS;
 /// `Risk.contextIssues`: the first 50 by title.
 pub const RISK_CONTEXT_ISSUES: usize = 50;
+// Incidents (issue 15).
+
+/// `Incident.affectedControls`.
+pub const INCIDENT_AFFECTED_CONTROLS: usize = crate::domain::incident::MAX_AFFECTED_CONTROLS;
+/// `Incident.transitions`: the workflow only moves forward, four moves at most.
+pub const INCIDENT_TRANSITIONS: usize = 4;
+/// `Dashboard.openIncidentsBySeverity`: one per severity.
+pub const INCIDENT_SEVERITIES: usize = 4;
+/// `Dashboard.openIncidentsByKind`: one per kind.
+pub const INCIDENT_KINDS: usize = 3;
+
+// Suppliers (issue 15).
+
+/// `Supplier.assessments`.
+pub const SUPPLIER_ASSESSMENTS: usize = 100;
+/// `Supplier.risks`, `Supplier.aiSystems`, `Supplier.controls`.
+pub const SUPPLIER_LINKS: usize = crate::domain::supplier::MAX_LINKS;
 
 #[cfg(test)]
 mod tests {

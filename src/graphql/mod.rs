@@ -11,6 +11,7 @@ pub mod document;
 pub mod events;
 pub mod extensions;
 pub mod impact;
+pub mod incident;
 pub mod input;
 pub mod inventory;
 pub mod limits;
@@ -23,6 +24,7 @@ pub mod org;
 pub mod risk;
 pub mod scalars;
 pub mod soa;
+pub mod supplier;
 pub mod trail;
 
 use std::sync::Arc;
@@ -55,6 +57,8 @@ pub struct Mutation(
     document::DocumentMutation,
     objective::ObjectiveMutation,
     context_issue::ContextIssueMutation,
+    incident::IncidentMutation,
+    supplier::SupplierMutation,
 );
 
 pub type Subscription = events::EventSubscription;

@@ -257,6 +257,12 @@ crate::entity_object! {
             let m = load_by_id::<finding::Entity>(ctx, self.model.organization_id, fid).await?;
             Ok(m.map(|m| Finding::new(m, self.access)))
         }
+        /// The incident it was raised from (`raiseNonconformityFromIncident`), if any.
+        async fn incident(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::incident::Incident>> {
+            let rows = load_children::<crate::entity::incident::Entity>(ctx, self.model.organization_id, self.model.id)
+                .await?;
+            Ok(rows.into_iter().next().map(|m| crate::graphql::incident::Incident::new(m, self.access)))
+        }
         /// True when any corrective action is overdue.
         async fn has_overdue_actions(&self, ctx: &Context<'_>) -> Result<bool> {
             let today = today();
@@ -466,7 +472,7 @@ pub struct ExternalRefInput {
 }
 
 impl ExternalRefInput {
-    fn parse(&self) -> AppResult<Ticket> {
+    pub fn parse(&self) -> AppResult<Ticket> {
         Ok(Ticket::parse(&self.system, &self.key, self.url.as_deref())?)
     }
 }

@@ -49,6 +49,9 @@ pub enum Node {
     Objective(Objective),
     Measurement(Measurement),
     ContextIssue(ContextIssue),
+    Incident(crate::graphql::incident::Incident),
+    Supplier(crate::graphql::supplier::Supplier),
+    SupplierAssessment(crate::graphql::supplier::SupplierAssessment),
 }
 
 #[derive(Default)]
@@ -133,5 +136,22 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
             Node::ContextIssue(located::<context_issue::Entity, _>(gate, actor, id, ContextIssue::new).await?)
         }
         Kind::Change | Kind::WorkflowTransition => return Err(AppError::not_found(kind.name())),
+        Kind::Incident => Node::Incident(
+            located::<crate::entity::incident::Entity, _>(gate, actor, id, crate::graphql::incident::Incident::new)
+                .await?,
+        ),
+        Kind::Supplier => Node::Supplier(
+            located::<crate::entity::supplier::Entity, _>(gate, actor, id, crate::graphql::supplier::Supplier::new)
+                .await?,
+        ),
+        Kind::SupplierAssessment => Node::SupplierAssessment(
+            located::<crate::entity::supplier_assessment::Entity, _>(
+                gate,
+                actor,
+                id,
+                crate::graphql::supplier::SupplierAssessment::new,
+            )
+            .await?,
+        ),
     })
 }

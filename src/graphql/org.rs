@@ -299,6 +299,34 @@ crate::entity_object! {
             crate::graphql::context_issue::context_issues_of(ctx, self.model.id, self.access, filter, first, after)
                 .await
         }
+        /// Security, AI and privacy incidents (ISO 27001 A.5.24-A.5.28; ISO 42001 A.3.3),
+        /// most recently detected first.
+        #[page(first)]
+        async fn incidents(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the incidents matching every given condition.")]
+            filter: Option<crate::graphql::incident::IncidentFilter>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::incident::IncidentConnection> {
+            crate::graphql::incident::incidents_of(ctx, self.model.id, self.access, filter, first, after).await
+        }
+        /// Suppliers (third parties, ISO 27001 A.5.19-A.5.23; ISO 42001 A.10.2-A.10.3), by
+        /// name.
+        #[page(first)]
+        async fn suppliers(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the suppliers matching every given condition.")]
+            filter: Option<crate::graphql::supplier::SupplierFilter>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::supplier::SupplierConnection> {
+            crate::graphql::supplier::suppliers_of(ctx, self.model.id, self.access, filter, first, after).await
+        }
     }
 }
 

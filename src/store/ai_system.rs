@@ -201,13 +201,26 @@ pub async fn delete_ai_system(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult
     let risks = w.find::<risk::Entity>()?.filter(risk::Column::AiSystemId.eq(id)).count().await?;
     let assessments =
         w.find::<impact_assessment::Entity>()?.filter(impact_assessment::Column::AiSystemId.eq(id)).count().await?;
-    if let Some(what) =
-        describe_references(&[(risks, "risk", "risks"), (assessments, "impact assessment", "impact assessments")])
-    {
+    // issue 15: incidents name the AI system they concern.
+    let incidents = w
+        .find::<crate::entity::incident::Entity>()?
+        .filter(crate::entity::incident::Column::AiSystemId.eq(id))
+        .count()
+        .await?;
+    if let Some(what) = describe_references(&[
+        (risks, "risk", "risks"),
+        (assessments, "impact assessment", "impact assessments"),
+        (incidents, "incident", "incidents"),
+    ]) {
         return Err(AppError::Conflict(format!(
             "the AI system is referenced by {what}; set its lifecycle stage to RETIRED instead, or remove those first"
         )));
     }
+    // issue 15: supplier links go with the AI system.
+    w.delete_where::<crate::entity::supplier_ai_system::Entity>(
+        Condition::all().add(crate::entity::supplier_ai_system::Column::AiSystemId.eq(id)),
+    )
+    .await?;
     w.delete::<ai_system::Entity>(id).await?;
     w.record_delete(Kind::AiSystem, id, &before).await?;
     w.commit_with(before).await

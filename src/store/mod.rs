@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod document;
 pub mod impact;
 pub mod import;
+pub mod incident;
 pub mod ncr;
 pub mod objective;
 pub mod org;
@@ -16,6 +17,7 @@ pub mod page;
 pub mod risk;
 pub mod scope;
 pub mod soa;
+pub mod supplier;
 pub mod tenancy;
 pub mod trail;
 

@@ -740,3 +740,31 @@ pub async fn update_action(
     w.record_update(Kind::CorrectiveAction, id, &before, &after).await?;
     w.commit_with(after).await
 }
+
+// issue 15
+
+/// Records a new nonconformity raised from another record (an incident): OPEN, no
+/// references, no ticket.
+pub(in crate::store) async fn insert_raised(
+    w: &mut Writer,
+    title: String,
+    description: Option<String>,
+    source: Source,
+    severity: Severity,
+) -> AppResult<nonconformity::Model> {
+    let content = Content {
+        title,
+        description,
+        source,
+        severity,
+        refs: Vec::new(),
+        owner: None,
+        containment: None,
+        finding_id: None,
+        external: None,
+        external_status: None,
+        external_done: None,
+        analysis: Analysis::default(),
+    };
+    insert(w, content).await
+}

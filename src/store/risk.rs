@@ -433,6 +433,11 @@ pub async fn delete_risk(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Gran
         Condition::all().add(crate::entity::context_issue_risk::Column::RiskId.eq(id)),
     )
     .await?;
+    // issue 15: supplier links go with the risk.
+    w.delete_where::<crate::entity::supplier_risk::Entity>(
+        Condition::all().add(crate::entity::supplier_risk::Column::RiskId.eq(id)),
+    )
+    .await?;
     w.delete::<risk::Entity>(id).await?;
     w.record_delete(Kind::Risk, id, &before).await?;
     w.commit_with(before).await

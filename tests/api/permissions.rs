@@ -222,6 +222,22 @@ const PROBES: &[Probe] = &[
     probe(CloseNonconformity, "transitionNonconformity").case("VERIFICATION to CLOSED"),
     probe(WriteCorrectiveActions, "addCorrectiveAction"),
     probe(WriteCorrectiveActions, "updateCorrectiveAction"),
+    // issue 15
+    probe(ReadIncidents, "incidents").needs(IN_ORG),
+    probe(ReadIncidents, "Incident"),
+    probe(ReportIncidents, "reportIncident"),
+    probe(WriteIncidents, "updateIncident"),
+    probe(WriteIncidents, "transitionIncident"),
+    probe(SyncIncidents, "upsertIncidentByExternalRef"),
+    probe(SyncIncidents, "updateIncident").case("a ticket-synced incident"),
+    probe(RaiseIncidentNonconformity, "raiseNonconformityFromIncident"),
+    probe(ReadSuppliers, "suppliers").needs(IN_ORG),
+    probe(ReadSuppliers, "Supplier"),
+    probe(ReadSuppliers, "SupplierAssessment"),
+    probe(WriteSuppliers, "createSupplier"),
+    probe(WriteSuppliers, "updateSupplier"),
+    probe(WriteSuppliers, "deleteSupplier"),
+    probe(WriteSuppliers, "addSupplierAssessment"),
     // issue 13
     probe(ReadDocuments, "documents").needs(IN_ORG),
     // Documented: empty for callers who may not read documents.
@@ -417,6 +433,14 @@ struct World<'a> {
     /// OPEN, made by ticket sync, with `synced_action`.
     synced: String,
     synced_action: String,
+    // issue 15
+    /// REPORTED, reported by A's owner.
+    incident: String,
+    /// REPORTED, made by ticket sync.
+    synced_incident: String,
+    /// PROSPECT, with `supplier_assessment`.
+    supplier: String,
+    supplier_assessment: String,
     /// DRAFT, by A's owner, linked to `control` (issue 13).
     document: String,
     /// Its version 1.0.
@@ -476,6 +500,42 @@ impl<'a> World<'a> {
             .set("expiresOn", (today + chrono::Duration::days(30)).to_string())
             .create()
             .await;
+        let incident = o
+            .ok(
+                "mutation($i: ReportIncidentInput!) { reportIncident(input: $i) { incident { id } } }",
+                json!({ "i": { "organizationId": a.id, "title": "Lost laptop", "kind": "SECURITY", "severity": "LOW" } }),
+            )
+            .await["reportIncident"]["incident"]["id"]
+            .as_str()
+            .expect("incident")
+            .to_string();
+        let synced_incident = o
+            .ok(
+                "mutation($i: UpsertIncidentByExternalRefInput!) { upsertIncidentByExternalRef(input: $i) { incident { id } } }",
+                json!({ "i": { "organizationId": a.id, "externalRef": { "system": "jira", "key": "INC-SYNCED" }, "title": "Synced", "kind": "SECURITY", "severity": "LOW" } }),
+            )
+            .await["upsertIncidentByExternalRef"]["incident"]["id"]
+            .as_str()
+            .expect("synced incident")
+            .to_string();
+        let supplier = o
+            .ok(
+                "mutation($i: CreateSupplierInput!) { createSupplier(input: $i) { supplier { id } } }",
+                json!({ "i": { "organizationId": a.id, "name": "Cloud Co", "criticality": "HIGH" } }),
+            )
+            .await["createSupplier"]["supplier"]["id"]
+            .as_str()
+            .expect("supplier")
+            .to_string();
+        let supplier_assessment = o
+            .ok(
+                "mutation($i: AddSupplierAssessmentInput!) { addSupplierAssessment(input: $i) { supplierAssessment { id } } }",
+                json!({ "i": { "supplierId": supplier, "assessedOn": today.to_string(), "assessor": "vendor.risk", "result": "APPROVED" } }),
+            )
+            .await["addSupplierAssessment"]["supplierAssessment"]["id"]
+            .as_str()
+            .expect("assessment")
+            .to_string();
         let created = o
             .ok(
                 "mutation($i: CreateDocumentInput!) { createDocument(input: $i) { document { id latestVersion { id } } } }",
@@ -510,6 +570,10 @@ impl<'a> World<'a> {
             .expect("context issue")
             .to_string();
         World {
+            supplier,
+            supplier_assessment,
+            incident,
+            synced_incident,
             document_version: created["latestVersion"]["id"].as_str().expect("version").to_string(),
             document,
             context_issue,
@@ -1035,6 +1099,92 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         ("updateCorrectiveAction", _) => {
             let q = mutation("updateCorrectiveAction", "UpdateCorrectiveActionInput", "correctiveAction { id }");
             write(who, &q, json!({ "id": w.action, "owner": me }), "/updateCorrectiveAction/correctiveAction").await
+        }
+        // issue 15
+        ("incidents", _) => {
+            let body = who.gql(&org_field("incidents(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/incidents/nodes", "/id", &w.incident));
+            (body, outcome)
+        }
+        ("Incident", _) => read(who, &node("Incident", "title"), json!({ "id": w.incident }), "/node").await,
+        ("reportIncident", _) => {
+            let q = mutation("reportIncident", "ReportIncidentInput", "incident { id }");
+            let input = json!({ "organizationId": a, "title": me, "kind": "SECURITY", "severity": "LOW" });
+            write(who, &q, input, "/reportIncident/incident").await
+        }
+        ("updateIncident", "a ticket-synced incident") => {
+            let q = mutation("updateIncident", "UpdateIncidentInput", "incident { id }");
+            write(who, &q, json!({ "id": w.synced_incident, "description": me }), "/updateIncident/incident").await
+        }
+        ("updateIncident", _) => {
+            let q = mutation("updateIncident", "UpdateIncidentInput", "incident { id }");
+            write(who, &q, json!({ "id": w.incident, "description": me }), "/updateIncident/incident").await
+        }
+        ("transitionIncident", _) => {
+            let q = mutation("reportIncident", "ReportIncidentInput", "incident { id }");
+            let made = o
+                .ok(&q, json!({ "i": { "organizationId": a, "title": "Probe", "kind": "AI", "severity": "LOW" } }))
+                .await;
+            let id = made["reportIncident"]["incident"]["id"].as_str().expect("id").to_string();
+            let q = mutation("transitionIncident", "TransitionIncidentInput", "incident { status }");
+            write(who, &q, json!({ "id": id, "to": "TRIAGED" }), "/transitionIncident/incident").await
+        }
+        ("upsertIncidentByExternalRef", _) => {
+            let q = mutation("upsertIncidentByExternalRef", "UpsertIncidentByExternalRefInput", "incident { id }");
+            let input = json!({ "organizationId": a, "externalRef": { "system": "jira", "key": format!("I-{}", serial()) }, "title": "Probe ticket", "kind": "SECURITY", "severity": "LOW" });
+            write(who, &q, input, "/upsertIncidentByExternalRef/incident").await
+        }
+        ("raiseNonconformityFromIncident", _) => {
+            let q = mutation("reportIncident", "ReportIncidentInput", "incident { id }");
+            let made = o
+                .ok(
+                    &q,
+                    json!({ "i": { "organizationId": a, "title": "Probe", "kind": "PRIVACY", "severity": "HIGH" } }),
+                )
+                .await;
+            let id = made["reportIncident"]["incident"]["id"].as_str().expect("id").to_string();
+            let q = mutation(
+                "raiseNonconformityFromIncident",
+                "RaiseNonconformityFromIncidentInput",
+                "nonconformity { id }",
+            );
+            write(who, &q, json!({ "incidentId": id }), "/raiseNonconformityFromIncident/nonconformity").await
+        }
+        ("suppliers", _) => {
+            let body = who.gql(&org_field("suppliers(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/suppliers/nodes", "/id", &w.supplier));
+            (body, outcome)
+        }
+        ("Supplier", _) => read(who, &node("Supplier", "name"), json!({ "id": w.supplier }), "/node").await,
+        ("SupplierAssessment", _) => {
+            read(who, &node("SupplierAssessment", "assessor"), json!({ "id": w.supplier_assessment }), "/node").await
+        }
+        ("createSupplier", _) => {
+            let q = mutation("createSupplier", "CreateSupplierInput", "supplier { id }");
+            let input = json!({ "organizationId": a, "name": format!("Probe {}", serial()), "criticality": "LOW" });
+            write(who, &q, input, "/createSupplier/supplier").await
+        }
+        ("updateSupplier", _) => {
+            let q = mutation("updateSupplier", "UpdateSupplierInput", "supplier { id }");
+            write(who, &q, json!({ "id": w.supplier, "services": me }), "/updateSupplier/supplier").await
+        }
+        ("deleteSupplier", _) => {
+            let q = mutation("createSupplier", "CreateSupplierInput", "supplier { id }");
+            let made = o
+                .ok(
+                    &q,
+                    json!({ "i": { "organizationId": a, "name": format!("Gone {}", serial()), "criticality": "LOW" } }),
+                )
+                .await;
+            let id = made["createSupplier"]["supplier"]["id"].as_str().expect("id").to_string();
+            let q = mutation("deleteSupplier", "DeleteSupplierInput", "deletedId");
+            write(who, &q, json!({ "id": id }), "/deleteSupplier/deletedId").await
+        }
+        ("addSupplierAssessment", _) => {
+            let q = mutation("addSupplierAssessment", "AddSupplierAssessmentInput", "supplierAssessment { id }");
+            let today = chrono::Utc::now().date_naive().to_string();
+            let input = json!({ "supplierId": w.supplier, "assessedOn": today, "assessor": me, "result": "APPROVED" });
+            write(who, &q, input, "/addSupplierAssessment/supplierAssessment").await
         }
         // issue 13
         ("documents", "Control.documents") => {

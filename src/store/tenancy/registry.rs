@@ -133,7 +133,8 @@ owned!(certification, Certification, read: ReadCertifications, write: [WriteCert
     order: |q| q.order_by_asc(C::ExpiresOn).order_by_asc(C::Id));
 owned!(finding, Finding, read: ReadAudits, write: [WriteFindings, RaiseNonconformity], versioned: yes);
 owned!(nonconformity, Nonconformity, read: ReadNonconformities,
-    write: [WriteNonconformities, SyncNonconformities, TransitionNonconformity, CloseNonconformity, RaiseNonconformity],
+    write: [WriteNonconformities, SyncNonconformities, TransitionNonconformity, CloseNonconformity, RaiseNonconformity,
+        RaiseIncidentNonconformity],
     versioned: yes);
 owned!(corrective_action, CorrectiveAction, read: ReadNonconformities,
     write: [WriteCorrectiveActions, SyncNonconformities], versioned: yes);
@@ -141,7 +142,7 @@ owned!(corrective_action, CorrectiveAction, read: ReadNonconformities,
 owned!(change, Change, read: ReadChanges, write: []);
 owned!(workflow_transition, WorkflowTransition, read: ReadOrganization,
     write: [WriteAudits, SyncNonconformities, TransitionNonconformity, CloseNonconformity,
-        WriteImpactAssessments, ApproveImpactAssessment, RaiseNonconformity]);
+        WriteImpactAssessments, ApproveImpactAssessment, RaiseNonconformity, WriteIncidents, SyncIncidents]);
 // issue 13
 owned!(document, Document, read: ReadDocuments, write: [WriteDocuments, ApproveDocuments], versioned: yes,
     order: |q| q.order_by_asc(C::Title).order_by_asc(C::Id));
@@ -173,6 +174,42 @@ impl Link for entity::context_issue_risk::Entity {
         m.risk_id
     }
 }
+// issue 15
+owned!(incident, Incident, read: ReadIncidents,
+    write: [ReportIncidents, WriteIncidents, SyncIncidents, RaiseIncidentNonconformity],
+    versioned: yes, order: |q| q.order_by_desc(C::DetectedAt).order_by_desc(C::Id));
+owned!(supplier, Supplier, read: ReadSuppliers, write: [WriteSuppliers], versioned: yes,
+    order: |q| q.order_by_asc(C::Name).order_by_asc(C::Id));
+owned!(supplier_assessment, SupplierAssessment, read: ReadSuppliers, write: [WriteSuppliers], versioned: yes,
+    order: |q| q.order_by_asc(C::AssessedOn).order_by_asc(C::Id));
+// Supplier links go with the supplier, and with the risk or AI system they name.
+scoped!(supplier_risk, org: OrganizationId, read: ReadSuppliers, write: [WriteSuppliers, WriteRisks]);
+scoped!(supplier_ai_system, org: OrganizationId, read: ReadSuppliers, write: [WriteSuppliers, WriteAiSystems]);
+scoped!(supplier_control, org: OrganizationId, read: ReadSuppliers, write: [WriteSuppliers]);
+
+macro_rules! supplier_link {
+    ($module:ident, $right:ident, $col:ident, $field:ident) => {
+        impl Link for entity::$module::Entity {
+            type Left = entity::supplier::Entity;
+            type Right = entity::$right::Entity;
+            fn left_column() -> Self::Column {
+                entity::$module::Column::SupplierId
+            }
+            fn right_column() -> Self::Column {
+                entity::$module::Column::$col
+            }
+            fn left_of(m: &Self::Model) -> Uuid {
+                m.supplier_id
+            }
+            fn right_of(m: &Self::Model) -> Uuid {
+                m.$field
+            }
+        }
+    };
+}
+supplier_link!(supplier_risk, risk, RiskId, risk_id);
+supplier_link!(supplier_ai_system, ai_system, AiSystemId, ai_system_id);
+supplier_link!(supplier_control, control, ControlId, control_id);
 
 scoped!(risk_control, org: OrganizationId, read: ReadRisks, write: [WriteRisks]);
 scoped!(impact_assessment_risk, org: OrganizationId, read: ReadImpactAssessments,
@@ -270,6 +307,11 @@ child_of!(document_version, DocumentId, |m| Some(m.document_id), |q| q
     .order_by_asc(C::Id));
 // issue 14
 child_of!(measurement, ObjectiveId, |m| Some(m.objective_id), |q| q.order_by_asc(C::MeasuredOn).order_by_asc(C::Id));
+// issue 15: the incident a nonconformity was raised from.
+child_of!(incident, NonconformityId, |m| m.nonconformity_id, |q| q.order_by_asc(C::Id));
+child_of!(supplier_assessment, SupplierId, |m| Some(m.supplier_id), |q| q
+    .order_by_asc(C::AssessedOn)
+    .order_by_asc(C::Id));
 
 /// The right reading an entity of `kind` needs (events, `node`); `None` for a kind the
 /// registry does not know, which nothing may read.
@@ -305,6 +347,9 @@ pub fn read_right(kind: Kind) -> Option<Operation> {
         objective,
         measurement,
         context_issue,
+        incident,
+        supplier,
+        supplier_assessment,
     );
     None
 }
