@@ -22,6 +22,7 @@ mod m20261202_000002_risk_fidelity;
 mod m20261202_000003_ncr_10_2;
 mod m20261202_000004_impact_review_ai_roles;
 mod m20261202_000005_audit_certification;
+mod m20261203_000004_measures;
 mod roles;
 mod util;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_ncr_10_2::Migration),
             Box::new(m20261202_000004_impact_review_ai_roles::Migration),
             Box::new(m20261202_000005_audit_certification::Migration),
+            Box::new(m20261203_000004_measures::Migration),
         ]
     }
 }

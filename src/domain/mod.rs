@@ -34,12 +34,15 @@ pub mod audit;
 pub mod certification;
 pub mod dashboard;
 pub mod impact;
+pub mod measure;
 pub mod ncr;
 pub mod org;
+pub mod programme;
 pub mod refs;
 pub mod risk;
 pub mod scope;
 pub mod soa;
+pub mod task;
 pub mod trail;
 
 /// A rule broken by client input.

@@ -13,13 +13,16 @@ pub mod input;
 pub mod inventory;
 pub mod limits;
 pub mod loaders;
+pub mod measure;
 pub mod ncr;
 pub mod node;
 pub mod object;
 pub mod org;
+pub mod programme;
 pub mod risk;
 pub mod scalars;
 pub mod soa;
+pub mod task;
 pub mod trail;
 
 use std::sync::Arc;
@@ -35,7 +38,13 @@ pub use context::{RequestCtx, Services};
 /// Reading: the caller, organizations and everything in them, any object by ID, and the
 /// catalogs of both standards.
 #[derive(MergedObject, Default)]
-pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery, dashboard::DashboardQuery);
+pub struct Query(
+    org::OrgQuery,
+    node::NodeQuery,
+    catalog::CatalogQuery,
+    dashboard::DashboardQuery,
+    measure::MeasureQuery,
+);
 
 /// Writing: each mutation is one transaction, checked against the caller's role, and
 /// appends its changes to the audit trail.
@@ -49,6 +58,9 @@ pub struct Mutation(
     audit::AuditMutation,
     certification::CertificationMutation,
     ncr::NcrMutation,
+    measure::MeasureMutation,
+    task::TaskMutation,
+    programme::ProgrammeMutation,
 );
 
 pub type Subscription = events::EventSubscription;

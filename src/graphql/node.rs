@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::auth::Access;
 use crate::entity::{
     ai_system, audit, certification, clause_assessment, control, corrective_action, finding, impact_assessment,
-    membership, nonconformity, organization, scope,
+    measure, membership, nonconformity, organization, programme, programme_phase, scope, task,
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::audit::{Audit, Finding};
@@ -15,10 +15,13 @@ use crate::graphql::certification::Certification;
 use crate::graphql::context::{ContextExt, none_if_missing};
 use crate::graphql::impact::ImpactAssessment;
 use crate::graphql::inventory::{AiSystem, Scope};
+use crate::graphql::measure::Measure;
 use crate::graphql::ncr::{CorrectiveAction, Nonconformity};
 use crate::graphql::org::{Membership, Organization};
+use crate::graphql::programme::{Programme, ProgrammePhase};
 use crate::graphql::risk::{Risk, risk_node};
 use crate::graphql::soa::{ClauseAssessment, Control};
+use crate::graphql::task::Task;
 use crate::ids::{self, Kind};
 use crate::store::tenancy::TenantOwned;
 use crate::store::{Actor, Gate};
@@ -40,6 +43,11 @@ pub enum Node {
     Certification(Certification),
     Nonconformity(Nonconformity),
     CorrectiveAction(CorrectiveAction),
+    // issue 16
+    Measure(Measure),
+    Task(Task),
+    Programme(Programme),
+    ProgrammePhase(ProgrammePhase),
 }
 
 #[derive(Default)]
@@ -73,7 +81,7 @@ where
     Ok(make(m, r.access()))
 }
 
-async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
+pub(crate) async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
     let (gate, actor) = (ctx.gate()?, ctx.actor()?);
     Ok(match kind {
         Kind::Organization => {
@@ -102,6 +110,15 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
         Kind::CorrectiveAction => Node::CorrectiveAction(
             located::<corrective_action::Entity, _>(gate, actor, id, CorrectiveAction::new).await?,
         ),
-        Kind::Change | Kind::WorkflowTransition => return Err(AppError::not_found(kind.name())),
+        // issue 16
+        Kind::Measure => Node::Measure(located::<measure::Entity, _>(gate, actor, id, Measure::new).await?),
+        Kind::Task => Node::Task(located::<task::Entity, _>(gate, actor, id, Task::new).await?),
+        Kind::Change | Kind::WorkflowTransition | Kind::TreatmentPlanApproval => {
+            return Err(AppError::not_found(kind.name()));
+        }
+        Kind::Programme => Node::Programme(located::<programme::Entity, _>(gate, actor, id, Programme::new).await?),
+        Kind::ProgrammePhase => {
+            Node::ProgrammePhase(located::<programme_phase::Entity, _>(gate, actor, id, ProgrammePhase::new).await?)
+        }
     })
 }

@@ -23,3 +23,7 @@ mod speed;
 mod spine;
 mod telemetry;
 mod trail;
+// issue 16
+mod measures;
+mod programme;
+mod tasks;
