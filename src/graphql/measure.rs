@@ -223,12 +223,12 @@ impl From<treatment_plan_approval::Model> for TreatmentPlanApproval {
     }
 }
 
-/// An ISO 42001 SoA row with no measures, and what its mapped ISO 27001 rows already do.
 pub struct MeasureSuggestion {
     s: store::Suggestion,
     access: Access,
 }
 
+/// An ISO 42001 SoA row with no measures, and what its mapped ISO 27001 rows already do.
 #[Object]
 impl MeasureSuggestion {
     /// The ISO 42001 row that has no measures yet.

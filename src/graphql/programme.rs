@@ -73,6 +73,7 @@ crate::entity_object! {
             let p = self.model.template.phases();
             vec![p.iter().map(|x| x.min_weeks as i32).sum(), p.iter().map(|x| x.max_weeks as i32).sum()]
         }
+        /// Always false: programmes change through their phases (`updateProgrammePhase`).
         async fn viewer_can_update(&self) -> bool {
             false
         }
