@@ -142,6 +142,7 @@ pub async fn spawn(cfg: Config) -> Result<Running, StartError> {
     let listener = TcpListener::bind(listen).await.map_err(|e| StartError::Listen(listen, e))?;
     let addr = listener.local_addr().map_err(|e| StartError::Listen(listen, e))?;
     let (tx, mut rx) = watch::channel(false);
+    crate::scheduler::spawn(state.gate.clone(), state.config.task_due_interval, tx.subscribe());
     let router = http::router(state.clone());
     let db = state.db.clone();
     let task = tokio::spawn(async move {

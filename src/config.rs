@@ -67,6 +67,9 @@ pub struct Config {
     pub trail_key: Option<Secret>,
     /// `ANNEX_CORS_ORIGINS`: the browser origins allowed to call the API (none by default).
     pub cors_origins: Vec<String>,
+    /// `ANNEX_TASK_DUE_INTERVAL_SECS`: how often this replica sweeps for tasks whose due
+    /// day has come (`TASK_DUE`); default 60 s, zero turns the sweep off here.
+    pub task_due_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +279,8 @@ impl Config {
             k => k.map(|k| Secret::new(k.into_bytes())),
         };
 
+        let task_due_interval = Duration::from_secs(parse_num(&non_empty, "ANNEX_TASK_DUE_INTERVAL_SECS", 60)?);
+
         Ok(Config {
             database_url,
             migration_database_url,
@@ -290,6 +295,7 @@ impl Config {
             db_max_connections,
             trail_key,
             cors_origins,
+            task_due_interval,
         })
     }
 

@@ -31,7 +31,11 @@ mod labelled {
     pub use crate::domain::risk::{RiskCategory, RiskDomain, RiskKind, RiskStatus, RiskTreatment};
     pub use crate::domain::scope::ScopeKind;
     pub use crate::domain::soa::{ClauseStatus, ControlDecision, ImplementationStatus, InclusionReason};
+    // issue 16
+    pub use crate::domain::measure::Effort;
+    pub use crate::domain::programme::ProgrammeTemplate;
     pub use crate::domain::supplier::{AssessmentResult, Criticality, SupplierStatus};
+    pub use crate::domain::task::{Recurrence, TaskStatus};
     // issue 13
     pub use crate::domain::document::{DocumentKind, DocumentStatus, PolicyIntegration};
 }
@@ -139,6 +143,11 @@ labels!(
     Severity,
     NcrStatus,
     ActionStatus,
+    // issue 16
+    Effort,
+    TaskStatus,
+    Recurrence,
+    ProgrammeTemplate,
     // issue 13
     DocumentKind,
     DocumentStatus,
@@ -894,6 +903,111 @@ entity!(supplier_control, "supplier_controls", {
     #[sea_orm(primary_key, auto_increment = false)]
     pub control_id: Uuid,
     pub created_at: DateTimeUtc,
+});
+
+// issue 16: measures, the risk treatment plan, tasks and the programme
+
+entity!(measure, "measures", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub status: ImplementationStatus,
+    pub due_on: Option<Date>,
+    pub effort: Option<Effort>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(measure_control, "measure_controls", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub measure_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub control_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(measure_risk, "measure_risks", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub organization_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub measure_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub risk_id: Uuid,
+    pub created_at: DateTimeUtc,
+});
+
+entity!(treatment_plan_approval, "treatment_plan_approvals", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub risk_id: Uuid,
+    pub approved_by: String,
+    /// The risk owner an OWNER or MANAGER approved for; `None` when the owner approved.
+    pub on_behalf_of: Option<String>,
+    pub note: Option<String>,
+    pub approved_at: DateTimeUtc,
+});
+
+entity!(programme, "programmes", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub template: ProgrammeTemplate,
+    pub start_on: Date,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(programme_phase, "programme_phases", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub programme_id: Uuid,
+    pub position: i32,
+    pub name: String,
+    pub planned_weeks: i32,
+    pub planned_start: Date,
+    pub planned_end: Date,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(task, "tasks", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub assignee: Option<String>,
+    pub due_on: Option<Date>,
+    pub status: TaskStatus,
+    pub recurrence: Recurrence,
+    /// The subject's kind name (`Measure`, `Control`, `Risk`, …) and id.
+    pub subject_type: Option<String>,
+    pub subject_id: Option<Uuid>,
+    pub phase_id: Option<Uuid>,
+    /// The recurring task whose completion created this one.
+    pub previous_task_id: Option<Uuid>,
+    pub completed_by: Option<String>,
+    pub completed_at: Option<DateTimeUtc>,
+    /// When `TASK_DUE` was published (claimed by exactly one replica).
+    pub due_notified_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
 });
 
 #[cfg(test)]

@@ -110,6 +110,19 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         &["organization_id", "external_system", "external_key"],
         "that ticket is already linked to a nonconformity",
     ),
+    // issue 16
+    key(
+        "ux_programme_phases_org_programme_position",
+        "programme_phases",
+        &["organization_id", "programme_id", "position"],
+        "that programme already has a phase at that position",
+    ),
+    key(
+        "ux_tasks_org_previous",
+        "tasks",
+        &["organization_id", "previous_task_id"],
+        "the next occurrence of that task already exists",
+    ),
     key(
         "ux_risks_org_external_key",
         "risks",

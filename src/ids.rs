@@ -48,6 +48,12 @@ kinds! {
     Nonconformity => "ncr",
     CorrectiveAction => "cap",
     Certification => "crt",
+    // issue 16
+    Measure => "mea",
+    TreatmentPlanApproval => "tpa",
+    Programme => "prg",
+    ProgrammePhase => "phs",
+    Task => "tsk",
     Change => "chg",
     WorkflowTransition => "wft",
     // issue 13

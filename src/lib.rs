@@ -20,6 +20,7 @@
 //! | [`ids`] | opaque global IDs |
 //! | [`metrics`] | Prometheus text |
 //! | [`rate_limit`] | the per-subject rate limit (governor), shared by every transport |
+//! | [`scheduler`] | background work of every replica: the due-task sweep (`TASK_DUE`) |
 
 pub mod app;
 pub mod auth;
@@ -37,6 +38,7 @@ pub mod ids;
 pub mod import;
 pub mod metrics;
 pub mod rate_limit;
+pub mod scheduler;
 pub mod store;
 pub mod telemetry;
 

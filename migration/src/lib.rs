@@ -25,6 +25,7 @@ mod m20261202_000005_audit_certification;
 mod m20261203_000001_documents;
 mod m20261203_000002_context;
 mod m20261203_000003_operations;
+mod m20261203_000004_measures;
 mod m20261203_000005_risk_external_key;
 mod m20261203_000006_templates;
 mod roles;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000006_templates::Migration),
             Box::new(m20261203_000002_context::Migration),
             Box::new(m20261203_000003_operations::Migration),
+            Box::new(m20261203_000004_measures::Migration),
         ]
     }
 }

@@ -137,6 +137,15 @@ operations! {
     AdvanceSyncedNonconformity: O | M | C | I, "the moves `upsertNonconformityByExternalRef` makes when its ticket is reported done (externalDone) on a ticket-synced nonconformity (never past VERIFICATION)";
     CloseNonconformity: O | M | A, "`transitionNonconformity` to CLOSED";
     WriteCorrectiveActions: O | M | C, "`addCorrectiveAction`, `updateCorrectiveAction` (any nonconformity)";
+    // issue 16
+    ReadMeasures: O | M | C | A | V, "`measures`, `Measure`, `treatmentPlan`, `suggestMeasuresFromMapping` (without it, a control's derivedStatus is null and statusMismatch false)";
+    WriteMeasures: O | M | C, "`createMeasure`, `updateMeasure`, `deleteMeasure`, `linkMeasureControl`, `unlinkMeasureControl`, `linkMeasureRisk`, `unlinkMeasureRisk`";
+    ApproveTreatmentPlan: O | M | C, "`approveTreatmentPlan` of a risk whose owner is the caller's subject (6.1.3 f: risk owners approve the plan)";
+    ApproveTreatmentPlanForOwner: O | M, "`approveTreatmentPlan` of a risk someone else owns, recorded as acting for its owner";
+    ReadTasks: O | M | C | A | V, "`tasks`, `Task` (the viewer's tasks span the organizations where the caller has this right)";
+    WriteTasks: O | M | C, "`createTask`, `updateTask`, `completeTask`";
+    ReadProgrammes: O | M | C | A | V, "`programmes`, `Programme`, `ProgrammePhase`";
+    WriteProgrammes: O | M | C, "`createProgramme`, `updateProgrammePhase`";
     // issue 13
     ReadDocuments: O | M | C | A | V, "`documents` (of an organization, and of an SoA row), `Document`, `DocumentVersion`";
     WriteDocuments: O | M | C, "`createDocument`, `updateDocument`, `reviseDocument`, `transitionDocument` (DRAFT ⇄ IN_REVIEW), `linkDocumentControl`, `unlinkDocumentControl`";

@@ -38,14 +38,17 @@ pub mod document;
 pub mod impact;
 pub mod import;
 pub mod incident;
+pub mod measure;
 pub mod ncr;
 pub mod objective;
 pub mod org;
+pub mod programme;
 pub mod refs;
 pub mod risk;
 pub mod scope;
 pub mod soa;
 pub mod supplier;
+pub mod task;
 pub mod trail;
 
 /// A rule broken by client input.

@@ -55,6 +55,8 @@ pub struct DashboardBatch {
     heat_residual: OnceCell<HeatCounts>,
     ai_missing: OnceCell<HashMap<Uuid, u64>>,
     reassessment_due: OnceCell<HashMap<Uuid, u64>>,
+    // issue 16
+    tasks_due: OnceCell<HashMap<Uuid, (u64, u64)>>,
     // issue 15
     incidents_open: OnceCell<HashMap<Uuid, Vec<OpenIncidentCount>>>,
     incident_times: OnceCell<HashMap<Uuid, crate::store::incident::MeanTimes>>,
@@ -82,6 +84,7 @@ impl DashboardBatch {
             heat_residual: OnceCell::new(),
             ai_missing: OnceCell::new(),
             reassessment_due: OnceCell::new(),
+            tasks_due: OnceCell::new(),
             incidents_open: OnceCell::new(),
             incident_times: OnceCell::new(),
             supplier_counts: OnceCell::new(),
@@ -217,6 +220,18 @@ impl DashboardBatch {
 
     async fn readiness(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, Vec<Readiness>>> {
         self.readiness.get_or_try_init(|| async { Ok(readiness_by_org(&self.reader(ctx).await?).await?) }).await
+    }
+
+    // issue 16
+    /// OPEN tasks (overdue, due soon) of the organizations where the caller may read tasks.
+    async fn tasks_due(&self, ctx: &Context<'_>) -> Result<&HashMap<Uuid, (u64, u64)>> {
+        self.tasks_due
+            .get_or_try_init(|| async {
+                let (gate, actor) = (ctx.gate()?, ctx.actor()?);
+                let reader = gate.read_many(actor, &self.orgs, Operation::ReadTasks).await?;
+                Ok(crate::store::task::due_counts(&reader, now().date_naive()).await?)
+            })
+            .await
     }
 
     // issue 15
@@ -642,6 +657,17 @@ impl Dashboard {
     #[graphql(complexity = "limits::STANDARDS * child_complexity")]
     async fn readiness(&self, ctx: &Context<'_>) -> Result<Vec<Readiness>> {
         self.readiness_of(ctx).await
+    }
+
+    // issue 16
+    /// OPEN tasks due before today (UTC); 0 for roles that may not read tasks.
+    async fn overdue_tasks(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.tasks_due(ctx).await?.get(&self.org).map_or(0, |c| c.0 as i32))
+    }
+
+    /// OPEN tasks due today or within the next 7 days; 0 for roles that may not read tasks.
+    async fn tasks_due_soon(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.batch.tasks_due(ctx).await?.get(&self.org).map_or(0, |c| c.1 as i32))
     }
 
     // issue 15

@@ -27,6 +27,9 @@ pub enum ChangeAction {
     Delete,
     /// A workflow moved the object to another status (`status`, with an optional `note`).
     Transition,
+    /// A task's due day has come (published once per task, by whichever replica's
+    /// scheduler claimed it first).
+    TaskDue,
 }
 
 impl ChangeAction {
@@ -36,6 +39,7 @@ impl ChangeAction {
             "UPDATE" => ChangeAction::Update,
             "DELETE" => ChangeAction::Delete,
             "TRANSITION" => ChangeAction::Transition,
+            "TASK_DUE" => ChangeAction::TaskDue,
             _ => return None,
         })
     }

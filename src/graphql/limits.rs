@@ -112,6 +112,21 @@ pub const CERTIFICATION_AUDITS: usize = crate::domain::certification::MAX_AUDITS
 /// `Dashboard.expiringCertifications`, `Dashboard.surveillanceDue`: the soonest.
 pub const DUE_CERTIFICATIONS: usize = 20;
 
+// Measures, tasks and the programme (issue 16).
+
+/// `Measure.controls`.
+pub const MEASURE_CONTROLS: usize = crate::domain::measure::MAX_CONTROLS_PER_MEASURE;
+/// `Measure.risks`.
+pub const MEASURE_RISKS: usize = crate::domain::measure::MAX_RISKS_PER_MEASURE;
+/// `Control.measures`.
+pub const CONTROL_MEASURES: usize = 50;
+/// `Risk.treatmentPlan`.
+pub const RISK_MEASURES: usize = 50;
+/// `Measure.tasks`, `ProgrammePhase.tasks`.
+pub const SUBJECT_TASKS: usize = 50;
+/// `Programme.phases`.
+pub const PROGRAMME_PHASES: usize = crate::domain::programme::MAX_PHASES;
+
 // Documented information (issue 13).
 
 /// `Document.controls` (refused beyond this when linked).

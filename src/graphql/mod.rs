@@ -16,15 +16,18 @@ pub mod input;
 pub mod inventory;
 pub mod limits;
 pub mod loaders;
+pub mod measure;
 pub mod ncr;
 pub mod node;
 pub mod object;
 pub mod objective;
 pub mod org;
+pub mod programme;
 pub mod risk;
 pub mod scalars;
 pub mod soa;
 pub mod supplier;
+pub mod task;
 pub mod trail;
 
 use std::sync::Arc;
@@ -40,7 +43,13 @@ pub use context::{RequestCtx, Services};
 /// Reading: the caller, organizations and everything in them, any object by ID, and the
 /// catalogs of both standards.
 #[derive(MergedObject, Default)]
-pub struct Query(org::OrgQuery, node::NodeQuery, catalog::CatalogQuery, dashboard::DashboardQuery);
+pub struct Query(
+    org::OrgQuery,
+    node::NodeQuery,
+    catalog::CatalogQuery,
+    dashboard::DashboardQuery,
+    measure::MeasureQuery,
+);
 
 /// Writing: each mutation is one transaction, checked against the caller's role, and
 /// appends its changes to the audit trail.
@@ -59,6 +68,9 @@ pub struct Mutation(
     context_issue::ContextIssueMutation,
     incident::IncidentMutation,
     supplier::SupplierMutation,
+    measure::MeasureMutation,
+    task::TaskMutation,
+    programme::ProgrammeMutation,
 );
 
 pub type Subscription = events::EventSubscription;

@@ -8,7 +8,7 @@ use crate::auth::Access;
 use crate::entity::context_issue;
 use crate::entity::{
     ai_system, audit, certification, clause_assessment, control, corrective_action, finding, impact_assessment,
-    measurement, membership, nonconformity, objective, organization, scope,
+    measure, measurement, membership, nonconformity, objective, organization, programme, programme_phase, scope, task,
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::audit::{Audit, Finding};
@@ -17,11 +17,14 @@ use crate::graphql::context::{ContextExt, none_if_missing};
 use crate::graphql::context_issue::ContextIssue;
 use crate::graphql::impact::ImpactAssessment;
 use crate::graphql::inventory::{AiSystem, Scope};
+use crate::graphql::measure::Measure;
 use crate::graphql::ncr::{CorrectiveAction, Nonconformity};
 use crate::graphql::objective::{Measurement, Objective};
 use crate::graphql::org::{Membership, Organization};
+use crate::graphql::programme::{Programme, ProgrammePhase};
 use crate::graphql::risk::{Risk, risk_node};
 use crate::graphql::soa::{ClauseAssessment, Control};
+use crate::graphql::task::Task;
 use crate::ids::{self, Kind};
 use crate::store::tenancy::TenantOwned;
 use crate::store::{Actor, Gate};
@@ -52,6 +55,11 @@ pub enum Node {
     Incident(crate::graphql::incident::Incident),
     Supplier(crate::graphql::supplier::Supplier),
     SupplierAssessment(crate::graphql::supplier::SupplierAssessment),
+    // issue 16
+    Measure(Measure),
+    Task(Task),
+    Programme(Programme),
+    ProgrammePhase(ProgrammePhase),
 }
 
 #[derive(Default)]
@@ -85,7 +93,7 @@ where
     Ok(make(m, r.access()))
 }
 
-async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
+pub(crate) async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
     let (gate, actor) = (ctx.gate()?, ctx.actor()?);
     Ok(match kind {
         Kind::Organization => {
@@ -135,7 +143,6 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
         Kind::ContextIssue => {
             Node::ContextIssue(located::<context_issue::Entity, _>(gate, actor, id, ContextIssue::new).await?)
         }
-        Kind::Change | Kind::WorkflowTransition => return Err(AppError::not_found(kind.name())),
         Kind::Incident => Node::Incident(
             located::<crate::entity::incident::Entity, _>(gate, actor, id, crate::graphql::incident::Incident::new)
                 .await?,
@@ -153,5 +160,15 @@ async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResult<Node> {
             )
             .await?,
         ),
+        // issue 16
+        Kind::Measure => Node::Measure(located::<measure::Entity, _>(gate, actor, id, Measure::new).await?),
+        Kind::Task => Node::Task(located::<task::Entity, _>(gate, actor, id, Task::new).await?),
+        Kind::Change | Kind::WorkflowTransition | Kind::TreatmentPlanApproval => {
+            return Err(AppError::not_found(kind.name()));
+        }
+        Kind::Programme => Node::Programme(located::<programme::Entity, _>(gate, actor, id, Programme::new).await?),
+        Kind::ProgrammePhase => {
+            Node::ProgrammePhase(located::<programme_phase::Entity, _>(gate, actor, id, ProgrammePhase::new).await?)
+        }
     })
 }

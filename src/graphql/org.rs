@@ -256,6 +256,59 @@ crate::entity_object! {
         ) -> Result<crate::graphql::ncr::NonconformityConnection> {
             crate::graphql::ncr::nonconformities_of(ctx, self.model.id, self.access, filter, first, after).await
         }
+        // issue 16
+        /// Measures: work recorded once, linked to SoA rows of both standards and to risks;
+        /// by due day (undated last).
+        #[page(first)]
+        async fn measures(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the measures matching every given condition.")]
+            filter: Option<crate::graphql::measure::MeasureFilter>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::measure::MeasureConnection> {
+            crate::graphql::measure::measures_of(ctx, self.model.id, self.access, filter, false, first, after).await
+        }
+        /// The risk treatment plan across the register (ISO 27001 / 42001 6.1.3 e): the
+        /// measures that treat at least one risk, with owners and due days; by due day.
+        #[page(first)]
+        async fn treatment_plan(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the measures matching every given condition.")]
+            filter: Option<crate::graphql::measure::MeasureFilter>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::measure::MeasureConnection> {
+            crate::graphql::measure::measures_of(ctx, self.model.id, self.access, filter, true, first, after).await
+        }
+        /// The organization's tasks, by due day (undated last).
+        #[page(first)]
+        async fn tasks(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the tasks matching every given condition.")]
+            filter: Option<crate::graphql::task::TaskFilter>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::task::TaskConnection> {
+            crate::graphql::task::tasks_of(ctx, self.model.id, self.access, filter, first, after).await
+        }
+        /// Implementation programmes, by start day.
+        #[page(first)]
+        async fn programmes(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::programme::ProgrammeConnection> {
+            crate::graphql::programme::programmes_of(ctx, self.model.id, self.access, first, after).await
+        }
         /// Controlled documents of both standards (7.5): policies, procedures, records, …
         /// (issue 13), by title unless `orderBy` says otherwise.
         #[page(first)]
@@ -397,6 +450,23 @@ impl Viewer {
             .collect();
         out.sort_by(|a, b| a.organization.model.name.cmp(&b.organization.model.name));
         Ok(limits::bounded(out, limits::VIEWER_MEMBERSHIPS))
+    }
+    // issue 16
+    /// The caller's to-do list: tasks of every organization it is a member of (where its
+    /// role may read tasks; a platform admin: of every organization), by due day (undated
+    /// last).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the tasks matching every given condition.")] filter: Option<
+            crate::graphql::task::TaskFilter,
+        >,
+        #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+        after: Option<String>,
+    ) -> Result<crate::graphql::task::TaskConnection> {
+        crate::graphql::task::viewer_tasks(ctx, filter, first, after).await
     }
 }
 

@@ -484,6 +484,28 @@ crate::entity_object! {
                 .await?
                 .map(|m| AiSystem::new(m, self.access)))
         }
+        // issue 16
+        /// A MITIGATE risk whose treatment plan has no measures (ISO 27001 6.1.3 e); `false`
+        /// for callers who may not read measures.
+        async fn treatment_plan_missing(&self, ctx: &Context<'_>) -> Result<bool> {
+            if !self.access.allows(Operation::ReadMeasures) {
+                return Ok(false);
+            }
+            let rows = crate::graphql::measure::risk_measures(ctx, self.model.organization_id, self.model.id, self.access)
+                .await?;
+            Ok(crate::domain::measure::treatment_plan_missing(
+                self.model.treatment == Some(crate::domain::risk::RiskTreatment::Mitigate),
+                rows.len(),
+            ))
+        }
+        /// The newest approval of the treatment plan by the risk owner (or an OWNER or
+        /// MANAGER for them; 6.1.3 f); `null` when never approved.
+        async fn treatment_plan_approval(
+            &self,
+            ctx: &Context<'_>,
+        ) -> Result<Option<crate::graphql::measure::TreatmentPlanApproval>> {
+            crate::graphql::measure::latest_approval(ctx, self.model.organization_id, self.model.id, self.access).await
+        }
     }
     lists {
         /// The SoA rows (either standard) that treat this risk, in SoA order (at most 30: a
@@ -496,6 +518,19 @@ crate::entity_object! {
                 None => load_linked::<risk_control::Entity, Right>(ctx, org, id).await?,
             };
             Ok(limits::bounded(rows, limits::RISK_CONTROLS).into_iter().map(|c| Control::new(c, self.access)).collect())
+        }
+        // issue 16
+        /// The risk treatment plan (ISO 27001 / 42001 6.1.3 e): the measures that treat
+        /// this risk, with their owners and due days (at most 50); empty for callers who may
+        /// not read measures.
+        #[list(RISK_MEASURES)]
+        async fn treatment_plan(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::measure::Measure>> {
+            let rows = crate::graphql::measure::risk_measures(ctx, self.model.organization_id, self.model.id, self.access)
+                .await?;
+            Ok(limits::bounded(rows, limits::RISK_MEASURES)
+                .into_iter()
+                .map(|m| crate::graphql::measure::Measure::new(m, self.access))
+                .collect())
         }
         // issue 14
         /// The context issues (4.1) this risk or opportunity arises from (6.1.1), by title

@@ -248,6 +248,19 @@ crate::entity_object! {
                 controls: mapped.into_iter().map(|m| m.control).collect(),
             }))
         }
+        // issue 16
+        /// The status the row's measures imply: `null` with no measures; IMPLEMENTED when
+        /// all are; PARTIAL when any is PARTIAL or IMPLEMENTED; otherwise PLANNED. `null`
+        /// too for callers who may not read measures.
+        async fn derived_status(&self, ctx: &Context<'_>) -> Result<Option<ImplementationStatus>> {
+            let d = crate::graphql::measure::control_derived_status(ctx, &self.model, self.access).await?;
+            Ok(d.map(Into::into))
+        }
+        /// `status` differs from `derivedStatus` (`false` when `derivedStatus` is `null`).
+        async fn status_mismatch(&self, ctx: &Context<'_>) -> Result<bool> {
+            let d = crate::graphql::measure::control_derived_status(ctx, &self.model, self.access).await?;
+            Ok(crate::domain::measure::status_mismatch(self.model.status, d))
+        }
     }
     lists {
         /// At most 50 links.
@@ -272,6 +285,13 @@ crate::entity_object! {
         #[list(CONTROL_RISKS)]
         async fn risks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::risk::Risk>> {
             crate::graphql::risk::risks_of_control(ctx, &self.model, self.access).await
+        }
+        // issue 16
+        /// The measures that satisfy this row (at most 50); empty for callers who may not
+        /// read measures.
+        #[list(CONTROL_MEASURES)]
+        async fn measures(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::measure::Measure>> {
+            crate::graphql::measure::control_measures(ctx, &self.model, self.access).await
         }
         /// Documents that serve this SoA row (issue 13), by title (at most 50); empty for
         /// callers who may not read documents.

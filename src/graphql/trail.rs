@@ -192,6 +192,7 @@ fn action_of(a: ChangeAction) -> Action {
         ChangeAction::Update => Action::Update,
         ChangeAction::Delete => Action::Delete,
         ChangeAction::Transition => Action::Transition,
+        ChangeAction::TaskDue => Action::TaskDue,
     }
 }
 

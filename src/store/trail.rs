@@ -15,17 +15,19 @@ use crate::events::ChangeEvent;
 use crate::ids::{self, Kind};
 use crate::store::tenancy::{Writer, now};
 
-/// `CREATE`, `UPDATE`, `DELETE`, `TRANSITION`.
+/// `CREATE`, `UPDATE`, `DELETE`, `TRANSITION`; `TASK_DUE` (issue 16: the scheduler
+/// noticed a task's due day had come).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Create,
     Update,
     Delete,
     Transition,
+    TaskDue,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [Action::Create, Action::Update, Action::Delete, Action::Transition];
+    pub const ALL: [Action; 5] = [Action::Create, Action::Update, Action::Delete, Action::Transition, Action::TaskDue];
 
     pub fn parse(s: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.as_str() == s)
@@ -37,6 +39,7 @@ impl Action {
             Action::Update => "UPDATE",
             Action::Delete => "DELETE",
             Action::Transition => "TRANSITION",
+            Action::TaskDue => "TASK_DUE",
         }
     }
 }

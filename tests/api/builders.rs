@@ -403,3 +403,18 @@ impl Actor<'_> {
         Builder::new(self, json!({}))
     }
 }
+
+// issue 16: measures and tasks
+fixture!(MeasureFixture, "createMeasure", "CreateMeasureInput", "measure", "Measure", in_org: true,
+    |n| json!({ "title": format!("Measure {n}") }));
+fixture!(TaskFixture, "createTask", "CreateTaskInput", "task", "Task", in_org: true,
+    |n| json!({ "title": format!("Task {n}") }));
+
+impl Actor<'_> {
+    pub fn measure(&self) -> Builder<'_, MeasureFixture> {
+        Builder::new(self, json!({}))
+    }
+    pub fn task(&self) -> Builder<'_, TaskFixture> {
+        Builder::new(self, json!({}))
+    }
+}

@@ -30,3 +30,7 @@ mod suppliers;
 mod telemetry;
 mod templates;
 mod trail;
+// issue 16
+mod measures;
+mod programme;
+mod tasks;

@@ -222,6 +222,32 @@ const PROBES: &[Probe] = &[
     probe(CloseNonconformity, "transitionNonconformity").case("VERIFICATION to CLOSED"),
     probe(WriteCorrectiveActions, "addCorrectiveAction"),
     probe(WriteCorrectiveActions, "updateCorrectiveAction"),
+    // issue 16
+    probe(ReadMeasures, "measures").needs(IN_ORG),
+    probe(ReadMeasures, "Measure"),
+    probe(ReadMeasures, "treatmentPlan").needs(IN_ORG),
+    probe(ReadMeasures, "suggestMeasuresFromMapping"),
+    probe(WriteMeasures, "createMeasure"),
+    probe(WriteMeasures, "updateMeasure"),
+    probe(WriteMeasures, "deleteMeasure"),
+    probe(WriteMeasures, "linkMeasureControl"),
+    probe(WriteMeasures, "unlinkMeasureControl"),
+    probe(WriteMeasures, "linkMeasureRisk"),
+    probe(WriteMeasures, "unlinkMeasureRisk"),
+    probe(ApproveTreatmentPlan, "approveTreatmentPlan").case("a risk the caller owns"),
+    probe(ApproveTreatmentPlanForOwner, "approveTreatmentPlan").case("a risk someone else owns"),
+    probe(ReadTasks, "tasks").needs(IN_ORG),
+    // The to-do list across organizations leaves out those where the role may not read tasks.
+    probe(ReadTasks, "tasks").case("viewer.tasks").filtered(),
+    probe(ReadTasks, "Task"),
+    probe(WriteTasks, "createTask"),
+    probe(WriteTasks, "updateTask"),
+    probe(WriteTasks, "completeTask"),
+    probe(ReadProgrammes, "programmes").needs(IN_ORG),
+    probe(ReadProgrammes, "Programme"),
+    probe(ReadProgrammes, "ProgrammePhase"),
+    probe(WriteProgrammes, "createProgramme"),
+    probe(WriteProgrammes, "updateProgrammePhase"),
     // issue 15
     probe(ReadIncidents, "incidents").needs(IN_ORG),
     probe(ReadIncidents, "Incident"),
@@ -433,6 +459,14 @@ struct World<'a> {
     /// OPEN, made by ticket sync, with `synced_action`.
     synced: String,
     synced_action: String,
+    // issue 16
+    /// Linked to `risk` (so in the treatment plan) and to `control`.
+    measure: String,
+    /// OPEN, no due day.
+    task: String,
+    /// A programme of the integrated template, and its first phase.
+    programme: String,
+    phase: String,
     // issue 15
     /// REPORTED, reported by A's owner.
     incident: String,
@@ -500,6 +534,26 @@ impl<'a> World<'a> {
             .set("expiresOn", (today + chrono::Duration::days(30)).to_string())
             .create()
             .await;
+        let measure = o.measure().create().await;
+        let control = o.control_id("ISO27001", "A.5.1").await;
+        o.ok(
+            "mutation($i: MeasureControlInput!) { linkMeasureControl(input: $i) { measure { id } } }",
+            json!({ "i": { "measureId": measure, "controlId": control } }),
+        )
+        .await;
+        o.ok(
+            "mutation($i: MeasureRiskInput!) { linkMeasureRisk(input: $i) { measure { id } } }",
+            json!({ "i": { "measureId": measure, "riskId": risk } }),
+        )
+        .await;
+        let p = o
+            .ok(
+                "mutation($i: CreateProgrammeInput!) { createProgramme(input: $i) { programme { id phases { id } } } }",
+                json!({ "i": { "organizationId": a.id, "startOn": "2027-01-04", "template": "INTEGRATED_AIMS_ON_ISMS" } }),
+            )
+            .await;
+        let programme = p["createProgramme"]["programme"]["id"].as_str().expect("programme").to_string();
+        let phase = p["createProgramme"]["programme"]["phases"][0]["id"].as_str().expect("phase").to_string();
         let incident = o
             .ok(
                 "mutation($i: ReportIncidentInput!) { reportIncident(input: $i) { incident { id } } }",
@@ -570,6 +624,10 @@ impl<'a> World<'a> {
             .expect("context issue")
             .to_string();
         World {
+            measure,
+            task: o.task().create().await,
+            programme,
+            phase,
             supplier,
             supplier_assessment,
             incident,
@@ -1099,6 +1157,99 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         ("updateCorrectiveAction", _) => {
             let q = mutation("updateCorrectiveAction", "UpdateCorrectiveActionInput", "correctiveAction { id }");
             write(who, &q, json!({ "id": w.action, "owner": me }), "/updateCorrectiveAction/correctiveAction").await
+        }
+        // issue 16
+        ("measures", _) => {
+            let body = who.gql(&org_field("measures(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/measures/nodes", "/id", &w.measure));
+            (body, outcome)
+        }
+        ("Measure", _) => read(who, &node("Measure", "title"), json!({ "id": w.measure }), "/node").await,
+        ("treatmentPlan", _) => {
+            let body = who.gql(&org_field("treatmentPlan(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/treatmentPlan/nodes", "/id", &w.measure));
+            (body, outcome)
+        }
+        ("suggestMeasuresFromMapping", _) => {
+            let q = "query($o: ID!) { suggestMeasuresFromMapping(organizationId: $o) { control { ref } } }";
+            let body = who.gql(q, on_org).await;
+            let outcome = judge(&body, at("/suggestMeasuresFromMapping/0"));
+            (body, outcome)
+        }
+        ("createMeasure", _) => sent(who.measure().org(a).send().await, "/createMeasure/measure"),
+        ("updateMeasure", _) => {
+            let q = mutation("updateMeasure", "UpdateMeasureInput", "measure { id }");
+            write(who, &q, json!({ "id": w.measure, "owner": me }), "/updateMeasure/measure").await
+        }
+        ("deleteMeasure", _) => {
+            let m = o.measure().create().await;
+            let q = mutation("deleteMeasure", "DeleteMeasureInput", "deletedId");
+            write(who, &q, json!({ "id": m }), "/deleteMeasure/deletedId").await
+        }
+        ("linkMeasureControl", _) | ("unlinkMeasureControl", _) => {
+            let m = o.measure().create().await;
+            let link = json!({ "measureId": m, "controlId": w.control });
+            if p.field == "unlinkMeasureControl" {
+                o.ok(&mutation("linkMeasureControl", "MeasureControlInput", "measure { id }"), json!({ "i": link }))
+                    .await;
+            }
+            let q = mutation(p.field, "MeasureControlInput", "measure { id }");
+            write(who, &q, link, &format!("/{}/measure", p.field)).await
+        }
+        ("linkMeasureRisk", _) | ("unlinkMeasureRisk", _) => {
+            let m = o.measure().create().await;
+            let link = json!({ "measureId": m, "riskId": w.risk });
+            if p.field == "unlinkMeasureRisk" {
+                o.ok(&mutation("linkMeasureRisk", "MeasureRiskInput", "measure { id }"), json!({ "i": link })).await;
+            }
+            let q = mutation(p.field, "MeasureRiskInput", "measure { id }");
+            write(who, &q, link, &format!("/{}/measure", p.field)).await
+        }
+        ("approveTreatmentPlan", case) => {
+            let owner = if case == "a risk the caller owns" { who.sub.clone() } else { "someone-else".to_string() };
+            let risk = o.risk().set("owner", owner.as_str()).set("treatment", "ACCEPT").create().await;
+            let q = mutation("approveTreatmentPlan", "ApproveTreatmentPlanInput", "approval { id }");
+            write(who, &q, json!({ "riskId": risk }), "/approveTreatmentPlan/approval").await
+        }
+        ("tasks", "viewer.tasks") => {
+            let body = who.gql("{ viewer { tasks(first: 100) { nodes { id } } } }", json!({})).await;
+            let outcome = judge(&body, lists("/viewer/tasks/nodes", "/id", &w.task));
+            (body, outcome)
+        }
+        ("tasks", _) => {
+            let body = who.gql(&org_field("tasks(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/tasks/nodes", "/id", &w.task));
+            (body, outcome)
+        }
+        ("Task", _) => read(who, &node("Task", "title"), json!({ "id": w.task }), "/node").await,
+        ("createTask", _) => sent(who.task().org(a).send().await, "/createTask/task"),
+        ("updateTask", _) => {
+            let q = mutation("updateTask", "UpdateTaskInput", "task { id }");
+            write(who, &q, json!({ "id": w.task, "assignee": me }), "/updateTask/task").await
+        }
+        ("completeTask", _) => {
+            let task = o.task().create().await;
+            let q = mutation("completeTask", "CompleteTaskInput", "task { id }");
+            write(who, &q, json!({ "id": task }), "/completeTask/task").await
+        }
+        ("programmes", _) => {
+            let body = who.gql(&org_field("programmes { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/programmes/nodes", "/id", &w.programme));
+            (body, outcome)
+        }
+        ("Programme", _) => read(who, &node("Programme", "template"), json!({ "id": w.programme }), "/node").await,
+        ("ProgrammePhase", _) => read(who, &node("ProgrammePhase", "name"), json!({ "id": w.phase }), "/node").await,
+        ("createProgramme", _) => {
+            let q = mutation("createProgramme", "CreateProgrammeInput", "programme { id }");
+            let input = json!({ "organizationId": a, "startOn": "2027-01-04", "template": "INTEGRATED_AIMS_ON_ISMS" });
+            write(who, &q, input, "/createProgramme/programme").await
+        }
+        ("updateProgrammePhase", _) => {
+            let end = (chrono::NaiveDate::from_ymd_opt(2027, 6, 1).expect("date")
+                + chrono::Duration::days((serial() % 300) as i64))
+            .to_string();
+            let q = mutation("updateProgrammePhase", "UpdateProgrammePhaseInput", "phase { id }");
+            write(who, &q, json!({ "id": w.phase, "plannedEnd": end }), "/updateProgrammePhase/phase").await
         }
         // issue 15
         ("incidents", _) => {

@@ -876,6 +876,20 @@ impl Writer {
         Ok(res.rows_affected)
     }
 
+    /// A conditional UPDATE of this tenant's rows of `E` that match `cond`, with the values
+    /// set in `am`: a claim (issue 16: only the writer whose update changed a row acts on
+    /// it). Leaves `version` alone. Returns how many rows changed.
+    pub(in crate::store) async fn claim<E, A>(&self, am: A, cond: Condition) -> AppResult<u64>
+    where
+        E: TenantScoped,
+        A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        self.check_write::<E>()?;
+        self.budget.spend(1)?;
+        let res = E::update_many().set(am).filter(cond).filter(E::org_column().eq(self.org)).exec(&self.tx).await?;
+        Ok(res.rows_affected)
+    }
+
     /// The newest audit-trail row's `(seq, hash)` (the trail is the gate's own: no right
     /// is needed to extend it).
     pub(in crate::store) async fn trail_head(&self) -> AppResult<Option<(i64, String)>> {

@@ -232,6 +232,53 @@ impl Link for entity::risk_control::Entity {
     }
 }
 
+// issue 16
+owned!(measure, Measure, read: ReadMeasures, write: [WriteMeasures], versioned: yes);
+owned!(treatment_plan_approval, TreatmentPlanApproval, read: ReadMeasures,
+    write: [ApproveTreatmentPlan, ApproveTreatmentPlanForOwner],
+    order: |q| q.order_by_asc(C::ApprovedAt).order_by_asc(C::Id));
+owned!(programme, Programme, read: ReadProgrammes, write: [WriteProgrammes], versioned: yes);
+owned!(programme_phase, ProgrammePhase, read: ReadProgrammes, write: [WriteProgrammes], versioned: yes,
+    order: |q| q.order_by_asc(C::ProgrammeId).order_by_asc(C::Position));
+owned!(task, Task, read: ReadTasks, write: [WriteTasks, WriteProgrammes], versioned: yes,
+    order: |q| q.order_by_asc(C::DueOn).order_by_asc(C::Id));
+scoped!(measure_control, org: OrganizationId, read: ReadMeasures, write: [WriteMeasures]);
+scoped!(measure_risk, org: OrganizationId, read: ReadMeasures, write: [WriteMeasures]);
+
+impl Link for entity::measure_control::Entity {
+    type Left = entity::measure::Entity;
+    type Right = entity::control::Entity;
+    fn left_column() -> Self::Column {
+        entity::measure_control::Column::MeasureId
+    }
+    fn right_column() -> Self::Column {
+        entity::measure_control::Column::ControlId
+    }
+    fn left_of(m: &Self::Model) -> Uuid {
+        m.measure_id
+    }
+    fn right_of(m: &Self::Model) -> Uuid {
+        m.control_id
+    }
+}
+
+impl Link for entity::measure_risk::Entity {
+    type Left = entity::measure::Entity;
+    type Right = entity::risk::Entity;
+    fn left_column() -> Self::Column {
+        entity::measure_risk::Column::MeasureId
+    }
+    fn right_column() -> Self::Column {
+        entity::measure_risk::Column::RiskId
+    }
+    fn left_of(m: &Self::Model) -> Uuid {
+        m.measure_id
+    }
+    fn right_of(m: &Self::Model) -> Uuid {
+        m.risk_id
+    }
+}
+
 impl Link for entity::impact_assessment_risk::Entity {
     type Left = entity::impact_assessment::Entity;
     type Right = entity::risk::Entity;
@@ -300,6 +347,10 @@ child_of!(impact_assessment, AiSystemId, |m| Some(m.ai_system_id), |q| q
     .order_by_asc(C::Id));
 child_of!(risk, AiSystemId, |m| m.ai_system_id, |q| <entity::risk::Entity as TenantOwned>::list_order(q));
 child_of!(workflow_transition, EntityId, |m| Some(m.entity_id), |q| q.order_by_asc(C::At).order_by_asc(C::Id));
+// issue 16
+child_of!(treatment_plan_approval, RiskId, |m| Some(m.risk_id), |q| q.order_by_asc(C::ApprovedAt).order_by_asc(C::Id));
+child_of!(programme_phase, ProgrammeId, |m| Some(m.programme_id), |q| q.order_by_asc(C::Position));
+child_of!(task, PhaseId, |m| m.phase_id, |q| q.order_by_asc(C::DueOn).order_by_asc(C::Id));
 // issue 13
 child_of!(document_version, DocumentId, |m| Some(m.document_id), |q| q
     .order_by_desc(C::Major)
@@ -341,6 +392,12 @@ pub fn read_right(kind: Kind) -> Option<Operation> {
         corrective_action,
         change,
         workflow_transition,
+        // issue 16
+        measure,
+        treatment_plan_approval,
+        programme,
+        programme_phase,
+        task,
         // issue 13
         document,
         document_version,
