@@ -1,13 +1,17 @@
 //! Organizations and memberships.
 
+use std::collections::HashMap;
+
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::auth::{Operation, Role};
 use crate::domain::org::{OwnerCount, Slug, check_owner_remains};
+use crate::domain::refs::Standard;
+use crate::domain::soa::ImplementationStatus;
 use crate::domain::{self, MAX_NAME};
-use crate::entity::{control, membership, organization};
+use crate::entity::{control, measure, measure_control, membership, organization};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::page::{Page, PageArgs, Sort, SortValue};
@@ -28,6 +32,8 @@ pub struct NewOrganization<'a> {
 struct Template {
     org: organization::Model,
     controls: Vec<control::Model>,
+    measures: Vec<measure::Model>,
+    measure_controls: Vec<measure_control::Model>,
 }
 
 /// Reads the template `id` (a platform admin may read any organization); an organization
@@ -43,7 +49,9 @@ async fn read_template(gate: &Gate, actor: &Actor, id: Uuid) -> AppResult<Templa
         return Err(not_template());
     }
     let controls = soa::all_controls(&r).await?;
-    Ok(Template { org, controls })
+    let measures = r.find::<measure::Entity>()?.all().await?;
+    let measure_controls = r.find::<measure_control::Entity>()?.all().await?;
+    Ok(Template { org, controls, measures, measure_controls })
 }
 
 /// Creates an organization with its whole Statement of Applicability and gap-analysis
@@ -75,6 +83,10 @@ pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> A
     let org = w.insert(org, &slug_taken(slug.as_str())).await?;
     w.record_create(Kind::Organization, id, &org).await?;
     let copied = soa::seed_organization(&mut w, template.as_ref().map(|t| t.controls.as_slice())).await?;
+    let measures_copied = match &template {
+        Some(t) => copy_measures(&w, t).await?,
+        None => 0,
+    };
     if let Some(t) = &template {
         // Where it came from, as a record: the new organization keeps no reference to the
         // template (no key, no link), so neither tenant ever reads the other's rows.
@@ -85,6 +97,7 @@ pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> A
             "riskSettings": t.org.risk_settings.is_some(),
             "decisionsCopied": copied.decisions,
             "customControlsCopied": copied.custom_controls,
+            "measuresCopied": measures_copied,
         });
         let fields = serde_json::json!({ "copiedFromTemplate": { "before": null, "after": source } });
         w.record(Action::Update, Kind::Organization, id, fields).await?;
@@ -93,6 +106,59 @@ pub async fn create(gate: &Gate, actor: &Actor, input: NewOrganization<'_>) -> A
         insert_member(&mut w, &subject, Role::Owner).await?;
     }
     w.commit_with(org).await
+}
+
+/// Copies the template's measures into the new organization as PLANNED, without owner or
+/// due date, linked to the new organization's SoA rows of the same refs (issue 16: the
+/// consultancy's "implement once" baseline). Returns how many were copied.
+async fn copy_measures(w: &Writer, t: &Template) -> AppResult<usize> {
+    if t.measures.is_empty() {
+        return Ok(0);
+    }
+    let refs: HashMap<Uuid, (Standard, &str)> =
+        t.controls.iter().map(|c| (c.id, (c.standard, c.reference.as_str()))).collect();
+    let fresh: HashMap<(Standard, String), Uuid> =
+        w.find::<control::Entity>()?.all().await?.into_iter().map(|c| ((c.standard, c.reference), c.id)).collect();
+    let at = now();
+    let mut new_ids = HashMap::new();
+    let rows: Vec<measure::ActiveModel> = t
+        .measures
+        .iter()
+        .map(|m| {
+            let id = ids::new_id();
+            new_ids.insert(m.id, id);
+            measure::ActiveModel {
+                id: Set(id),
+                organization_id: Set(w.org()),
+                title: Set(m.title.clone()),
+                description: Set(m.description.clone()),
+                owner: Set(None),
+                status: Set(ImplementationStatus::Planned),
+                due_on: Set(None),
+                effort: Set(m.effort),
+                version: Set(1),
+                created_at: Set(at),
+                updated_at: Set(at),
+            }
+        })
+        .collect();
+    let links: Vec<measure_control::ActiveModel> = t
+        .measure_controls
+        .iter()
+        .filter_map(|l| {
+            let (standard, reference) = refs.get(&l.control_id)?;
+            let control_id = fresh.get(&(*standard, reference.to_string()))?;
+            Some(measure_control::ActiveModel {
+                organization_id: Set(w.org()),
+                measure_id: Set(*new_ids.get(&l.measure_id)?),
+                control_id: Set(*control_id),
+                created_at: Set(at),
+            })
+        })
+        .collect();
+    w.insert_many(rows).await?;
+    w.insert_many(links).await?;
+    Ok(t.measures.len())
 }
 
 fn slug_taken(slug: &str) -> String {

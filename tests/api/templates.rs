@@ -38,6 +38,20 @@ async fn template_copy_is_complete_and_isolated(app: &TestApp) {
     o.control(&a22).with(json!({ "decision": "EXCLUDED", "justification": "Covered by A.5.1" })).update().await;
     let custom = json!({ "organizationId": tpl.id, "standard": "ISO42001", "ref": "CONS-1", "title": "Model card review", "justification": "Consultancy baseline" });
     o.ok(CUSTOM, json!({ "i": custom })).await;
+    let measure = o
+        .ok(
+            "mutation($i: CreateMeasureInput!) { createMeasure(input: $i) { measure { id } } }",
+            json!({ "i": { "organizationId": tpl.id, "title": "Policy set review", "owner": "Consultant", "status": "IMPLEMENTED", "effort": "M" } }),
+        )
+        .await["createMeasure"]["measure"]["id"]
+        .as_str()
+        .expect("measure")
+        .to_string();
+    o.ok(
+        "mutation($i: MeasureControlInput!) { linkMeasureControl(input: $i) { measure { id } } }",
+        json!({ "i": { "measureId": measure, "controlId": a51 } }),
+    )
+    .await;
     let marked = o.ok(MARK, json!({ "i": { "id": tpl.id, "isTemplate": true } })).await;
     assert_eq!(marked["setOrganizationTemplate"]["organization"]["isTemplate"], true);
 
@@ -67,6 +81,17 @@ async fn template_copy_is_complete_and_isolated(app: &TestApp) {
     assert_eq!(row(&soa, "ISO27001", "A.5.2")["decision"], "UNDECIDED");
     let template_rows = o.ok(ROWS, json!({ "o": tpl.id })).await["organization"]["soa"].as_array().map(Vec::len);
     assert_eq!(soa["organization"]["soa"].as_array().map(Vec::len), template_rows);
+
+    // Measures come as PLANNED work of the client, linked to its own rows.
+    let q = "query($o: ID!) { organization(id: $o) { measures(first: 10) { nodes { id title status owner effort controls { id ref } } } } }";
+    let measures = client.ok(q, json!({ "o": client_id })).await;
+    let nodes = measures["organization"]["measures"]["nodes"].as_array().expect("measures").clone();
+    assert_eq!(nodes.len(), 1, "{measures}");
+    assert_eq!((nodes[0]["title"].as_str(), nodes[0]["status"].as_str()), (Some("Policy set review"), Some("PLANNED")));
+    assert_eq!((nodes[0]["owner"].as_str(), nodes[0]["effort"].as_str()), (None, Some("M")));
+    assert_ne!(nodes[0]["id"].as_str(), Some(measure.as_str()));
+    assert_eq!(nodes[0]["controls"][0]["ref"], "A.5.1");
+    assert_eq!(nodes[0]["controls"][0]["id"], client.control_id("ISO27001", "A.5.1").await.as_str());
 
     // The copy has its own rows: the template's later changes stay in the template.
     let client_a51 = client.control_id("ISO27001", "A.5.1").await;
@@ -99,6 +124,7 @@ async fn template_copy_is_complete_and_isolated(app: &TestApp) {
     assert_eq!(after["slug"], "tpl-base", "{source}");
     assert_eq!(after["customControlsCopied"], 1, "{source}");
     assert_eq!(after["decisionsCopied"], 2, "{source}");
+    assert_eq!(after["measuresCopied"], 1, "{source}");
 }
 
 async fn only_marked_templates_are_copied(app: &TestApp) {

@@ -233,7 +233,7 @@ impl Link for entity::risk_control::Entity {
 }
 
 // issue 16
-owned!(measure, Measure, read: ReadMeasures, write: [WriteMeasures], versioned: yes);
+owned!(measure, Measure, read: ReadMeasures, write: [WriteMeasures, CreateOrganization], versioned: yes);
 owned!(treatment_plan_approval, TreatmentPlanApproval, read: ReadMeasures,
     write: [ApproveTreatmentPlan, ApproveTreatmentPlanForOwner],
     order: |q| q.order_by_asc(C::ApprovedAt).order_by_asc(C::Id));
@@ -242,7 +242,7 @@ owned!(programme_phase, ProgrammePhase, read: ReadProgrammes, write: [WriteProgr
     order: |q| q.order_by_asc(C::ProgrammeId).order_by_asc(C::Position));
 owned!(task, Task, read: ReadTasks, write: [WriteTasks, WriteProgrammes], versioned: yes,
     order: |q| q.order_by_asc(C::DueOn).order_by_asc(C::Id));
-scoped!(measure_control, org: OrganizationId, read: ReadMeasures, write: [WriteMeasures]);
+scoped!(measure_control, org: OrganizationId, read: ReadMeasures, write: [WriteMeasures, CreateOrganization]);
 scoped!(measure_risk, org: OrganizationId, read: ReadMeasures, write: [WriteMeasures]);
 
 impl Link for entity::measure_control::Entity {
