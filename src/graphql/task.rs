@@ -244,7 +244,7 @@ fn subject_of(id: &ID) -> Result<(Kind, Uuid), AppError> {
         Some((k, u)) if store::SUBJECT_KINDS.contains(&k) => Ok((k, u)),
         Some(_) => Err(AppError::bad_input(
             "subjectId",
-            "subjectId: a task is about a measure, control, risk, audit, nonconformity, AI system or programme phase",
+            "subjectId: a task is about a measure, control, risk, audit, nonconformity, AI system, programme phase, document, objective, supplier or incident",
         )),
         None => Err(AppError::bad_input("subjectId", "subjectId is not a valid ID")),
     }
@@ -265,8 +265,8 @@ pub struct CreateTaskInput {
     pub due_on: Option<Date>,
     /// Default NONE.
     pub recurrence: Option<Recurrence>,
-    /// What the task is about: a measure, SoA row, risk, audit, nonconformity, AI system
-    /// or programme phase of the organization.
+    /// What the task is about: a measure, SoA row, risk, audit, nonconformity, AI system,
+    /// programme phase, document, objective, supplier or incident of the organization.
     pub subject_id: Option<ID>,
 }
 

@@ -11,7 +11,10 @@ use uuid::Uuid;
 use crate::auth::Operation;
 use crate::domain::task::{self as rules, Recurrence, TaskStatus};
 use crate::domain::{self, MAX_NAME, MAX_TEXT, MAX_TITLE};
-use crate::entity::{ai_system, audit, control, measure, nonconformity, organization, programme_phase, risk, task};
+use crate::entity::{
+    ai_system, audit, control, document, incident, measure, nonconformity, objective, organization, programme_phase,
+    risk, supplier, task,
+};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::store::org::check_version;
@@ -19,10 +22,20 @@ use crate::store::page::{Page, PageArgs, Sort, SortValue};
 use crate::store::tenancy::{Actor, Gate, Granted, MultiReader, Writer, now};
 use crate::store::trail::{Action, at_string};
 
-/// The kinds a task may be about (documents, objectives and suppliers join when their
-/// issues land).
-pub const SUBJECT_KINDS: &[Kind] =
-    &[Kind::Measure, Kind::Control, Kind::Risk, Kind::Audit, Kind::Nonconformity, Kind::AiSystem, Kind::ProgrammePhase];
+/// The kinds a task may be about.
+pub const SUBJECT_KINDS: &[Kind] = &[
+    Kind::Measure,
+    Kind::Control,
+    Kind::Risk,
+    Kind::Audit,
+    Kind::Nonconformity,
+    Kind::AiSystem,
+    Kind::ProgrammePhase,
+    Kind::Document,
+    Kind::Objective,
+    Kind::Supplier,
+    Kind::Incident,
+];
 
 /// The subject must be an object of the writer's organization (another tenant's looks
 /// missing).
@@ -35,6 +48,10 @@ async fn check_subject(w: &Writer, kind: Kind, id: Uuid) -> AppResult<()> {
         Kind::Nonconformity => w.get::<nonconformity::Entity>(id).await?.is_some(),
         Kind::AiSystem => w.get::<ai_system::Entity>(id).await?.is_some(),
         Kind::ProgrammePhase => w.get::<programme_phase::Entity>(id).await?.is_some(),
+        Kind::Document => w.get::<document::Entity>(id).await?.is_some(),
+        Kind::Objective => w.get::<objective::Entity>(id).await?.is_some(),
+        Kind::Supplier => w.get::<supplier::Entity>(id).await?.is_some(),
+        Kind::Incident => w.get::<incident::Entity>(id).await?.is_some(),
         _ => false,
     };
     if found { Ok(()) } else { Err(AppError::bad_input("subjectId", "subjectId: no such object in this organization")) }

@@ -32,6 +32,26 @@ async fn a_task_lives_and_recurs(app: &TestApp) {
         .create_returning("subject { id ... on Measure { title } } subjectType status recurrence")
         .await;
     assert_eq!(task["subject"]["title"], "Access reviews");
+    // Documents, objectives, suppliers and incidents are subjects too.
+    let doc = c
+        .ok(
+            "mutation($i: CreateDocumentInput!) { createDocument(input: $i) { document { id } } }",
+            json!({ "i": { "organizationId": t.id, "title": "Access policy", "kind": "POLICY", "standards": ["ISO27001"] } }),
+        )
+        .await["createDocument"]["document"]["id"]
+        .as_str()
+        .expect("document")
+        .to_string();
+    let about_doc = c
+        .task()
+        .set("title", "Review the access policy")
+        .set("subjectId", doc.as_str())
+        .create_returning("subject { id ... on Document { title } } subjectType")
+        .await;
+    assert_eq!(
+        (about_doc["subject"]["title"].as_str(), about_doc["subjectType"].as_str()),
+        (Some("Access policy"), Some("Document"))
+    );
     assert_eq!(task["subjectType"], "Measure");
     assert_eq!(task["status"], "OPEN");
     let id = task["id"].as_str().expect("id").to_string();
