@@ -2,7 +2,7 @@
 //! (`domain::document`), and their links to SoA rows.
 
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -405,16 +405,7 @@ async fn linked_refs(w: &Writer, document_id: Uuid) -> AppResult<Vec<String>> {
         .column(document_control::Column::ControlId)
         .tuples()
         .await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = w
-        .find::<control::Entity>()?
-        .filter(control::Column::Id.is_in(ids))
-        .order_by_asc(control::Column::Position)
-        .all()
-        .await?;
-    Ok(rows.into_iter().map(|c| format!("{}:{}", c.standard.as_str(), c.reference)).collect())
+    crate::store::soa::control_refs(w, ids).await
 }
 
 /// A link change: the document and the SoA row.

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QuerySelect};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -451,16 +451,7 @@ async fn linked_refs(w: &Writer, risk_id: Uuid) -> AppResult<Vec<String>> {
         .column(risk_control::Column::ControlId)
         .tuples()
         .await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = w
-        .find::<control::Entity>()?
-        .filter(control::Column::Id.is_in(ids))
-        .order_by_asc(control::Column::Position)
-        .all()
-        .await?;
-    Ok(rows.into_iter().map(|c| format!("{}:{}", c.standard.as_str(), c.reference)).collect())
+    crate::store::soa::control_refs(w, ids).await
 }
 
 /// The result of a link change: the risk, the control, the settings in force.

@@ -613,3 +613,18 @@ pub async fn readiness_counts(r: &MultiReader) -> AppResult<HashMap<Uuid, BTreeM
     }
     Ok(out)
 }
+
+/// `STANDARD:ref` of the SoA rows `ids`, in SoA order: what the audit trail records of an
+/// entity's control links.
+pub(crate) async fn control_refs(w: &Writer, ids: Vec<Uuid>) -> AppResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = w
+        .find::<control::Entity>()?
+        .filter(control::Column::Id.is_in(ids))
+        .order_by_asc(control::Column::Position)
+        .all()
+        .await?;
+    Ok(rows.into_iter().map(|c| format!("{}:{}", c.standard.as_str(), c.reference)).collect())
+}
