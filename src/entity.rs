@@ -38,6 +38,8 @@ mod labelled {
     pub use crate::domain::task::{Recurrence, TaskStatus};
     // issue 13
     pub use crate::domain::document::{DocumentKind, DocumentStatus, PolicyIntegration};
+    // issue 15: the management review
+    pub use crate::domain::review::{DecisionKind, DecisionStatus, ReviewStatus, ReviewTopic};
 }
 use labelled::*;
 
@@ -164,6 +166,11 @@ labels!(
     Criticality,
     SupplierStatus,
     AssessmentResult,
+    // issue 15: the management review
+    ReviewStatus,
+    ReviewTopic,
+    DecisionKind,
+    DecisionStatus,
 );
 
 /// A JSON list of strings (inclusions, references, team members, …).
@@ -1065,3 +1072,55 @@ mod tests {
         );
     }
 }
+
+// issue 15: the management review (9.3)
+
+entity!(management_review, "management_reviews", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub title: String,
+    pub planned_on: Date,
+    pub held_on: Option<Date>,
+    pub status: ReviewStatus,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub standards: StandardList,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub attendees: StringList,
+    /// The organization's figures frozen when the review was held (`domain::review::Snapshot`).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub snapshot: Option<Json>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(review_input, "review_inputs", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub review_id: Uuid,
+    pub topic: ReviewTopic,
+    pub summary: String,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});
+
+entity!(review_decision, "review_decisions", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[serde(skip)]
+    pub organization_id: Uuid,
+    pub review_id: Uuid,
+    pub text: String,
+    pub kind: DecisionKind,
+    pub owner: Option<String>,
+    pub due_on: Option<Date>,
+    pub status: DecisionStatus,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+});

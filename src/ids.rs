@@ -66,6 +66,10 @@ kinds! {
     Incident => "inc",
     Supplier => "sup",
     SupplierAssessment => "sua",
+    // issue 15: the management review
+    ManagementReview => "mrv",
+    ReviewInput => "rvi",
+    ReviewDecision => "rvd",
 }
 
 pub fn new_id() -> Uuid {

@@ -7,7 +7,7 @@
 //!   idempotency key of `upsertIncidentByExternalRef`; rows without a ticket hold NULLs,
 //!   which never collide).
 //! * `management_reviews`, `review_inputs` (one per review and topic), `review_decisions`
-//!   (the management review's API follows; until then the gate does not know these tables).
+//!   (the management review, read and written through the gate since its API landed).
 //!
 //! Every table is a tenant table: composite tenant foreign keys, the tenant policy.
 

@@ -164,6 +164,9 @@ operations! {
     RaiseIncidentNonconformity: O | M | C, "`raiseNonconformityFromIncident`";
     ReadSuppliers: ALL, "`suppliers`, `Supplier`, `SupplierAssessment`";
     WriteSuppliers: O | M | C, "`createSupplier`, `updateSupplier`, `deleteSupplier`, `addSupplierAssessment`";
+    // issue 15: the management review (9.3)
+    ReadManagementReviews: O | M | C | A | V, "`managementReviews`, `ManagementReview`, `ReviewInput`, `ReviewDecision`";
+    WriteManagementReviews: O | M, "`createManagementReview`, `updateManagementReview`, `transitionManagementReview`, `recordReviewInput`, `addReviewDecision`, `updateReviewDecision`";
 }
 
 /// The table as Markdown, exactly as the README prints it.

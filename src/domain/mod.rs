@@ -44,6 +44,8 @@ pub mod objective;
 pub mod org;
 pub mod programme;
 pub mod refs;
+// issue 15: the management review
+pub mod review;
 pub mod risk;
 pub mod scope;
 pub mod soa;

@@ -65,6 +65,8 @@ pub struct DashboardBatch {
     documents_due: OnceCell<HashMap<Uuid, u64>>,
     // issue 14
     objective_status: OnceCell<HashMap<Uuid, Vec<(crate::domain::objective::ObjectiveStatus, u64)>>>,
+    // issue 15: the management review
+    reviews: OnceCell<ReviewRows>,
 }
 
 impl DashboardBatch {
@@ -91,6 +93,7 @@ impl DashboardBatch {
             // issue 13
             documents_due: OnceCell::new(),
             objective_status: OnceCell::new(),
+            reviews: OnceCell::new(),
         })
     }
 
@@ -760,6 +763,22 @@ impl Dashboard {
             .map(|(_, n)| *n as i32)
             .sum())
     }
+
+    // issue 15: the management review
+    /// When the last management review was held, the next planned one, and the decisions
+    /// still OPEN (ISO 27001 / 42001 9.3); empty figures for roles that may not read
+    /// management reviews.
+    async fn management_review(&self, ctx: &Context<'_>) -> Result<ManagementReviewFigures> {
+        let (days, decisions) = self.batch.reviews(ctx).await?;
+        let d = days.get(&self.org).copied().unwrap_or_default();
+        let (open, overdue) = decisions.get(&self.org).copied().unwrap_or_default();
+        Ok(ManagementReviewFigures {
+            last_held_on: d.last_held_on.map(crate::graphql::scalars::Date),
+            next_planned_on: d.next_planned_on.map(crate::graphql::scalars::Date),
+            open_decisions: open as i32,
+            overdue_decisions: overdue as i32,
+        })
+    }
 }
 
 impl Dashboard {
@@ -866,4 +885,35 @@ pub struct ObjectiveStatusCount {
     pub status: crate::graphql::objective::ObjectiveStatus,
     /// Objectives with it.
     pub count: i32,
+}
+
+// issue 15: the management review
+
+/// Review days and (open, overdue) decisions per organization.
+type ReviewRows = (HashMap<Uuid, crate::store::review::ReviewDays>, HashMap<Uuid, (u64, u64)>);
+
+impl DashboardBatch {
+    async fn reviews(&self, ctx: &Context<'_>) -> Result<&ReviewRows> {
+        self.reviews
+            .get_or_try_init(|| async {
+                let r = self.reader(ctx).await?;
+                let days = crate::store::review::review_days(&r).await?;
+                let decisions = crate::store::review::decision_counts(&r, now().date_naive()).await?;
+                Ok::<_, async_graphql::Error>((days, decisions))
+            })
+            .await
+    }
+}
+
+/// The management review at a glance (ISO 27001 / 42001 9.3).
+#[derive(SimpleObject, Clone)]
+pub struct ManagementReviewFigures {
+    /// The latest day a review was held; `null` before the first.
+    pub last_held_on: Option<crate::graphql::scalars::Date>,
+    /// The earliest planned day of the reviews still PLANNED; `null` when none is.
+    pub next_planned_on: Option<crate::graphql::scalars::Date>,
+    /// Decisions of reviews still OPEN.
+    pub open_decisions: i32,
+    /// Of those, due before today (UTC).
+    pub overdue_decisions: i32,
 }

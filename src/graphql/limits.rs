@@ -159,6 +159,17 @@ pub const SUPPLIER_ASSESSMENTS: usize = 100;
 /// `Supplier.risks`, `Supplier.aiSystems`, `Supplier.controls`.
 pub const SUPPLIER_LINKS: usize = crate::domain::supplier::MAX_LINKS;
 
+// The management review (issue 15).
+
+/// `ManagementReview.inputs`, `ManagementReview.missingTopics`: one per topic.
+pub const REVIEW_TOPICS: usize = 12;
+/// `ManagementReview.decisions` (refused beyond this when added).
+pub const REVIEW_DECISIONS: usize = crate::domain::review::MAX_DECISIONS;
+/// `ManagementReview.previousActions`: the soonest due first.
+pub const REVIEW_PREVIOUS_ACTIONS: usize = crate::domain::review::MAX_PREVIOUS_ACTIONS;
+/// `ManagementReview.transitions`: PLANNED → HELD → CLOSED.
+pub const REVIEW_TRANSITIONS: usize = 2;
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

@@ -23,6 +23,8 @@ pub mod object;
 pub mod objective;
 pub mod org;
 pub mod programme;
+// issue 15: the management review
+pub mod review;
 pub mod risk;
 pub mod scalars;
 pub mod soa;
@@ -71,6 +73,7 @@ pub struct Mutation(
     measure::MeasureMutation,
     task::TaskMutation,
     programme::ProgrammeMutation,
+    review::ReviewMutation,
 );
 
 pub type Subscription = events::EventSubscription;

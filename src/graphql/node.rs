@@ -60,6 +60,10 @@ pub enum Node {
     Task(Task),
     Programme(Programme),
     ProgrammePhase(ProgrammePhase),
+    // issue 15: the management review
+    ManagementReview(crate::graphql::review::ManagementReview),
+    ReviewInput(crate::graphql::review::ReviewInput),
+    ReviewDecision(crate::graphql::review::ReviewDecision),
 }
 
 #[derive(Default)]
@@ -170,5 +174,28 @@ pub(crate) async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResul
         Kind::ProgrammePhase => {
             Node::ProgrammePhase(located::<programme_phase::Entity, _>(gate, actor, id, ProgrammePhase::new).await?)
         }
+        // issue 15: the management review
+        Kind::ManagementReview => Node::ManagementReview(
+            located::<crate::entity::management_review::Entity, _>(
+                gate,
+                actor,
+                id,
+                crate::graphql::review::ManagementReview::new,
+            )
+            .await?,
+        ),
+        Kind::ReviewInput => Node::ReviewInput(
+            located::<crate::entity::review_input::Entity, _>(gate, actor, id, crate::graphql::review::ReviewInput::new)
+                .await?,
+        ),
+        Kind::ReviewDecision => Node::ReviewDecision(
+            located::<crate::entity::review_decision::Entity, _>(
+                gate,
+                actor,
+                id,
+                crate::graphql::review::ReviewDecision::new,
+            )
+            .await?,
+        ),
     })
 }

@@ -380,6 +380,20 @@ crate::entity_object! {
         ) -> Result<crate::graphql::supplier::SupplierConnection> {
             crate::graphql::supplier::suppliers_of(ctx, self.model.id, self.access, filter, first, after).await
         }
+        // issue 15: the management review
+        /// Management reviews (ISO 27001 / 42001 9.3), by planned day (oldest first).
+        #[page(first)]
+        async fn management_reviews(
+            &self,
+            ctx: &Context<'_>,
+            #[graphql(desc = "Only the reviews matching every given condition.")]
+            filter: Option<crate::graphql::review::ManagementReviewFilter>,
+            #[graphql(desc = "Page size, 1..100 (default 20).")] first: Option<i32>,
+            #[graphql(desc = "Opaque cursor: the `endCursor` of the previous page; omit for the first page.")]
+            after: Option<String>,
+        ) -> Result<crate::graphql::review::ManagementReviewConnection> {
+            crate::graphql::review::management_reviews_of(ctx, self.model.id, self.access, filter, first, after).await
+        }
     }
 }
 

@@ -16,6 +16,8 @@ pub mod objective;
 pub mod org;
 pub mod page;
 pub mod programme;
+// issue 15: the management review
+pub mod review;
 pub mod risk;
 pub mod scope;
 pub mod soa;

@@ -21,6 +21,8 @@ mod improvement;
 mod incidents;
 mod objectives;
 mod permissions;
+// issue 15: the management review
+mod reviews;
 mod risk;
 mod schema_docs;
 mod soa;

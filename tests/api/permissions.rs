@@ -291,6 +291,17 @@ const PROBES: &[Probe] = &[
     probe(WriteContextIssues, "createContextIssue"),
     probe(WriteContextIssues, "updateContextIssue"),
     probe(WriteContextIssues, "deleteContextIssue"),
+    // issue 15: the management review
+    probe(ReadManagementReviews, "managementReviews").needs(IN_ORG),
+    probe(ReadManagementReviews, "ManagementReview"),
+    probe(ReadManagementReviews, "ReviewInput"),
+    probe(ReadManagementReviews, "ReviewDecision"),
+    probe(WriteManagementReviews, "createManagementReview"),
+    probe(WriteManagementReviews, "updateManagementReview"),
+    probe(WriteManagementReviews, "transitionManagementReview"),
+    probe(WriteManagementReviews, "recordReviewInput"),
+    probe(WriteManagementReviews, "addReviewDecision"),
+    probe(WriteManagementReviews, "updateReviewDecision"),
 ];
 
 /// Schema fields no operation of the table guards, each with the reason.
@@ -483,6 +494,13 @@ struct World<'a> {
     objective: String,
     measurement: String,
     context_issue: String,
+    // issue 15: the management review
+    /// PLANNED, with `review_input`.
+    review: String,
+    review_input: String,
+    /// HELD, with `review_decision` (OPEN).
+    held_review: String,
+    review_decision: String,
 }
 
 impl<'a> World<'a> {
@@ -623,7 +641,22 @@ impl<'a> World<'a> {
             .as_str()
             .expect("context issue")
             .to_string();
+        let (review, review_input) = probe_review(o, &a.id).await;
+        let held_review = probe_held_review(o, &a.id).await;
+        let review_decision = o
+            .ok(
+                "mutation($i: AddReviewDecisionInput!) { addReviewDecision(input: $i) { reviewDecision { id } } }",
+                json!({ "i": { "reviewId": held_review, "text": "Probe decision", "kind": "RESOURCES" } }),
+            )
+            .await["addReviewDecision"]["reviewDecision"]["id"]
+            .as_str()
+            .expect("decision")
+            .to_string();
         World {
+            review,
+            review_input,
+            held_review,
+            review_decision,
             measure,
             task: o.task().create().await,
             programme,
@@ -1435,6 +1468,51 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
             let q = mutation("deleteContextIssue", "DeleteContextIssueInput", "deletedId");
             write(who, &q, json!({ "id": id }), "/deleteContextIssue/deletedId").await
         }
+        // issue 15: the management review
+        ("managementReviews", _) => {
+            let body = who.gql(&org_field("managementReviews(first: 100) { nodes { id } }"), on_org).await;
+            let outcome = judge(&body, lists("/organization/managementReviews/nodes", "/id", &w.review));
+            (body, outcome)
+        }
+        ("ManagementReview", _) => {
+            read(who, &node("ManagementReview", "title"), json!({ "id": w.review }), "/node").await
+        }
+        ("ReviewInput", _) => read(who, &node("ReviewInput", "summary"), json!({ "id": w.review_input }), "/node").await,
+        ("ReviewDecision", _) => {
+            read(who, &node("ReviewDecision", "text"), json!({ "id": w.review_decision }), "/node").await
+        }
+        ("createManagementReview", _) => {
+            let q = mutation("createManagementReview", "CreateManagementReviewInput", "managementReview { id }");
+            let input = json!({ "organizationId": a, "title": me, "plannedOn": "2027-03-01" });
+            write(who, &q, input, "/createManagementReview/managementReview").await
+        }
+        ("updateManagementReview", _) => {
+            let q = mutation("updateManagementReview", "UpdateManagementReviewInput", "managementReview { id }");
+            write(who, &q, json!({ "id": w.review, "title": me }), "/updateManagementReview/managementReview").await
+        }
+        ("transitionManagementReview", _) => {
+            let (id, _) = probe_review(o, a).await;
+            record_every_topic(o, &id).await;
+            let q = mutation("transitionManagementReview", "TransitionManagementReviewInput", "managementReview { status }");
+            let (body, outcome) =
+                write(who, &q, json!({ "id": id, "to": "HELD" }), "/transitionManagementReview/managementReview").await;
+            let moved = body.pointer("/data/transitionManagementReview/managementReview/status") == Some(&json!("HELD"));
+            (body, if outcome == Outcome::Allowed && !moved { Outcome::Unexpected } else { outcome })
+        }
+        ("recordReviewInput", _) => {
+            let q = mutation("recordReviewInput", "RecordReviewInputInput", "reviewInput { id }");
+            let input = json!({ "reviewId": w.review, "topic": "OBJECTIVES", "summary": me });
+            write(who, &q, input, "/recordReviewInput/reviewInput").await
+        }
+        ("addReviewDecision", _) => {
+            let q = mutation("addReviewDecision", "AddReviewDecisionInput", "reviewDecision { id }");
+            let input = json!({ "reviewId": w.held_review, "text": me, "kind": "IMPROVEMENT" });
+            write(who, &q, input, "/addReviewDecision/reviewDecision").await
+        }
+        ("updateReviewDecision", _) => {
+            let q = mutation("updateReviewDecision", "UpdateReviewDecisionInput", "reviewDecision { id }");
+            write(who, &q, json!({ "id": w.review_decision, "owner": me }), "/updateReviewDecision/reviewDecision").await
+        }
         (field, case) => panic!("no runner for the probe `{field}` {case:?}: add one to `attempt`"),
     };
     (outcome, body.to_string())
@@ -1635,6 +1713,66 @@ async fn permission_matrix(app: &TestApp) {
         failures.len(),
         failures.join("\n  ")
     );
+}
+
+// issue 15: the management review
+
+const REVIEW_TOPICS: [&str; 12] = [
+    "PREVIOUS_ACTIONS",
+    "CONTEXT_CHANGES",
+    "INTERESTED_PARTY_CHANGES",
+    "NONCONFORMITIES_AND_ACTIONS",
+    "MONITORING_RESULTS",
+    "AUDIT_RESULTS",
+    "OBJECTIVES",
+    "INTERESTED_PARTY_FEEDBACK",
+    "RISK_ASSESSMENT_AND_TREATMENT",
+    "IMPROVEMENT_OPPORTUNITIES",
+    "AI_SYSTEM_PERFORMANCE",
+    "INCIDENTS",
+];
+
+/// A PLANNED review of `org` with one input (AUDIT_RESULTS), made by `o`: (review, input).
+async fn probe_review(o: &Actor<'_>, org: &str) -> (String, String) {
+    let created = o
+        .ok(
+            "mutation($i: CreateManagementReviewInput!) { createManagementReview(input: $i) { managementReview { id } } }",
+            json!({ "i": { "organizationId": org, "title": format!("Review {}", serial()), "plannedOn": "2027-02-01", "attendees": ["CEO"] } }),
+        )
+        .await;
+    let review = created["createManagementReview"]["managementReview"]["id"].as_str().expect("review").to_string();
+    let input = o
+        .ok(
+            "mutation($i: RecordReviewInputInput!) { recordReviewInput(input: $i) { reviewInput { id } } }",
+            json!({ "i": { "reviewId": review, "topic": "AUDIT_RESULTS", "summary": "No findings" } }),
+        )
+        .await["recordReviewInput"]["reviewInput"]["id"]
+        .as_str()
+        .expect("input")
+        .to_string();
+    (review, input)
+}
+
+async fn record_every_topic(o: &Actor<'_>, review: &str) {
+    for topic in REVIEW_TOPICS {
+        o.ok(
+            "mutation($i: RecordReviewInputInput!) { recordReviewInput(input: $i) { reviewInput { id } } }",
+            json!({ "i": { "reviewId": review, "topic": topic, "summary": "Considered" } }),
+        )
+        .await;
+    }
+}
+
+/// A HELD review of `org`, made by `o`.
+async fn probe_held_review(o: &Actor<'_>, org: &str) -> String {
+    let (review, _) = probe_review(o, org).await;
+    record_every_topic(o, &review).await;
+    o.ok(
+        "mutation($i: TransitionManagementReviewInput!) { transitionManagementReview(input: $i) { managementReview { id } } }",
+        json!({ "i": { "id": review, "to": "HELD" } }),
+    )
+    .await;
+    review
 }
 
 crate::api_tests!(permission_matrix);

@@ -142,7 +142,8 @@ owned!(corrective_action, CorrectiveAction, read: ReadNonconformities,
 owned!(change, Change, read: ReadChanges, write: []);
 owned!(workflow_transition, WorkflowTransition, read: ReadOrganization,
     write: [WriteAudits, SyncNonconformities, TransitionNonconformity, CloseNonconformity,
-        WriteImpactAssessments, ApproveImpactAssessment, RaiseNonconformity, WriteIncidents, SyncIncidents]);
+        WriteImpactAssessments, ApproveImpactAssessment, RaiseNonconformity, WriteIncidents, SyncIncidents,
+        WriteManagementReviews]);
 // issue 13
 owned!(document, Document, read: ReadDocuments, write: [WriteDocuments, ApproveDocuments], versioned: yes,
     order: |q| q.order_by_asc(C::Title).order_by_asc(C::Id));
@@ -210,6 +211,12 @@ macro_rules! supplier_link {
 supplier_link!(supplier_risk, risk, RiskId, risk_id);
 supplier_link!(supplier_ai_system, ai_system, AiSystemId, ai_system_id);
 supplier_link!(supplier_control, control, ControlId, control_id);
+// issue 15: the management review (9.3)
+owned!(management_review, ManagementReview, read: ReadManagementReviews, write: [WriteManagementReviews],
+    versioned: yes, order: |q| q.order_by_asc(C::PlannedOn).order_by_asc(C::Id));
+owned!(review_input, ReviewInput, read: ReadManagementReviews, write: [WriteManagementReviews], versioned: yes);
+owned!(review_decision, ReviewDecision, read: ReadManagementReviews, write: [WriteManagementReviews],
+    versioned: yes);
 
 scoped!(risk_control, org: OrganizationId, read: ReadRisks, write: [WriteRisks]);
 scoped!(impact_assessment_risk, org: OrganizationId, read: ReadImpactAssessments,
@@ -363,6 +370,9 @@ child_of!(incident, NonconformityId, |m| m.nonconformity_id, |q| q.order_by_asc(
 child_of!(supplier_assessment, SupplierId, |m| Some(m.supplier_id), |q| q
     .order_by_asc(C::AssessedOn)
     .order_by_asc(C::Id));
+// issue 15: the management review's inputs and decisions.
+child_of!(review_input, ReviewId, |m| Some(m.review_id), |q| q.order_by_asc(C::Id));
+child_of!(review_decision, ReviewId, |m| Some(m.review_id), |q| q.order_by_asc(C::CreatedAt).order_by_asc(C::Id));
 
 /// The right reading an entity of `kind` needs (events, `node`); `None` for a kind the
 /// registry does not know, which nothing may read.
@@ -407,6 +417,10 @@ pub fn read_right(kind: Kind) -> Option<Operation> {
         incident,
         supplier,
         supplier_assessment,
+        // issue 15: the management review
+        management_review,
+        review_input,
+        review_decision,
     );
     None
 }
