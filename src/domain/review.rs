@@ -399,7 +399,8 @@ mod tests {
 
     #[test]
     fn carry_over_takes_open_decisions_of_other_reviews_soonest_first() {
-        let d = |id: u32, review: u32, status, due: Option<u32>| DecisionRef { id, review, status, due_on: due.map(day) };
+        let d =
+            |id: u32, review: u32, status, due: Option<u32>| DecisionRef { id, review, status, due_on: due.map(day) };
         let all = [
             d(1, 1, DecisionStatus::Open, None),
             d(2, 1, DecisionStatus::Done, Some(1)),

@@ -185,8 +185,13 @@ pub(crate) async fn resolve(ctx: &Context<'_>, kind: Kind, id: Uuid) -> AppResul
             .await?,
         ),
         Kind::ReviewInput => Node::ReviewInput(
-            located::<crate::entity::review_input::Entity, _>(gate, actor, id, crate::graphql::review::ReviewInput::new)
-                .await?,
+            located::<crate::entity::review_input::Entity, _>(
+                gate,
+                actor,
+                id,
+                crate::graphql::review::ReviewInput::new,
+            )
+            .await?,
         ),
         Kind::ReviewDecision => Node::ReviewDecision(
             located::<crate::entity::review_decision::Entity, _>(

@@ -350,8 +350,7 @@ pub async fn management_reviews_of(
     let (gate, actor) = (ctx.gate()?, ctx.actor()?);
     let args = PageArgs::new(first, after.as_deref(), store::REVIEW_ORDER)?;
     let f = filter.unwrap_or_default();
-    let filter =
-        store::ReviewFilter { statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect() };
+    let filter = store::ReviewFilter { statuses: f.status.unwrap_or_default().into_iter().map(Into::into).collect() };
     let page = store::list(gate, actor, org, &filter, &args, wants_total(ctx)).await?;
     Ok(ManagementReviewConnection::from_page(page, |m| ManagementReview::new(m, access)))
 }

@@ -384,8 +384,11 @@ pub async fn decisions_by_ids(r: &Reader, ids: &[Uuid]) -> AppResult<Vec<review_
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows =
-        r.find::<review_decision::Entity>()?.filter(review_decision::Column::Id.is_in(ids.iter().copied())).all().await?;
+    let rows = r
+        .find::<review_decision::Entity>()?
+        .filter(review_decision::Column::Id.is_in(ids.iter().copied()))
+        .all()
+        .await?;
     let mut by_id: HashMap<Uuid, review_decision::Model> = rows.into_iter().map(|d| (d.id, d)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
@@ -393,7 +396,11 @@ pub async fn decisions_by_ids(r: &Reader, ids: &[Uuid]) -> AppResult<Vec<review_
 // ---------------------------------------------------------------------------------------
 // The snapshot
 
-fn label_counts<L: Copy + PartialEq>(all: &[L], label: impl Fn(L) -> &'static str, rows: &[(L, u64)]) -> Vec<LabelCount> {
+fn label_counts<L: Copy + PartialEq>(
+    all: &[L],
+    label: impl Fn(L) -> &'static str,
+    rows: &[(L, u64)],
+) -> Vec<LabelCount> {
     all.iter()
         .map(|l| LabelCount {
             label: label(*l).to_string(),

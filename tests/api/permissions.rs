@@ -1477,7 +1477,9 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         ("ManagementReview", _) => {
             read(who, &node("ManagementReview", "title"), json!({ "id": w.review }), "/node").await
         }
-        ("ReviewInput", _) => read(who, &node("ReviewInput", "summary"), json!({ "id": w.review_input }), "/node").await,
+        ("ReviewInput", _) => {
+            read(who, &node("ReviewInput", "summary"), json!({ "id": w.review_input }), "/node").await
+        }
         ("ReviewDecision", _) => {
             read(who, &node("ReviewDecision", "text"), json!({ "id": w.review_decision }), "/node").await
         }
@@ -1493,10 +1495,15 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         ("transitionManagementReview", _) => {
             let (id, _) = probe_review(o, a).await;
             record_every_topic(o, &id).await;
-            let q = mutation("transitionManagementReview", "TransitionManagementReviewInput", "managementReview { status }");
+            let q = mutation(
+                "transitionManagementReview",
+                "TransitionManagementReviewInput",
+                "managementReview { status }",
+            );
             let (body, outcome) =
                 write(who, &q, json!({ "id": id, "to": "HELD" }), "/transitionManagementReview/managementReview").await;
-            let moved = body.pointer("/data/transitionManagementReview/managementReview/status") == Some(&json!("HELD"));
+            let moved =
+                body.pointer("/data/transitionManagementReview/managementReview/status") == Some(&json!("HELD"));
             (body, if outcome == Outcome::Allowed && !moved { Outcome::Unexpected } else { outcome })
         }
         ("recordReviewInput", _) => {
@@ -1511,7 +1518,8 @@ async fn attempt(w: &World<'_>, p: &Probe, who: &Actor<'_>) -> (Outcome, String)
         }
         ("updateReviewDecision", _) => {
             let q = mutation("updateReviewDecision", "UpdateReviewDecisionInput", "reviewDecision { id }");
-            write(who, &q, json!({ "id": w.review_decision, "owner": me }), "/updateReviewDecision/reviewDecision").await
+            write(who, &q, json!({ "id": w.review_decision, "owner": me }), "/updateReviewDecision/reviewDecision")
+                .await
         }
         (field, case) => panic!("no runner for the probe `{field}` {case:?}: add one to `attempt`"),
     };

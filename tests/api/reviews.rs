@@ -36,7 +36,8 @@ fn day(offset: i64) -> String {
 }
 
 async fn create(by: &Actor<'_>, title: &str, planned: i64) -> String {
-    let input = json!({ "organizationId": by.org(), "title": title, "plannedOn": day(planned), "attendees": ["CEO", "CISO"] });
+    let input =
+        json!({ "organizationId": by.org(), "title": title, "plannedOn": day(planned), "attendees": ["CEO", "CISO"] });
     let data = by.ok(CREATE, json!({ "i": input })).await;
     data["createManagementReview"]["managementReview"]["id"].as_str().expect("id").to_string()
 }
@@ -105,8 +106,9 @@ async fn holding_needs_every_topic_and_freezes_the_snapshot(app: &TestApp) {
     assert_eq!(node["missingTopics"], json!(["INCIDENTS"]));
     assert_eq!(node["inputs"].as_array().expect("inputs").len(), 11);
     // Recording a topic again replaces its summary (one input per topic).
-    let again =
-        m.ok(INPUT, json!({ "i": { "reviewId": id, "topic": "OBJECTIVES", "summary": "Two objectives off track" } })).await;
+    let again = m
+        .ok(INPUT, json!({ "i": { "reviewId": id, "topic": "OBJECTIVES", "summary": "Two objectives off track" } }))
+        .await;
     assert_eq!(again["recordReviewInput"]["reviewInput"]["version"], 2);
     record(m, &id, &["INCIDENTS"]).await;
     let node = o.node(&id, "ManagementReview", "missingTopics inputs { topic summary }").await;
@@ -145,15 +147,21 @@ async fn holding_needs_every_topic_and_freezes_the_snapshot(app: &TestApp) {
     o.nonconformity().create().await;
     let later = o.node(&id, "ManagementReview", "snapshot").await;
     assert_eq!(later["snapshot"], snapshot, "the snapshot never changes after HELD");
-    let dash = o.ok("query($o: ID!) { organization(id: $o) { dashboard { openIncidents } } }", json!({ "o": t.id })).await;
+    let dash =
+        o.ok("query($o: ID!) { organization(id: $o) { dashboard { openIncidents } } }", json!({ "o": t.id })).await;
     assert_eq!(dash["organization"]["dashboard"]["openIncidents"], 2, "while the live figures move on");
 
     // Once HELD, the inputs and the review's own fields are a record.
     let body = m.gql(INPUT, json!({ "i": { "reviewId": id, "topic": "INCIDENTS", "summary": "rewritten" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("reviewId"));
     assert_error(&m.gql(UPDATE, json!({ "i": { "id": id, "title": "New" } })).await, "BAD_USER_INPUT", Some("id"));
-    let node =
-        o.node(&id, "ManagementReview", "viewerCanUpdate viewerCanDecide transitions { from to note } history(first: 50) { totalCount }").await;
+    let node = o
+        .node(
+            &id,
+            "ManagementReview",
+            "viewerCanUpdate viewerCanDecide transitions { from to note } history(first: 50) { totalCount }",
+        )
+        .await;
     assert_eq!(node["viewerCanUpdate"], false);
     assert_eq!(node["viewerCanDecide"], true);
     assert_eq!(node["transitions"], json!([{ "from": "PLANNED", "to": "HELD", "note": "minutes filed" }]));
@@ -174,7 +182,10 @@ async fn decisions_carry_over_and_gate_closing(app: &TestApp) {
     let soon = decide(m, &first, "Extend MFA to contractors", Some(20)).await;
     let undated = decide(m, &first, "Review the AI policy", None).await;
     let node = o.node(&late, "ReviewDecision", "status overdue review { id } viewerCanUpdate").await;
-    assert_eq!(node, json!({ "id": late, "status": "OPEN", "overdue": true, "review": { "id": first }, "viewerCanUpdate": true }));
+    assert_eq!(
+        node,
+        json!({ "id": late, "status": "OPEN", "overdue": true, "review": { "id": first }, "viewerCanUpdate": true })
+    );
 
     // CLOSED needs every decision DONE or CANCELLED.
     assert_error(&move_to(m, &first, "CLOSED", json!({})).await, "BAD_USER_INPUT", Some("to"));
@@ -231,7 +242,10 @@ async fn decisions_carry_over_and_gate_closing(app: &TestApp) {
     assert_error(&body, "BAD_USER_INPUT", Some("reviewId"));
     assert_error(&move_to(m, &first, "CLOSED", json!({})).await, "BAD_USER_INPUT", Some("to"));
     let node = o.node(&first, "ManagementReview", "status viewerCanTransition viewerCanDecide").await;
-    assert_eq!(node, json!({ "id": first, "status": "CLOSED", "viewerCanTransition": false, "viewerCanDecide": false }));
+    assert_eq!(
+        node,
+        json!({ "id": first, "status": "CLOSED", "viewerCanTransition": false, "viewerCanDecide": false })
+    );
 
     // The list: by planned day, filtered by status.
     let lq = "query($o: ID!) { organization(id: $o) { managementReviews(first: 10) { totalCount nodes { id } } held: managementReviews(first: 10, filter: {status: [HELD]}) { nodes { id } } } }";
@@ -250,7 +264,10 @@ async fn the_workflow_refuses_skips_and_bad_input(app: &TestApp) {
     for (input, field) in [
         (json!({ "organizationId": org, "title": "  ", "plannedOn": day(0) }), "title"),
         (json!({ "organizationId": org, "title": "R", "plannedOn": day(0), "standards": [] }), "standards"),
-        (json!({ "organizationId": org, "title": "R", "plannedOn": day(0), "attendees": ["x".repeat(201)] }), "attendees"),
+        (
+            json!({ "organizationId": org, "title": "R", "plannedOn": day(0), "attendees": ["x".repeat(201)] }),
+            "attendees",
+        ),
         (json!({ "organizationId": "nonsense", "title": "R", "plannedOn": day(0) }), "organizationId"),
     ] {
         assert_error(&m.gql(CREATE, json!({ "i": input })).await, "BAD_USER_INPUT", Some(field));
@@ -284,7 +301,9 @@ async fn the_workflow_refuses_skips_and_bad_input(app: &TestApp) {
     // Decisions: text and kind required, owner bounded, unknown ids.
     let body = m.gql(DECIDE, json!({ "i": { "reviewId": id, "text": "", "kind": "RESOURCES" } })).await;
     assert_error(&body, "BAD_USER_INPUT", Some("text"));
-    let body = m.gql(DECIDE, json!({ "i": { "reviewId": id, "text": "t", "kind": "RESOURCES", "owner": "o".repeat(201) } })).await;
+    let body = m
+        .gql(DECIDE, json!({ "i": { "reviewId": id, "text": "t", "kind": "RESOURCES", "owner": "o".repeat(201) } }))
+        .await;
     assert_error(&body, "BAD_USER_INPUT", Some("owner"));
     let body = m.gql(DECIDE, json!({ "i": { "reviewId": id, "text": "t" } })).await;
     assert!(body.get("errors").is_some(), "kind is required: {body}");
@@ -309,13 +328,12 @@ async fn roles_and_other_tenants(app: &TestApp) {
     let review = held(&t.owner, "Held review", -1).await;
     let decision = decide(&t.owner, &review, "More budget", Some(10)).await;
     let planned = create(&t.owner, "Planned review", 30).await;
-    let input = t
-        .owner
-        .ok(INPUT, json!({ "i": { "reviewId": planned, "topic": "AUDIT_RESULTS", "summary": "clean" } }))
-        .await["recordReviewInput"]["reviewInput"]["id"]
-        .as_str()
-        .expect("input")
-        .to_string();
+    let input =
+        t.owner.ok(INPUT, json!({ "i": { "reviewId": planned, "topic": "AUDIT_RESULTS", "summary": "clean" } })).await
+            ["recordReviewInput"]["reviewInput"]["id"]
+            .as_str()
+            .expect("input")
+            .to_string();
 
     // OWNER and MANAGER write; the others are refused.
     for who in [&t.contributor, &t.auditor, &t.viewer, &t.integration] {
